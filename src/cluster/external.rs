@@ -1,0 +1,120 @@
+//! A cluster someone else runs (the seed's `docker-compose up -d`, a staging cluster): kbench
+//! only connects to it. It has no lifecycle here, so node faults are refused with a clear error.
+
+use std::time::Duration;
+
+use anyhow::{bail, Result};
+
+use super::status::{ClusterStatus, NodeStatus};
+use super::topology::NodeId;
+use super::{probe, ClusterBackend, StartOptions, StopMode, Versions};
+
+pub struct ExternalBackend {
+    bootstrap: String,
+    registry_url: String,
+}
+
+impl ExternalBackend {
+    pub fn new(bootstrap: impl Into<String>, registry_url: impl Into<String>) -> Self {
+        ExternalBackend {
+            bootstrap: bootstrap.into(),
+            registry_url: registry_url.into().trim_end_matches('/').to_string(),
+        }
+    }
+
+    fn no_lifecycle(&self, what: &str) -> anyhow::Error {
+        anyhow::anyhow!(
+            "cannot {what}: the external backend does not control the brokers of {}; \
+             use the process backend for fault injection",
+            self.bootstrap
+        )
+    }
+}
+
+impl ClusterBackend for ExternalBackend {
+    fn name(&self) -> &'static str {
+        "external"
+    }
+
+    /// Nothing to start: check that the brokers and the registry answer.
+    fn start(&mut self, opts: &StartOptions, progress: &dyn Fn(&str)) -> Result<()> {
+        let timeout = opts.ready_timeout.min(Duration::from_secs(30));
+        let brokers = probe::registered_brokers(&self.bootstrap, timeout)?;
+        if brokers.is_empty() {
+            bail!("the cluster at {} lists no brokers", self.bootstrap);
+        }
+        if !probe::registry_answers(&self.registry_url, Duration::from_secs(10)) {
+            bail!(
+                "the schema registry at {} does not answer GET /subjects",
+                self.registry_url
+            );
+        }
+        progress(&format!(
+            "external cluster at {}: brokers {brokers:?}; registry {}",
+            self.bootstrap, self.registry_url
+        ));
+        Ok(())
+    }
+
+    fn status(&self) -> Result<ClusterStatus> {
+        let (ids, metadata_error) =
+            match probe::registered_brokers(&self.bootstrap, Duration::from_secs(2)) {
+                Ok(ids) => (ids, None),
+                Err(e) => (Vec::new(), Some(format!("{e:#}"))),
+            };
+        Ok(ClusterStatus {
+            backend: "external".into(),
+            bootstrap_servers: self.bootstrap.clone(),
+            nodes: ids
+                .iter()
+                .map(|&id| NodeStatus {
+                    id,
+                    address: "-".into(),
+                    process: None,
+                    registered: true,
+                    quorum_leader: false,
+                })
+                .collect(),
+            quorum_leader: None,
+            registry_url: self.registry_url.clone(),
+            registry_up: probe::registry_answers(&self.registry_url, Duration::from_secs(2)),
+            registry_process: None,
+            metadata_error,
+        })
+    }
+
+    fn stop(&mut self, node: NodeId, mode: StopMode) -> Result<()> {
+        Err(self.no_lifecycle(&format!("{mode} node {node}")))
+    }
+
+    fn resume(&mut self, node: NodeId) -> Result<()> {
+        Err(self.no_lifecycle(&format!("resume node {node}")))
+    }
+
+    fn restart(&mut self, node: NodeId) -> Result<()> {
+        Err(self.no_lifecycle(&format!("restart node {node}")))
+    }
+
+    fn node_ids(&self) -> Vec<NodeId> {
+        probe::registered_brokers(&self.bootstrap, Duration::from_secs(2)).unwrap_or_default()
+    }
+
+    fn bootstrap_servers(&self) -> String {
+        self.bootstrap.clone()
+    }
+
+    fn registry_url(&self) -> String {
+        self.registry_url.clone()
+    }
+
+    fn teardown(&mut self) -> Result<()> {
+        Ok(())
+    }
+
+    fn versions(&self) -> Versions {
+        Versions {
+            kafka: "external".into(),
+            registry: "external".into(),
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! The cluster under test, behind one trait: `ClusterBackend` starts it, reports on it, stops /
+//! kills / pauses / restarts single nodes, and tears it down. `process` (local JVMs) is the
+//! default backend, `external` points at a cluster someone else runs.
+
+pub mod cleanup;
+pub mod dist;
+pub mod external;
+pub mod jvm_cmd;
+pub mod probe;
+pub mod proc_ctl;
+pub mod process;
+pub mod state;
+pub mod status;
+pub mod topology;
+
+use std::time::Duration;
+
+use anyhow::Result;
+use serde::{Deserialize, Serialize};
+
+pub use status::{ClusterStatus, NodeStatus};
+pub use topology::{NodeId, Topology};
+
+/// How a node is taken down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StopMode {
+    /// SIGTERM: controlled shutdown, leadership moved away first.
+    Graceful,
+    /// SIGKILL: the process vanishes mid-flight, as in a crash.
+    Kill,
+    /// SIGSTOP: the process freezes with its sockets open, as in a long GC pause or a hung host.
+    Pause,
+}
+
+impl std::fmt::Display for StopMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            StopMode::Graceful => "graceful stop",
+            StopMode::Kill => "kill",
+            StopMode::Pause => "pause",
+        })
+    }
+}
+
+/// Options that shape how a backend starts.
+#[derive(Debug, Clone)]
+pub struct StartOptions {
+    /// How long the whole cluster may take to become ready.
+    pub ready_timeout: Duration,
+    /// Leave the processes running when this kbench exits.
+    pub detached: bool,
+}
+
+impl Default for StartOptions {
+    fn default() -> Self {
+        StartOptions {
+            ready_timeout: Duration::from_secs(240),
+            detached: false,
+        }
+    }
+}
+
+/// A cluster kbench can drive. Calls block; callers on an async runtime use `spawn_blocking`.
+pub trait ClusterBackend: Send {
+    /// `process`, `external`, ...
+    fn name(&self) -> &'static str;
+    /// Bring the cluster up and wait until it is ready: all brokers registered, the quorum has a
+    /// leader, the registry answers. `progress` receives one-line notes for the user.
+    fn start(&mut self, opts: &StartOptions, progress: &dyn Fn(&str)) -> Result<()>;
+    fn status(&self) -> Result<ClusterStatus>;
+    /// Take one node down (graceful / kill / pause).
+    fn stop(&mut self, node: NodeId, mode: StopMode) -> Result<()>;
+    /// Continue a paused node.
+    fn resume(&mut self, node: NodeId) -> Result<()>;
+    /// Start a node again on its data: stops it gracefully first if it runs.
+    fn restart(&mut self, node: NodeId) -> Result<()>;
+    fn node_ids(&self) -> Vec<NodeId>;
+    fn bootstrap_servers(&self) -> String;
+    /// Base URL of the Confluent-compatible registry API.
+    fn registry_url(&self) -> String;
+    /// Stop everything this backend started and remove its data. Idempotent.
+    fn teardown(&mut self) -> Result<()>;
+    /// Versions of the software under test, for reports.
+    fn versions(&self) -> Versions;
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Versions {
+    pub kafka: String,
+    pub registry: String,
+}
+
+/// Owns a started backend and tears it down when dropped (on success, error, panic or signal),
+/// unless it was detached.
+pub struct ClusterGuard {
+    backend: Option<Box<dyn ClusterBackend>>,
+}
+
+impl ClusterGuard {
+    pub fn new(backend: Box<dyn ClusterBackend>) -> Self {
+        ClusterGuard {
+            backend: Some(backend),
+        }
+    }
+
+    pub fn backend(&mut self) -> &mut dyn ClusterBackend {
+        self.backend
+            .as_deref_mut()
+            .expect("guard holds a backend until dropped")
+    }
+
+    /// Hand the cluster over to outlive this process.
+    pub fn detach(mut self) {
+        self.backend = None;
+    }
+
+    /// Tear down now and report the outcome.
+    pub fn teardown(mut self) -> Result<()> {
+        match self.backend.take() {
+            Some(mut b) => b.teardown(),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for ClusterGuard {
+    fn drop(&mut self) {
+        if let Some(mut b) = self.backend.take() {
+            if let Err(e) = b.teardown() {
+                eprintln!("kbench: teardown failed: {e:#}; run `kbench cluster down`");
+            }
+        }
+    }
+}

@@ -1,0 +1,458 @@
+//! The default backend: three Kafka 4 nodes (broker + controller, KRaft) and Apicurio Registry
+//! as local JVM processes on loopback, each in its own directory under the cluster's work
+//! directory, tracked by a state file so another kbench process can stop them.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+use super::dist::{self, Dist};
+use super::proc_ctl::{self, ProcRef, ProcState};
+use super::state::{ClusterState, NodeRecord, RegistryRecord};
+use super::status::{proc_label, ClusterStatus, NodeStatus};
+use super::topology::{NodeId, Topology, HOST};
+use super::{jvm_cmd, probe, ClusterBackend, StartOptions, StopMode, Versions};
+use crate::signals;
+
+/// How long a node gets for a controlled shutdown before it is reported as hung.
+const GRACEFUL_TIMEOUT: Duration = Duration::from_secs(120);
+/// Grace period at teardown; the data is thrown away, so waiting longer buys nothing.
+const TEARDOWN_GRACE: Duration = Duration::from_secs(5);
+
+pub struct ProcessBackend {
+    topo: Topology,
+    state: ClusterState,
+    dist: Option<Dist>,
+    torn_down: bool,
+}
+
+/// Fail with the port's name when something already listens on one of the cluster's ports.
+pub fn check_ports_free(topo: &Topology) -> Result<()> {
+    for p in topo.ports() {
+        if let Err(e) = TcpListener::bind((HOST, p.port)) {
+            bail!(
+                "port {p} is already in use on {HOST} ({e}). Another Kafka, registry or kbench \
+                 cluster is running: `kbench cluster status` shows kbench's own, `kbench cluster down` stops it"
+            );
+        }
+    }
+    Ok(())
+}
+
+impl ProcessBackend {
+    /// A new, not yet started cluster whose files go under `workdir`.
+    pub fn create(workdir: PathBuf, topo: Topology) -> Result<Self> {
+        std::fs::create_dir_all(workdir.join("registry"))
+            .with_context(|| format!("cannot create work directory {}", workdir.display()))?;
+        let workdir = workdir.canonicalize()?;
+        let nodes = topo
+            .nodes
+            .iter()
+            .map(|n| {
+                let dir = workdir.join(format!("node-{}", n.id));
+                NodeRecord {
+                    id: n.id,
+                    client_port: n.client_port,
+                    internal_port: n.internal_port,
+                    controller_port: n.controller_port,
+                    data_dir: dir.join("data"),
+                    config: dir.join("server.properties"),
+                    log: dir.join("node.log"),
+                    process: None,
+                }
+            })
+            .collect();
+        let state = ClusterState {
+            backend: "process".into(),
+            workdir: workdir.clone(),
+            created_at: crate::timefmt::now_rfc3339(),
+            owner_pid: std::process::id() as i32,
+            detached: false,
+            cluster_id: jvm_cmd::new_cluster_id(),
+            kafka_version: dist::kafka_version(),
+            registry_version: dist::registry_version(),
+            bootstrap_servers: topo.bootstrap_servers(),
+            registry_url: topo.registry_url(),
+            nodes,
+            registry: RegistryRecord {
+                port: topo.registry_port,
+                management_port: topo.registry_management_port,
+                log: workdir.join("registry").join("registry.log"),
+                process: None,
+            },
+        };
+        Ok(ProcessBackend {
+            topo,
+            state,
+            dist: None,
+            torn_down: false,
+        })
+    }
+
+    /// Take over the cluster a state file describes (for `status`, `down`, faults from tests).
+    pub fn attach(state_path: &Path) -> Result<Self> {
+        let state = ClusterState::load(state_path)?;
+        let mut topo = Topology::default();
+        for (spec, rec) in topo.nodes.iter_mut().zip(&state.nodes) {
+            spec.id = rec.id;
+            spec.client_port = rec.client_port;
+            spec.internal_port = rec.internal_port;
+            spec.controller_port = rec.controller_port;
+        }
+        topo.registry_port = state.registry.port;
+        topo.registry_management_port = state.registry.management_port;
+        Ok(ProcessBackend {
+            topo,
+            state,
+            dist: None,
+            torn_down: false,
+        })
+    }
+
+    pub fn state(&self) -> &ClusterState {
+        &self.state
+    }
+
+    fn dist(&mut self) -> Result<Dist> {
+        if self.dist.is_none() {
+            self.dist = Some(dist::ensure(&|m| eprintln!("kbench: {m}"))?);
+        }
+        Ok(self.dist.clone().expect("set above"))
+    }
+
+    fn record(&self, id: NodeId) -> Result<&NodeRecord> {
+        self.state.node(id).with_context(|| {
+            format!(
+                "there is no node {id}; the cluster's nodes are {:?}",
+                self.topo.node_ids()
+            )
+        })
+    }
+
+    fn node_proc(&self, id: NodeId) -> Result<ProcRef> {
+        let rec = self.record(id)?;
+        rec.process
+            .filter(ProcRef::alive)
+            .with_context(|| format!("node {id} is not running"))
+    }
+
+    fn spawn_node(&mut self, id: NodeId) -> Result<()> {
+        let dist = self.dist()?;
+        let rec = self.record(id)?.clone();
+        let cmd = jvm_cmd::kafka_node(&dist, &self.state.workdir, id, &rec.config);
+        let p = proc_ctl::spawn_logged(cmd, &rec.log)?;
+        self.state.node_mut(id).expect("checked").process = Some(p);
+        self.state.save()
+    }
+
+    fn spawn_registry(&mut self) -> Result<()> {
+        let dist = self.dist()?;
+        let cmd = jvm_cmd::registry(&dist, &self.state.workdir, &self.topo);
+        let p = proc_ctl::spawn_logged(cmd, &self.state.registry.log)?;
+        self.state.registry.process = Some(p);
+        self.state.save()
+    }
+
+    fn prepare_nodes(&mut self) -> Result<()> {
+        let dist = self.dist()?;
+        let workdir = self.state.workdir.clone();
+        jvm_cmd::write_log_config(&workdir)?;
+        let mut formats = Vec::new();
+        for rec in &self.state.nodes {
+            std::fs::create_dir_all(&rec.data_dir)?;
+            jvm_cmd::write_server_properties(&self.topo, rec.id, &rec.data_dir, &rec.config)?;
+            let cmd = jvm_cmd::format_storage(&dist, &workdir, &self.state.cluster_id, &rec.config);
+            formats.push((cmd, rec.log.with_file_name("format.log")));
+        }
+        jvm_cmd::run_formats(formats)
+    }
+
+    /// Fail with the node's log when one of the processes died.
+    fn check_alive(&self) -> Result<()> {
+        for rec in &self.state.nodes {
+            if let Some(p) = rec.process {
+                if !p.alive() {
+                    bail!(
+                        "node {} exited during start-up; last lines of {}:\n{}",
+                        rec.id,
+                        rec.log.display(),
+                        proc_ctl::tail(&rec.log, 30)
+                    );
+                }
+            }
+        }
+        if let Some(p) = self.state.registry.process {
+            if !p.alive() {
+                let log = &self.state.registry.log;
+                bail!(
+                    "the schema registry exited during start-up; last lines of {}:\n{}",
+                    log.display(),
+                    proc_ctl::tail(log, 30)
+                );
+            }
+        }
+        Ok(())
+    }
+
+    fn quorum_leader(&self) -> Option<NodeId> {
+        probe::quorum_leader(self.state.nodes.iter().map(|n| n.data_dir.as_path()))
+    }
+
+    fn wait_brokers(&self, deadline: Instant) -> Result<()> {
+        let want = self.topo.node_ids();
+        let mut have = Vec::new();
+        loop {
+            signals::check()?;
+            self.check_alive()?;
+            if let Ok(ids) =
+                probe::registered_brokers(&self.state.bootstrap_servers, Duration::from_secs(1))
+            {
+                have = ids;
+            }
+            if want.iter().all(|id| have.contains(id)) && self.quorum_leader().is_some() {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                let missing: Vec<&NodeRecord> = self
+                    .state
+                    .nodes
+                    .iter()
+                    .filter(|n| !have.contains(&n.id))
+                    .collect();
+                let mut msg = format!(
+                    "the cluster was not ready in time: brokers registered {have:?} of {want:?}, quorum leader {:?}",
+                    self.quorum_leader()
+                );
+                for n in missing.iter().take(1) {
+                    msg.push_str(&format!(
+                        "\nlast lines of node {} ({}):\n{}",
+                        n.id,
+                        n.log.display(),
+                        proc_ctl::tail(&n.log, 30)
+                    ));
+                }
+                bail!(msg);
+            }
+            signals::sleep(Duration::from_millis(300))?;
+        }
+    }
+
+    fn wait_registry(&self, deadline: Instant) -> Result<()> {
+        loop {
+            signals::check()?;
+            self.check_alive()?;
+            if probe::registry_answers(&self.state.registry_url, Duration::from_secs(2)) {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                let log = &self.state.registry.log;
+                bail!(
+                    "the schema registry did not answer GET {}/subjects in time; last lines of {}:\n{}",
+                    self.state.registry_url,
+                    log.display(),
+                    proc_ctl::tail(log, 30)
+                );
+            }
+            signals::sleep(Duration::from_millis(300))?;
+        }
+    }
+}
+
+impl ClusterBackend for ProcessBackend {
+    fn name(&self) -> &'static str {
+        "process"
+    }
+
+    fn start(&mut self, opts: &StartOptions, progress: &dyn Fn(&str)) -> Result<()> {
+        check_ports_free(&self.topo)?;
+        let t0 = Instant::now();
+        let dist = self.dist()?;
+        self.state.detached = opts.detached;
+        self.state.save()?;
+        progress(&format!(
+            "starting Kafka {} (3 KRaft nodes) with {} and Apicurio Registry {} with {} in {}",
+            dist.kafka_version,
+            dist.kafka_java.path.display(),
+            dist.registry_version,
+            dist.registry_java.path.display(),
+            self.state.workdir.display()
+        ));
+        self.prepare_nodes()?;
+        for id in self.topo.node_ids() {
+            self.spawn_node(id)?;
+        }
+        let deadline = t0 + opts.ready_timeout;
+        self.wait_brokers(deadline)?;
+        progress(&format!(
+            "brokers {:?} registered, quorum leader node {} ({:.1}s)",
+            self.topo.node_ids(),
+            self.quorum_leader().unwrap_or_default(),
+            t0.elapsed().as_secs_f64()
+        ));
+        self.spawn_registry()?;
+        self.wait_registry(deadline)?;
+        progress(&format!(
+            "registry answers at {} ({:.1}s); cluster ready",
+            self.state.registry_url,
+            t0.elapsed().as_secs_f64()
+        ));
+        Ok(())
+    }
+
+    fn status(&self) -> Result<ClusterStatus> {
+        let (registered, metadata_error) = match probe::registered_brokers(
+            &self.state.bootstrap_servers,
+            Duration::from_millis(1500),
+        ) {
+            Ok(ids) => (ids, None),
+            Err(e) => (Vec::new(), Some(format!("{e:#}"))),
+        };
+        let leader = self.quorum_leader();
+        let nodes = self
+            .state
+            .nodes
+            .iter()
+            .map(|n| NodeStatus {
+                id: n.id,
+                address: format!("{HOST}:{}", n.client_port),
+                process: Some(proc_label(n.process.map_or(ProcState::Gone, |p| p.state()))),
+                registered: registered.contains(&n.id),
+                quorum_leader: leader == Some(n.id),
+            })
+            .collect();
+        Ok(ClusterStatus {
+            backend: "process".into(),
+            bootstrap_servers: self.state.bootstrap_servers.clone(),
+            nodes,
+            quorum_leader: leader,
+            registry_url: self.state.registry_url.clone(),
+            registry_up: probe::registry_answers(&self.state.registry_url, Duration::from_secs(2)),
+            registry_process: Some(proc_label(
+                self.state
+                    .registry
+                    .process
+                    .map_or(ProcState::Gone, |p| p.state()),
+            )),
+            metadata_error,
+        })
+    }
+
+    fn stop(&mut self, node: NodeId, mode: StopMode) -> Result<()> {
+        let p = self.node_proc(node)?;
+        match mode {
+            StopMode::Graceful => {
+                p.signal(libc::SIGCONT);
+                p.signal(libc::SIGTERM);
+                if !p.wait_gone(GRACEFUL_TIMEOUT) {
+                    p.signal(libc::SIGKILL);
+                    p.wait_gone(Duration::from_secs(10));
+                    bail!(
+                        "node {node} did not finish its controlled shutdown within {}s and was killed",
+                        GRACEFUL_TIMEOUT.as_secs()
+                    );
+                }
+            }
+            StopMode::Kill => {
+                p.signal(libc::SIGKILL);
+                if !p.wait_gone(Duration::from_secs(10)) {
+                    bail!("node {node} (pid {}) survived SIGKILL", p.pid);
+                }
+            }
+            StopMode::Pause => {
+                p.signal(libc::SIGSTOP);
+                wait_for(|| p.state() == ProcState::Paused, Duration::from_secs(5))
+                    .with_context(|| format!("node {node} did not stop on SIGSTOP"))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn resume(&mut self, node: NodeId) -> Result<()> {
+        let p = self.node_proc(node)?;
+        p.signal(libc::SIGCONT);
+        wait_for(|| p.state() == ProcState::Running, Duration::from_secs(5))
+            .with_context(|| format!("node {node} did not continue on SIGCONT"))
+    }
+
+    fn restart(&mut self, node: NodeId) -> Result<()> {
+        if self.node_proc(node).is_ok() {
+            self.stop(node, StopMode::Graceful)?;
+        }
+        self.spawn_node(node)
+    }
+
+    fn node_ids(&self) -> Vec<NodeId> {
+        self.topo.node_ids()
+    }
+
+    fn bootstrap_servers(&self) -> String {
+        self.state.bootstrap_servers.clone()
+    }
+
+    fn registry_url(&self) -> String {
+        self.state.registry_url.clone()
+    }
+
+    fn teardown(&mut self) -> Result<()> {
+        if self.torn_down {
+            return Ok(());
+        }
+        let survivors = stop_all(&self.state);
+        for n in &self.state.nodes {
+            std::fs::remove_dir_all(&n.data_dir).ok();
+        }
+        std::fs::remove_file(self.state.path()).ok();
+        self.torn_down = true;
+        if survivors.is_empty() {
+            Ok(())
+        } else {
+            bail!("processes survived teardown: {survivors:?}")
+        }
+    }
+
+    fn versions(&self) -> Versions {
+        Versions {
+            kafka: self.state.kafka_version.clone(),
+            registry: self.state.registry_version.clone(),
+        }
+    }
+}
+
+/// Stop every process of a state: the registry first (it is a client of the brokers), then all
+/// nodes at once. Returns the pids that are still alive afterwards.
+pub fn stop_all(state: &ClusterState) -> Vec<i32> {
+    if let Some(p) = state.registry.process {
+        p.terminate(TEARDOWN_GRACE);
+    }
+    let nodes: Vec<ProcRef> = state.nodes.iter().filter_map(|n| n.process).collect();
+    for p in &nodes {
+        p.signal(libc::SIGCONT);
+        p.signal(libc::SIGTERM);
+    }
+    let deadline = Instant::now() + TEARDOWN_GRACE;
+    for p in &nodes {
+        p.wait_gone(deadline.saturating_duration_since(Instant::now()));
+    }
+    for p in &nodes {
+        p.terminate(Duration::ZERO);
+    }
+    state
+        .processes()
+        .into_iter()
+        .filter(ProcRef::alive)
+        .map(|p| p.pid)
+        .collect()
+}
+
+fn wait_for(cond: impl Fn() -> bool, timeout: Duration) -> Result<()> {
+    let end = Instant::now() + timeout;
+    while !cond() {
+        if Instant::now() >= end {
+            bail!("timed out after {}s", timeout.as_secs());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Ok(())
+}
