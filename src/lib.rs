@@ -1,8 +1,11 @@
 //! kbench: load, failover and durability benchmarks for a three-broker KRaft Kafka cluster with a
 //! schema registry. The binary (`src/main.rs`) is a thin CLI over this library.
 
+pub mod audit;
+pub mod avro;
 pub mod cluster;
 pub mod duration;
+pub mod load;
 pub mod paths;
 pub mod signals;
 pub mod timefmt;

@@ -1,0 +1,1 @@
+//! Audit ledger (being written).

@@ -1,0 +1,1 @@
+//! Range set (being written).

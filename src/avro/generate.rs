@@ -1,0 +1,1 @@
+//! Seeded generation of Avro values from a schema (being written).

@@ -1,0 +1,1 @@
+//! kbench header fields added to the scenario schema (being written).

@@ -1,0 +1,4 @@
+//! Load: the rate schedule (intended send times), the producers that follow it and the consumers
+//! that read everything back.
+
+pub mod schedule;

@@ -1,0 +1,1 @@
+//! Rate schedule (being written).
