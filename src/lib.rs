@@ -5,6 +5,7 @@ pub mod audit;
 pub mod avro;
 pub mod cluster;
 pub mod duration;
+pub mod kafka;
 pub mod load;
 pub mod paths;
 pub mod signals;

@@ -1,6 +1,7 @@
 //! Where kbench keeps things on disk: the per-user home (`KBENCH_HOME`, default
 //! `$XDG_CACHE_HOME/kbench` or `~/.cache/kbench`) with the downloaded distributions under `dist/`
-//! and one work directory per cluster under `runs/`.
+//! (or `KBENCH_DIST`, to share one download between several homes) and one work directory per
+//! cluster under `runs/`.
 
 use std::path::PathBuf;
 
@@ -22,6 +23,9 @@ pub fn kbench_home() -> Result<PathBuf> {
 
 /// Cache of the Kafka and registry distributions fetched by Maven.
 pub fn dist_dir() -> Result<PathBuf> {
+    if let Some(d) = std::env::var_os("KBENCH_DIST").filter(|v| !v.is_empty()) {
+        return Ok(PathBuf::from(d));
+    }
     Ok(kbench_home()?.join("dist"))
 }
 

@@ -40,6 +40,10 @@ fn read_stat(pid: i32) -> Option<(char, u64)> {
     Some((state, start))
 }
 
+fn live_threads(pid: i32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/task")).map_or(0, |d| d.count())
+}
+
 impl ProcRef {
     /// Reference a live pid (reads its start time now).
     pub fn of(pid: i32) -> Option<ProcRef> {
@@ -49,6 +53,9 @@ impl ProcRef {
     pub fn state(&self) -> ProcState {
         match read_stat(self.pid) {
             Some((_, start)) if start != self.start_ticks => ProcState::Gone,
+            // A JVM's main thread turns zombie before its other threads have exited and before
+            // its sockets are closed; only the last thread leaving means the process is gone.
+            Some(('Z' | 'X' | 'x', _)) if live_threads(self.pid) > 1 => ProcState::Running,
             Some(('Z' | 'X' | 'x', _)) | None => ProcState::Gone,
             Some(('T' | 't', _)) => ProcState::Paused,
             Some(_) => ProcState::Running,

@@ -1,0 +1,67 @@
+//! Partition metadata as the cluster reports it: leader, replicas and in-sync replicas of each
+//! partition. Failover metrics poll this to time leader elections and ISR recovery.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PartitionInfo {
+    pub partition: i32,
+    /// Broker id of the leader; -1 while there is none.
+    pub leader: i32,
+    pub replicas: Vec<i32>,
+    pub isr: Vec<i32>,
+}
+
+impl PartitionInfo {
+    pub fn under_replicated(&self) -> bool {
+        self.isr.len() < self.replicas.len()
+    }
+}
+
+/// A reusable metadata client, so pollers do not create a librdkafka instance per poll.
+pub struct MetadataClient {
+    consumer: BaseConsumer,
+}
+
+impl MetadataClient {
+    pub fn new(bootstrap: &str) -> Result<Self> {
+        let consumer = ClientConfig::new()
+            .set("bootstrap.servers", bootstrap)
+            .set("socket.timeout.ms", "2000")
+            .create()
+            .context("cannot create a Kafka metadata client")?;
+        Ok(MetadataClient { consumer })
+    }
+
+    /// Partitions of `topic`, sorted by partition; empty when the topic does not exist.
+    pub fn partitions(&self, topic: &str, timeout: Duration) -> Result<Vec<PartitionInfo>> {
+        let md = self
+            .consumer
+            .fetch_metadata(Some(topic), timeout)
+            .context("metadata request failed")?;
+        let mut out: Vec<PartitionInfo> = md
+            .topics()
+            .iter()
+            .filter(|t| t.name() == topic && t.error().is_none())
+            .flat_map(|t| t.partitions())
+            .map(|p| PartitionInfo {
+                partition: p.id(),
+                leader: p.leader(),
+                replicas: p.replicas().to_vec(),
+                isr: p.isr().to_vec(),
+            })
+            .collect();
+        out.sort_by_key(|p| p.partition);
+        Ok(out)
+    }
+}
+
+/// One-shot form of [`MetadataClient::partitions`].
+pub fn partitions(bootstrap: &str, topic: &str, timeout: Duration) -> Result<Vec<PartitionInfo>> {
+    MetadataClient::new(bootstrap)?.partitions(topic, timeout)
+}
