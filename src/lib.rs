@@ -3,10 +3,16 @@
 
 pub mod audit;
 pub mod avro;
+pub mod client;
 pub mod cluster;
 pub mod duration;
 pub mod kafka;
 pub mod load;
+pub mod metrics;
 pub mod paths;
+pub mod progress;
+pub mod report;
+pub mod run;
+pub mod scenario;
 pub mod signals;
 pub mod timefmt;

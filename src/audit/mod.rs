@@ -1,5 +1,5 @@
 //! The audit of every acknowledged record: per-producer compact sets of acked, failed and
 //! consumed sequences, and the verdict (lost / duplicated / reordered).
 
-pub mod ranges;
 pub mod ledger;
+pub mod ranges;

@@ -3,3 +3,5 @@
 
 pub mod generate;
 pub mod header;
+pub mod registry;
+pub mod wire;

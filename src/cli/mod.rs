@@ -1,6 +1,8 @@
 //! Argument definitions (clap) and the dispatch of each subcommand to the library.
 
+mod client_cmd;
 mod cluster_cmd;
+mod run_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -39,9 +41,81 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run a scenario: start the cluster, push Avro load, measure, audit, write results, stop.
+    ///
+    /// Results go to <reports>/<scenario>-<UTC time>/ (results.json and one HdrHistogram
+    /// interval log per latency kind). Exit code 3 means the run finished but the audit found
+    /// lost, duplicated or reordered records.
+    Run {
+        /// Scenario file, e.g. scenarios/quickstart.toml.
+        scenario: PathBuf,
+        /// Directory the run's report directory is created in.
+        #[arg(long, default_value = "reports")]
+        reports: PathBuf,
+    },
+    /// Check scenario files without running them; errors name file:line:col and the field.
+    Validate {
+        #[arg(required = true)]
+        scenarios: Vec<PathBuf>,
+    },
+    /// Write Avro records to a topic (the seed's producer): registered schema, Confluent wire
+    /// format, acks=all. Creates the topic (RF 3, min ISR 2) if it does not exist.
+    Produce {
+        #[arg(long, default_value = "test")]
+        topic: String,
+        /// How many records to write.
+        #[arg(long, default_value_t = 10)]
+        count: u64,
+        /// Records per second (open loop).
+        #[arg(long, default_value_t = 10.0)]
+        rate: f64,
+        /// Avro schema (.avsc) of the records; default: a timestamp plus field values.
+        #[arg(long)]
+        schema: Option<PathBuf>,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[command(flatten)]
+        endpoints: EndpointArgs,
+    },
+    /// Print every record of a topic, decoded through the registry, as one JSON object per line
+    /// (the seed's consumer). Reads from the beginning; stops after --count records or when
+    /// nothing arrived for --idle.
+    Consume {
+        #[arg(long, default_value = "test")]
+        topic: String,
+        #[arg(long)]
+        count: Option<u64>,
+        /// Stop when no record arrived for this long.
+        #[arg(long, default_value = "10s", value_parser = parse_duration)]
+        idle: std::time::Duration,
+        /// Consumer group (default: a fresh one, so every call reads from the beginning).
+        #[arg(long)]
+        group: Option<String>,
+        #[command(flatten)]
+        endpoints: EndpointArgs,
+    },
     /// Start, inspect and stop the local cluster kbench runs for you.
     #[command(subcommand)]
     Cluster(ClusterCommand),
+}
+
+/// Where the cluster is (defaults: the cluster `kbench cluster up` starts).
+#[derive(Debug, clap::Args)]
+pub struct EndpointArgs {
+    /// Kafka bootstrap servers.
+    #[arg(
+        long,
+        env = "KBENCH_BOOTSTRAP",
+        default_value = "127.0.0.1:9092,127.0.0.1:9093,127.0.0.1:9094"
+    )]
+    pub bootstrap: String,
+    /// Base URL of the Confluent-compatible registry API.
+    #[arg(
+        long,
+        env = "KBENCH_REGISTRY",
+        default_value = "http://127.0.0.1:8081/apis/ccompat/v7"
+    )]
+    pub registry: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -78,6 +152,23 @@ fn parse_duration(s: &str) -> std::result::Result<std::time::Duration, String> {
 
 pub fn dispatch(cli: Cli) -> Result<ExitCode> {
     match cli.command {
+        Command::Run { scenario, reports } => run_cmd::run_scenario(&scenario, reports),
+        Command::Validate { scenarios } => run_cmd::validate(&scenarios),
+        Command::Produce {
+            topic,
+            count,
+            rate,
+            schema,
+            seed,
+            endpoints,
+        } => client_cmd::produce(endpoints, topic, count, rate, schema, seed),
+        Command::Consume {
+            topic,
+            count,
+            idle,
+            group,
+            endpoints,
+        } => client_cmd::consume(endpoints, topic, count, idle, group),
         Command::Cluster(c) => cluster_cmd::run(c),
     }
 }

@@ -1,4 +1,7 @@
 //! Load: the rate schedule (intended send times), the producers that follow it and the consumers
 //! that read everything back.
 
+pub mod consumer;
+pub mod pace;
+pub mod producer;
 pub mod schedule;

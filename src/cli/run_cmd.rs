@@ -1,0 +1,63 @@
+//! `kbench run` and `kbench validate`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Result;
+use kbench::report::summary;
+use kbench::run::{self, RunOptions};
+use kbench::scenario::Scenario;
+
+use super::UsageError;
+
+/// Exit code of a run that finished but failed its checks (audit, later SLOs).
+pub const CHECKS_FAILED: u8 = 3;
+
+fn load(path: &Path) -> Result<Scenario> {
+    Scenario::load(path).map_err(|e| UsageError(e.to_string()).into())
+}
+
+pub fn validate(files: &[PathBuf]) -> Result<ExitCode> {
+    let mut failed = 0;
+    for f in files {
+        match Scenario::load(f) {
+            Ok(sc) => println!(
+                "ok: {} — {} producer(s), {} consumer(s), {} measured after {} warm-up, topic {} ({} partitions, RF {})",
+                f.display(),
+                sc.producer.count,
+                sc.consumer.count,
+                kbench::duration::display(sc.duration),
+                kbench::duration::display(sc.warmup),
+                sc.topic.name,
+                sc.topic.partitions,
+                sc.topic.replication_factor
+            ),
+            Err(e) => {
+                eprintln!("{e}");
+                failed += 1;
+            }
+        }
+    }
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
+}
+
+pub fn run_scenario(file: &Path, reports: PathBuf) -> Result<ExitCode> {
+    let sc = load(file)?;
+    let outcome = run::run(
+        &sc,
+        &RunOptions {
+            reports_dir: reports,
+        },
+    )?;
+    println!("{}", summary::render(&outcome.results));
+    println!("results   {}", outcome.dir.join("results.json").display());
+    if outcome.results.audit.ok {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        Ok(ExitCode::from(CHECKS_FAILED))
+    }
+}

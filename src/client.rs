@@ -1,0 +1,186 @@
+//! The seed's producer and consumer scripts, as kbench commands: `kbench produce` writes Avro
+//! records (registered schema, Confluent wire format) to a topic through the same open-loop
+//! producer a run uses; `kbench consume` decodes records of any Confluent-format Avro producer
+//! through the registry and prints each as one JSON line.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{bail, Context, Result};
+use rdkafka::consumer::Consumer;
+use rdkafka::message::Message;
+use schema_registry_converter::async_impl::easy_avro::EasyAvroDecoder;
+use schema_registry_converter::async_impl::schema_registry::SrSettings;
+
+use crate::audit::ledger::Ledger;
+use crate::avro::{generate, header, registry};
+use crate::kafka::admin::{self, TopicSpec};
+use crate::load::schedule::RateProfile;
+use crate::load::{consumer, producer};
+use crate::metrics::{Aggregator, Live, Phase, Recorder};
+
+/// The schema `kbench produce` uses unless given one: a timestamp plus field values, as the
+/// seed's producer wrote.
+pub const DEFAULT_SCHEMA: &str = include_str!("../scenarios/schemas/reading.avsc");
+
+pub struct Endpoints {
+    pub bootstrap: String,
+    pub registry_url: String,
+}
+
+pub struct ProduceOptions {
+    pub topic: String,
+    pub count: u64,
+    pub rate: f64,
+    pub schema: Option<PathBuf>,
+    pub seed: u64,
+}
+
+#[derive(Debug)]
+pub struct ProduceSummary {
+    pub schema_id: u32,
+    pub subject: String,
+    pub acked: u64,
+    pub failed: u64,
+    pub ack_p50_us: u64,
+    pub ack_p99_us: u64,
+}
+
+/// Produce `count` records at `rate` records/s, creating the topic (RF 3, min ISR 2) if needed.
+pub fn produce(ep: &Endpoints, o: &ProduceOptions) -> Result<ProduceSummary> {
+    if !(o.rate.is_finite() && o.rate > 0.0) {
+        bail!("--rate must be a positive number of records per second");
+    }
+    let avsc = match &o.schema {
+        Some(p) => std::fs::read_to_string(p)
+            .with_context(|| format!("cannot read schema {}", p.display()))?,
+        None => DEFAULT_SCHEMA.to_string(),
+    };
+    let augmented = header::augment_schema(&avsc)?;
+    let spec = TopicSpec {
+        name: o.topic.clone(),
+        partitions: 3,
+        replication_factor: 3,
+        configs: vec![("min.insync.replicas".into(), "2".into())],
+    };
+    admin::create_topic(&ep.bootstrap, &spec, false)?;
+    let reg = registry::register(&ep.registry_url, &format!("{}-value", o.topic), &augmented)?;
+    let origin = Instant::now();
+    let wall_origin_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis() as i64;
+    let duration = Duration::from_secs_f64(o.count as f64 / o.rate);
+    let tmp = std::env::temp_dir().join(format!("kbench-produce-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp)?;
+    let (tx, rx) = mpsc::channel();
+    let phase = Phase {
+        name: "all".into(),
+        from_us: 0,
+        to_us: u64::MAX,
+    };
+    let agg = Aggregator::new(&tmp, wall_origin_ms as u64, vec![phase])?;
+    let agg_thread = std::thread::spawn(move || agg.run(rx, Arc::new(Mutex::new(Live::default()))));
+    let ledger = Arc::new(Mutex::new(Ledger::default()));
+    let cfg = producer::ProducerConfig {
+        id: 0,
+        bootstrap: ep.bootstrap.clone(),
+        topic: o.topic.clone(),
+        schema: Arc::clone(&reg.schema),
+        schema_id: reg.id,
+        sizes: generate::Sizes::default(),
+        seed: o.seed,
+        profile: RateProfile::Constant { rate: o.rate },
+        start: Duration::ZERO,
+        duration: duration + Duration::from_secs(1),
+        max_records: Some(o.count),
+        acks: "all".into(),
+        idempotence: true,
+        properties: Vec::new(),
+        origin,
+        wall_origin_ms,
+    };
+    let report = producer::run(
+        cfg,
+        Recorder::new("producer-0".into(), tx),
+        Arc::clone(&ledger),
+        Arc::new(AtomicBool::new(false)),
+    );
+    let summary = agg_thread
+        .join()
+        .map_err(|_| anyhow::anyhow!("metrics thread panicked"))??;
+    std::fs::remove_dir_all(&tmp).ok();
+    report?;
+    let verdict = ledger.lock().unwrap_or_else(|e| e.into_inner()).verdict();
+    let ack = summary
+        .phases
+        .first()
+        .and_then(|p| p.latency.get("ack_corrected").cloned());
+    Ok(ProduceSummary {
+        schema_id: reg.id,
+        subject: reg.subject,
+        acked: verdict.acked,
+        failed: verdict.failed,
+        ack_p50_us: ack.as_ref().map_or(0, |q| q.p50_us),
+        ack_p99_us: ack.as_ref().map_or(0, |q| q.p99_us),
+    })
+}
+
+pub struct ConsumeOptions {
+    pub topic: String,
+    pub group: Option<String>,
+    /// Stop after this many records.
+    pub count: Option<u64>,
+    /// Stop when no record arrived for this long.
+    pub idle_timeout: Duration,
+}
+
+/// Print every record of `topic` (from the beginning) as a JSON line on `out`; returns how many.
+pub fn consume(ep: &Endpoints, o: &ConsumeOptions, out: &mut dyn Write) -> Result<u64> {
+    let cfg = consumer::ConsumerConfig {
+        id: 0,
+        bootstrap: ep.bootstrap.clone(),
+        topic: o.topic.clone(),
+        group: o
+            .group
+            .clone()
+            .unwrap_or_else(|| format!("kbench-consume-{}", std::process::id())),
+        properties: vec![("enable.auto.commit".into(), "false".into())],
+        registry_url: ep.registry_url.clone(),
+        origin: Instant::now(),
+    };
+    let c = consumer::create(&cfg)?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let decoder = EasyAvroDecoder::new(SrSettings::new(ep.registry_url.clone()));
+    let mut n = 0u64;
+    let mut last = Instant::now();
+    while o.count.is_none_or(|max| n < max) && last.elapsed() < o.idle_timeout {
+        crate::signals::check()?;
+        let Some(msg) = c.poll(Duration::from_millis(200)) else {
+            continue;
+        };
+        let m = msg.context("consumer error")?;
+        last = Instant::now();
+        let decoded = rt
+            .block_on(decoder.decode(m.payload()))
+            .map_err(|e| anyhow::anyhow!("{e}"))
+            .with_context(|| {
+                format!(
+                    "partition {} offset {} is not a Confluent-format Avro record",
+                    m.partition(),
+                    m.offset()
+                )
+            })?;
+        let json =
+            serde_json::Value::try_from(decoded.value).context("record cannot be shown as JSON")?;
+        writeln!(out, "{json}")?;
+        n += 1;
+    }
+    c.unsubscribe();
+    Ok(n)
+}

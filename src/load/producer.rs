@@ -1,0 +1,330 @@
+//! One open-loop producer: a thread that follows its rate schedule, sends Avro records with
+//! librdkafka, and measures each delivery in a callback on the same thread (no future per
+//! record). Waiting for the next intended send time is done inside `poll`, so acks are served —
+//! and timestamped — while the producer waits.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use apache_avro::writer::datum::GenericDatumWriter;
+use apache_avro::Schema;
+use rdkafka::config::ClientConfig;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
+use rdkafka::ClientContext;
+
+use super::pace::{Clock, LagStats, Pacer};
+use super::schedule::{RateProfile, Schedule};
+use crate::audit::ledger::Ledger;
+use crate::avro::generate::{Generator, Sizes};
+use crate::avro::header::{Header, HeaderSlots};
+use crate::avro::wire;
+use crate::metrics::{Counter, Kind, Recorder};
+
+/// Everything one producer thread needs.
+#[derive(Clone)]
+pub struct ProducerConfig {
+    pub id: u32,
+    pub bootstrap: String,
+    pub topic: String,
+    pub schema: Arc<Schema>,
+    pub schema_id: u32,
+    pub sizes: Sizes,
+    pub seed: u64,
+    /// This producer's share of the rate.
+    pub profile: RateProfile,
+    /// Intended send times run from `start` (offset from the origin) for `duration`.
+    pub start: Duration,
+    pub duration: Duration,
+    /// Stop after this many records even if the schedule has more (`kbench produce --count`).
+    pub max_records: Option<u64>,
+    pub acks: String,
+    pub idempotence: bool,
+    pub properties: Vec<(String, String)>,
+    pub origin: Instant,
+    /// Wall clock (ms since the epoch) at `origin`.
+    pub wall_origin_ms: i64,
+}
+
+/// What a producer reports when it is done.
+#[derive(Debug, Clone, Default)]
+pub struct ProducerReport {
+    pub id: u32,
+    pub sent: u64,
+    pub lag: LagStats,
+    pub saturated: bool,
+    /// Deliveries still unresolved when the flush timed out.
+    pub unresolved: u64,
+}
+
+/// Intended and actual send time of in-flight records, indexed by sequence modulo the ring size.
+/// librdkafka never holds more than `queue.buffering.max.messages` records, so a ring at least
+/// that large never overwrites an unresolved entry.
+struct Inflight {
+    ring: Vec<(u64, u64)>,
+    mask: u64,
+    /// Taken out when the producer is done, to hand the last interval to the aggregator.
+    recorder: Option<Recorder>,
+    pending: u64,
+}
+
+impl Inflight {
+    fn on_send(&mut self, seq: u64, intended: u64, actual: u64) {
+        let idx = (seq & self.mask) as usize;
+        self.ring[idx] = (intended, actual);
+        self.pending += 1;
+        if let Some(r) = self.recorder.as_mut() {
+            r.record(Kind::SendLag, actual, actual - intended);
+            r.count(Counter::Sent, actual, 1);
+            r.tick(actual);
+        }
+    }
+
+    /// Resolve record `seq` at `now`: acked, or failed with `error`. Returns nothing to do for
+    /// the recorder once it was handed back (librdkafka may still purge records at shutdown).
+    fn resolve(&mut self, seq: u64, now: u64, error: Option<&KafkaError>) {
+        let (intended, sent) = self.ring[(seq & self.mask) as usize];
+        self.pending = self.pending.saturating_sub(1);
+        let Some(r) = self.recorder.as_mut() else {
+            return;
+        };
+        match error {
+            None => {
+                r.record(Kind::AckCorrected, now, now.saturating_sub(intended));
+                r.record(Kind::AckRaw, now, now.saturating_sub(sent));
+                r.count(Counter::Acked, now, 1);
+            }
+            Some(e) => {
+                r.error(&error_kind(e), now, now.saturating_sub(intended));
+                r.count(Counter::Failed, now, 1);
+            }
+        }
+    }
+
+    fn tick(&mut self, now: u64) {
+        if let Some(r) = self.recorder.as_mut() {
+            r.tick(now);
+        }
+    }
+}
+
+struct Ctx {
+    producer_id: u32,
+    origin: Instant,
+    state: Mutex<Inflight>,
+    ledger: Arc<Mutex<Ledger>>,
+}
+
+impl Ctx {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inflight> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn resolve(&self, seq: u64, error: Option<&KafkaError>) {
+        let now = micros(self.origin.elapsed());
+        self.lock().resolve(seq, now, error);
+        let mut ledger = self.ledger.lock().unwrap_or_else(|e| e.into_inner());
+        match error {
+            None => ledger.on_ack(self.producer_id, seq),
+            Some(_) => ledger.on_failed(self.producer_id, seq),
+        }
+    }
+}
+
+impl ClientContext for Ctx {}
+
+fn micros(d: Duration) -> u64 {
+    d.as_micros() as u64
+}
+
+impl ProducerContext for Ctx {
+    type DeliveryOpaque = usize;
+
+    fn delivery(&self, result: &DeliveryResult<'_>, seq: usize) {
+        self.resolve(seq as u64, result.as_ref().err().map(|(e, _)| e));
+    }
+}
+
+/// A stable name for a delivery error, e.g. `MessageTimedOut` or `NotEnoughReplicas`.
+pub fn error_kind(e: &KafkaError) -> String {
+    match e.rdkafka_error_code() {
+        Some(code) => format!("{code:?}"),
+        None => format!("{e}")
+            .split(':')
+            .next()
+            .unwrap_or("Unknown")
+            .trim()
+            .to_string(),
+    }
+}
+
+/// Waits by polling the producer, so delivery callbacks run (and are timed) during the wait.
+/// Its time runs from `base`, the moment this producer's schedule starts.
+struct PollClock<'a> {
+    base: Instant,
+    producer: &'a BaseProducer<Ctx>,
+}
+
+impl Clock for PollClock<'_> {
+    fn now(&self) -> Duration {
+        Instant::now().saturating_duration_since(self.base)
+    }
+
+    fn sleep_until(&self, t: Duration) {
+        let target = self.base + t;
+        loop {
+            let now = Instant::now();
+            if now >= target {
+                return;
+            }
+            let left = target - now;
+            if left >= Duration::from_millis(2) {
+                // poll's timeout has millisecond resolution; leave the last stretch to sleep.
+                self.producer.poll(left - Duration::from_millis(1));
+            } else {
+                self.producer.poll(Duration::ZERO);
+                std::thread::sleep(left.min(Duration::from_micros(200)));
+            }
+        }
+    }
+}
+
+fn client_config(cfg: &ProducerConfig) -> ClientConfig {
+    let mut cc = ClientConfig::new();
+    cc.set("bootstrap.servers", &cfg.bootstrap)
+        .set("acks", &cfg.acks)
+        .set("enable.idempotence", cfg.idempotence.to_string())
+        .set("client.id", format!("kbench-producer-{}", cfg.id))
+        // A failover run wants a bounded answer for every record; librdkafka's default is 5 min.
+        .set("message.timeout.ms", "30000")
+        .set("linger.ms", "5");
+    for (k, v) in &cfg.properties {
+        cc.set(k, v);
+    }
+    cc
+}
+
+/// Run one producer to the end of its schedule (or until `stop`), then wait for every
+/// outstanding delivery.
+pub fn run(
+    cfg: ProducerConfig,
+    recorder: Recorder,
+    ledger: Arc<Mutex<Ledger>>,
+    stop: Arc<AtomicBool>,
+) -> Result<ProducerReport> {
+    let cc = client_config(&cfg);
+    let max_msgs: u64 = cc
+        .get("queue.buffering.max.messages")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let ring_len = max_msgs.next_power_of_two().max(1024);
+    let timeout_ms: u64 = cc
+        .get("message.timeout.ms")
+        .or_else(|| cc.get("delivery.timeout.ms"))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(30_000);
+    let ctx = Ctx {
+        producer_id: cfg.id,
+        origin: cfg.origin,
+        state: Mutex::new(Inflight {
+            ring: vec![(0, 0); ring_len as usize],
+            mask: ring_len - 1,
+            recorder: Some(recorder),
+            pending: 0,
+        }),
+        ledger,
+    };
+    let producer: BaseProducer<Ctx> = cc.create_with_context(ctx).with_context(|| {
+        format!(
+            "cannot create producer {} (check [producer.properties])",
+            cfg.id
+        )
+    })?;
+    let slots = HeaderSlots::new(&cfg.schema).context("schema lacks kbench's header fields")?;
+    let mut generator =
+        Generator::new(&cfg.schema, cfg.seed ^ (u64::from(cfg.id) << 32), cfg.sizes)?;
+    let writer = GenericDatumWriter::builder(&cfg.schema)
+        .build()
+        .context("preparing the Avro writer")?;
+    let clock = PollClock {
+        base: cfg.origin + cfg.start,
+        producer: &producer,
+    };
+    let mut pacer = Pacer::new(Schedule::new(cfg.profile.clone(), cfg.duration), clock);
+    let start_us = micros(cfg.start);
+    let mut buf = Vec::with_capacity(1024);
+    let mut sent = 0u64;
+    while !stop.load(Ordering::Relaxed)
+        && !crate::signals::requested()
+        && cfg.max_records.is_none_or(|m| sent < m)
+    {
+        let Some(slot) = pacer.next() else { break };
+        let intended = start_us + micros(slot.intended);
+        let actual = start_us + micros(slot.actual);
+        let mut value = generator.generate();
+        let header = Header {
+            producer: cfg.id as i32,
+            seq: slot.seq as i64,
+            intended_us: intended as i64,
+            wall_ms: cfg.wall_origin_ms + (actual / 1000) as i64,
+        };
+        slots.set(&mut value, &header);
+        wire::start_frame(&mut buf, cfg.schema_id);
+        writer
+            .write_value_ref(&mut buf, &value)
+            .context("encoding a generated record")?;
+        producer
+            .context()
+            .lock()
+            .on_send(slot.seq, intended, actual);
+        sent += 1;
+        let mut record =
+            BaseRecord::<(), [u8], usize>::with_opaque_to(&cfg.topic, slot.seq as usize)
+                .payload(&buf[..]);
+        loop {
+            match producer.send(record) {
+                Ok(()) => break,
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
+                    record = r;
+                    producer.poll(Duration::from_millis(1));
+                }
+                Err((e, _)) => {
+                    // Refused before it left this process: a failure at once, never a silent drop.
+                    producer.context().resolve(slot.seq, Some(&e));
+                    break;
+                }
+            }
+        }
+        producer.poll(Duration::ZERO);
+    }
+    let lag = pacer.lag_stats();
+    let saturated = pacer.saturated();
+    drop(pacer);
+    // Every record gets an answer: acked, failed, or (after the timeout) counted as unresolved.
+    let deadline = Instant::now() + Duration::from_millis(timeout_ms) + Duration::from_secs(10);
+    loop {
+        let now = micros(cfg.origin.elapsed());
+        let mut st = producer.context().lock();
+        st.tick(now);
+        if st.pending == 0 || Instant::now() >= deadline {
+            break;
+        }
+        drop(st);
+        producer.poll(Duration::from_millis(50));
+    }
+    let mut st = producer.context().lock();
+    let unresolved = st.pending;
+    if let Some(r) = st.recorder.take() {
+        r.finish();
+    }
+    drop(st);
+    Ok(ProducerReport {
+        id: cfg.id,
+        sent,
+        lag,
+        saturated,
+        unresolved,
+    })
+}

@@ -1,0 +1,69 @@
+//! The table printed at the end of a run: rate, counts, latency percentiles per phase, audit.
+
+use std::fmt::Write;
+
+use super::results::Results;
+
+fn ms(us: u64) -> String {
+    format!("{:.2}", us as f64 / 1000.0)
+}
+
+pub fn render(r: &Results) -> String {
+    let mut s = String::new();
+    let rate = &r.rate;
+    let _ = writeln!(
+        s,
+        "scenario  {} ({}s measured, {}s warm-up)",
+        r.scenario.name, r.scenario.duration_s, r.scenario.warmup_s
+    );
+    let _ = writeln!(
+        s,
+        "rate      target {:.0}/s, achieved {:.0}/s acked ({:.2}% of target), sent {:.0}/s{}",
+        rate.target_rate,
+        rate.achieved_rate,
+        rate.achieved_ratio * 100.0,
+        rate.sent_rate,
+        if rate.generator_saturated {
+            "  GENERATOR SATURATED: offered load fell behind schedule"
+        } else {
+            ""
+        }
+    );
+    let c = &r.counts;
+    let _ = writeln!(
+        s,
+        "records   sent {} acked {} failed {} consumed {}",
+        c.sent, c.acked, c.failed, c.consumed
+    );
+    let _ = writeln!(
+        s,
+        "{:<10} {:<14} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "phase", "latency (ms)", "p50", "p90", "p99", "p99.9", "p99.99", "max", "count"
+    );
+    for p in &r.phases {
+        for (kind, q) in &p.latency {
+            if q.count == 0 {
+                continue;
+            }
+            let _ = writeln!(
+                s,
+                "{:<10} {:<14} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
+                p.name,
+                kind,
+                ms(q.p50_us),
+                ms(q.p90_us),
+                ms(q.p99_us),
+                ms(q.p99_9_us),
+                ms(q.p99_99_us),
+                ms(q.max_us),
+                q.count
+            );
+        }
+    }
+    if !r.errors.is_empty() {
+        let list: Vec<String> = r.errors.iter().map(|(k, v)| format!("{k} x{v}")).collect();
+        let _ = writeln!(s, "errors    {}", list.join(", "));
+    }
+    let _ = write!(s, "{}", r.audit);
+    s
+}

@@ -1,0 +1,306 @@
+//! One scenario run, end to end, in the only order that gives honest numbers: cluster up, topic
+//! and schema, consumers, producers on their schedule, drain, audit, results, cluster down — the
+//! last step also on error and Ctrl-C. Everything else is a part this module calls.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{bail, Context, Result};
+
+use crate::audit::ledger::Ledger;
+use crate::avro::{generate, header, registry};
+use crate::cluster::external::ExternalBackend;
+use crate::cluster::process::ProcessBackend;
+use crate::cluster::{ClusterBackend, ClusterGuard, StartOptions, Topology};
+use crate::kafka::admin;
+use crate::load::{consumer, producer};
+use crate::metrics::{Aggregator, Live, Phase, Recorder};
+use crate::progress::Progress;
+use crate::report::results::{self, Results};
+use crate::scenario::{ClusterSpec, Scenario};
+
+/// Options from the command line.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Parent of the report directory.
+    pub reports_dir: PathBuf,
+}
+
+/// What a finished run produced.
+pub struct Outcome {
+    pub dir: PathBuf,
+    pub results: Results,
+}
+
+fn backend_for(sc: &Scenario) -> Result<(Box<dyn ClusterBackend>, StartOptions)> {
+    match &sc.cluster {
+        ClusterSpec::Process { ready_timeout } => {
+            let workdir = crate::paths::runs_dir()?.join(crate::paths::new_run_name(&sc.name));
+            let b = ProcessBackend::create(workdir, Topology::default())?;
+            let opts = StartOptions {
+                ready_timeout: *ready_timeout,
+                detached: false,
+            };
+            Ok((Box::new(b), opts))
+        }
+        ClusterSpec::External {
+            bootstrap,
+            registry_url,
+        } => Ok((
+            Box::new(ExternalBackend::new(bootstrap, registry_url)),
+            StartOptions::default(),
+        )),
+    }
+}
+
+fn report_dir(parent: &Path, name: &str) -> Result<PathBuf> {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    let dir = parent.join(format!("{name}-{}", crate::timefmt::utc_compact(secs)));
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("cannot create report directory {}", dir.display()))?;
+    Ok(dir)
+}
+
+/// Split a total rate evenly over `n` producers.
+fn per_producer(
+    profile: &crate::load::schedule::RateProfile,
+    n: u32,
+) -> crate::load::schedule::RateProfile {
+    use crate::load::schedule::{RateProfile, Step};
+    let f = 1.0 / f64::from(n);
+    match profile {
+        RateProfile::Constant { rate } => RateProfile::Constant { rate: rate * f },
+        RateProfile::Steps(steps) => RateProfile::Steps(
+            steps
+                .iter()
+                .map(|s| Step {
+                    at: s.at,
+                    rate: s.rate * f,
+                })
+                .collect(),
+        ),
+        RateProfile::Ramp { from, to, over } => RateProfile::Ramp {
+            from: from * f,
+            to: to * f,
+            over: *over,
+        },
+    }
+}
+
+/// Run `sc` and write its results. The cluster is torn down before this returns.
+pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<Outcome> {
+    let dir = report_dir(&opts.reports_dir, &sc.name)?;
+    let started_at = crate::timefmt::now_rfc3339();
+    let (backend, start_opts) = backend_for(sc)?;
+    let mut guard = ClusterGuard::new(backend);
+    let t_cluster = Instant::now();
+    guard
+        .backend()
+        .start(&start_opts, &|m| eprintln!("kbench: {m}"))?;
+    let cluster_ready_s = t_cluster.elapsed().as_secs_f64();
+    let bootstrap = guard.backend().bootstrap_servers();
+    let registry_url = guard.backend().registry_url();
+    let versions = guard.backend().versions();
+
+    admin::create_topic(&bootstrap, &sc.topic, sc.recreate_topic)?;
+    let augmented = header::augment_schema(&sc.schema.avsc)?;
+    let parsed = apache_avro::Schema::parse_str(&augmented)?;
+    let full_name = registry::full_name(&parsed).unwrap_or_default();
+    let reg = registry::register(&registry_url, &sc.subject(&full_name), &augmented)?;
+    let sizes = match sc.schema.record_size {
+        Some(target) => generate::calibrate(&reg.schema, sc.seed, target)?,
+        None => sc.schema.sizes,
+    };
+    eprintln!(
+        "kbench: topic {} ready; schema registered as {} (id {})",
+        sc.topic.name, reg.subject, reg.id
+    );
+
+    // The run's one clock: every send, ack, consume and fault is an offset from here.
+    let origin = Instant::now();
+    let wall_origin_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis() as i64;
+    let ledger = Arc::new(Mutex::new(Ledger::default()));
+    let (tx, rx) = mpsc::channel();
+    let live = Arc::new(Mutex::new(Live::default()));
+
+    let consumer_stop = Arc::new(AtomicBool::new(false));
+    let mut consumers = Vec::new();
+    let mut assigned = Vec::new();
+    for id in 0..sc.consumer.count {
+        let cfg = consumer::ConsumerConfig {
+            id,
+            bootstrap: bootstrap.clone(),
+            topic: sc.topic.name.clone(),
+            group: sc.consumer.group.clone(),
+            properties: sc.consumer.properties.clone(),
+            registry_url: registry_url.clone(),
+            origin,
+        };
+        let a = Arc::new(AtomicUsize::new(0));
+        assigned.push(Arc::clone(&a));
+        let (rec, led, stop) = (
+            Recorder::new(format!("consumer-{id}"), tx.clone()),
+            Arc::clone(&ledger),
+            Arc::clone(&consumer_stop),
+        );
+        consumers.push(
+            std::thread::Builder::new()
+                .name(format!("consumer-{id}"))
+                .spawn(move || consumer::run(cfg, rec, led, stop, a))?,
+        );
+    }
+    let assignment_deadline = Instant::now() + Duration::from_secs(60);
+    while assigned
+        .iter()
+        .map(|a| a.load(Ordering::Relaxed))
+        .sum::<usize>()
+        < sc.topic.partitions as usize
+    {
+        crate::signals::check()?;
+        if Instant::now() > assignment_deadline {
+            bail!(
+                "consumers were not assigned all {} partitions within 60s",
+                sc.topic.partitions
+            );
+        }
+        if consumers.iter().any(|c| c.is_finished()) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let start = origin.elapsed() + Duration::from_millis(100);
+    let total = sc.total_duration();
+    let s_us = start.as_micros() as u64;
+    let phases = vec![
+        Phase {
+            name: "warmup".into(),
+            from_us: s_us,
+            to_us: s_us + sc.warmup.as_micros() as u64,
+        },
+        Phase {
+            name: "measured".into(),
+            from_us: s_us + sc.warmup.as_micros() as u64,
+            to_us: s_us + total.as_micros() as u64,
+        },
+    ];
+    let aggregator = Aggregator::new(&dir, wall_origin_ms as u64, phases)?;
+    let live_agg = Arc::clone(&live);
+    let agg_thread = std::thread::Builder::new()
+        .name("aggregator".into())
+        .spawn(move || aggregator.run(rx, live_agg))?;
+
+    let producer_stop = Arc::new(AtomicBool::new(false));
+    let share = per_producer(&sc.producer.rate, sc.producer.count);
+    let mut producers = Vec::new();
+    for id in 0..sc.producer.count {
+        let cfg = producer::ProducerConfig {
+            id,
+            bootstrap: bootstrap.clone(),
+            topic: sc.topic.name.clone(),
+            schema: Arc::clone(&reg.schema),
+            schema_id: reg.id,
+            sizes,
+            seed: sc.seed,
+            profile: share.clone(),
+            start,
+            duration: total,
+            max_records: None,
+            acks: sc.producer.acks.clone(),
+            idempotence: sc.producer.idempotence,
+            properties: sc.producer.properties.clone(),
+            origin,
+            wall_origin_ms,
+        };
+        let (rec, led, stop) = (
+            Recorder::new(format!("producer-{id}"), tx.clone()),
+            Arc::clone(&ledger),
+            Arc::clone(&producer_stop),
+        );
+        producers.push(
+            std::thread::Builder::new()
+                .name(format!("producer-{id}"))
+                .spawn(move || producer::run(cfg, rec, led, stop))?,
+        );
+    }
+    drop(tx);
+
+    let target_total = crate::load::schedule::Schedule::new(share.clone(), total).expected_count()
+        * u64::from(sc.producer.count);
+    let mut progress = Progress::new(total, target_total);
+    while producers.iter().any(|p| !p.is_finished()) {
+        progress.update(origin.elapsed().saturating_sub(start), &live);
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let mut producer_reports = Vec::new();
+    for p in producers {
+        producer_reports.push(
+            p.join()
+                .map_err(|_| anyhow::anyhow!("a producer thread panicked"))??,
+        );
+    }
+    progress.note("producers done; draining consumers");
+
+    // Drain: read until every acknowledged record was consumed, or the drain timeout.
+    let drain_start = Instant::now();
+    loop {
+        let lost = ledger
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .verdict()
+            .lost;
+        if lost == 0
+            || drain_start.elapsed() >= sc.drain_timeout
+            || crate::signals::requested()
+            || consumers.iter().all(|c| c.is_finished())
+        {
+            break;
+        }
+        progress.update(origin.elapsed().saturating_sub(start), &live);
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let drain_s = drain_start.elapsed().as_secs_f64();
+    consumer_stop.store(true, Ordering::Relaxed);
+    let mut consumer_reports = Vec::new();
+    for c in consumers {
+        consumer_reports.push(
+            c.join()
+                .map_err(|_| anyhow::anyhow!("a consumer thread panicked"))??,
+        );
+    }
+    let summary = agg_thread
+        .join()
+        .map_err(|_| anyhow::anyhow!("the metrics thread panicked"))??;
+    progress.finish();
+    crate::signals::check()?;
+    let verdict = ledger.lock().unwrap_or_else(|e| e.into_inner()).verdict();
+
+    let teardown = guard.teardown();
+    let results = results::build(results::Inputs {
+        scenario: sc,
+        versions,
+        started_at,
+        cluster_ready_s,
+        drain_s,
+        bootstrap,
+        registry_url,
+        registered: &reg,
+        sizes,
+        target_total,
+        summary,
+        verdict,
+        producers: producer_reports,
+        consumers: consumer_reports,
+    });
+    results::write(&dir, &results)?;
+    teardown.context("tearing the cluster down")?;
+    Ok(Outcome { dir, results })
+}

@@ -1,0 +1,124 @@
+//! The scenario file exactly as written: serde structures that refuse unknown keys, so a typo
+//! is an error with its position rather than a silently ignored setting.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScenario {
+    pub run: RawRun,
+    #[serde(default)]
+    pub cluster: RawCluster,
+    pub topic: RawTopic,
+    pub schema: RawSchema,
+    pub producer: RawProducer,
+    #[serde(default)]
+    pub consumer: RawConsumer,
+    #[serde(default, rename = "fault")]
+    pub faults: Vec<RawFault>,
+    #[serde(default)]
+    pub slo: Option<BTreeMap<String, toml::Value>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRun {
+    pub name: String,
+    pub description: Option<String>,
+    pub duration: String,
+    pub warmup: Option<String>,
+    pub seed: Option<u64>,
+    pub drain_timeout: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCluster {
+    pub backend: Option<String>,
+    pub bootstrap: Option<String>,
+    pub registry_url: Option<String>,
+    pub ready_timeout: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTopic {
+    pub name: String,
+    pub partitions: Option<i64>,
+    pub replication_factor: Option<i64>,
+    pub min_insync_replicas: Option<i64>,
+    pub recreate: Option<bool>,
+    #[serde(default)]
+    pub configs: BTreeMap<String, toml::Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSchema {
+    pub file: String,
+    pub subject_strategy: Option<String>,
+    pub string_length: Option<usize>,
+    pub bytes_length: Option<usize>,
+    pub collection_length: Option<usize>,
+    pub record_size: Option<usize>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStep {
+    pub at: String,
+    pub rate: f64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRamp {
+    pub from: f64,
+    pub to: f64,
+    pub over: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProducer {
+    pub count: Option<i64>,
+    pub rate: Option<f64>,
+    pub steps: Option<Vec<RawStep>>,
+    pub ramp: Option<RawRamp>,
+    pub acks: Option<toml::Value>,
+    pub idempotence: Option<bool>,
+    #[serde(default)]
+    pub properties: BTreeMap<String, toml::Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConsumer {
+    pub count: Option<i64>,
+    pub group: Option<String>,
+    #[serde(default)]
+    pub properties: BTreeMap<String, toml::Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // read by the fault plan, which refuses faults until it exists
+pub struct RawFault {
+    pub at: String,
+    pub action: String,
+    pub target: String,
+    pub recover_after: Option<String>,
+}
+
+/// A scalar TOML value as the string librdkafka expects (`5`, `true`, `lz4`).
+pub fn property_string(v: &toml::Value) -> Option<String> {
+    match v {
+        toml::Value::String(s) => Some(s.clone()),
+        toml::Value::Integer(i) => Some(i.to_string()),
+        toml::Value::Float(f) => Some(f.to_string()),
+        toml::Value::Boolean(b) => Some(b.to_string()),
+        _ => None,
+    }
+}

@@ -1,0 +1,127 @@
+//! Scenario parsing and validation on crafted files: the shipped scenarios load, and each kind
+//! of mistake is reported at the right file:line:col with the field named.
+
+use std::path::{Path, PathBuf};
+
+use super::*;
+
+fn scenarios_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")
+}
+
+const BASE: &str = r#"[run]
+name = "t"
+duration = "10s"
+
+[topic]
+name = "t"
+
+[schema]
+file = "schemas/reading.avsc"
+
+[producer]
+rate = 100
+"#;
+
+fn parse(text: &str) -> Result<Scenario, ScenarioError> {
+    Scenario::parse(&scenarios_dir().join("test.toml"), text.to_string())
+}
+
+fn err(text: &str) -> ScenarioError {
+    parse(text).expect_err("the scenario must be rejected")
+}
+
+#[test]
+fn shipped_scenarios_are_valid() {
+    for name in ["quickstart.toml", "steady.toml"] {
+        let sc = Scenario::load(&scenarios_dir().join(name)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(sc.producer.acks, "all");
+        assert!(sc.producer.idempotence);
+        assert_eq!(sc.topic.replication_factor, 3);
+    }
+}
+
+#[test]
+fn defaults_are_safe() {
+    let sc = parse(BASE).unwrap();
+    assert_eq!(sc.topic.partitions, 3);
+    assert!(sc
+        .topic
+        .configs
+        .contains(&("min.insync.replicas".into(), "2".into())));
+    assert_eq!(sc.producer.count, 1);
+    assert_eq!(sc.consumer.group, "kbench-t");
+    assert_eq!(sc.subject("x.Y"), "t-value");
+    assert!(matches!(sc.cluster, ClusterSpec::Process { .. }));
+}
+
+#[test]
+fn unknown_keys_are_errors_with_position() {
+    let e = err(&BASE.replace("rate = 100", "rate = 100\nrat = 5"));
+    assert_eq!(e.line, 13, "{e}");
+    assert!(e.message.contains("unknown field `rat`"), "{e}");
+    assert!(e.to_string().starts_with(&format!(
+        "{}:13:",
+        scenarios_dir().join("test.toml").display()
+    )));
+}
+
+#[test]
+fn bad_values_name_the_field() {
+    let e = err(&BASE.replace("rate = 100", "rate = -3"));
+    assert_eq!((e.field.as_str(), e.line), ("producer.rate", 12), "{e}");
+    let e = err(&BASE.replace("duration = \"10s\"", "duration = \"10\""));
+    assert_eq!(
+        (e.field.as_str(), e.line, e.col),
+        ("run.duration", 3, 12),
+        "{e}"
+    );
+    assert!(e.message.contains("no unit"), "{e}");
+    let e = err(&BASE.replace(
+        "[topic]\nname = \"t\"",
+        "[topic]\nname = \"t\"\nreplication_factor = 5",
+    ));
+    assert_eq!(e.field, "topic.replication_factor", "{e}");
+    let e = err(&BASE.replace("schemas/reading.avsc", "schemas/missing.avsc"));
+    assert_eq!((e.field.as_str(), e.line), ("schema.file", 9), "{e}");
+    let e = err(&format!("{BASE}acks = 1\n"));
+    assert_eq!(e.field, "producer.acks", "{e}");
+    let e = err(&format!(
+        "{BASE}[producer.properties]\n\"bootstrap.servers\" = \"x\"\n"
+    ));
+    assert!(e.field.ends_with("bootstrap.servers"), "{e}");
+    let e = err(&BASE.replace(
+        "rate = 100",
+        "rate = 100\nsteps = [{ at = \"0s\", rate = 5 }]",
+    ));
+    assert!(e.message.contains("only one"), "{e}");
+    let e = err(&format!("{BASE}\n[cluster]\nbackend = \"kubernetes\"\n"));
+    assert_eq!(e.field, "cluster.backend", "{e}");
+}
+
+#[test]
+fn syntax_errors_have_a_position() {
+    let e = err("[run]\nname = \"t\nduration = 1");
+    assert_eq!(e.line, 2, "{e}");
+}
+
+#[test]
+fn rate_shapes_parse() {
+    let sc = parse(&BASE.replace(
+        "rate = 100",
+        "[[producer.steps]]\nat = \"0s\"\nrate = 10\n[[producer.steps]]\nat = \"5s\"\nrate = 20",
+    ))
+    .unwrap();
+    assert!(
+        matches!(sc.producer.rate, crate::load::schedule::RateProfile::Steps(ref s) if s.len() == 2)
+    );
+    let sc = parse(&BASE.replace(
+        "rate = 100",
+        "ramp = { from = 10, to = 100, over = \"10s\" }",
+    ))
+    .unwrap();
+    assert!(matches!(
+        sc.producer.rate,
+        crate::load::schedule::RateProfile::Ramp { .. }
+    ));
+}
