@@ -6,6 +6,7 @@ pub mod avro;
 pub mod client;
 pub mod cluster;
 pub mod duration;
+pub mod faults;
 pub mod kafka;
 pub mod load;
 pub mod metrics;

@@ -295,6 +295,8 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<Outcome> {
         registered: &reg,
         sizes,
         target_total,
+        load_start_s: start.as_secs_f64(),
+        faults: Vec::new(),
         summary,
         verdict,
         producers: producer_reports,

@@ -6,7 +6,7 @@ use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::ranges::RangeSet;
 
@@ -15,7 +15,7 @@ pub const MAX_EXAMPLES: usize = 10;
 
 /// A consumed record whose sequence went backwards within one partition for one producer.
 /// Field order makes the derived ordering (producer, seq), the order examples are reported in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Reorder {
     pub producer: u32,
     pub seq: u64,
@@ -175,7 +175,7 @@ fn add_examples(examples: &mut Vec<(u32, u64)>, producer: u32, set: &RangeSet) {
 
 /// Outcome of the audit. Example lists hold up to `MAX_EXAMPLES` entries, ordered by
 /// (producer, seq).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Verdict {
     pub acked: u64,
     /// Delivery reported failure.

@@ -4,12 +4,12 @@
 use std::collections::BTreeMap;
 
 use hdrhistogram::Histogram;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Counter, Kind};
 
 /// Event counts.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counts {
     pub sent: u64,
     pub acked: u64,
@@ -39,7 +39,7 @@ impl Counts {
 
 /// Snapshot for the progress line. Raw totals move as intervals arrive; `last_second` moves when
 /// a second is finalized (a few seconds behind, see the aggregator).
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Live {
     /// End of the latest second any source reported, in whole seconds since the origin.
     pub elapsed_s: u64,
@@ -52,7 +52,7 @@ pub struct Live {
 
 /// One second of the series. "ack" is [`Kind::AckCorrected`]. Latency fields are `None` when
 /// the second had no value of that kind.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SecondRow {
     /// Second index since the run origin.
     pub t: u64,
@@ -120,7 +120,7 @@ impl SecondRow {
 
 /// The usual latency digest of one histogram, in µs. Values are hdrhistogram's (highest
 /// equivalent value of the bucket, 3 significant digits).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Percentiles {
     pub count: u64,
     pub min_us: u64,
@@ -167,7 +167,7 @@ impl Percentiles {
 }
 
 /// Counts and latency of one phase: every second whose start lies in `[from_us, to_us)`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PhaseSummary {
     pub name: String,
     pub from_us: u64,
@@ -179,8 +179,12 @@ pub struct PhaseSummary {
     pub latency: BTreeMap<String, Percentiles>,
     /// The merged histograms behind `latency`, indexed by [`Kind::index`], for comparing
     /// distributions later; use [`PhaseSummary::histogram`].
-    #[serde(skip)]
+    #[serde(skip, default = "no_histograms")]
     pub histograms: [Option<Histogram<u64>>; Kind::COUNT],
+}
+
+fn no_histograms() -> [Option<Histogram<u64>>; Kind::COUNT] {
+    Default::default()
 }
 
 impl PhaseSummary {
@@ -190,7 +194,7 @@ impl PhaseSummary {
 }
 
 /// Everything the aggregator learned over the run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Summary {
     pub phases: Vec<PhaseSummary>,
     /// One row per second that any source reported (an idle source still reports, via `tick`),

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::audit::ledger::Verdict;
 use crate::avro::generate::Sizes;
@@ -19,7 +19,7 @@ use crate::scenario::Scenario;
 /// Bumped whenever a field changes meaning or goes away.
 pub const FORMAT_VERSION: u32 = 1;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Results {
     pub format_version: u32,
     pub kbench_version: String,
@@ -39,9 +39,16 @@ pub struct Results {
     /// Values above the histograms' 1 h ceiling, by kind (counted, never dropped).
     pub overflow: BTreeMap<String, u64>,
     pub late_intervals: u64,
+    /// Offset of the first intended send from the run's origin (s); `series[].t` counts from the
+    /// origin too.
+    #[serde(default)]
+    pub load_start_s: f64,
+    /// One entry per `[[fault]]`, in firing order.
+    #[serde(default)]
+    pub faults: Vec<crate::faults::report::FaultReport>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ScenarioEcho {
     pub name: String,
     pub description: String,
@@ -58,7 +65,7 @@ pub struct ScenarioEcho {
     pub text: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Environment {
     pub kafka_version: String,
     pub registry_version: String,
@@ -73,7 +80,7 @@ pub struct Environment {
     pub os: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SchemaInfo {
     pub subject: String,
     pub id: u32,
@@ -82,7 +89,7 @@ pub struct SchemaInfo {
     pub collection_length: usize,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RateInfo {
     /// Records the schedule asked for over warm-up + measured time.
     pub target_records: u64,
@@ -99,7 +106,7 @@ pub struct RateInfo {
     pub send_lag_max_us: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ProducerInfo {
     pub id: u32,
     pub sent: u64,
@@ -109,7 +116,7 @@ pub struct ProducerInfo {
     pub unresolved: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ConsumerInfo {
     pub id: u32,
     pub consumed: u64,
@@ -128,6 +135,8 @@ pub struct Inputs<'a> {
     pub registered: &'a Registered,
     pub sizes: Sizes,
     pub target_total: u64,
+    pub load_start_s: f64,
+    pub faults: Vec<crate::faults::report::FaultReport>,
     pub summary: Summary,
     pub verdict: Verdict,
     pub producers: Vec<ProducerReport>,
@@ -229,7 +238,15 @@ pub fn build(i: Inputs<'_>) -> Results {
             .collect(),
         overflow: i.summary.overflow.clone(),
         late_intervals: i.summary.late_intervals,
+        load_start_s: i.load_start_s,
+        faults: i.faults,
     }
+}
+
+pub fn read(dir: &Path) -> Result<Results> {
+    let path = dir.join("results.json");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not a kbench results file (format {FORMAT_VERSION})", path.display()))
 }
 
 pub fn write(dir: &Path, r: &Results) -> Result<()> {

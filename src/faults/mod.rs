@@ -1,0 +1,4 @@
+//! Faults: the plan a scenario's `[[fault]]` entries describe, fired on the cluster backend at
+//! their scheduled times, and what each one did to the cluster and the load (`FaultReport`).
+
+pub mod report;

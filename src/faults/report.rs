@@ -1,0 +1,52 @@
+//! What results.json says about each fault: when it fired and on which node, when the node came
+//! back, and the failover metrics measured around it. Times are seconds since the run's origin
+//! (the same clock as `series[].t`).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::metrics::Percentiles;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct FaultReport {
+    pub index: usize,
+    /// stop | kill | pause | resume | start | restart | rolling-restart
+    pub action: String,
+    /// The target as written: `broker:2`, `leader:0`, `controller`, `random`.
+    pub target: String,
+    /// The broker the target resolved to when the fault fired.
+    pub node: Option<u32>,
+    /// Human label for tables and charts, e.g. "kill broker 2 (leader p0)".
+    pub label: String,
+    /// Scheduled and actual firing time.
+    pub scheduled_s: f64,
+    pub fired_s: f64,
+    /// When the node was brought back (automatic recovery or a later fault), if it was.
+    pub recovered_s: Option<f64>,
+    /// Set when the action itself failed.
+    pub error: Option<String>,
+    pub metrics: Option<FailoverMetrics>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct FailoverMetrics {
+    /// First delivery error or ack stall seen by producers after the action (s since firing).
+    pub first_error_after_s: Option<f64>,
+    /// Longest time without any ack on any partition, in the fault's window (s).
+    pub longest_ack_gap_s: f64,
+    /// Longest time without an ack, per partition (unavailability window).
+    pub partition_ack_gaps_s: BTreeMap<i32, f64>,
+    /// Per partition the node led at firing time: time until another node led it (s).
+    pub leader_reelection_s: BTreeMap<i32, f64>,
+    /// Time until acked throughput was back to >= 90% of the pre-fault mean (s).
+    pub throughput_recovery_s: Option<f64>,
+    pub pre_fault_ack_rate: f64,
+    /// Most under-replicated partitions seen, and when the count was back to zero (s since firing).
+    pub max_under_replicated: usize,
+    pub under_replicated_cleared_after_s: Option<f64>,
+    /// Failed deliveries by error kind in the fault's window.
+    pub errors: BTreeMap<String, u64>,
+    /// Latency percentiles by kind before / during / after the fault.
+    pub latency: BTreeMap<String, BTreeMap<String, Percentiles>>,
+}
