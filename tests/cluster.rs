@@ -143,6 +143,60 @@ fn cluster_lifecycle_against_real_jvms() {
     let b: serde_json::Value = serde_json::from_str(&fetched.schema).unwrap();
     assert_eq!(a, b, "the registry returns the schema it stored");
 
+    // The seed's producer and consumer: kbench produce / consume on topic `test`, decoded
+    // through the registry by schema_registry_converter's standard Confluent-format decoder.
+    let produced = home.run(&[
+        "produce", "--topic", "test", "--count", "25", "--rate", "50",
+    ]);
+    assert!(produced.status.success(), "kbench produce failed");
+    assert!(String::from_utf8_lossy(&produced.stdout).contains("25 acked, 0 failed"));
+    let consumed = home.run(&[
+        "consume", "--topic", "test", "--count", "25", "--idle", "20s",
+    ]);
+    assert!(consumed.status.success(), "kbench consume failed");
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&consumed.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is a JSON record"))
+        .collect();
+    assert_eq!(lines.len(), 25);
+    let mut seqs: Vec<i64> = lines
+        .iter()
+        .map(|r| r["kbench_seq"].as_i64().expect("header field"))
+        .collect();
+    seqs.sort_unstable();
+    assert_eq!(
+        seqs,
+        (0..25).collect::<Vec<i64>>(),
+        "every produced record decoded once"
+    );
+    assert!(lines
+        .iter()
+        .all(|r| r["sensor"].is_string() && r["timestamp"].is_i64()));
+    let raw_consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &bootstrap)
+        .set("group.id", "it-raw-check")
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .unwrap();
+    raw_consumer.subscribe(&["test"]).unwrap();
+    let decoder = schema_registry_converter::async_impl::easy_avro::EasyAvroDecoder::new(
+        SrSettings::new(backend.registry_url()),
+    );
+    let end = Instant::now() + Duration::from_secs(30);
+    let mut decoded = 0;
+    while decoded < 25 && Instant::now() < end {
+        if let Some(Ok(m)) = raw_consumer.poll(Duration::from_millis(500)) {
+            let payload = m.payload().unwrap();
+            assert_eq!(payload[0], 0, "Confluent magic byte");
+            let r = rt
+                .block_on(decoder.decode(Some(payload)))
+                .expect("decodes through the registry");
+            assert!(matches!(r.value, apache_avro::types::Value::Record(_)));
+            decoded += 1;
+        }
+    }
+    assert_eq!(decoded, 25);
+
     // SIGKILL one broker: acks=all with min ISR 2 still succeeds; after a restart it rejoins.
     create_topic(&bootstrap, &spec("it-failover"), true).unwrap();
     let md = MetadataClient::new(&bootstrap).unwrap();

@@ -83,6 +83,10 @@ pub trait ClusterBackend: Send {
     fn teardown(&mut self) -> Result<()>;
     /// Versions of the software under test, for reports.
     fn versions(&self) -> Versions;
+    /// The active KRaft quorum leader, if known.
+    fn controller(&self) -> Option<NodeId> {
+        self.status().ok().and_then(|s| s.quorum_leader)
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]

@@ -412,6 +412,10 @@ impl ClusterBackend for ProcessBackend {
         }
     }
 
+    fn controller(&self) -> Option<NodeId> {
+        self.quorum_leader()
+    }
+
     fn versions(&self) -> Versions {
         Versions {
             kafka: self.state.kafka_version.clone(),

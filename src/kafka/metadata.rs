@@ -38,27 +38,50 @@ impl MetadataClient {
         Ok(MetadataClient { consumer })
     }
 
+    /// Live broker ids and the partitions of `topic`, from one metadata request.
+    pub fn snapshot(
+        &self,
+        topic: &str,
+        timeout: Duration,
+    ) -> Result<(Vec<u32>, Vec<PartitionInfo>)> {
+        let md = self
+            .consumer
+            .fetch_metadata(Some(topic), timeout)
+            .context("metadata request failed")?;
+        let mut brokers: Vec<u32> = md
+            .brokers()
+            .iter()
+            .filter_map(|b| u32::try_from(b.id()).ok())
+            .collect();
+        brokers.sort_unstable();
+        Ok((brokers, partitions_of(&md, topic)))
+    }
+
     /// Partitions of `topic`, sorted by partition; empty when the topic does not exist.
     pub fn partitions(&self, topic: &str, timeout: Duration) -> Result<Vec<PartitionInfo>> {
         let md = self
             .consumer
             .fetch_metadata(Some(topic), timeout)
             .context("metadata request failed")?;
-        let mut out: Vec<PartitionInfo> = md
-            .topics()
-            .iter()
-            .filter(|t| t.name() == topic && t.error().is_none())
-            .flat_map(|t| t.partitions())
-            .map(|p| PartitionInfo {
-                partition: p.id(),
-                leader: p.leader(),
-                replicas: p.replicas().to_vec(),
-                isr: p.isr().to_vec(),
-            })
-            .collect();
-        out.sort_by_key(|p| p.partition);
-        Ok(out)
+        Ok(partitions_of(&md, topic))
     }
+}
+
+fn partitions_of(md: &rdkafka::metadata::Metadata, topic: &str) -> Vec<PartitionInfo> {
+    let mut out: Vec<PartitionInfo> = md
+        .topics()
+        .iter()
+        .filter(|t| t.name() == topic && t.error().is_none())
+        .flat_map(|t| t.partitions())
+        .map(|p| PartitionInfo {
+            partition: p.id(),
+            leader: p.leader(),
+            replicas: p.replicas().to_vec(),
+            isr: p.isr().to_vec(),
+        })
+        .collect();
+    out.sort_by_key(|p| p.partition);
+    out
 }
 
 /// One-shot form of [`MetadataClient::partitions`].

@@ -245,8 +245,14 @@ pub fn build(i: Inputs<'_>) -> Results {
 
 pub fn read(dir: &Path) -> Result<Results> {
     let path = dir.join("results.json");
-    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("{} is not a kbench results file (format {FORMAT_VERSION})", path.display()))
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{} is not a kbench results file (format {FORMAT_VERSION})",
+            path.display()
+        )
+    })
 }
 
 pub fn write(dir: &Path, r: &Results) -> Result<()> {

@@ -1,6 +1,7 @@
 //! Scenario files (`scenarios/*.toml`) turned into a validated [`Scenario`]. Every problem is a
 //! [`ScenarioError`] naming file, line, column and field, and saying what is allowed.
 
+mod faults;
 mod raw;
 pub mod source;
 mod validate;
@@ -38,6 +39,8 @@ pub struct Scenario {
     pub schema: SchemaSpec,
     pub producer: ProducerSpec,
     pub consumer: ConsumerSpec,
+    /// Faults in firing order.
+    pub faults: Vec<crate::faults::plan::FaultSpec>,
     /// The file as written, echoed into results.json.
     pub text: String,
 }

@@ -104,7 +104,6 @@ pub struct RawConsumer {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(dead_code)] // read by the fault plan, which refuses faults until it exists
 pub struct RawFault {
     pub at: String,
     pub action: String,

@@ -309,10 +309,11 @@ pub fn validate(src: Source) -> R<Scenario> {
             .unwrap_or_else(|| format!("kbench-{name}")),
         properties: properties(&src, "consumer.properties", &raw.consumer.properties)?,
     };
-    if !raw.faults.is_empty() {
+    let faults = super::faults::validate(&src, &raw.faults, total, topic.partitions)?;
+    if !faults.is_empty() && matches!(cluster, ClusterSpec::External { .. }) {
         return Err(src.error(
             "fault",
-            "fault plans are not supported by this version of kbench yet",
+            "the external backend cannot stop brokers; fault plans need backend = \"process\"",
         ));
     }
     if raw.slo.is_some() {
@@ -336,6 +337,7 @@ pub fn validate(src: Source) -> R<Scenario> {
         schema,
         producer,
         consumer,
+        faults,
         text: src.text.clone(),
     })
 }

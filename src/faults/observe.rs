@@ -1,0 +1,199 @@
+//! What the run observes while faults happen: when acks arrive per partition (gaps are the
+//! unavailability windows), when deliveries fail, and the topic's leaders, ISRs and live brokers
+//! polled from cluster metadata about every 100 ms. Only changes and long gaps are kept, so
+//! memory does not grow with the record count.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::cluster::NodeId;
+use crate::kafka::metadata::{MetadataClient, PartitionInfo};
+
+/// Gaps shorter than this are normal batching, not unavailability.
+pub const GAP_MIN_US: u64 = 100_000;
+/// Failure timestamps kept (the count beyond is still reported).
+const MAX_FAILURE_TIMES: usize = 100_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Gap {
+    pub from_us: u64,
+    pub to_us: u64,
+}
+
+impl Gap {
+    pub fn len_us(&self) -> u64 {
+        self.to_us - self.from_us
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct AckTimeline {
+    last_any: Option<u64>,
+    last: BTreeMap<i32, u64>,
+    /// Gaps without any ack on any partition.
+    pub gaps_any: Vec<Gap>,
+    /// Gaps per partition.
+    pub gaps: BTreeMap<i32, Vec<Gap>>,
+    /// Times of failed deliveries (first `MAX_FAILURE_TIMES`).
+    pub failures: Vec<u64>,
+    pub failures_not_kept: u64,
+}
+
+impl AckTimeline {
+    pub fn on_ack(&mut self, partition: i32, t_us: u64) {
+        if let Some(prev) = self.last_any {
+            if t_us > prev + GAP_MIN_US {
+                self.gaps_any.push(Gap {
+                    from_us: prev,
+                    to_us: t_us,
+                });
+            }
+        }
+        self.last_any = Some(self.last_any.map_or(t_us, |p| p.max(t_us)));
+        let last = self.last.entry(partition).or_insert(t_us);
+        if t_us > *last + GAP_MIN_US {
+            self.gaps.entry(partition).or_default().push(Gap {
+                from_us: *last,
+                to_us: t_us,
+            });
+        }
+        *last = (*last).max(t_us);
+    }
+
+    pub fn on_failure(&mut self, t_us: u64) {
+        if self.failures.len() < MAX_FAILURE_TIMES {
+            self.failures.push(t_us);
+        } else {
+            self.failures_not_kept += 1;
+        }
+    }
+
+    /// Close gaps still open at `end_us` (a partition that never got an ack again).
+    pub fn finish(&mut self, end_us: u64) {
+        if let Some(prev) = self.last_any {
+            if end_us > prev + GAP_MIN_US {
+                self.gaps_any.push(Gap {
+                    from_us: prev,
+                    to_us: end_us,
+                });
+            }
+        }
+        for (p, last) in &self.last {
+            if end_us > last + GAP_MIN_US {
+                self.gaps.entry(*p).or_default().push(Gap {
+                    from_us: *last,
+                    to_us: end_us,
+                });
+            }
+        }
+        self.failures.sort_unstable();
+    }
+}
+
+/// One metadata observation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    pub t_us: u64,
+    pub brokers: Vec<NodeId>,
+    pub partitions: Vec<PartitionInfo>,
+}
+
+impl Sample {
+    pub fn under_replicated(&self) -> usize {
+        self.partitions
+            .iter()
+            .filter(|p| p.under_replicated())
+            .count()
+    }
+
+    pub fn leader_of(&self, partition: i32) -> Option<i32> {
+        self.partitions
+            .iter()
+            .find(|p| p.partition == partition)
+            .map(|p| p.leader)
+    }
+}
+
+/// Metadata samples, kept only when something changed.
+#[derive(Debug, Default, Clone)]
+pub struct MetadataTimeline {
+    pub samples: Vec<Sample>,
+}
+
+impl MetadataTimeline {
+    /// The last sample taken at or before `t_us`.
+    pub fn at(&self, t_us: u64) -> Option<&Sample> {
+        self.samples.iter().rev().find(|s| s.t_us <= t_us)
+    }
+
+    pub fn after(&self, t_us: u64) -> impl Iterator<Item = &Sample> {
+        self.samples.iter().filter(move |s| s.t_us > t_us)
+    }
+}
+
+/// Poll `topic`'s metadata every `period` until `stop`, recording changes.
+pub fn poll_metadata(
+    bootstrap: &str,
+    topic: &str,
+    origin: Instant,
+    period: Duration,
+    stop: Arc<AtomicBool>,
+) -> MetadataTimeline {
+    let mut tl = MetadataTimeline::default();
+    let Ok(client) = MetadataClient::new(bootstrap) else {
+        return tl;
+    };
+    while !stop.load(Ordering::Relaxed) {
+        let next = Instant::now() + period;
+        if let Ok((brokers, partitions)) = client.snapshot(topic, Duration::from_millis(1000)) {
+            let t_us = origin.elapsed().as_micros() as u64;
+            let changed = tl
+                .samples
+                .last()
+                .is_none_or(|s| s.brokers != brokers || s.partitions != partitions);
+            if changed && !partitions.is_empty() {
+                tl.samples.push(Sample {
+                    t_us,
+                    brokers,
+                    partitions,
+                });
+            }
+        }
+        std::thread::sleep(next.saturating_duration_since(Instant::now()));
+    }
+    tl
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gaps_are_found_per_partition_and_overall() {
+        let mut t = AckTimeline::default();
+        for ms in [0, 10, 20] {
+            t.on_ack(0, ms * 1000);
+            t.on_ack(1, ms * 1000 + 5);
+        }
+        // Partition 0 stalls for 2 s; partition 1 keeps going: no overall gap.
+        for ms in (30..2000).step_by(10) {
+            t.on_ack(1, ms * 1000);
+        }
+        t.on_ack(0, 2_020_000);
+        t.finish(2_050_000);
+        assert_eq!(
+            t.gaps[&0],
+            vec![Gap {
+                from_us: 20_000,
+                to_us: 2_020_000
+            }]
+        );
+        assert!(!t.gaps.contains_key(&1));
+        assert!(t.gaps_any.is_empty());
+        // Everything stops: an overall gap, closed at the end of the run.
+        t.finish(3_000_000);
+        assert_eq!(t.gaps_any.last().unwrap().to_us, 3_000_000);
+    }
+}

@@ -1,0 +1,191 @@
+//! A scenario's fault plan: what to do (`Action`), to whom (`Target`, resolved only when the
+//! fault fires, because leaders move), and when (`FaultSpec::at`, an offset from load start).
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::cluster::NodeId;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    /// SIGTERM: controlled shutdown.
+    Stop,
+    /// SIGKILL.
+    Kill,
+    /// SIGSTOP.
+    Pause,
+    /// SIGCONT a paused node.
+    Resume,
+    /// Start a node that is down.
+    Start,
+    /// Graceful stop, then start again.
+    Restart,
+    /// Restart every node in turn, waiting for each to rejoin before the next.
+    RollingRestart,
+}
+
+impl Action {
+    pub const NAMES: &'static str = "stop, kill, pause, resume, start, restart, rolling-restart";
+
+    pub fn parse(s: &str) -> Option<Action> {
+        Some(match s {
+            "stop" => Action::Stop,
+            "kill" => Action::Kill,
+            "pause" => Action::Pause,
+            "resume" => Action::Resume,
+            "start" => Action::Start,
+            "restart" => Action::Restart,
+            "rolling-restart" => Action::RollingRestart,
+            _ => return None,
+        })
+    }
+
+    /// Whether the action leaves the node unavailable until something brings it back.
+    pub fn takes_down(self) -> bool {
+        matches!(self, Action::Stop | Action::Kill | Action::Pause)
+    }
+
+    /// The action `recover_after` fires for this one.
+    pub fn recovery(self) -> Option<Action> {
+        match self {
+            Action::Stop | Action::Kill => Some(Action::Start),
+            Action::Pause => Some(Action::Resume),
+            _ => None,
+        }
+    }
+
+    pub fn verb(self) -> &'static str {
+        match self {
+            Action::Stop => "stop",
+            Action::Kill => "kill",
+            Action::Pause => "pause",
+            Action::Resume => "resume",
+            Action::Start => "start",
+            Action::Restart => "restart",
+            Action::RollingRestart => "rolling-restart",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Target {
+    Broker(NodeId),
+    /// The broker leading this partition of the run's topic when the fault fires.
+    Leader(i32),
+    /// A replica of this partition that is not its leader when the fault fires.
+    Follower(i32),
+    /// The active KRaft quorum leader.
+    Controller,
+    /// A node picked with the run's seed among those up.
+    Random,
+    /// Every node (rolling restart).
+    All,
+}
+
+impl Target {
+    pub const FORMS: &'static str = "broker:N, leader:P, follower:P, controller, random, all";
+
+    pub fn parse(s: &str) -> Option<Target> {
+        let (kind, arg) = match s.split_once(':') {
+            Some((k, a)) => (k, Some(a)),
+            None => (s, None),
+        };
+        Some(match (kind, arg) {
+            ("broker", Some(n)) => Target::Broker(n.parse().ok()?),
+            ("leader", Some(p)) => Target::Leader(p.parse().ok()?),
+            ("follower", Some(p)) => Target::Follower(p.parse().ok()?),
+            ("controller", None) => Target::Controller,
+            ("random", None) => Target::Random,
+            ("all", None) => Target::All,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Target::Broker(n) => write!(f, "broker:{n}"),
+            Target::Leader(p) => write!(f, "leader:{p}"),
+            Target::Follower(p) => write!(f, "follower:{p}"),
+            Target::Controller => f.write_str("controller"),
+            Target::Random => f.write_str("random"),
+            Target::All => f.write_str("all"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FaultSpec {
+    pub index: usize,
+    /// Offset from load start.
+    pub at: Duration,
+    pub action: Action,
+    pub target: Target,
+    /// Bring the node back (start / resume) this long after the fault.
+    pub recover_after: Option<Duration>,
+}
+
+impl FaultSpec {
+    /// Human label once the target is resolved, e.g. "kill broker 2 (leader p0)".
+    pub fn label(&self, node: Option<NodeId>) -> String {
+        let who = match (self.target, node) {
+            (Target::All, _) => "all brokers".to_string(),
+            (Target::Broker(n), _) => format!("broker {n}"),
+            (t, Some(n)) => {
+                let why = match t {
+                    Target::Leader(p) => format!("leader p{p}"),
+                    Target::Follower(p) => format!("follower p{p}"),
+                    Target::Controller => "controller".into(),
+                    _ => "random".into(),
+                };
+                format!("broker {n} ({why})")
+            }
+            (t, None) => t.to_string(),
+        };
+        format!("{} {who}", self.action.verb())
+    }
+
+    /// When the node is expected back, relative to load start.
+    pub fn recovers_at(&self) -> Option<Duration> {
+        self.recover_after.map(|r| self.at + r)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_targets_and_actions() {
+        assert_eq!(Target::parse("broker:2"), Some(Target::Broker(2)));
+        assert_eq!(Target::parse("leader:0"), Some(Target::Leader(0)));
+        assert_eq!(Target::parse("follower:3"), Some(Target::Follower(3)));
+        assert_eq!(Target::parse("controller"), Some(Target::Controller));
+        assert_eq!(Target::parse("leader"), None);
+        assert_eq!(Target::parse("broker:x"), None);
+        assert_eq!(
+            Action::parse("rolling-restart"),
+            Some(Action::RollingRestart)
+        );
+        assert_eq!(Action::parse("explode"), None);
+        assert_eq!(Action::Kill.recovery(), Some(Action::Start));
+        assert_eq!(Action::Pause.recovery(), Some(Action::Resume));
+    }
+
+    #[test]
+    fn labels_name_the_resolved_node() {
+        let f = FaultSpec {
+            index: 0,
+            at: Duration::from_secs(10),
+            action: Action::Kill,
+            target: Target::Leader(0),
+            recover_after: Some(Duration::from_secs(5)),
+        };
+        assert_eq!(f.label(Some(2)), "kill broker 2 (leader p0)");
+        assert_eq!(f.recovers_at(), Some(Duration::from_secs(15)));
+    }
+}

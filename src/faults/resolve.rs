@@ -1,0 +1,172 @@
+//! Turning a fault's target into a broker id at the moment it fires: `leader:P` and
+//! `follower:P` from the topic's metadata, `controller` from the quorum, `random` with the run's
+//! seeded RNG among the nodes that are up.
+
+use anyhow::{bail, Context, Result};
+use rand::seq::IndexedRandom;
+
+use super::plan::Target;
+use crate::cluster::{ClusterBackend, NodeId};
+use crate::kafka::metadata::{MetadataClient, PartitionInfo};
+
+/// What resolution needs to know about the cluster right now.
+pub trait ClusterView {
+    fn partitions(&self) -> Result<Vec<PartitionInfo>>;
+    fn controller(&self) -> Option<NodeId>;
+    fn up_nodes(&self) -> Vec<NodeId>;
+}
+
+/// The live cluster: metadata through librdkafka, the rest from the backend.
+pub struct LiveView<'a> {
+    pub backend: &'a dyn ClusterBackend,
+    pub metadata: &'a MetadataClient,
+    pub topic: &'a str,
+}
+
+impl ClusterView for LiveView<'_> {
+    fn partitions(&self) -> Result<Vec<PartitionInfo>> {
+        self.metadata
+            .partitions(self.topic, std::time::Duration::from_secs(2))
+    }
+
+    fn controller(&self) -> Option<NodeId> {
+        self.backend.controller()
+    }
+
+    fn up_nodes(&self) -> Vec<NodeId> {
+        self.backend
+            .status()
+            .map(|s| {
+                s.nodes
+                    .iter()
+                    .filter(|n| n.summary() == "up")
+                    .map(|n| n.id)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+fn partition(view: &dyn ClusterView, p: i32) -> Result<PartitionInfo> {
+    view.partitions()?
+        .into_iter()
+        .find(|i| i.partition == p)
+        .with_context(|| format!("partition {p} is not in the topic's metadata"))
+}
+
+/// The node `target` names now. `All` names no single node.
+pub fn resolve(target: Target, view: &dyn ClusterView, rng: &mut impl rand::Rng) -> Result<NodeId> {
+    Ok(match target {
+        Target::Broker(n) => n,
+        Target::Leader(p) => {
+            let info = partition(view, p)?;
+            NodeId::try_from(info.leader)
+                .ok()
+                .with_context(|| format!("partition {p} has no leader right now"))?
+        }
+        Target::Follower(p) => {
+            let info = partition(view, p)?;
+            let mut followers: Vec<i32> = info
+                .isr
+                .iter()
+                .copied()
+                .filter(|r| *r != info.leader)
+                .collect();
+            followers.sort_unstable();
+            let f = followers
+                .first()
+                .with_context(|| format!("partition {p} has no in-sync follower right now"))?;
+            NodeId::try_from(*f)?
+        }
+        Target::Controller => view
+            .controller()
+            .context("the quorum has no known leader right now")?,
+        Target::Random => *view
+            .up_nodes()
+            .choose(rng)
+            .context("no node is up to pick from")?,
+        Target::All => bail!("target \"all\" names every node, not one"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    struct Fake {
+        parts: Vec<PartitionInfo>,
+        controller: Option<NodeId>,
+        up: Vec<NodeId>,
+    }
+
+    impl ClusterView for Fake {
+        fn partitions(&self) -> Result<Vec<PartitionInfo>> {
+            Ok(self.parts.clone())
+        }
+        fn controller(&self) -> Option<NodeId> {
+            self.controller
+        }
+        fn up_nodes(&self) -> Vec<NodeId> {
+            self.up.clone()
+        }
+    }
+
+    fn fake() -> Fake {
+        let p = |partition, leader, isr: &[i32]| PartitionInfo {
+            partition,
+            leader,
+            replicas: vec![1, 2, 3],
+            isr: isr.to_vec(),
+        };
+        Fake {
+            parts: vec![p(0, 2, &[2, 3, 1]), p(1, 3, &[3]), p(2, -1, &[])],
+            controller: Some(1),
+            up: vec![1, 3],
+        }
+    }
+
+    #[test]
+    fn resolves_each_target_kind() {
+        let v = fake();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+        assert_eq!(resolve(Target::Broker(3), &v, &mut rng).unwrap(), 3);
+        assert_eq!(resolve(Target::Leader(0), &v, &mut rng).unwrap(), 2);
+        assert_eq!(resolve(Target::Follower(0), &v, &mut rng).unwrap(), 1);
+        assert_eq!(resolve(Target::Controller, &v, &mut rng).unwrap(), 1);
+        for _ in 0..20 {
+            assert!(
+                [1, 3].contains(&resolve(Target::Random, &v, &mut rng).unwrap()),
+                "random picks only nodes that are up"
+            );
+        }
+    }
+
+    #[test]
+    fn unresolvable_targets_are_errors() {
+        let v = fake();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+        assert!(resolve(Target::Leader(2), &v, &mut rng)
+            .unwrap_err()
+            .to_string()
+            .contains("no leader"));
+        assert!(resolve(Target::Follower(1), &v, &mut rng)
+            .unwrap_err()
+            .to_string()
+            .contains("no in-sync follower"));
+        assert!(resolve(Target::Leader(9), &v, &mut rng).is_err());
+        assert!(resolve(Target::All, &v, &mut rng).is_err());
+    }
+
+    #[test]
+    fn random_is_seeded() {
+        let v = fake();
+        let pick = |seed| {
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+            (0..8)
+                .map(|_| resolve(Target::Random, &v, &mut rng).unwrap())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(pick(7), pick(7));
+    }
+}

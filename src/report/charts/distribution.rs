@@ -1,0 +1,295 @@
+//! Latency percentile distributions, HdrHistogram style: x is the percentile on a log scale of
+//! 1/(1−q), so 90%, 99%, 99.9% ... are evenly spaced and the tail gets the room it deserves; y is
+//! latency in ms on a log scale. One chart overlays ack (corrected and raw) and end-to-end latency
+//! for the run's phases (warm-up left out); when the run had faults, a second one has a panel per
+//! kind with every fault's before / during / after window.
+
+use std::path::Path;
+
+use anyhow::Result;
+use hdrhistogram::Histogram;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::{
+    axis_font, de, legend_font, log_ticks, no_data, render, stroke, tick_font, title_font, Chart,
+    Draw, BLUE, GREEN, SERIES, VERMILLION, WIDTH,
+};
+use crate::report::phases::{PhaseHists, Rebuilt, Stage};
+use crate::report::results::Results;
+
+/// Kinds drawn, with their legend names.
+pub(crate) const KINDS: [(&str, &str); 3] = [
+    ("ack_corrected", "ack, corrected"),
+    ("ack_raw", "ack, raw"),
+    ("e2e", "end-to-end"),
+];
+
+/// Rightmost x: log10(1 / (1 − 0.99999)).
+const X_MAX: f64 = 5.0;
+/// Sampling step along x; 500 points per line is smooth at chart width.
+const X_STEP: f64 = 0.01;
+
+struct Line {
+    label: String,
+    colour: RGBColor,
+    dashed: bool,
+    /// (x = log10(1/(1−q)), latency in ms)
+    points: Vec<(f64, f64)>,
+}
+
+struct Panel {
+    title: Option<String>,
+    lines: Vec<Line>,
+}
+
+struct Distribution {
+    title: String,
+    panels: Vec<Panel>,
+    panel_height: u32,
+}
+
+/// The x position of quantile `q`.
+fn x_of(q: f64) -> f64 {
+    (1.0 / (1.0 - q)).log10()
+}
+
+/// "50%", "99.9%", ... for a key point of the x axis.
+fn percentile_label(x: f64) -> String {
+    let pct = 100.0 * (1.0 - 10f64.powf(-x));
+    let decimals = (x.round() as i64 - 2).max(0) as usize;
+    format!("{pct:.decimals$}%")
+}
+
+/// The curve of one histogram, in ms. It stops at the percentile its count can resolve
+/// (1 − 1/count), ending on the maximum, instead of drawing a flat line nobody measured.
+fn curve(h: &Histogram<u64>) -> Vec<(f64, f64)> {
+    if h.is_empty() {
+        return Vec::new();
+    }
+    let x_end = (h.len() as f64).log10().clamp(0.0, X_MAX);
+    let ms = |us: u64| (us as f64 / 1000.0).max(0.001);
+    let steps = (x_end / X_STEP).floor() as usize;
+    let mut out: Vec<(f64, f64)> = (0..=steps)
+        .map(|i| {
+            let x = i as f64 * X_STEP;
+            (x, ms(h.value_at_quantile(1.0 - 10f64.powf(-x))))
+        })
+        .collect();
+    out.push((x_end, ms(h.max())));
+    out
+}
+
+/// ack corrected, ack raw and end-to-end for every phase of the run but the warm-up.
+pub fn run_phases(charts_dir: &Path, rebuilt: &Rebuilt) -> Result<Chart> {
+    let phases: Vec<&PhaseHists> = (rebuilt.phases.iter())
+        .filter(|p| p.stage == Stage::Run && p.name != "warmup")
+        .collect();
+    let mut lines = Vec::new();
+    for (pi, p) in phases.iter().enumerate() {
+        for (ki, (kind, name)) in KINDS.iter().enumerate() {
+            let Some(h) = p.hists.get(*kind) else {
+                continue;
+            };
+            // One phase: a colour per kind. Several: a colour per phase and kind.
+            let colour = SERIES[(pi * KINDS.len() + ki) % SERIES.len()];
+            let label = if phases.len() == 1 {
+                format!("{name} ({}, n={})", p.name, h.len())
+            } else {
+                format!("{name}, {} (n={})", p.name, h.len())
+            };
+            lines.push(Line {
+                label,
+                colour,
+                dashed: false,
+                points: curve(h),
+            });
+        }
+    }
+    let chart = Distribution {
+        title: "Latency by percentile".into(),
+        panels: vec![Panel { title: None, lines }],
+        panel_height: 520,
+    };
+    render(
+        charts_dir,
+        "latency-distribution",
+        "Latency by percentile",
+        "Latency at each percentile over the whole phase, merged from the .hlog files; \
+         ack corrected is measured from the intended send time (coordinated omission included), \
+         ack raw from the actual send.",
+        &chart,
+    )
+}
+
+/// One panel per kind, one line per fault window.
+pub fn fault_phases(charts_dir: &Path, results: &Results, rebuilt: &Rebuilt) -> Result<Chart> {
+    let mut panels = Vec::new();
+    for (kind, name) in KINDS {
+        let mut lines = Vec::new();
+        for p in &rebuilt.fault_phases {
+            let Some(h) = p.hists.get(kind) else {
+                continue;
+            };
+            let fi = p.fault.unwrap_or(0);
+            let label = results.faults.get(fi).map_or("", |f| f.label.as_str());
+            let colour = match p.stage {
+                Stage::Before => BLUE,
+                Stage::During => VERMILLION,
+                _ => GREEN,
+            };
+            lines.push(Line {
+                label: format!("{} #{} {label} (n={})", p.stage.name(), fi + 1, h.len()),
+                colour,
+                // Faults after the first are dashed, so two faults' windows stay apart.
+                dashed: fi > 0,
+                points: curve(h),
+            });
+        }
+        panels.push(Panel {
+            title: Some(format!("{name} latency around each fault")),
+            lines,
+        });
+    }
+    let chart = Distribution {
+        title: "Latency by percentile, before / during / after each fault".into(),
+        panels,
+        panel_height: 380,
+    };
+    render(
+        charts_dir,
+        "latency-distribution-faults",
+        "Latency by percentile around faults",
+        "Before: since the previous fault (or the end of warm-up); during: from the action to \
+         recovery (5 s when there is none); after: until the next fault or the end of the run.",
+        &chart,
+    )
+}
+
+impl Draw for Distribution {
+    fn size(&self) -> (u32, u32) {
+        (WIDTH, 50 + self.panel_height * self.panels.len() as u32)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
+        root.fill(&WHITE).map_err(de)?;
+        let root = root.titled(&self.title, title_font()).map_err(de)?;
+        let all = self.panels.iter().flat_map(|p| &p.lines);
+        let lo = all.clone().flat_map(|l| l.points.first()).map(|p| p.1);
+        let hi = all.flat_map(|l| l.points.last()).map(|p| p.1);
+        let (lo, hi) = (lo.fold(f64::INFINITY, f64::min), hi.fold(0.0, f64::max));
+        let y = log_ticks(lo, hi);
+        let areas = root.split_evenly((self.panels.len().max(1), 1));
+        for (panel, area) in self.panels.iter().zip(&areas) {
+            draw_panel(area, panel, &y)?;
+        }
+        Ok(())
+    }
+}
+
+fn draw_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    panel: &Panel,
+    (y_lo, y_hi, y_ticks): &(f64, f64, Vec<f64>),
+) -> Result<()> {
+    let mut builder = ChartBuilder::on(area);
+    builder
+        .margin(12)
+        .margin_right(30)
+        .x_label_area_size(52)
+        .y_label_area_size(78);
+    if let Some(t) = &panel.title {
+        builder.caption(t, axis_font().style(FontStyle::Bold));
+    }
+    let x_keys = vec![0.0, x_of(0.5), 1.0, 2.0, 3.0, 4.0, 5.0];
+    let mut chart = builder
+        .build_cartesian_2d(
+            (0.0..X_MAX).with_key_points(x_keys),
+            (*y_lo..*y_hi).log_scale().with_key_points(y_ticks.clone()),
+        )
+        .map_err(de)?;
+    chart
+        .configure_mesh()
+        .x_desc("percentile (log scale of 1/(1−q))")
+        .y_desc("latency (ms, log scale)")
+        .x_label_formatter(&|x| percentile_label(*x))
+        .y_label_formatter(&|v| super::fmt_ms_tick(*v))
+        .axis_desc_style(axis_font())
+        .label_style(tick_font())
+        .bold_line_style(RGBColor(0xDD, 0xDD, 0xDD))
+        .draw()
+        .map_err(de)?;
+    if panel.lines.iter().all(|l| l.points.is_empty()) {
+        return no_data(area, "no latency values in these phases");
+    }
+    for line in panel.lines.iter().filter(|l| !l.points.is_empty()) {
+        let style = stroke(line.colour, 2);
+        let drawn = if line.dashed {
+            chart.draw_series(DashedLineSeries::new(line.points.clone(), 8, 5, style))
+        } else {
+            chart.draw_series(LineSeries::new(line.points.clone(), style))
+        };
+        let (colour, dashed) = (line.colour, line.dashed);
+        drawn
+            .map_err(de)?
+            .label(&line.label)
+            .legend(move |(x, y)| legend_mark(x, y, colour, dashed));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .label_font(legend_font())
+        .background_style(WHITE.mix(0.9))
+        .border_style(RGBColor(0xBB, 0xBB, 0xBB))
+        .draw()
+        .map_err(de)?;
+    Ok(())
+}
+
+fn legend_mark<DB: DrawingBackend>(
+    x: i32,
+    y: i32,
+    colour: RGBColor,
+    dashed: bool,
+) -> DynElement<'static, DB, (i32, i32)> {
+    if dashed {
+        let pts = vec![(x, y), (x + 7, y), (x + 11, y), (x + 20, y)];
+        // Two short strokes read as a dash in a 20 px legend sample.
+        (PathElement::new(pts[..2].to_vec(), stroke(colour, 2))
+            + PathElement::new(pts[2..].to_vec(), stroke(colour, 2)))
+        .into_dyn()
+    } else {
+        PathElement::new(vec![(x, y), (x + 20, y)], stroke(colour, 3)).into_dyn()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentile_axis_labels() {
+        let labels: Vec<String> = [0.0, x_of(0.5), 1.0, 2.0, 3.0, 4.0, 5.0]
+            .iter()
+            .map(|x| percentile_label(*x))
+            .collect();
+        assert_eq!(
+            labels,
+            ["0%", "50%", "90%", "99%", "99.9%", "99.99%", "99.999%"]
+        );
+    }
+
+    #[test]
+    fn curve_ends_on_the_maximum_at_the_resolvable_percentile() {
+        let mut h = crate::metrics::new_histogram();
+        for v in 1..=1000u64 {
+            h.record(v * 1000).unwrap();
+        }
+        let c = curve(&h);
+        let last = *c.last().unwrap();
+        assert!((last.0 - 3.0).abs() < 1e-9, "1000 values resolve 99.9%");
+        assert!((last.1 - 1000.0).abs() < 1.0, "ends on the max: {last:?}");
+        assert!(c.windows(2).all(|w| w[0].1 <= w[1].1), "monotonic");
+        assert!(curve(&crate::metrics::new_histogram()).is_empty());
+    }
+}

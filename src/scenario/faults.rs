@@ -1,0 +1,159 @@
+//! `[[fault]]` entries -> a validated fault plan: actions and targets known, times inside the
+//! run, recoveries only where they make sense, and no node faulted again while it is down.
+
+use std::time::Duration;
+
+use super::raw::RawFault;
+use super::source::{ScenarioError, Source};
+use crate::faults::plan::{Action, FaultSpec, Target};
+
+/// Nodes of the process backend's cluster; a static `broker:N` must name one of them.
+const NODES: u32 = 3;
+
+pub fn validate(
+    src: &Source,
+    raw: &[RawFault],
+    total: Duration,
+    partitions: i32,
+) -> Result<Vec<FaultSpec>, ScenarioError> {
+    let mut plan = Vec::new();
+    for (i, f) in raw.iter().enumerate() {
+        let field = |k: &str| format!("fault.{i}.{k}");
+        let at = crate::duration::parse(&f.at).map_err(|e| src.error(&field("at"), e))?;
+        if at >= total {
+            return Err(src.error(
+                &field("at"),
+                format!(
+                    "{} is outside the run, which lasts {} (warm-up + duration)",
+                    f.at,
+                    crate::duration::display(total)
+                ),
+            ));
+        }
+        let action = Action::parse(&f.action).ok_or_else(|| {
+            src.error(
+                &field("action"),
+                format!(
+                    "unknown action \"{}\"; allowed: {}",
+                    f.action,
+                    Action::NAMES
+                ),
+            )
+        })?;
+        let target = Target::parse(&f.target).ok_or_else(|| {
+            src.error(
+                &field("target"),
+                format!(
+                    "unknown target \"{}\"; allowed: {}",
+                    f.target,
+                    Target::FORMS
+                ),
+            )
+        })?;
+        match target {
+            Target::Broker(n) if n == 0 || n > NODES => {
+                return Err(src.error(
+                    &field("target"),
+                    format!("there is no broker {n}; brokers are 1 to {NODES}"),
+                ))
+            }
+            Target::Leader(p) | Target::Follower(p) if p < 0 || p >= partitions => {
+                return Err(src.error(
+                    &field("target"),
+                    format!(
+                        "the topic has partitions 0 to {}; there is no partition {p}",
+                        partitions - 1
+                    ),
+                ))
+            }
+            Target::All if action != Action::RollingRestart => {
+                return Err(src.error(
+                    &field("target"),
+                    "\"all\" only goes with action = \"rolling-restart\"",
+                ))
+            }
+            t if action == Action::RollingRestart && t != Target::All => {
+                return Err(src.error(&field("target"), "a rolling restart takes target = \"all\""))
+            }
+            _ => {}
+        }
+        let recover_after = match &f.recover_after {
+            None => None,
+            Some(text) => {
+                let d = crate::duration::parse(text)
+                    .map_err(|e| src.error(&field("recover_after"), e))?;
+                if action.recovery().is_none() {
+                    return Err(src.error(
+                        &field("recover_after"),
+                        format!(
+                            "only stop, kill and pause can recover automatically, not {}",
+                            action.verb()
+                        ),
+                    ));
+                }
+                if d.is_zero() || at + d >= total {
+                    return Err(src.error(
+                        &field("recover_after"),
+                        "recovery must come after the fault and before the end of the run",
+                    ));
+                }
+                Some(d)
+            }
+        };
+        plan.push(FaultSpec {
+            index: i,
+            at,
+            action,
+            target,
+            recover_after,
+        });
+    }
+    check_overlaps(src, &plan)?;
+    let mut sorted = plan;
+    sorted.sort_by_key(|f| f.at);
+    Ok(sorted)
+}
+
+/// A node that is down (stopped, killed or paused until its recovery) must not be the target
+/// of another fault in the meantime. Checked for `broker:N` targets; dynamic targets are
+/// resolved against the live cluster when they fire.
+fn check_overlaps(src: &Source, plan: &[FaultSpec]) -> Result<(), ScenarioError> {
+    let on = |f: &FaultSpec, n: u32| {
+        matches!(f.target, Target::Broker(m) if m == n) || f.target == Target::All
+    };
+    for a in plan.iter().filter(|f| f.action.takes_down()) {
+        let Target::Broker(n) = a.target else {
+            continue;
+        };
+        let later = || {
+            plan.iter()
+                .filter(move |b| b.index != a.index && b.at >= a.at && on(b, n))
+        };
+        // Down until the automatic recovery, or else until a later start / resume / restart.
+        let until = a.recovers_at().or_else(|| {
+            later()
+                .filter(|b| matches!(b.action, Action::Start | Action::Resume | Action::Restart))
+                .map(|b| b.at)
+                .min()
+        });
+        let clash = later().find(|b| match until {
+            Some(u) if a.recover_after.is_none() => b.at < u,
+            Some(u) => {
+                b.at < u || (b.at == u && matches!(b.action, Action::Start | Action::Resume))
+            }
+            None => true,
+        });
+        if let Some(b) = clash {
+            return Err(src.error(
+                &format!("fault.{}.at", b.index),
+                format!(
+                    "broker {n} is still down from fault {} ({} at {}) at this time",
+                    a.index + 1,
+                    a.action.verb(),
+                    crate::duration::display(a.at)
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
