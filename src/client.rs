@@ -102,6 +102,7 @@ pub fn produce(ep: &Endpoints, o: &ProduceOptions) -> Result<ProduceSummary> {
         properties: Vec::new(),
         origin,
         wall_origin_ms,
+        timeline: Default::default(),
     };
     let report = producer::run(
         cfg,

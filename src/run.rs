@@ -12,6 +12,9 @@ use anyhow::{bail, Context, Result};
 use crate::audit::ledger::Ledger;
 use crate::avro::{generate, header, registry};
 use crate::cluster::external::ExternalBackend;
+use crate::faults::executor::{self, ExecContext};
+use crate::faults::observe::{self, AckTimeline};
+use crate::faults::analysis;
 use crate::cluster::process::ProcessBackend;
 use crate::cluster::{ClusterBackend, ClusterGuard, StartOptions, Topology};
 use crate::kafka::admin;
@@ -180,18 +183,20 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<Outcome> {
     let start = origin.elapsed() + Duration::from_millis(100);
     let total = sc.total_duration();
     let s_us = start.as_micros() as u64;
-    let phases = vec![
-        Phase {
+    let mut phases = Vec::new();
+    if !sc.warmup.is_zero() {
+        phases.push(Phase {
             name: "warmup".into(),
             from_us: s_us,
             to_us: s_us + sc.warmup.as_micros() as u64,
-        },
-        Phase {
-            name: "measured".into(),
-            from_us: s_us + sc.warmup.as_micros() as u64,
-            to_us: s_us + total.as_micros() as u64,
-        },
-    ];
+        });
+    }
+    phases.push(Phase {
+        name: "measured".into(),
+        from_us: s_us + sc.warmup.as_micros() as u64,
+        to_us: s_us + total.as_micros() as u64,
+    });
+    phases.extend(analysis::fault_phases(&sc.faults, start, sc.warmup, total));
     let aggregator = Aggregator::new(&dir, wall_origin_ms as u64, phases)?;
     let live_agg = Arc::clone(&live);
     let agg_thread = std::thread::Builder::new()
@@ -199,6 +204,7 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<Outcome> {
         .spawn(move || aggregator.run(rx, live_agg))?;
 
     let producer_stop = Arc::new(AtomicBool::new(false));
+    let acks = Arc::new(Mutex::new(AckTimeline::default()));
     let share = per_producer(&sc.producer.rate, sc.producer.count);
     let mut producers = Vec::new();
     for id in 0..sc.producer.count {
@@ -219,6 +225,7 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<Outcome> {
             properties: sc.producer.properties.clone(),
             origin,
             wall_origin_ms,
+            timeline: Arc::clone(&acks),
         };
         let (rec, led, stop) = (
             Recorder::new(format!("producer-{id}"), tx.clone()),
@@ -236,17 +243,39 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<Outcome> {
     let target_total = crate::load::schedule::Schedule::new(share.clone(), total).expected_count()
         * u64::from(sc.producer.count);
     let mut progress = Progress::new(total, target_total);
-    while producers.iter().any(|p| !p.is_finished()) {
-        progress.update(origin.elapsed().saturating_sub(start), &live);
-        std::thread::sleep(Duration::from_millis(250));
-    }
-    let mut producer_reports = Vec::new();
-    for p in producers {
-        producer_reports.push(
-            p.join()
-                .map_err(|_| anyhow::anyhow!("a producer thread panicked"))??,
-        );
-    }
+    let meta_stop = Arc::new(AtomicBool::new(false));
+    let poller = (!sc.faults.is_empty()).then(|| {
+        let (b, t, st) = (bootstrap.clone(), sc.topic.name.clone(), Arc::clone(&meta_stop));
+        std::thread::spawn(move || observe::poll_metadata(&b, &t, origin, Duration::from_millis(100), st))
+    });
+    let fault_stop = AtomicBool::new(false);
+    let log = |m: &str| eprintln!("kbench: {m}");
+    let backend = guard.backend();
+    let (fault_reports, producer_results) = std::thread::scope(|s| {
+        let cx = ExecContext {
+            origin,
+            load_start: start,
+            bootstrap: &bootstrap,
+            topic: &sc.topic.name,
+            seed: sc.seed,
+            stop: &fault_stop,
+            log: &log,
+        };
+        let exec = s.spawn(move || executor::execute(&sc.faults, backend, &cx));
+        while producers.iter().any(|p| !p.is_finished()) {
+            progress.update(origin.elapsed().saturating_sub(start), &live);
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        let results: Vec<_> = producers
+            .into_iter()
+            .map(|p| p.join().map_err(|_| anyhow::anyhow!("a producer thread panicked")).and_then(|r| r))
+            .collect();
+        // Every fault is scheduled inside the run, so the plan is done unless the run was cut short.
+        fault_stop.store(true, Ordering::Relaxed);
+        let reports = exec.join().unwrap_or_default();
+        (reports, results)
+    });
+    let producer_reports = producer_results.into_iter().collect::<Result<Vec<_>>>()?;
     progress.note("producers done; draining consumers");
 
     // Drain: read until every acknowledged record was consumed, or the drain timeout.
@@ -281,6 +310,22 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<Outcome> {
         .map_err(|_| anyhow::anyhow!("the metrics thread panicked"))??;
     progress.finish();
     crate::signals::check()?;
+    meta_stop.store(true, Ordering::Relaxed);
+    let metadata = poller.map(|p| p.join().unwrap_or_default()).unwrap_or_default();
+    let mut fault_reports = fault_reports;
+    let mut acks = std::mem::take(&mut *acks.lock().unwrap_or_else(|e| e.into_inner()));
+    acks.finish((start + total).as_micros() as u64);
+    analysis::analyze(
+        &mut fault_reports,
+        &analysis::Observed {
+            acks: &acks,
+            metadata: &metadata,
+            series: &summary.series,
+            phases: &summary.phases,
+            load_start_s: start.as_secs_f64(),
+            load_end_s: (start + total).as_secs_f64(),
+        },
+    );
     let verdict = ledger.lock().unwrap_or_else(|e| e.into_inner()).verdict();
 
     let teardown = guard.teardown();
@@ -296,7 +341,7 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<Outcome> {
         sizes,
         target_total,
         load_start_s: start.as_secs_f64(),
-        faults: Vec::new(),
+        faults: fault_reports,
         summary,
         verdict,
         producers: producer_reports,

@@ -1,6 +1,8 @@
 //! Faults: the plan a scenario's `[[fault]]` entries describe, fired on the cluster backend at
 //! their scheduled times, and what each one did to the cluster and the load (`FaultReport`).
 
+pub mod analysis;
+pub mod executor;
 pub mod observe;
 pub mod plan;
 pub mod report;

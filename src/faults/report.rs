@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::metrics::Percentiles;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
 pub struct FaultReport {
     pub index: usize,
     /// stop | kill | pause | resume | start | restart | rolling-restart
@@ -24,12 +25,17 @@ pub struct FaultReport {
     pub fired_s: f64,
     /// When the node was brought back (automatic recovery or a later fault), if it was.
     pub recovered_s: Option<f64>,
+    /// When the node was registered in the cluster metadata again after recovering.
+    pub rejoined_s: Option<f64>,
+    /// What kbench checked after the action (process state, port, ISR).
+    pub evidence: Vec<String>,
     /// Set when the action itself failed.
     pub error: Option<String>,
     pub metrics: Option<FailoverMetrics>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
 pub struct FailoverMetrics {
     /// First delivery error or ack stall seen by producers after the action (s since firing).
     pub first_error_after_s: Option<f64>,

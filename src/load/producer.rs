@@ -13,11 +13,13 @@ use apache_avro::Schema;
 use rdkafka::config::ClientConfig;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
+use rdkafka::message::Message;
 use rdkafka::ClientContext;
 
 use super::pace::{Clock, LagStats, Pacer};
 use super::schedule::{RateProfile, Schedule};
 use crate::audit::ledger::Ledger;
+use crate::faults::observe::AckTimeline;
 use crate::avro::generate::{Generator, Sizes};
 use crate::avro::header::{Header, HeaderSlots};
 use crate::avro::wire;
@@ -46,6 +48,8 @@ pub struct ProducerConfig {
     pub origin: Instant,
     /// Wall clock (ms since the epoch) at `origin`.
     pub wall_origin_ms: i64,
+    /// Ack and failure times per partition, shared by all producers of a run.
+    pub timeline: Arc<Mutex<AckTimeline>>,
 }
 
 /// What a producer reports when it is done.
@@ -115,6 +119,7 @@ struct Ctx {
     origin: Instant,
     state: Mutex<Inflight>,
     ledger: Arc<Mutex<Ledger>>,
+    timeline: Arc<Mutex<AckTimeline>>,
 }
 
 impl Ctx {
@@ -122,9 +127,16 @@ impl Ctx {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn resolve(&self, seq: u64, error: Option<&KafkaError>) {
+    fn resolve(&self, seq: u64, partition: i32, error: Option<&KafkaError>) {
         let now = micros(self.origin.elapsed());
         self.lock().resolve(seq, now, error);
+        {
+            let mut tl = self.timeline.lock().unwrap_or_else(|e| e.into_inner());
+            match error {
+                None => tl.on_ack(partition, now),
+                Some(_) => tl.on_failure(now),
+            }
+        }
         let mut ledger = self.ledger.lock().unwrap_or_else(|e| e.into_inner());
         match error {
             None => ledger.on_ack(self.producer_id, seq),
@@ -143,7 +155,10 @@ impl ProducerContext for Ctx {
     type DeliveryOpaque = usize;
 
     fn delivery(&self, result: &DeliveryResult<'_>, seq: usize) {
-        self.resolve(seq as u64, result.as_ref().err().map(|(e, _)| e));
+        match result {
+            Ok(m) => self.resolve(seq as u64, m.partition(), None),
+            Err((e, m)) => self.resolve(seq as u64, m.partition(), Some(e)),
+        }
     }
 }
 
@@ -235,6 +250,7 @@ pub fn run(
             pending: 0,
         }),
         ledger,
+        timeline: Arc::clone(&cfg.timeline),
     };
     let producer: BaseProducer<Ctx> = cc.create_with_context(ctx).with_context(|| {
         format!(
@@ -292,7 +308,7 @@ pub fn run(
                 }
                 Err((e, _)) => {
                     // Refused before it left this process: a failure at once, never a silent drop.
-                    producer.context().resolve(slot.seq, Some(&e));
+                    producer.context().resolve(slot.seq, -1, Some(&e));
                     break;
                 }
             }

@@ -64,6 +64,33 @@ pub fn render(r: &Results) -> String {
         let list: Vec<String> = r.errors.iter().map(|(k, v)| format!("{k} x{v}")).collect();
         let _ = writeln!(s, "errors    {}", list.join(", "));
     }
+    for f in &r.faults {
+        let _ = write!(s, "fault {}   {} at {:.3}s", f.index + 1, f.label, f.fired_s);
+        if let Some(b) = f.recovered_s {
+            let _ = write!(s, ", back at {b:.3}s");
+        }
+        if let Some(e) = &f.error {
+            let _ = write!(s, "  FAILED: {e}");
+        }
+        let _ = writeln!(s);
+        if let Some(m) = &f.metrics {
+            let reelect: Vec<String> = m.leader_reelection_s.iter().map(|(p, t)| format!("p{p} {:.0} ms", t * 1000.0)).collect();
+            let _ = writeln!(
+                s,
+                "          longest ack gap {:.0} ms; leader re-election {}; throughput back to 90% after {}; first error after {}; under-replicated max {} (cleared after {})",
+                m.longest_ack_gap_s * 1000.0,
+                if reelect.is_empty() { "-".to_string() } else { reelect.join(", ") },
+                m.throughput_recovery_s.map_or("never".into(), |t| format!("{t:.1} s")),
+                m.first_error_after_s.map_or("-".into(), |t| format!("{:.0} ms", t * 1000.0)),
+                m.max_under_replicated,
+                m.under_replicated_cleared_after_s.map_or("-".into(), |t| format!("{t:.1} s")),
+            );
+            if !m.errors.is_empty() {
+                let list: Vec<String> = m.errors.iter().map(|(k, v)| format!("{k} x{v}")).collect();
+                let _ = writeln!(s, "          errors {}", list.join(", "));
+            }
+        }
+    }
     let _ = write!(s, "{}", r.audit);
     s
 }

@@ -1,0 +1,244 @@
+//! Failover metrics per fault, computed after the run from what was observed: ack gaps, failure
+//! times, metadata samples, the per-second series and the before / during / after phases. Each
+//! fault's window runs from its firing to the next fault (or the end of the load).
+
+use std::time::Duration;
+
+use super::observe::{AckTimeline, MetadataTimeline};
+use super::plan::FaultSpec;
+use super::report::{FailoverMetrics, FaultReport};
+use crate::metrics::{Phase, PhaseSummary, SecondRow};
+
+/// Longest "during" phase when a fault has no scheduled recovery.
+const DURING_DEFAULT: Duration = Duration::from_secs(30);
+/// How far back the "before" phase and the pre-fault throughput mean reach.
+const BEFORE: Duration = Duration::from_secs(30);
+const PRE_FAULT_MEAN_SECONDS: u64 = 10;
+/// Throughput counts as recovered at this fraction of the pre-fault mean.
+const RECOVERED_FRACTION: f64 = 0.9;
+
+pub fn phase_name(fault_index: usize, part: &str) -> String {
+    format!("fault {} {part}", fault_index + 1)
+}
+
+/// Before / during / after phases of each fault from the plan's scheduled times (offsets from
+/// load start; `measured_from` is where the warm-up ends). Empty phases are left out.
+pub fn fault_phases(plan: &[FaultSpec], load_start: Duration, measured_from: Duration, total: Duration) -> Vec<Phase> {
+    let us = |d: Duration| (load_start + d).as_micros() as u64;
+    let mut out = Vec::new();
+    for (k, f) in plan.iter().enumerate() {
+        let next = plan.get(k + 1).map_or(total, |n| n.at.max(f.at));
+        let during_end = f.recovers_at().unwrap_or(f.at + DURING_DEFAULT).min(next);
+        // Not before the warm-up ends, nor before the previous fault is over.
+        let prev_end = match k {
+            0 => Duration::ZERO,
+            _ => plan[k - 1].recovers_at().unwrap_or(plan[k - 1].at),
+        };
+        let before_start = f.at.saturating_sub(BEFORE).max(measured_from).max(prev_end);
+        for (part, from, to) in [("before", before_start, f.at), ("during", f.at, during_end), ("after", during_end, next)] {
+            if to > from {
+                out.push(Phase {
+                    name: phase_name(f.index, part),
+                    from_us: us(from),
+                    to_us: us(to),
+                });
+            }
+        }
+    }
+    out
+}
+
+pub struct Observed<'a> {
+    pub acks: &'a AckTimeline,
+    pub metadata: &'a MetadataTimeline,
+    pub series: &'a [SecondRow],
+    pub phases: &'a [PhaseSummary],
+    pub load_start_s: f64,
+    pub load_end_s: f64,
+}
+
+fn secs(us: u64) -> f64 {
+    us as f64 / 1e6
+}
+
+fn throughput(series: &[SecondRow], fired_s: f64, load_start_s: f64) -> (f64, Option<f64>) {
+    let fs = fired_s.floor() as u64;
+    let first_full = load_start_s.ceil() as u64;
+    let pre: Vec<u64> = series
+        .iter()
+        .filter(|r| r.t + PRE_FAULT_MEAN_SECONDS >= fs && r.t < fs && r.t >= first_full)
+        .map(|r| r.acked)
+        .collect();
+    if pre.is_empty() {
+        return (0.0, None);
+    }
+    let mean = pre.iter().sum::<u64>() as f64 / pre.len() as f64;
+    let floor = mean * RECOVERED_FRACTION;
+    let after: Vec<&SecondRow> = series.iter().filter(|r| r.t >= fs).collect();
+    let Some(dip) = after.iter().take(10).position(|r| (r.acked as f64) < floor) else {
+        return (mean, Some(0.0));
+    };
+    let back = after[dip..].iter().find(|r| r.acked as f64 >= floor);
+    (mean, back.map(|r| (r.t as f64 - fired_s).max(0.0)))
+}
+
+fn metrics_for(r: &FaultReport, window_end_s: f64, o: &Observed<'_>) -> FailoverMetrics {
+    let (fired_us, end_us) = ((r.fired_s * 1e6) as u64, (window_end_s * 1e6) as u64);
+    let overlaps = |g: &&super::observe::Gap| g.to_us > fired_us && g.from_us < end_us;
+    let mut m = FailoverMetrics {
+        longest_ack_gap_s: o.acks.gaps_any.iter().filter(overlaps).map(|g| secs(g.len_us())).fold(0.0, f64::max),
+        ..Default::default()
+    };
+    for (p, gaps) in &o.acks.gaps {
+        if let Some(g) = gaps.iter().filter(overlaps).map(|g| secs(g.len_us())).reduce(f64::max) {
+            m.partition_ack_gaps_s.insert(*p, g);
+        }
+    }
+    let first_failure = o.acks.failures.iter().find(|t| **t >= fired_us && **t < end_us).copied();
+    let first_stall = o
+        .acks
+        .gaps
+        .values()
+        .flatten()
+        .filter(overlaps)
+        .map(|g| g.from_us.max(fired_us))
+        .min();
+    m.first_error_after_s = first_failure.into_iter().chain(first_stall).min().map(|t| secs(t - fired_us));
+    if let Some(node) = r.node.filter(|_| matches!(r.action.as_str(), "stop" | "kill" | "pause")) {
+        if let Some(before) = o.metadata.at(fired_us) {
+            for p in before.partitions.iter().filter(|p| p.leader == node as i32) {
+                let moved = o.metadata.after(fired_us).find(|s| s.leader_of(p.partition).is_some_and(|l| l >= 0 && l != node as i32));
+                if let Some(s) = moved {
+                    m.leader_reelection_s.insert(p.partition, secs(s.t_us - fired_us));
+                }
+            }
+        }
+    }
+    let (mean, recovery) = throughput(o.series, r.fired_s, o.load_start_s);
+    m.pre_fault_ack_rate = mean;
+    m.throughput_recovery_s = recovery;
+    let in_window: Vec<_> = o.metadata.after(fired_us).filter(|s| s.t_us < end_us).collect();
+    m.max_under_replicated = in_window.iter().map(|s| s.under_replicated()).max().unwrap_or(0);
+    if m.max_under_replicated > 0 {
+        let peak = in_window.iter().position(|s| s.under_replicated() > 0).unwrap_or(0);
+        m.under_replicated_cleared_after_s = in_window[peak..].iter().find(|s| s.under_replicated() == 0).map(|s| secs(s.t_us - fired_us));
+    }
+    for part in ["before", "during", "after"] {
+        if let Some(ph) = o.phases.iter().find(|p| p.name == phase_name(r.index, part)) {
+            if part == "during" {
+                m.errors = ph.errors.clone();
+            }
+            m.latency.insert(part.to_string(), ph.latency.clone());
+        }
+    }
+    m
+}
+
+/// Fill in `metrics` and `rejoined_s` of every fault that fired.
+pub fn analyze(reports: &mut [FaultReport], o: &Observed<'_>) {
+    let fired: Vec<f64> = reports.iter().map(|r| r.fired_s).collect();
+    for r in reports.iter_mut().filter(|r| r.fired_s > 0.0) {
+        let window_end = fired.iter().copied().filter(|t| *t > r.fired_s).fold(o.load_end_s, f64::min);
+        r.metrics = Some(metrics_for(r, window_end, o));
+        if let (Some(node), Some(back)) = (r.node, r.recovered_s) {
+            let back_us = (back * 1e6) as u64;
+            r.rejoined_s = o.metadata.after(back_us).find(|s| s.brokers.contains(&node)).map(|s| secs(s.t_us));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::faults::observe::{Gap, Sample};
+    use crate::faults::plan::{Action, Target};
+    use crate::kafka::metadata::PartitionInfo;
+
+    fn row(t: u64, acked: u64) -> SecondRow {
+        SecondRow {
+            t,
+            acked,
+            sent: acked,
+            ..Default::default()
+        }
+    }
+
+    fn sample(t_s: f64, leader0: i32, isr0: &[i32], brokers: &[u32]) -> Sample {
+        Sample {
+            t_us: (t_s * 1e6) as u64,
+            brokers: brokers.to_vec(),
+            partitions: vec![PartitionInfo {
+                partition: 0,
+                leader: leader0,
+                replicas: vec![1, 2, 3],
+                isr: isr0.to_vec(),
+            }],
+        }
+    }
+
+    #[test]
+    fn phases_follow_the_plan() {
+        let f = |i, at, rec: Option<u64>| FaultSpec {
+            index: i,
+            at: Duration::from_secs(at),
+            action: Action::Kill,
+            target: Target::Leader(0),
+            recover_after: rec.map(Duration::from_secs),
+        };
+        let ph = fault_phases(&[f(0, 40, Some(20)), f(1, 100, None)], Duration::from_secs(1), Duration::from_secs(10), Duration::from_secs(180));
+        let names: Vec<&str> = ph.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["fault 1 before", "fault 1 during", "fault 1 after", "fault 2 before", "fault 2 during", "fault 2 after"]);
+        assert_eq!((ph[0].from_us, ph[0].to_us), (11_000_000, 41_000_000));
+        assert_eq!((ph[1].from_us, ph[1].to_us), (41_000_000, 61_000_000));
+        assert_eq!((ph[2].from_us, ph[2].to_us), (61_000_000, 101_000_000));
+        assert_eq!(ph[3].from_us, 71_000_000, "before starts after the previous recovery, 30 s back at most");
+        assert_eq!(ph[4].to_us, 131_000_000, "no recovery: 30 s during");
+    }
+
+    #[test]
+    fn measures_a_leader_kill() {
+        let mut acks = AckTimeline::default();
+        acks.gaps_any.push(Gap { from_us: 20_000_000, to_us: 22_500_000 });
+        acks.gaps.insert(0, vec![Gap { from_us: 19_900_000, to_us: 23_000_000 }]);
+        acks.failures.push(20_400_000);
+        let metadata = MetadataTimeline {
+            samples: vec![
+                sample(1.0, 2, &[1, 2, 3], &[1, 2, 3]),
+                sample(22.0, 3, &[3, 1], &[1, 3]),
+                sample(40.0, 3, &[3, 1], &[1, 2, 3]),
+                sample(45.0, 3, &[3, 1, 2], &[1, 2, 3]),
+            ],
+        };
+        let mut series: Vec<SecondRow> = (1..60).map(|t| row(t, 1000)).collect();
+        series[19] = row(20, 300);
+        series[20] = row(21, 0);
+        series[21] = row(22, 2500);
+        let mut reports = vec![FaultReport {
+            index: 0,
+            action: "kill".into(),
+            node: Some(2),
+            fired_s: 20.0,
+            recovered_s: Some(35.0),
+            ..Default::default()
+        }];
+        let o = Observed {
+            acks: &acks,
+            metadata: &metadata,
+            series: &series,
+            phases: &[],
+            load_start_s: 0.5,
+            load_end_s: 60.0,
+        };
+        analyze(&mut reports, &o);
+        let m = reports[0].metrics.as_ref().unwrap();
+        assert_eq!(m.longest_ack_gap_s, 2.5);
+        assert_eq!(m.partition_ack_gaps_s[&0], 3.1);
+        assert!((m.first_error_after_s.unwrap() - 0.0).abs() < 1e-9, "partition 0 stalled right at the kill");
+        assert_eq!(m.leader_reelection_s[&0], 2.0);
+        assert_eq!(m.pre_fault_ack_rate, 1000.0);
+        assert_eq!(m.throughput_recovery_s, Some(2.0));
+        assert_eq!(m.max_under_replicated, 1);
+        assert_eq!(m.under_replicated_cleared_after_s, Some(25.0));
+        assert_eq!(reports[0].rejoined_s, Some(40.0));
+    }
+}
