@@ -16,4 +16,5 @@ pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod signals;
+pub mod slo;
 pub mod timefmt;

@@ -12,11 +12,11 @@ use anyhow::{bail, Context, Result};
 use crate::audit::ledger::Ledger;
 use crate::avro::{generate, header, registry};
 use crate::cluster::external::ExternalBackend;
-use crate::faults::executor::{self, ExecContext};
-use crate::faults::observe::{self, AckTimeline};
-use crate::faults::analysis;
 use crate::cluster::process::ProcessBackend;
 use crate::cluster::{ClusterBackend, ClusterGuard, StartOptions, Topology};
+use crate::faults::analysis;
+use crate::faults::executor::{self, ExecContext};
+use crate::faults::observe::{self, AckTimeline};
 use crate::kafka::admin;
 use crate::load::{consumer, producer};
 use crate::metrics::{Aggregator, Live, Phase, Recorder};
@@ -92,6 +92,38 @@ fn per_producer(
             to: to * f,
             over: *over,
         },
+    }
+}
+
+/// After a fault run, wait (up to `timeout`) until every broker is registered and every replica
+/// is back in sync, so recovery times are measured even when they reach past the load.
+fn settle(bootstrap: &str, topic: &str, nodes: usize, timeout: Duration, progress: &Progress) {
+    let Ok(md) = crate::kafka::metadata::MetadataClient::new(bootstrap) else {
+        return;
+    };
+    let healed = || {
+        md.snapshot(topic, Duration::from_secs(1))
+            .is_ok_and(|(brokers, parts)| {
+                brokers.len() >= nodes
+                    && !parts.is_empty()
+                    && parts.iter().all(|p| !p.under_replicated())
+            })
+    };
+    if healed() {
+        return;
+    }
+    progress.note("waiting for the cluster to heal (all brokers registered, all replicas in sync)");
+    let t0 = Instant::now();
+    if admin::wait_until(timeout, healed) {
+        progress.note(&format!(
+            "cluster healed after {:.1}s more",
+            t0.elapsed().as_secs_f64()
+        ));
+    } else {
+        progress.note(&format!(
+            "the cluster had not healed {}s after the load ended",
+            timeout.as_secs()
+        ));
     }
 }
 
@@ -245,8 +277,14 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<Outcome> {
     let mut progress = Progress::new(total, target_total);
     let meta_stop = Arc::new(AtomicBool::new(false));
     let poller = (!sc.faults.is_empty()).then(|| {
-        let (b, t, st) = (bootstrap.clone(), sc.topic.name.clone(), Arc::clone(&meta_stop));
-        std::thread::spawn(move || observe::poll_metadata(&b, &t, origin, Duration::from_millis(100), st))
+        let (b, t, st) = (
+            bootstrap.clone(),
+            sc.topic.name.clone(),
+            Arc::clone(&meta_stop),
+        );
+        std::thread::spawn(move || {
+            observe::poll_metadata(&b, &t, origin, Duration::from_millis(100), st)
+        })
     });
     let fault_stop = AtomicBool::new(false);
     let log = |m: &str| eprintln!("kbench: {m}");
@@ -268,7 +306,11 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<Outcome> {
         }
         let results: Vec<_> = producers
             .into_iter()
-            .map(|p| p.join().map_err(|_| anyhow::anyhow!("a producer thread panicked")).and_then(|r| r))
+            .map(|p| {
+                p.join()
+                    .map_err(|_| anyhow::anyhow!("a producer thread panicked"))
+                    .and_then(|r| r)
+            })
             .collect();
         // Every fault is scheduled inside the run, so the plan is done unless the run was cut short.
         fault_stop.store(true, Ordering::Relaxed);
@@ -310,8 +352,20 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<Outcome> {
         .map_err(|_| anyhow::anyhow!("the metrics thread panicked"))??;
     progress.finish();
     crate::signals::check()?;
+    if !sc.faults.is_empty() {
+        let nodes = guard.backend().node_ids().len();
+        settle(
+            &bootstrap,
+            &sc.topic.name,
+            nodes,
+            sc.drain_timeout,
+            &progress,
+        );
+    }
     meta_stop.store(true, Ordering::Relaxed);
-    let metadata = poller.map(|p| p.join().unwrap_or_default()).unwrap_or_default();
+    let metadata = poller
+        .map(|p| p.join().unwrap_or_default())
+        .unwrap_or_default();
     let mut fault_reports = fault_reports;
     let mut acks = std::mem::take(&mut *acks.lock().unwrap_or_else(|e| e.into_inner()));
     acks.finish((start + total).as_micros() as u64);
@@ -347,6 +401,8 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<Outcome> {
         producers: producer_reports,
         consumers: consumer_reports,
     });
+    let mut results = results;
+    results.slos = crate::slo::evaluate(&sc.slos, &results);
     results::write(&dir, &results)?;
     teardown.context("tearing the cluster down")?;
     Ok(Outcome { dir, results })

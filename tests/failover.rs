@@ -17,7 +17,8 @@ fn killed_leader_fails_over_without_losing_acked_records() {
     let _lock = common::cluster_lock();
     let home = TestHome::new("failover");
     let reports = home.home.join("reports");
-    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios/failover-short.toml");
+    let scenario =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios/failover-short.toml");
 
     // Watch the three client ports independently of kbench: record every open -> closed and
     // closed -> open transition once the cluster is up.
@@ -39,35 +40,88 @@ fn killed_leader_fails_over_without_losing_acked_records() {
             }
         })
     };
-    let out = home.run(&["run", scenario.to_str().unwrap(), "--reports", reports.to_str().unwrap()]);
+    let out = home.run(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--reports",
+        reports.to_str().unwrap(),
+    ]);
     done.store(true, Ordering::Relaxed);
     watcher.join().unwrap();
     assert!(out.status.success(), "kbench run failed");
-    assert!(jvms_under(&home.runs()).is_empty(), "the run tore its cluster down");
+    assert!(
+        jvms_under(&home.runs()).is_empty(),
+        "the run tore its cluster down"
+    );
 
-    let dir = std::fs::read_dir(&reports).unwrap().next().unwrap().unwrap().path();
+    let dir = std::fs::read_dir(&reports)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
     let r = kbench::report::results::read(&dir).expect("results.json parses");
     assert_eq!(r.faults.len(), 1);
     let f = &r.faults[0];
     assert!(f.error.is_none(), "fault failed: {:?}", f.error);
     let node = f.node.expect("the target resolved to a broker");
-    assert!(f.label.contains(&format!("kill broker {node} (leader p0)")), "{}", f.label);
-    assert!((f.fired_s - f.scheduled_s).abs() < 0.05, "fired on time: {} vs {}", f.fired_s, f.scheduled_s);
-    assert!(f.evidence.iter().any(|e| e.contains("process down") && e.contains("client port closed")), "{:?}", f.evidence);
-    assert!(f.recovered_s.is_some() && f.rejoined_s.is_some(), "the broker came back: {f:?}");
+    assert!(
+        f.label.contains(&format!("kill broker {node} (leader p0)")),
+        "{}",
+        f.label
+    );
+    assert!(
+        (f.fired_s - f.scheduled_s).abs() < 0.05,
+        "fired on time: {} vs {}",
+        f.fired_s,
+        f.scheduled_s
+    );
+    assert!(
+        f.evidence
+            .iter()
+            .any(|e| e.contains("process down") && e.contains("client port closed")),
+        "{:?}",
+        f.evidence
+    );
+    assert!(
+        f.recovered_s.is_some() && f.rejoined_s.is_some(),
+        "the broker came back: {f:?}"
+    );
 
     // The independent watcher saw that broker's port close, then open again.
     let port = 9091 + node as u16;
-    let transitions: Vec<bool> = seen.lock().unwrap().iter().filter(|(p, _)| *p == port).map(|(_, o)| *o).collect();
-    let closed_at = transitions.iter().position(|o| !*o).expect("port closed during the run");
-    assert!(transitions[closed_at..].contains(&true), "port open again after the kill: {transitions:?}");
+    let transitions: Vec<bool> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(p, _)| *p == port)
+        .map(|(_, o)| *o)
+        .collect();
+    let closed_at = transitions
+        .iter()
+        .position(|o| !*o)
+        .expect("port closed during the run");
+    assert!(
+        transitions[closed_at..].contains(&true),
+        "port open again after the kill: {transitions:?}"
+    );
 
     let m = f.metrics.as_ref().expect("failover metrics");
-    assert!(m.longest_ack_gap_s > 0.0 || m.partition_ack_gaps_s.values().any(|g| *g > 0.0), "an unavailability window: {m:?}");
-    assert!(m.leader_reelection_s.contains_key(&0), "partition 0 got a new leader: {m:?}");
+    assert!(
+        m.longest_ack_gap_s > 0.0 || m.partition_ack_gaps_s.values().any(|g| *g > 0.0),
+        "an unavailability window: {m:?}"
+    );
+    assert!(
+        m.leader_reelection_s.contains_key(&0),
+        "partition 0 got a new leader: {m:?}"
+    );
     assert!(m.leader_reelection_s[&0] > 0.0 && m.leader_reelection_s[&0] < 30.0);
     assert!(m.pre_fault_ack_rate > 300.0, "{m:?}");
-    assert!(m.latency.contains_key("before") && m.latency.contains_key("during"), "{:?}", m.latency.keys());
+    assert!(
+        m.latency.contains_key("before") && m.latency.contains_key("during"),
+        "{:?}",
+        m.latency.keys()
+    );
 
     assert_eq!(r.audit.lost, 0, "no acknowledged record lost: {}", r.audit);
     assert_eq!(r.audit.duplicated, 0, "{}", r.audit);

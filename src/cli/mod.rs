@@ -44,8 +44,8 @@ pub enum Command {
     /// Run a scenario: start the cluster, push Avro load, measure, audit, write results, stop.
     ///
     /// Results go to <reports>/<scenario>-<UTC time>/ (results.json and one HdrHistogram
-    /// interval log per latency kind). Exit code 3 means the run finished but the audit found
-    /// lost, duplicated or reordered records.
+    /// interval log per latency kind). Exit code 3 means the run finished but missed an `[slo]`
+    /// objective or the audit found lost, duplicated or reordered records.
     Run {
         /// Scenario file, e.g. scenarios/quickstart.toml.
         scenario: PathBuf,

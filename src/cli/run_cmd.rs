@@ -10,7 +10,7 @@ use kbench::scenario::Scenario;
 
 use super::UsageError;
 
-/// Exit code of a run that finished but failed its checks (audit, later SLOs).
+/// Exit code of a run that finished but failed its checks (audit or an SLO).
 pub const CHECKS_FAILED: u8 = 3;
 
 fn load(path: &Path) -> Result<Scenario> {
@@ -55,7 +55,7 @@ pub fn run_scenario(file: &Path, reports: PathBuf) -> Result<ExitCode> {
     )?;
     println!("{}", summary::render(&outcome.results));
     println!("results   {}", outcome.dir.join("results.json").display());
-    if outcome.results.audit.ok {
+    if outcome.results.passed() {
         Ok(ExitCode::SUCCESS)
     } else {
         Ok(ExitCode::from(CHECKS_FAILED))

@@ -23,7 +23,12 @@ pub fn phase_name(fault_index: usize, part: &str) -> String {
 
 /// Before / during / after phases of each fault from the plan's scheduled times (offsets from
 /// load start; `measured_from` is where the warm-up ends). Empty phases are left out.
-pub fn fault_phases(plan: &[FaultSpec], load_start: Duration, measured_from: Duration, total: Duration) -> Vec<Phase> {
+pub fn fault_phases(
+    plan: &[FaultSpec],
+    load_start: Duration,
+    measured_from: Duration,
+    total: Duration,
+) -> Vec<Phase> {
     let us = |d: Duration| (load_start + d).as_micros() as u64;
     let mut out = Vec::new();
     for (k, f) in plan.iter().enumerate() {
@@ -35,7 +40,11 @@ pub fn fault_phases(plan: &[FaultSpec], load_start: Duration, measured_from: Dur
             _ => plan[k - 1].recovers_at().unwrap_or(plan[k - 1].at),
         };
         let before_start = f.at.saturating_sub(BEFORE).max(measured_from).max(prev_end);
-        for (part, from, to) in [("before", before_start, f.at), ("during", f.at, during_end), ("after", during_end, next)] {
+        for (part, from, to) in [
+            ("before", before_start, f.at),
+            ("during", f.at, during_end),
+            ("after", during_end, next),
+        ] {
             if to > from {
                 out.push(Phase {
                     name: phase_name(f.index, part),
@@ -82,19 +91,43 @@ fn throughput(series: &[SecondRow], fired_s: f64, load_start_s: f64) -> (f64, Op
     (mean, back.map(|r| (r.t as f64 - fired_s).max(0.0)))
 }
 
-fn metrics_for(r: &FaultReport, window_end_s: f64, o: &Observed<'_>) -> FailoverMetrics {
+/// `window_end_s` bounds what the load saw (acks, failures); `meta_end_s` bounds the cluster's
+/// recovery, which is watched past the end of the load until the cluster has healed.
+fn metrics_for(
+    r: &FaultReport,
+    window_end_s: f64,
+    meta_end_s: f64,
+    o: &Observed<'_>,
+) -> FailoverMetrics {
     let (fired_us, end_us) = ((r.fired_s * 1e6) as u64, (window_end_s * 1e6) as u64);
+    let meta_end_us = (meta_end_s * 1e6) as u64;
     let overlaps = |g: &&super::observe::Gap| g.to_us > fired_us && g.from_us < end_us;
     let mut m = FailoverMetrics {
-        longest_ack_gap_s: o.acks.gaps_any.iter().filter(overlaps).map(|g| secs(g.len_us())).fold(0.0, f64::max),
+        longest_ack_gap_s: o
+            .acks
+            .gaps_any
+            .iter()
+            .filter(overlaps)
+            .map(|g| secs(g.len_us()))
+            .fold(0.0, f64::max),
         ..Default::default()
     };
     for (p, gaps) in &o.acks.gaps {
-        if let Some(g) = gaps.iter().filter(overlaps).map(|g| secs(g.len_us())).reduce(f64::max) {
+        if let Some(g) = gaps
+            .iter()
+            .filter(overlaps)
+            .map(|g| secs(g.len_us()))
+            .reduce(f64::max)
+        {
             m.partition_ack_gaps_s.insert(*p, g);
         }
     }
-    let first_failure = o.acks.failures.iter().find(|t| **t >= fired_us && **t < end_us).copied();
+    let first_failure = o
+        .acks
+        .failures
+        .iter()
+        .find(|t| **t >= fired_us && **t < end_us)
+        .copied();
     let first_stall = o
         .acks
         .gaps
@@ -103,13 +136,24 @@ fn metrics_for(r: &FaultReport, window_end_s: f64, o: &Observed<'_>) -> Failover
         .filter(overlaps)
         .map(|g| g.from_us.max(fired_us))
         .min();
-    m.first_error_after_s = first_failure.into_iter().chain(first_stall).min().map(|t| secs(t - fired_us));
-    if let Some(node) = r.node.filter(|_| matches!(r.action.as_str(), "stop" | "kill" | "pause")) {
+    m.first_error_after_s = first_failure
+        .into_iter()
+        .chain(first_stall)
+        .min()
+        .map(|t| secs(t - fired_us));
+    if let Some(node) = r
+        .node
+        .filter(|_| matches!(r.action.as_str(), "stop" | "kill" | "pause"))
+    {
         if let Some(before) = o.metadata.at(fired_us) {
             for p in before.partitions.iter().filter(|p| p.leader == node as i32) {
-                let moved = o.metadata.after(fired_us).find(|s| s.leader_of(p.partition).is_some_and(|l| l >= 0 && l != node as i32));
+                let moved = o.metadata.after(fired_us).find(|s| {
+                    s.leader_of(p.partition)
+                        .is_some_and(|l| l >= 0 && l != node as i32)
+                });
                 if let Some(s) = moved {
-                    m.leader_reelection_s.insert(p.partition, secs(s.t_us - fired_us));
+                    m.leader_reelection_s
+                        .insert(p.partition, secs(s.t_us - fired_us));
                 }
             }
         }
@@ -117,14 +161,32 @@ fn metrics_for(r: &FaultReport, window_end_s: f64, o: &Observed<'_>) -> Failover
     let (mean, recovery) = throughput(o.series, r.fired_s, o.load_start_s);
     m.pre_fault_ack_rate = mean;
     m.throughput_recovery_s = recovery;
-    let in_window: Vec<_> = o.metadata.after(fired_us).filter(|s| s.t_us < end_us).collect();
-    m.max_under_replicated = in_window.iter().map(|s| s.under_replicated()).max().unwrap_or(0);
+    let in_window: Vec<_> = o
+        .metadata
+        .after(fired_us)
+        .filter(|s| s.t_us < meta_end_us)
+        .collect();
+    m.max_under_replicated = in_window
+        .iter()
+        .map(|s| s.under_replicated())
+        .max()
+        .unwrap_or(0);
     if m.max_under_replicated > 0 {
-        let peak = in_window.iter().position(|s| s.under_replicated() > 0).unwrap_or(0);
-        m.under_replicated_cleared_after_s = in_window[peak..].iter().find(|s| s.under_replicated() == 0).map(|s| secs(s.t_us - fired_us));
+        let peak = in_window
+            .iter()
+            .position(|s| s.under_replicated() > 0)
+            .unwrap_or(0);
+        m.under_replicated_cleared_after_s = in_window[peak..]
+            .iter()
+            .find(|s| s.under_replicated() == 0)
+            .map(|s| secs(s.t_us - fired_us));
     }
     for part in ["before", "during", "after"] {
-        if let Some(ph) = o.phases.iter().find(|p| p.name == phase_name(r.index, part)) {
+        if let Some(ph) = o
+            .phases
+            .iter()
+            .find(|p| p.name == phase_name(r.index, part))
+        {
             if part == "during" {
                 m.errors = ph.errors.clone();
             }
@@ -138,11 +200,19 @@ fn metrics_for(r: &FaultReport, window_end_s: f64, o: &Observed<'_>) -> Failover
 pub fn analyze(reports: &mut [FaultReport], o: &Observed<'_>) {
     let fired: Vec<f64> = reports.iter().map(|r| r.fired_s).collect();
     for r in reports.iter_mut().filter(|r| r.fired_s > 0.0) {
-        let window_end = fired.iter().copied().filter(|t| *t > r.fired_s).fold(o.load_end_s, f64::min);
-        r.metrics = Some(metrics_for(r, window_end, o));
+        let next = fired
+            .iter()
+            .copied()
+            .filter(|t| *t > r.fired_s)
+            .fold(f64::INFINITY, f64::min);
+        r.metrics = Some(metrics_for(r, next.min(o.load_end_s), next, o));
         if let (Some(node), Some(back)) = (r.node, r.recovered_s) {
             let back_us = (back * 1e6) as u64;
-            r.rejoined_s = o.metadata.after(back_us).find(|s| s.brokers.contains(&node)).map(|s| secs(s.t_us));
+            r.rejoined_s = o
+                .metadata
+                .after(back_us)
+                .find(|s| s.brokers.contains(&node))
+                .map(|s| secs(s.t_us));
         }
     }
 }
@@ -185,21 +255,48 @@ mod tests {
             target: Target::Leader(0),
             recover_after: rec.map(Duration::from_secs),
         };
-        let ph = fault_phases(&[f(0, 40, Some(20)), f(1, 100, None)], Duration::from_secs(1), Duration::from_secs(10), Duration::from_secs(180));
+        let ph = fault_phases(
+            &[f(0, 40, Some(20)), f(1, 100, None)],
+            Duration::from_secs(1),
+            Duration::from_secs(10),
+            Duration::from_secs(180),
+        );
         let names: Vec<&str> = ph.iter().map(|p| p.name.as_str()).collect();
-        assert_eq!(names, ["fault 1 before", "fault 1 during", "fault 1 after", "fault 2 before", "fault 2 during", "fault 2 after"]);
+        assert_eq!(
+            names,
+            [
+                "fault 1 before",
+                "fault 1 during",
+                "fault 1 after",
+                "fault 2 before",
+                "fault 2 during",
+                "fault 2 after"
+            ]
+        );
         assert_eq!((ph[0].from_us, ph[0].to_us), (11_000_000, 41_000_000));
         assert_eq!((ph[1].from_us, ph[1].to_us), (41_000_000, 61_000_000));
         assert_eq!((ph[2].from_us, ph[2].to_us), (61_000_000, 101_000_000));
-        assert_eq!(ph[3].from_us, 71_000_000, "before starts after the previous recovery, 30 s back at most");
+        assert_eq!(
+            ph[3].from_us, 71_000_000,
+            "before starts after the previous recovery, 30 s back at most"
+        );
         assert_eq!(ph[4].to_us, 131_000_000, "no recovery: 30 s during");
     }
 
     #[test]
     fn measures_a_leader_kill() {
         let mut acks = AckTimeline::default();
-        acks.gaps_any.push(Gap { from_us: 20_000_000, to_us: 22_500_000 });
-        acks.gaps.insert(0, vec![Gap { from_us: 19_900_000, to_us: 23_000_000 }]);
+        acks.gaps_any.push(Gap {
+            from_us: 20_000_000,
+            to_us: 22_500_000,
+        });
+        acks.gaps.insert(
+            0,
+            vec![Gap {
+                from_us: 19_900_000,
+                to_us: 23_000_000,
+            }],
+        );
         acks.failures.push(20_400_000);
         let metadata = MetadataTimeline {
             samples: vec![
@@ -233,7 +330,10 @@ mod tests {
         let m = reports[0].metrics.as_ref().unwrap();
         assert_eq!(m.longest_ack_gap_s, 2.5);
         assert_eq!(m.partition_ack_gaps_s[&0], 3.1);
-        assert!((m.first_error_after_s.unwrap() - 0.0).abs() < 1e-9, "partition 0 stalled right at the kill");
+        assert!(
+            (m.first_error_after_s.unwrap() - 0.0).abs() < 1e-9,
+            "partition 0 stalled right at the kill"
+        );
         assert_eq!(m.leader_reelection_s[&0], 2.0);
         assert_eq!(m.pre_fault_ack_rate, 1000.0);
         assert_eq!(m.throughput_recovery_s, Some(2.0));

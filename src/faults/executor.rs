@@ -55,7 +55,13 @@ enum Event {
 
 fn client_port_open(backend: &dyn ClusterBackend, node: NodeId) -> Option<bool> {
     let st = backend.status().ok()?;
-    let addr = st.nodes.iter().find(|n| n.id == node)?.address.parse().ok()?;
+    let addr = st
+        .nodes
+        .iter()
+        .find(|n| n.id == node)?
+        .address
+        .parse()
+        .ok()?;
     Some(std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(300)).is_ok())
 }
 
@@ -77,7 +83,12 @@ fn down_evidence(backend: &dyn ClusterBackend, node: NodeId) -> String {
 
 /// Restart every node in turn, the controller last, each after the previous one is back in the
 /// cluster metadata and every ISR of the topic.
-fn rolling_restart(backend: &mut dyn ClusterBackend, md: &MetadataClient, cx: &ExecContext<'_>, evidence: &mut Vec<String>) -> Result<()> {
+fn rolling_restart(
+    backend: &mut dyn ClusterBackend,
+    md: &MetadataClient,
+    cx: &ExecContext<'_>,
+    evidence: &mut Vec<String>,
+) -> Result<()> {
     let controller = backend.controller();
     let mut order = backend.node_ids();
     order.sort_by_key(|n| Some(*n) == controller);
@@ -88,12 +99,18 @@ fn rolling_restart(backend: &mut dyn ClusterBackend, md: &MetadataClient, cx: &E
             cx.stop.load(Ordering::Relaxed)
                 || md
                     .snapshot(cx.topic, Duration::from_secs(1))
-                    .is_ok_and(|(brokers, parts)| brokers.contains(&node) && parts.iter().all(|p| p.isr.contains(&(node as i32))))
+                    .is_ok_and(|(brokers, parts)| {
+                        brokers.contains(&node)
+                            && parts.iter().all(|p| p.isr.contains(&(node as i32)))
+                    })
         });
         if !back {
             bail!("broker {node} did not rejoin every ISR within 180s of its restart");
         }
-        evidence.push(format!("broker {node} restarted and back in every ISR after {:.1}s", t0.elapsed().as_secs_f64()));
+        evidence.push(format!(
+            "broker {node} restarted and back in every ISR after {:.1}s",
+            t0.elapsed().as_secs_f64()
+        ));
     }
     Ok(())
 }
@@ -110,7 +127,11 @@ fn act(backend: &mut dyn ClusterBackend, action: Action, node: NodeId) -> Result
 }
 
 /// Run the whole plan; returns one report per fault (fault order).
-pub fn execute(plan: &[FaultSpec], backend: &mut dyn ClusterBackend, cx: &ExecContext<'_>) -> Vec<FaultReport> {
+pub fn execute(
+    plan: &[FaultSpec],
+    backend: &mut dyn ClusterBackend,
+    cx: &ExecContext<'_>,
+) -> Vec<FaultReport> {
     let mut reports: Vec<FaultReport> = plan
         .iter()
         .map(|f| FaultReport {
@@ -136,7 +157,10 @@ pub fn execute(plan: &[FaultSpec], backend: &mut dyn ClusterBackend, cx: &ExecCo
     let mut down: BTreeMap<NodeId, usize> = BTreeMap::new();
     for (t, ev) in events {
         if !cx.wait_until(t) {
-            for r in reports.iter_mut().filter(|r| r.fired_s == 0.0 && r.error.is_none()) {
+            for r in reports
+                .iter_mut()
+                .filter(|r| r.fired_s == 0.0 && r.error.is_none())
+            {
                 r.error = Some("not fired: the run stopped first".into());
             }
             break;
@@ -147,7 +171,12 @@ pub fn execute(plan: &[FaultSpec], backend: &mut dyn ClusterBackend, cx: &ExecCo
                 let mut evidence = Vec::new();
                 let result = if f.action == Action::RollingRestart {
                     reports[i].fired_s = cx.now_s();
-                    (cx.log)(&format!("fault {} at {:.3}s: {}", i + 1, reports[i].fired_s, reports[i].label));
+                    (cx.log)(&format!(
+                        "fault {} at {:.3}s: {}",
+                        i + 1,
+                        reports[i].fired_s,
+                        reports[i].label
+                    ));
                     match &md {
                         Some(md) => rolling_restart(backend, md, cx, &mut evidence),
                         None => Err(anyhow::anyhow!("no metadata client")),
@@ -155,14 +184,27 @@ pub fn execute(plan: &[FaultSpec], backend: &mut dyn ClusterBackend, cx: &ExecCo
                     .map(|_| reports[i].recovered_s = Some(cx.now_s()))
                 } else {
                     let node = match &md {
-                        Some(md) => resolve(f.target, &LiveView { backend, metadata: md, topic: cx.topic }, &mut rng),
+                        Some(md) => resolve(
+                            f.target,
+                            &LiveView {
+                                backend,
+                                metadata: md,
+                                topic: cx.topic,
+                            },
+                            &mut rng,
+                        ),
                         None => Err(anyhow::anyhow!("no metadata client")),
                     };
                     node.and_then(|node| {
                         reports[i].node = Some(node);
                         reports[i].label = f.label(Some(node));
                         reports[i].fired_s = cx.now_s();
-                        (cx.log)(&format!("fault {} at {:.3}s: {}", i + 1, reports[i].fired_s, reports[i].label));
+                        (cx.log)(&format!(
+                            "fault {} at {:.3}s: {}",
+                            i + 1,
+                            reports[i].fired_s,
+                            reports[i].label
+                        ));
                         act(backend, f.action, node)?;
                         match f.action {
                             Action::Stop | Action::Kill => {
@@ -191,12 +233,19 @@ pub fn execute(plan: &[FaultSpec], backend: &mut dyn ClusterBackend, cx: &ExecCo
                 }
             }
             Event::Recover(i) => {
-                let (Some(node), Some(action)) = (reports[i].node, plan[i].action.recovery()) else { continue };
+                let (Some(node), Some(action)) = (reports[i].node, plan[i].action.recovery())
+                else {
+                    continue;
+                };
                 if reports[i].error.is_some() {
                     continue;
                 }
                 let t = cx.now_s();
-                (cx.log)(&format!("fault {} recovery at {t:.3}s: {} broker {node}", i + 1, action.verb()));
+                (cx.log)(&format!(
+                    "fault {} recovery at {t:.3}s: {} broker {node}",
+                    i + 1,
+                    action.verb()
+                ));
                 match act(backend, action, node) {
                     Ok(()) => {
                         down.remove(&node);

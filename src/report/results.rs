@@ -46,6 +46,16 @@ pub struct Results {
     /// One entry per `[[fault]]`, in firing order.
     #[serde(default)]
     pub faults: Vec<crate::faults::report::FaultReport>,
+    /// The scenario's `[slo]` objectives, checked.
+    #[serde(default)]
+    pub slos: Vec<crate::slo::SloResult>,
+}
+
+impl Results {
+    /// Whether the run passed its checks: the audit and every SLO.
+    pub fn passed(&self) -> bool {
+        self.audit.ok && self.slos.iter().all(|s| s.pass)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -240,6 +250,7 @@ pub fn build(i: Inputs<'_>) -> Results {
         late_intervals: i.summary.late_intervals,
         load_start_s: i.load_start_s,
         faults: i.faults,
+        slos: Vec::new(),
     }
 }
 

@@ -65,7 +65,13 @@ pub fn render(r: &Results) -> String {
         let _ = writeln!(s, "errors    {}", list.join(", "));
     }
     for f in &r.faults {
-        let _ = write!(s, "fault {}   {} at {:.3}s", f.index + 1, f.label, f.fired_s);
+        let _ = write!(
+            s,
+            "fault {}   {} at {:.3}s",
+            f.index + 1,
+            f.label,
+            f.fired_s
+        );
         if let Some(b) = f.recovered_s {
             let _ = write!(s, ", back at {b:.3}s");
         }
@@ -74,7 +80,11 @@ pub fn render(r: &Results) -> String {
         }
         let _ = writeln!(s);
         if let Some(m) = &f.metrics {
-            let reelect: Vec<String> = m.leader_reelection_s.iter().map(|(p, t)| format!("p{p} {:.0} ms", t * 1000.0)).collect();
+            let reelect: Vec<String> = m
+                .leader_reelection_s
+                .iter()
+                .map(|(p, t)| format!("p{p} {:.0} ms", t * 1000.0))
+                .collect();
             let _ = writeln!(
                 s,
                 "          longest ack gap {:.0} ms; leader re-election {}; throughput back to 90% after {}; first error after {}; under-replicated max {} (cleared after {})",
@@ -90,6 +100,20 @@ pub fn render(r: &Results) -> String {
                 let _ = writeln!(s, "          errors {}", list.join(", "));
             }
         }
+    }
+    for o in &r.slos {
+        let measured = o
+            .measured
+            .map_or("not measured".to_string(), |v| format!("{v:.3} {}", o.unit));
+        let _ = writeln!(
+            s,
+            "slo       {} {} {} {}: {measured} ({})",
+            if o.pass { "PASS" } else { "FAIL" },
+            o.key,
+            o.op,
+            o.limit,
+            o.description
+        );
     }
     let _ = write!(s, "{}", r.audit);
     s

@@ -41,6 +41,8 @@ pub struct Scenario {
     pub consumer: ConsumerSpec,
     /// Faults in firing order.
     pub faults: Vec<crate::faults::plan::FaultSpec>,
+    /// Objectives from `[slo]`.
+    pub slos: Vec<crate::slo::Slo>,
     /// The file as written, echoed into results.json.
     pub text: String,
 }

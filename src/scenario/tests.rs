@@ -134,7 +134,11 @@ fn with_faults(faults: &str) -> String {
 fn fault_plans_validate() {
     let sc = parse(&with_faults("[[fault]]\nat = \"3s\"\naction = \"kill\"\ntarget = \"leader:0\"\nrecover_after = \"2s\"\n\n[[fault]]\nat = \"1s\"\naction = \"pause\"\ntarget = \"broker:3\"\nrecover_after = \"1s\"\n")).unwrap();
     assert_eq!(sc.faults.len(), 2);
-    assert_eq!(sc.faults[0].at, std::time::Duration::from_secs(1), "sorted by time");
+    assert_eq!(
+        sc.faults[0].at,
+        std::time::Duration::from_secs(1),
+        "sorted by time"
+    );
     for name in ["failover.toml", "rolling-restart.toml"] {
         Scenario::load(&scenarios_dir().join(name)).unwrap_or_else(|e| panic!("{e}"));
     }
@@ -142,14 +146,22 @@ fn fault_plans_validate() {
 
 #[test]
 fn bad_fault_plans_name_the_fault() {
-    let e = err(&with_faults("[[fault]]\nat = \"30s\"\naction = \"kill\"\ntarget = \"broker:1\"\n"));
+    let e = err(&with_faults(
+        "[[fault]]\nat = \"30s\"\naction = \"kill\"\ntarget = \"broker:1\"\n",
+    ));
     assert_eq!((e.field.as_str(), e.line), ("fault.0.at", 15), "{e}");
     assert!(e.message.contains("outside the run"), "{e}");
-    let e = err(&with_faults("[[fault]]\nat = \"3s\"\naction = \"kill\"\ntarget = \"broker:7\"\n"));
+    let e = err(&with_faults(
+        "[[fault]]\nat = \"3s\"\naction = \"kill\"\ntarget = \"broker:7\"\n",
+    ));
     assert_eq!(e.field, "fault.0.target", "{e}");
-    let e = err(&with_faults("[[fault]]\nat = \"3s\"\naction = \"kill\"\ntarget = \"leader:3\"\n"));
+    let e = err(&with_faults(
+        "[[fault]]\nat = \"3s\"\naction = \"kill\"\ntarget = \"leader:3\"\n",
+    ));
     assert!(e.message.contains("no partition 3"), "{e}");
-    let e = err(&with_faults("[[fault]]\nat = \"3s\"\naction = \"melt\"\ntarget = \"broker:1\"\n"));
+    let e = err(&with_faults(
+        "[[fault]]\nat = \"3s\"\naction = \"melt\"\ntarget = \"broker:1\"\n",
+    ));
     assert_eq!(e.field, "fault.0.action", "{e}");
     let e = err(&with_faults("[[fault]]\nat = \"3s\"\naction = \"restart\"\ntarget = \"broker:1\"\nrecover_after = \"1s\"\n"));
     assert_eq!(e.field, "fault.0.recover_after", "{e}");
@@ -161,6 +173,8 @@ fn bad_fault_plans_name_the_fault() {
     assert!(e.message.contains("still down"), "{e}");
     let manual = "[[fault]]\nat = \"2s\"\naction = \"kill\"\ntarget = \"broker:1\"\n\n[[fault]]\nat = \"4s\"\naction = \"start\"\ntarget = \"broker:1\"\n\n[[fault]]\nat = \"6s\"\naction = \"pause\"\ntarget = \"broker:1\"\nrecover_after = \"1s\"\n";
     parse(&with_faults(manual)).expect("a manual start ends the outage");
-    let e = err(&with_faults("[[fault]]\nat = \"2s\"\naction = \"restart\"\ntarget = \"all\"\n"));
+    let e = err(&with_faults(
+        "[[fault]]\nat = \"2s\"\naction = \"restart\"\ntarget = \"all\"\n",
+    ));
     assert!(e.message.contains("rolling-restart"), "{e}");
 }

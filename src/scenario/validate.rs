@@ -316,12 +316,12 @@ pub fn validate(src: Source) -> R<Scenario> {
             "the external backend cannot stop brokers; fault plans need backend = \"process\"",
         ));
     }
-    if raw.slo.is_some() {
-        return Err(src.error(
-            "slo",
-            "SLO gates are not supported by this version of kbench yet",
-        ));
-    }
+    let slos = match &raw.slo {
+        Some(table) => {
+            crate::slo::parse_table(table).map_err(|(k, e)| src.error(&format!("slo.{k}"), e))?
+        }
+        None => Vec::new(),
+    };
 
     Ok(Scenario {
         file: src.path.clone(),
@@ -338,6 +338,7 @@ pub fn validate(src: Source) -> R<Scenario> {
         producer,
         consumer,
         faults,
+        slos,
         text: src.text.clone(),
     })
 }
