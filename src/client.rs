@@ -37,16 +37,27 @@ pub struct ProduceOptions {
     pub rate: f64,
     pub schema: Option<PathBuf>,
     pub seed: u64,
+    /// Target encoded record size in bytes (string / bytes lengths calibrated to it).
+    pub record_size: Option<usize>,
+    /// librdkafka producer properties.
+    pub properties: Vec<(String, String)>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize)]
 pub struct ProduceSummary {
     pub schema_id: u32,
     pub subject: String,
     pub acked: u64,
     pub failed: u64,
-    pub ack_p50_us: u64,
-    pub ack_p99_us: u64,
+    /// Wall time from the first intended send to the last delivery report.
+    pub elapsed_s: f64,
+    /// Acked records per second over `elapsed_s`.
+    pub acked_rate: f64,
+    /// Ack latency from the intended send time (coordinated-omission corrected).
+    pub ack: Option<crate::metrics::Percentiles>,
+    /// Ack latency from the actual send, comparable with tools that time from send.
+    pub ack_raw: Option<crate::metrics::Percentiles>,
+    pub generator_saturated: bool,
 }
 
 /// Produce `count` records at `rate` records/s, creating the topic (RF 3, min ISR 2) if needed.
@@ -91,7 +102,10 @@ pub fn produce(ep: &Endpoints, o: &ProduceOptions) -> Result<ProduceSummary> {
         topic: o.topic.clone(),
         schema: Arc::clone(&reg.schema),
         schema_id: reg.id,
-        sizes: generate::Sizes::default(),
+        sizes: match o.record_size {
+            Some(target) => generate::calibrate(&reg.schema, o.seed, target)?,
+            None => generate::Sizes::default(),
+        },
         seed: o.seed,
         profile: RateProfile::Constant { rate: o.rate },
         start: Duration::ZERO,
@@ -99,7 +113,7 @@ pub fn produce(ep: &Endpoints, o: &ProduceOptions) -> Result<ProduceSummary> {
         max_records: Some(o.count),
         acks: "all".into(),
         idempotence: true,
-        properties: Vec::new(),
+        properties: o.properties.clone(),
         origin,
         wall_origin_ms,
         timeline: Default::default(),
@@ -114,7 +128,8 @@ pub fn produce(ep: &Endpoints, o: &ProduceOptions) -> Result<ProduceSummary> {
         .join()
         .map_err(|_| anyhow::anyhow!("metrics thread panicked"))??;
     std::fs::remove_dir_all(&tmp).ok();
-    report?;
+    let report = report?;
+    let elapsed_s = origin.elapsed().as_secs_f64();
     let verdict = ledger.lock().unwrap_or_else(|e| e.into_inner()).verdict();
     let ack = summary
         .phases
@@ -125,8 +140,14 @@ pub fn produce(ep: &Endpoints, o: &ProduceOptions) -> Result<ProduceSummary> {
         subject: reg.subject,
         acked: verdict.acked,
         failed: verdict.failed,
-        ack_p50_us: ack.as_ref().map_or(0, |q| q.p50_us),
-        ack_p99_us: ack.as_ref().map_or(0, |q| q.p99_us),
+        elapsed_s,
+        acked_rate: verdict.acked as f64 / elapsed_s.max(1e-9),
+        ack_raw: summary
+            .phases
+            .first()
+            .and_then(|p| p.latency.get("ack_raw").cloned()),
+        ack,
+        generator_saturated: report.saturated,
     })
 }
 

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod avro;
 pub mod client;
 pub mod cluster;
+pub mod compare_tools;
 pub mod duration;
 pub mod faults;
 pub mod kafka;

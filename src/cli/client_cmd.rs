@@ -1,6 +1,5 @@
 //! `kbench produce` and `kbench consume`.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -16,33 +15,28 @@ fn endpoints(e: EndpointArgs) -> Endpoints {
     }
 }
 
-pub fn produce(
-    e: EndpointArgs,
-    topic: String,
-    count: u64,
-    rate: f64,
-    schema: Option<PathBuf>,
-    seed: u64,
-) -> Result<ExitCode> {
-    let s = client::produce(
-        &endpoints(e),
-        &ProduceOptions {
-            topic: topic.clone(),
-            count,
-            rate,
-            schema,
-            seed,
-        },
-    )?;
-    println!(
-        "produced to {topic}: {} acked, {} failed (schema {} id {}); ack latency p50 {:.2} ms, p99 {:.2} ms",
-        s.acked,
-        s.failed,
-        s.subject,
-        s.schema_id,
-        s.ack_p50_us as f64 / 1000.0,
-        s.ack_p99_us as f64 / 1000.0
-    );
+pub fn produce(e: EndpointArgs, o: ProduceOptions, json: bool) -> Result<ExitCode> {
+    let (topic, count) = (o.topic.clone(), o.count);
+    let s = client::produce(&endpoints(e), &o)?;
+    if json {
+        println!("{}", serde_json::to_string(&s)?);
+    } else {
+        let ms = |f: fn(&kbench::metrics::Percentiles) -> u64| {
+            s.ack.as_ref().map_or(0.0, |q| f(q) as f64 / 1000.0)
+        };
+        println!(
+            "produced to {topic}: {} acked, {} failed (schema {} id {}) in {:.2}s ({:.0} acked/s); ack latency p50 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms",
+            s.acked,
+            s.failed,
+            s.subject,
+            s.schema_id,
+            s.elapsed_s,
+            s.acked_rate,
+            ms(|q| q.p50_us),
+            ms(|q| q.p99_us),
+            ms(|q| q.p99_9_us)
+        );
+    }
     Ok(if s.failed == 0 && s.acked == count {
         ExitCode::SUCCESS
     } else {

@@ -3,6 +3,7 @@
 mod client_cmd;
 mod cluster_cmd;
 mod run_cmd;
+mod tools_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -74,6 +75,15 @@ pub enum Command {
         schema: Option<PathBuf>,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Target encoded record size in bytes (calibrates the schema's strings and bytes).
+        #[arg(long)]
+        record_size: Option<usize>,
+        /// A librdkafka producer property, e.g. -X linger.ms=5 (repeatable).
+        #[arg(short = 'X', long = "property", value_parser = parse_property)]
+        properties: Vec<(String, String)>,
+        /// Print the summary as one JSON object.
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         endpoints: EndpointArgs,
     },
@@ -97,6 +107,26 @@ pub enum Command {
     /// Start, inspect and stop the local cluster kbench runs for you.
     #[command(subcommand)]
     Cluster(ClusterCommand),
+    /// Measure kbench against Kafka's kafka-producer-perf-test on one cluster kbench starts.
+    ///
+    /// Same record size, acks=all, batching, compression and record count; each tool runs as its
+    /// own process, alternately, --repeats times: first unthrottled (records/s, CPU-seconds per
+    /// million records from the process's rusage), then at half the saturation rate found
+    /// (p50 / p99 / p99.9 ack latency, kbench's achieved-rate error). Prints median and spread
+    /// with kbench / perf-test ratios and writes them as JSON under --reports.
+    CompareTools {
+        #[arg(long, default_value_t = 200_000)]
+        records: u64,
+        #[arg(long, default_value_t = 1024)]
+        record_size: usize,
+        #[arg(long, default_value_t = 3)]
+        repeats: usize,
+        /// Seconds of load per run in the fixed-rate phase.
+        #[arg(long, default_value_t = 20.0)]
+        fixed_rate_seconds: f64,
+        #[arg(long, default_value = "reports")]
+        reports: PathBuf,
+    },
 }
 
 /// Where the cluster is (defaults: the cluster `kbench cluster up` starts).
@@ -146,6 +176,13 @@ pub enum ClusterCommand {
     Down,
 }
 
+fn parse_property(s: &str) -> std::result::Result<(String, String), String> {
+    s.split_once('=')
+        .filter(|(k, _)| !k.is_empty())
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .ok_or_else(|| format!("\"{s}\" is not key=value"))
+}
+
 fn parse_duration(s: &str) -> std::result::Result<std::time::Duration, String> {
     kbench::duration::parse(s)
 }
@@ -160,8 +197,23 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
             rate,
             schema,
             seed,
+            record_size,
+            properties,
+            json,
             endpoints,
-        } => client_cmd::produce(endpoints, topic, count, rate, schema, seed),
+        } => client_cmd::produce(
+            endpoints,
+            kbench::client::ProduceOptions {
+                topic,
+                count,
+                rate,
+                schema,
+                seed,
+                record_size,
+                properties,
+            },
+            json,
+        ),
         Command::Consume {
             topic,
             count,
@@ -170,5 +222,20 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
             endpoints,
         } => client_cmd::consume(endpoints, topic, count, idle, group),
         Command::Cluster(c) => cluster_cmd::run(c),
+        Command::CompareTools {
+            records,
+            record_size,
+            repeats,
+            fixed_rate_seconds,
+            reports,
+        } => tools_cmd::run(
+            kbench::compare_tools::Options {
+                records,
+                record_size,
+                repeats,
+                fixed_rate_seconds,
+            },
+            reports,
+        ),
     }
 }

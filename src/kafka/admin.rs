@@ -64,6 +64,8 @@ pub fn create_topic(bootstrap: &str, spec: &TopicSpec, recreate: bool) -> Result
         topic = topic.set(k, v);
     }
     let mut last_err = None;
+    // An existing topic kept as it is may have another partition count than `spec` asks for.
+    let mut existed = false;
     for _ in 0..20 {
         let res = block_on(client.create_topics([&topic], &opts))?
             .context("create topic request failed")?;
@@ -74,6 +76,7 @@ pub fn create_topic(bootstrap: &str, spec: &TopicSpec, recreate: bool) -> Result
             }
             Some(Err((_, RDKafkaErrorCode::TopicAlreadyExists))) if !recreate => {
                 last_err = None;
+                existed = true;
                 break;
             }
             Some(Err((t, code))) => {
@@ -88,7 +91,11 @@ pub fn create_topic(bootstrap: &str, spec: &TopicSpec, recreate: bool) -> Result
     }
     let ready = wait_until(Duration::from_secs(30), || {
         super::metadata::partitions(bootstrap, &spec.name, Duration::from_secs(2))
-            .map(|p| p.len() == spec.partitions as usize && p.iter().all(|p| p.leader >= 0))
+            .map(|p| {
+                (existed || p.len() == spec.partitions as usize)
+                    && !p.is_empty()
+                    && p.iter().all(|p| p.leader >= 0)
+            })
             .unwrap_or(false)
     });
     if !ready {

@@ -1,0 +1,452 @@
+//! kbench side by side with Kafka's own `kafka-producer-perf-test` (`ProducerPerformance` from
+//! kafka-tools, fetched by the same pinned Maven mechanism), against one cluster kbench starts:
+//! same record size, acks=all, batching, compression and record count; each side run alternately
+//! as a separate process so its CPU time comes from the kernel's rusage, not wall time.
+
+use std::io::Read;
+use std::process::{Command, Stdio};
+
+use anyhow::{bail, Context, Result};
+use serde::Serialize;
+
+use crate::cluster::dist::Dist;
+
+/// What both tools are asked to do.
+#[derive(Debug, Clone, Serialize)]
+pub struct Workload {
+    pub topic: String,
+    pub records: u64,
+    pub record_size: usize,
+    /// Records/s; `None` = as fast as possible.
+    pub rate: Option<f64>,
+    /// Producer settings given to both tools.
+    pub properties: Vec<(String, String)>,
+}
+
+/// One run of one tool.
+#[derive(Debug, Clone, Serialize)]
+pub struct Sample {
+    pub tool: String,
+    pub records_per_s: f64,
+    pub cpu_s: f64,
+    pub cpu_s_per_million: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub p999_ms: f64,
+    /// kbench only: p99 measured from the intended send time (coordinated-omission corrected);
+    /// the p50/p99/p99.9 above are from the actual send, as perf-test measures.
+    pub p99_corrected_ms: Option<f64>,
+    /// kbench only: acked rate / target rate − 1.
+    pub rate_error: Option<f64>,
+}
+
+/// Settings both producers use, so the comparison is of the clients, not their defaults.
+pub fn shared_properties() -> Vec<(String, String)> {
+    [
+        ("linger.ms", "5"),
+        ("batch.size", "65536"),
+        ("compression.type", "none"),
+        ("max.in.flight.requests.per.connection", "5"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+/// Run `cmd` to completion; returns (success, stdout, user+system CPU seconds of the process
+/// and the children it waited for).
+fn run_measured(mut cmd: Command) -> Result<(bool, String, f64)> {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .context("cannot start the tool")?;
+    let mut stdout = child.stdout.take().context("no stdout")?;
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stdout.read_to_string(&mut s);
+        s
+    });
+    let pid = child.id() as i32;
+    let mut status = 0;
+    // SAFETY: zeroed rusage is a valid value; wait4 fills it for our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waiting for our own child; std's Child is not waited on afterwards.
+    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    if r != pid {
+        bail!("waiting for the tool failed");
+    }
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    let cpu = secs(usage.ru_utime) + secs(usage.ru_stime);
+    let out = reader.join().unwrap_or_default();
+    let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+    std::mem::forget(child);
+    Ok((ok, out, cpu))
+}
+
+/// Parse ProducerPerformance's final line: "N records sent, R records/sec (… MB/sec), … ms avg
+/// latency, … ms max latency, P ms 50th, P ms 95th, P ms 99th, P ms 99.9th."
+pub fn parse_perf_test(out: &str) -> Option<(f64, f64, f64, f64)> {
+    let line = out
+        .lines()
+        .rev()
+        .find(|l| l.contains("records sent") && l.contains("99.9th"))?;
+    let num_before = |marker: &str| -> Option<f64> {
+        let i = line.find(marker)?;
+        line[..i]
+            .trim_end()
+            .rsplit([' ', ','])
+            .next()?
+            .trim()
+            .parse()
+            .ok()
+    };
+    Some((
+        num_before("records/sec")?,
+        num_before("ms 50th")?,
+        num_before("ms 99th")?,
+        num_before("ms 99.9th")?,
+    ))
+}
+
+pub fn perf_test(dist: &Dist, bootstrap: &str, w: &Workload) -> Result<Sample> {
+    let mut cmd = Command::new(&dist.kafka_java.path);
+    cmd.arg("-Xmx512m")
+        .arg("-cp")
+        .arg(format!("{}/*", dist.kafka_libs.display()))
+        .arg("-Dlog4j2.level=WARN")
+        .arg("org.apache.kafka.tools.ProducerPerformance")
+        .args([
+            "--topic",
+            &w.topic,
+            "--num-records",
+            &w.records.to_string(),
+            "--record-size",
+            &w.record_size.to_string(),
+        ])
+        .args([
+            "--throughput",
+            &w.rate.map_or("-1".to_string(), |r| format!("{r:.0}")),
+        ])
+        .arg("--producer-props")
+        .arg(format!("bootstrap.servers={bootstrap}"))
+        .args(["acks=all", "enable.idempotence=true"])
+        .args(w.properties.iter().map(|(k, v)| format!("{k}={v}")));
+    let (ok, out, cpu) = run_measured(cmd)?;
+    let (rps, p50, p99, p999) = parse_perf_test(&out)
+        .with_context(|| format!("unexpected kafka-producer-perf-test output:\n{out}"))?;
+    if !ok {
+        bail!("kafka-producer-perf-test failed:\n{out}");
+    }
+    Ok(Sample {
+        tool: "kafka-producer-perf-test".into(),
+        records_per_s: rps,
+        cpu_s: cpu,
+        cpu_s_per_million: cpu / w.records as f64 * 1e6,
+        p50_ms: p50,
+        p99_ms: p99,
+        p999_ms: p999,
+        p99_corrected_ms: None,
+        rate_error: None,
+    })
+}
+
+/// kbench's own producer path (`kbench produce`: Avro, registry framing, CO-corrected
+/// histograms, audit ledger) as a child process.
+pub fn kbench(bootstrap: &str, registry: &str, w: &Workload) -> Result<Sample> {
+    let exe = std::env::current_exe().context("cannot find the kbench executable")?;
+    let mut cmd = Command::new(exe);
+    // "Unthrottled" for an open-loop generator: a schedule far above what the cluster takes,
+    // so it always sends back to back.
+    let rate = w.rate.unwrap_or(10_000_000.0);
+    cmd.args([
+        "produce",
+        "--json",
+        "--topic",
+        &w.topic,
+        "--count",
+        &w.records.to_string(),
+        "--rate",
+        &rate.to_string(),
+    ])
+    .args([
+        "--record-size",
+        &w.record_size.to_string(),
+        "--bootstrap",
+        bootstrap,
+        "--registry",
+        registry,
+    ])
+    .args(
+        w.properties
+            .iter()
+            .flat_map(|(k, v)| ["-X".to_string(), format!("{k}={v}")]),
+    );
+    let (ok, out, cpu) = run_measured(cmd)?;
+    if !ok {
+        bail!("kbench produce failed:\n{out}");
+    }
+    let v: serde_json::Value = serde_json::from_str(out.lines().last().unwrap_or_default())
+        .with_context(|| format!("unexpected kbench produce output:\n{out}"))?;
+    let pct = |k: &str| v["ack_raw"][k].as_f64().unwrap_or(f64::NAN) / 1000.0;
+    let acked_rate = v["acked_rate"].as_f64().unwrap_or(0.0);
+    Ok(Sample {
+        tool: "kbench".into(),
+        records_per_s: acked_rate,
+        cpu_s: cpu,
+        cpu_s_per_million: cpu / w.records as f64 * 1e6,
+        p50_ms: pct("p50_us"),
+        p99_ms: pct("p99_us"),
+        p999_ms: pct("p99_9_us"),
+        p99_corrected_ms: v["ack"]["p99_us"].as_f64().map(|u| u / 1000.0),
+        rate_error: w.rate.map(|r| acked_rate / r - 1.0),
+    })
+}
+
+/// Median and spread (max − min) of one figure over repeated runs.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Stat {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+pub fn stat(values: &[f64]) -> Stat {
+    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    v.sort_by(f64::total_cmp);
+    if v.is_empty() {
+        return Stat {
+            median: f64::NAN,
+            min: f64::NAN,
+            max: f64::NAN,
+        };
+    }
+    let median = if v.len() % 2 == 1 {
+        v[v.len() / 2]
+    } else {
+        (v[v.len() / 2 - 1] + v[v.len() / 2]) / 2.0
+    };
+    Stat {
+        median,
+        min: v[0],
+        max: v[v.len() - 1],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_perf_test_summary() {
+        let out = "5000 records sent, 998.6 records/sec (0.97 MB/sec), 12.3 ms avg latency, 300.0 ms max latency.\n\
+                   100000 records sent, 49975.0 records/sec (48.80 MB/sec), 283.81 ms avg latency, 611.00 ms max latency, 274 ms 50th, 501 ms 95th, 593 ms 99th, 609 ms 99.9th.\n";
+        assert_eq!(parse_perf_test(out), Some((49975.0, 274.0, 593.0, 609.0)));
+        assert_eq!(parse_perf_test("nothing"), None);
+    }
+
+    #[test]
+    fn median_and_spread() {
+        let s = stat(&[3.0, 1.0, 2.0]);
+        assert_eq!((s.median, s.min, s.max), (2.0, 1.0, 3.0));
+        assert_eq!(stat(&[1.0, 2.0, 3.0, 10.0]).median, 2.5);
+    }
+}
+
+/// Options of `kbench compare-tools`.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub records: u64,
+    pub record_size: usize,
+    pub repeats: usize,
+    /// Seconds of load in the fixed-rate phase.
+    pub fixed_rate_seconds: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PhaseResult {
+    pub name: String,
+    pub rate: Option<f64>,
+    pub records: u64,
+    pub samples: Vec<Sample>,
+    /// Per tool and figure: median and spread.
+    pub stats: std::collections::BTreeMap<String, std::collections::BTreeMap<String, Stat>>,
+    /// kbench median / perf-test median per figure.
+    pub ratios: std::collections::BTreeMap<String, f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Comparison {
+    pub kafka_version: String,
+    pub record_size: usize,
+    pub repeats: usize,
+    pub properties: Vec<(String, String)>,
+    pub unthrottled: PhaseResult,
+    pub fixed_rate: PhaseResult,
+}
+
+fn figures(s: &Sample) -> [(&'static str, f64); 5] {
+    [
+        ("records_per_s", s.records_per_s),
+        ("cpu_s_per_million", s.cpu_s_per_million),
+        ("p50_ms", s.p50_ms),
+        ("p99_ms", s.p99_ms),
+        ("p999_ms", s.p999_ms),
+    ]
+}
+
+fn phase(
+    name: &str,
+    w: &Workload,
+    repeats: usize,
+    mut run: impl FnMut(usize, &Workload) -> Result<Vec<Sample>>,
+) -> Result<PhaseResult> {
+    let mut samples = Vec::new();
+    for i in 0..repeats {
+        samples.extend(run(i, w)?);
+    }
+    let mut stats = std::collections::BTreeMap::new();
+    for tool in ["kbench", "kafka-producer-perf-test"] {
+        let mine: Vec<&Sample> = samples.iter().filter(|s| s.tool == tool).collect();
+        let mut per = std::collections::BTreeMap::new();
+        for (k, _) in figures(mine[0]) {
+            let vals: Vec<f64> = mine
+                .iter()
+                .map(|s| {
+                    figures(s)
+                        .iter()
+                        .find(|(kk, _)| *kk == k)
+                        .map_or(f64::NAN, |(_, v)| *v)
+                })
+                .collect();
+            per.insert(k.to_string(), stat(&vals));
+        }
+        if tool == "kbench" && w.rate.is_some() {
+            let errs: Vec<f64> = mine.iter().filter_map(|s| s.rate_error).collect();
+            per.insert("rate_error".into(), stat(&errs));
+        }
+        stats.insert(tool.to_string(), per);
+    }
+    let ratios = stats["kbench"]
+        .iter()
+        .filter_map(|(k, v)| {
+            stats["kafka-producer-perf-test"]
+                .get(k)
+                .map(|p| (k.clone(), v.median / p.median))
+        })
+        .collect();
+    Ok(PhaseResult {
+        name: name.into(),
+        rate: w.rate,
+        records: w.records,
+        samples,
+        stats,
+        ratios,
+    })
+}
+
+/// Both phases against a running cluster: unthrottled, then at half the saturation rate found.
+pub fn compare(
+    dist: &Dist,
+    bootstrap: &str,
+    registry: &str,
+    topic: &str,
+    o: &Options,
+    log: &dyn Fn(&str),
+) -> Result<Comparison> {
+    let properties = shared_properties();
+    let mut w = Workload {
+        topic: topic.into(),
+        records: o.records,
+        record_size: o.record_size,
+        rate: None,
+        properties: properties.clone(),
+    };
+    let mut alternate = |i: usize, w: &Workload| -> Result<Vec<Sample>> {
+        // Alternate which tool goes first, so neither always gets the warmer cluster.
+        let mut out = Vec::new();
+        for first_kbench in [i % 2 == 0, i % 2 != 0] {
+            crate::signals::check()?;
+            let s = if first_kbench {
+                kbench(bootstrap, registry, w)?
+            } else {
+                perf_test(dist, bootstrap, w)?
+            };
+            log(&format!(
+                "{} run {}: {:.0} records/s, {:.2} CPU-s per million, p99 {:.1} ms",
+                s.tool,
+                i + 1,
+                s.records_per_s,
+                s.cpu_s_per_million,
+                s.p99_ms
+            ));
+            out.push(s);
+        }
+        Ok(out)
+    };
+    let unthrottled = phase("unthrottled", &w, o.repeats, &mut alternate)?;
+    let saturation = unthrottled
+        .stats
+        .values()
+        .map(|p| p["records_per_s"].median)
+        .fold(0.0, f64::max);
+    let rate = (saturation / 2.0).max(1.0).round();
+    log(&format!(
+        "saturation ~{saturation:.0} records/s; fixed-rate phase at {rate:.0} records/s"
+    ));
+    w.rate = Some(rate);
+    w.records = (rate * o.fixed_rate_seconds).round().max(1.0) as u64;
+    let fixed_rate = phase("fixed_rate", &w, o.repeats, &mut alternate)?;
+    Ok(Comparison {
+        kafka_version: dist.kafka_version.clone(),
+        record_size: o.record_size,
+        repeats: o.repeats,
+        properties,
+        unthrottled,
+        fixed_rate,
+    })
+}
+
+/// The table printed at the end.
+pub fn render(c: &Comparison) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    for p in [&c.unthrottled, &c.fixed_rate] {
+        let rate = p
+            .rate
+            .map_or("unthrottled".to_string(), |r| format!("{r:.0} records/s"));
+        let _ = writeln!(
+            s,
+            "{} ({rate}, {} records of {} bytes, {} runs each, median [min..max])",
+            p.name, p.records, c.record_size, c.repeats
+        );
+        let _ = writeln!(
+            s,
+            "  {:<20} {:>28} {:>28} {:>8}",
+            "figure", "kbench", "kafka-producer-perf-test", "ratio"
+        );
+        for (k, r) in &p.ratios {
+            let cell = |tool: &str| {
+                p.stats[tool].get(k).map_or("-".into(), |st| {
+                    format!("{:.2} [{:.2}..{:.2}]", st.median, st.min, st.max)
+                })
+            };
+            let _ = writeln!(
+                s,
+                "  {k:<20} {:>28} {:>28} {r:>8.3}",
+                cell("kbench"),
+                cell("kafka-producer-perf-test")
+            );
+        }
+        if let Some(e) = p.stats["kbench"].get("rate_error") {
+            let _ = writeln!(
+                s,
+                "  kbench achieved-rate error: median {:+.3}% [{:+.3}%..{:+.3}%]",
+                e.median * 100.0,
+                e.min * 100.0,
+                e.max * 100.0
+            );
+        }
+    }
+    s
+}
