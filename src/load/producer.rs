@@ -12,17 +12,17 @@ use apache_avro::writer::datum::GenericDatumWriter;
 use apache_avro::Schema;
 use rdkafka::config::ClientConfig;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
 use rdkafka::message::Message;
+use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
 use rdkafka::ClientContext;
 
 use super::pace::{Clock, LagStats, Pacer};
 use super::schedule::{RateProfile, Schedule};
 use crate::audit::ledger::Ledger;
-use crate::faults::observe::AckTimeline;
 use crate::avro::generate::{Generator, Sizes};
 use crate::avro::header::{Header, HeaderSlots};
 use crate::avro::wire;
+use crate::faults::observe::AckTimeline;
 use crate::metrics::{Counter, Kind, Recorder};
 
 /// Everything one producer thread needs.
