@@ -382,6 +382,7 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<Outcome> {
     );
     let verdict = ledger.lock().unwrap_or_else(|e| e.into_inner()).verdict();
 
+    let cluster_peak_rss_mib = guard.backend().peak_rss_mib();
     let teardown = guard.teardown();
     let results = results::build(results::Inputs {
         scenario: sc,
@@ -396,6 +397,7 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<Outcome> {
         target_total,
         load_start_s: start.as_secs_f64(),
         faults: fault_reports,
+        cluster_peak_rss_mib,
         summary,
         verdict,
         producers: producer_reports,

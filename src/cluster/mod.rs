@@ -4,6 +4,7 @@
 
 pub mod cleanup;
 pub mod dist;
+pub mod docker;
 pub mod external;
 pub mod jvm_cmd;
 pub mod probe;
@@ -83,6 +84,11 @@ pub trait ClusterBackend: Send {
     fn teardown(&mut self) -> Result<()>;
     /// Versions of the software under test, for reports.
     fn versions(&self) -> Versions;
+    /// Peak resident memory (MiB) of each process the backend runs, by name; empty where the
+    /// backend cannot see its processes.
+    fn peak_rss_mib(&self) -> std::collections::BTreeMap<String, f64> {
+        std::collections::BTreeMap::new()
+    }
     /// The active KRaft quorum leader, if known.
     fn controller(&self) -> Option<NodeId> {
         self.status().ok().and_then(|s| s.quorum_leader)

@@ -148,6 +148,23 @@ pub fn spawn_logged(mut cmd: Command, log: &Path) -> Result<ProcRef> {
     })
 }
 
+/// Peak resident memory (VmHWM) of a process in KiB.
+pub fn peak_rss_kib(pid: i32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// CPU seconds (user + system) this process has used so far.
+pub fn own_cpu_seconds() -> f64 {
+    // SAFETY: zeroed rusage is valid; getrusage only writes into it.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: RUSAGE_SELF with a valid pointer.
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    secs(u.ru_utime) + secs(u.ru_stime)
+}
+
 /// Last `lines` lines of a log file, for error messages.
 pub fn tail(path: &Path, lines: usize) -> String {
     match std::fs::read(path) {

@@ -416,6 +416,21 @@ impl ClusterBackend for ProcessBackend {
         self.quorum_leader()
     }
 
+    fn peak_rss_mib(&self) -> std::collections::BTreeMap<String, f64> {
+        let named = self
+            .state
+            .nodes
+            .iter()
+            .map(|n| (format!("node-{}", n.id), n.process))
+            .chain([("registry".to_string(), self.state.registry.process)]);
+        named
+            .filter_map(|(name, p)| {
+                let p = p.filter(ProcRef::alive)?;
+                Some((name, proc_ctl::peak_rss_kib(p.pid)? as f64 / 1024.0))
+            })
+            .collect()
+    }
+
     fn versions(&self) -> Versions {
         Versions {
             kafka: self.state.kafka_version.clone(),

@@ -88,6 +88,14 @@ pub struct Environment {
     pub drain_s: f64,
     pub cpus: usize,
     pub os: String,
+    /// Peak resident memory of the cluster's processes (MiB), read just before teardown.
+    #[serde(default)]
+    pub cluster_peak_rss_mib: BTreeMap<String, f64>,
+    /// kbench's own peak resident memory (MiB) and CPU seconds over the whole run.
+    #[serde(default)]
+    pub kbench_peak_rss_mib: f64,
+    #[serde(default)]
+    pub kbench_cpu_s: f64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -147,6 +155,7 @@ pub struct Inputs<'a> {
     pub target_total: u64,
     pub load_start_s: f64,
     pub faults: Vec<crate::faults::report::FaultReport>,
+    pub cluster_peak_rss_mib: BTreeMap<String, f64>,
     pub summary: Summary,
     pub verdict: Verdict,
     pub producers: Vec<ProducerReport>,
@@ -205,6 +214,9 @@ pub fn build(i: Inputs<'_>) -> Results {
             drain_s: i.drain_s,
             cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
             os: std::env::consts::OS.to_string(),
+            cluster_peak_rss_mib: i.cluster_peak_rss_mib,
+            kbench_peak_rss_mib: crate::cluster::proc_ctl::peak_rss_kib(std::process::id() as i32).unwrap_or(0) as f64 / 1024.0,
+            kbench_cpu_s: crate::cluster::proc_ctl::own_cpu_seconds(),
         },
         schema: SchemaInfo {
             subject: i.registered.subject.clone(),

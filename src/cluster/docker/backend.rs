@@ -1,0 +1,406 @@
+//! `backend = "docker"`: the topology's three KRaft nodes and a Confluent Schema Registry as
+//! containers on one network, created, faulted and removed through the Docker Engine API. Ready
+//! means what it means for the process backend: every broker registered, a quorum leader
+//! known, the registry answering `GET /subjects`.
+
+use std::collections::HashMap;
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Result};
+
+use super::engine::{Engine, RunState};
+use super::faults::ContainerFaults;
+use super::spec::{
+    self, container_specs, label, ContainerSpec, Role, KAFKA_LOG_DIR, REGISTRY_VERSION,
+};
+use crate::cluster::status::{ClusterStatus, NodeStatus};
+use crate::cluster::topology::{NodeId, Topology};
+use crate::cluster::{dist, probe, ClusterBackend, StartOptions, StopMode, Versions};
+use crate::signals;
+
+/// Lines of a container's log shown when it fails to come up.
+const LOG_LINES: usize = 30;
+
+pub struct DockerBackend {
+    topo: Topology,
+    cluster: String,
+    specs: Vec<ContainerSpec>,
+    faults: ContainerFaults,
+    /// Containers this instance created, the only ones its teardown removes; leftovers of
+    /// other runs are `down_labelled`'s business.
+    created: Vec<String>,
+    network_created: bool,
+    torn_down: bool,
+}
+
+/// Docker accepts `[a-zA-Z0-9][a-zA-Z0-9_.-]*` for container and network names.
+fn check_cluster_name(name: &str) -> Result<()> {
+    let mut chars = name.chars();
+    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
+    let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    if !first_ok || !rest_ok || name.len() > 48 {
+        bail!(
+            "cluster name {name:?} cannot name Docker containers: use up to 48 letters, digits, \
+             '_', '.' or '-', starting with a letter or digit"
+        );
+    }
+    Ok(())
+}
+
+impl DockerBackend {
+    /// Connect to the engine for the cluster `cluster` (containers `<cluster>-kafka1`, ...,
+    /// network `<cluster>`). Creates nothing until `start`, so it also serves to inspect or
+    /// fault a cluster another kbench started.
+    pub fn connect(topo: Topology, cluster: &str) -> Result<Self> {
+        check_cluster_name(cluster)?;
+        DockerBackend::with_engine(topo, cluster, Engine::connect()?)
+    }
+
+    pub(super) fn with_engine(topo: Topology, cluster: &str, engine: Engine) -> Result<Self> {
+        check_cluster_name(cluster)?;
+        let specs = container_specs(&topo, cluster);
+        let names = specs
+            .iter()
+            .filter_map(|s| Some((s.node?, s.name.clone())))
+            .collect();
+        Ok(DockerBackend {
+            topo,
+            cluster: cluster.to_string(),
+            specs,
+            faults: ContainerFaults::with_engine(names, engine),
+            created: Vec::new(),
+            network_created: false,
+            torn_down: false,
+        })
+    }
+
+    pub fn cluster(&self) -> &str {
+        &self.cluster
+    }
+
+    pub fn specs(&self) -> &[ContainerSpec] {
+        &self.specs
+    }
+
+    fn engine(&self) -> &Engine {
+        &self.faults.engine
+    }
+
+    fn role(&self, role: Role) -> impl Iterator<Item = &ContainerSpec> {
+        self.specs.iter().filter(move |s| s.role == role)
+    }
+
+    /// Only the published ports matter here: the others live inside the containers.
+    fn check_ports_free(&self) -> Result<()> {
+        let purposes = self.topo.ports();
+        for p in self.specs.iter().flat_map(|s| &s.ports) {
+            if let Err(e) = TcpListener::bind((p.host_ip.as_str(), p.host_port)) {
+                let what = purposes
+                    .iter()
+                    .find(|u| u.port == p.host_port)
+                    .map_or(p.host_port.to_string(), ToString::to_string);
+                bail!(
+                    "port {what} is already in use on {} ({e}). Another Kafka, registry or \
+                     kbench cluster is running: `kbench cluster down --backend docker` removes \
+                     kbench's containers",
+                    p.host_ip
+                );
+            }
+        }
+        Ok(())
+    }
+
+    fn ensure_images(&self, progress: &dyn Fn(&str)) -> Result<()> {
+        let mut images: Vec<&str> = self.specs.iter().map(|s| s.image.as_str()).collect();
+        images.dedup();
+        for image in images {
+            if !self.engine().image_present(image)? {
+                progress(&format!("pulling image {image}"));
+                self.engine().pull(image)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Fail with the container's log when one that was started has stopped.
+    fn check_running<'a>(&self, specs: impl IntoIterator<Item = &'a ContainerSpec>) -> Result<()> {
+        for s in specs {
+            let (state, code) = self.engine().inspect(&s.name)?;
+            if matches!(state, RunState::Stopped | RunState::Missing) {
+                let code = code.map_or(String::new(), |c| format!(" with status {c}"));
+                bail!(
+                    "container {} exited during start-up{code}; its last lines:\n{}",
+                    s.name,
+                    self.engine().logs_tail(&s.name, LOG_LINES)
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// The leader recorded at the highest epoch in the nodes' `quorum-state` files, read through
+    /// the engine's exec since the files live in the containers (the metadata API cannot say:
+    /// in KRaft it names a random broker as controller). Paused or stopped nodes are skipped.
+    fn quorum_leader(&self) -> Option<NodeId> {
+        let path = format!("{KAFKA_LOG_DIR}/__cluster_metadata-0/quorum-state");
+        self.role(Role::Kafka)
+            .filter_map(|s| {
+                let text = self
+                    .engine()
+                    .exec_stdout(&s.name, &["cat", &path], Duration::from_secs(3))
+                    .ok()?;
+                let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+                Some((v["leaderId"].as_i64()?, v["leaderEpoch"].as_i64()?))
+            })
+            .filter(|(id, _)| *id >= 0)
+            .max_by_key(|(_, epoch)| *epoch)
+            .and_then(|(id, _)| NodeId::try_from(id).ok())
+    }
+
+    fn wait_brokers(&self, deadline: Instant) -> Result<()> {
+        let want = self.topo.node_ids();
+        let bootstrap = self.topo.bootstrap_servers();
+        let mut have = Vec::new();
+        loop {
+            signals::check()?;
+            self.check_running(self.role(Role::Kafka))?;
+            if let Ok(ids) = probe::registered_brokers(&bootstrap, Duration::from_secs(1)) {
+                have = ids;
+            }
+            let leader = self.quorum_leader();
+            if want.iter().all(|id| have.contains(id)) && leader.is_some() {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                let mut msg = format!(
+                    "the cluster was not ready in time: brokers registered {have:?} of {want:?}, \
+                     quorum leader {leader:?}"
+                );
+                let missing = self
+                    .role(Role::Kafka)
+                    .find(|s| s.node.is_some_and(|id| !have.contains(&id)));
+                if let Some(s) = missing.or_else(|| self.role(Role::Kafka).next()) {
+                    msg.push_str(&format!(
+                        "\nlast lines of container {}:\n{}",
+                        s.name,
+                        self.engine().logs_tail(&s.name, LOG_LINES)
+                    ));
+                }
+                bail!(msg);
+            }
+            signals::sleep(Duration::from_millis(300))?;
+        }
+    }
+
+    fn wait_registry(&self, deadline: Instant) -> Result<()> {
+        let url = self.registry_url();
+        loop {
+            signals::check()?;
+            self.check_running(&self.specs)?;
+            if probe::registry_answers(&url, Duration::from_secs(2)) {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                let logs = self
+                    .role(Role::Registry)
+                    .map(|s| {
+                        let tail = self.engine().logs_tail(&s.name, LOG_LINES);
+                        format!("last lines of container {}:\n{tail}", s.name)
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                bail!("the schema registry did not answer GET {url}/subjects in time; {logs}");
+            }
+            signals::sleep(Duration::from_millis(300))?;
+        }
+    }
+
+    fn create_all(&mut self) -> Result<()> {
+        let network_labels: HashMap<String, String> = HashMap::from([
+            (label::MANAGED.to_string(), "true".to_string()),
+            (label::CLUSTER.to_string(), self.cluster.clone()),
+        ]);
+        if self
+            .engine()
+            .ensure_network(&self.cluster, &network_labels)?
+        {
+            self.network_created = true;
+        }
+        for i in 0..self.specs.len() {
+            self.engine().create(&self.specs[i])?;
+            self.created.push(self.specs[i].name.clone());
+        }
+        Ok(())
+    }
+
+    fn container_label(&self, name: &str) -> String {
+        match self.engine().state(name) {
+            Ok(s) => s.label().to_string(),
+            Err(_) => "unknown".to_string(),
+        }
+    }
+}
+
+impl ClusterBackend for DockerBackend {
+    fn name(&self) -> &'static str {
+        "docker"
+    }
+
+    fn start(&mut self, opts: &StartOptions, progress: &dyn Fn(&str)) -> Result<()> {
+        self.check_ports_free()?;
+        self.ensure_images(progress)?;
+        // A first pull can take minutes on a slow link; the ready timeout is about the cluster.
+        let t0 = Instant::now();
+        let deadline = t0 + opts.ready_timeout;
+        progress(&format!(
+            "starting Kafka {} (3 KRaft nodes) and Confluent Schema Registry {REGISTRY_VERSION} \
+             as containers on Docker network {} ({})",
+            dist::kafka_version(),
+            self.cluster,
+            self.engine().endpoint
+        ));
+        self.create_all()?;
+        let kafka: Vec<String> = self.role(Role::Kafka).map(|s| s.name.clone()).collect();
+        for name in &kafka {
+            self.engine().start(name)?;
+        }
+        self.wait_brokers(deadline)?;
+        progress(&format!(
+            "brokers {:?} registered, quorum leader node {} ({:.1}s)",
+            self.topo.node_ids(),
+            self.quorum_leader().unwrap_or_default(),
+            t0.elapsed().as_secs_f64()
+        ));
+        let registry: Vec<String> = self.role(Role::Registry).map(|s| s.name.clone()).collect();
+        for name in &registry {
+            self.engine().start(name)?;
+        }
+        self.wait_registry(deadline)?;
+        progress(&format!(
+            "registry answers at {} ({:.1}s); cluster ready",
+            self.registry_url(),
+            t0.elapsed().as_secs_f64()
+        ));
+        Ok(())
+    }
+
+    fn status(&self) -> Result<ClusterStatus> {
+        let (registered, metadata_error) = match probe::registered_brokers(
+            &self.topo.bootstrap_servers(),
+            Duration::from_millis(1500),
+        ) {
+            Ok(ids) => (ids, None),
+            Err(e) => (Vec::new(), Some(format!("{e:#}"))),
+        };
+        let leader = self.quorum_leader();
+        let nodes = self
+            .role(Role::Kafka)
+            .filter_map(|s| {
+                let id = s.node?;
+                Some(NodeStatus {
+                    id,
+                    address: self.topo.client_address(id).unwrap_or_default(),
+                    process: Some(self.container_label(&s.name)),
+                    registered: registered.contains(&id),
+                    quorum_leader: leader == Some(id),
+                })
+            })
+            .collect();
+        let registry_process = self
+            .role(Role::Registry)
+            .next()
+            .map(|s| self.container_label(&s.name));
+        let registry_url = self.registry_url();
+        Ok(ClusterStatus {
+            backend: "docker".into(),
+            bootstrap_servers: self.topo.bootstrap_servers(),
+            nodes,
+            quorum_leader: leader,
+            registry_up: probe::registry_answers(&registry_url, Duration::from_secs(2)),
+            registry_url,
+            registry_process,
+            metadata_error,
+        })
+    }
+
+    fn stop(&mut self, node: NodeId, mode: StopMode) -> Result<()> {
+        self.faults.stop(node, mode)
+    }
+
+    fn resume(&mut self, node: NodeId) -> Result<()> {
+        self.faults.resume(node)
+    }
+
+    fn restart(&mut self, node: NodeId) -> Result<()> {
+        self.faults.restart(node)
+    }
+
+    fn node_ids(&self) -> Vec<NodeId> {
+        self.topo.node_ids()
+    }
+
+    fn bootstrap_servers(&self) -> String {
+        self.topo.bootstrap_servers()
+    }
+
+    fn registry_url(&self) -> String {
+        spec::registry_url(&self.topo)
+    }
+
+    /// Removes the containers (with their data volumes) and the network this instance created;
+    /// everything else stays.
+    fn teardown(&mut self) -> Result<()> {
+        if self.torn_down {
+            return Ok(());
+        }
+        let mut errors = Vec::new();
+        // The registry first: it is a client of the brokers.
+        for name in self.created.iter().rev() {
+            if let Err(e) = self.engine().remove(name) {
+                errors.push(format!("{e:#}"));
+            }
+        }
+        if self.network_created {
+            if let Err(e) = self.engine().remove_network(&self.cluster) {
+                errors.push(format!("{e:#}"));
+            }
+        }
+        if !errors.is_empty() {
+            bail!(
+                "teardown left Docker objects behind (`kbench cluster down --backend docker` \
+                 retries):\n{}",
+                errors.join("\n")
+            );
+        }
+        self.torn_down = true;
+        Ok(())
+    }
+
+    fn versions(&self) -> Versions {
+        Versions {
+            kafka: dist::kafka_version(),
+            registry: format!("cp-schema-registry {REGISTRY_VERSION}"),
+        }
+    }
+
+    fn controller(&self) -> Option<NodeId> {
+        self.quorum_leader()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cluster_names_must_suit_docker() {
+        for ok in ["kbench", "run-1", "a.b_c", "9"] {
+            assert!(check_cluster_name(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "-x", "a b", "x/y", "é", &"a".repeat(49)] {
+            let e = check_cluster_name(bad).unwrap_err().to_string();
+            assert!(e.contains("cannot name Docker containers"), "{bad}: {e}");
+        }
+    }
+}

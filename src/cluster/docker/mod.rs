@@ -1,0 +1,61 @@
+//! The Docker side of kbench: the cluster as container specs derived from `Topology` (`spec`),
+//! the same specs rendered as `compose/docker-compose.yml` (`compose`), the `docker` backend
+//! that runs them through the Engine API with bollard (`backend`, over `engine`), node faults on
+//! containers by name for clusters kbench did not start (`faults`), and `down_labelled` for
+//! `kbench cluster down --backend docker`.
+
+mod backend;
+mod compose;
+mod engine;
+#[cfg(test)]
+mod fake;
+#[cfg(test)]
+mod fake_tests;
+mod faults;
+mod spec;
+
+pub use backend::DockerBackend;
+pub use compose::{compose_yaml, COMPOSE_PATH};
+pub use engine::{NoEngine, RunState};
+pub use faults::{ContainerFaults, GRACEFUL_TIMEOUT};
+pub use spec::{
+    cluster_id, container_specs, kafka_env_name, kafka_image, label, registry_image, registry_url,
+    ContainerSpec, Published, Role, DEFAULT_CLUSTER, KAFKA_LOG_DIR, REGISTRY_VERSION,
+};
+
+use anyhow::{bail, Result};
+use engine::Engine;
+
+/// Remove every container and network labelled `dev.kbench.managed=true` (of one cluster, or
+/// of all), containers first since a network in use cannot go. Returns what was removed, as
+/// `container <name>` / `network <name>`; tries everything before reporting failures.
+pub fn down_labelled(cluster: Option<&str>) -> Result<Vec<String>> {
+    remove_labelled(&Engine::connect()?, cluster)
+}
+
+fn remove_labelled(engine: &Engine, cluster: Option<&str>) -> Result<Vec<String>> {
+    let mut removed = Vec::new();
+    let mut errors = Vec::new();
+    for name in engine.labelled_containers(cluster)? {
+        match engine.remove(&name) {
+            Ok(true) => removed.push(format!("container {name}")),
+            Ok(false) => {}
+            Err(e) => errors.push(format!("{e:#}")),
+        }
+    }
+    for name in engine.labelled_networks(cluster)? {
+        match engine.remove_network(&name) {
+            Ok(true) => removed.push(format!("network {name}")),
+            Ok(false) => {}
+            Err(e) => errors.push(format!("{e:#}")),
+        }
+    }
+    if errors.is_empty() {
+        Ok(removed)
+    } else {
+        bail!(
+            "removed {removed:?}, but some of kbench's Docker objects remain:\n{}",
+            errors.join("\n")
+        )
+    }
+}

@@ -1,0 +1,491 @@
+//! The Docker cluster described once, with no engine in sight: one `ContainerSpec` per container
+//! (three KRaft nodes and the Confluent Schema Registry), derived from `Topology` so node ids,
+//! ports and broker settings are never restated. The Docker backend creates these specs through
+//! the Engine API and `compose.rs` renders the very same specs as `compose/docker-compose.yml`.
+
+use std::collections::BTreeMap;
+
+use crate::cluster::dist;
+use crate::cluster::topology::{NodeId, NodeSpec, Topology, HOST};
+
+/// The Confluent Schema Registry release, pinned: 7.9 is the last line whose clients still
+/// speak the protocol versions Kafka 4 kept, and it stores schemas in Kafka (`_schemas`).
+pub const REGISTRY_VERSION: &str = "7.9.2";
+pub const REGISTRY_REPO: &str = "confluentinc/cp-schema-registry";
+pub const KAFKA_REPO: &str = "apache/kafka";
+/// Cluster name used when the user gives none; also the network name then.
+pub const DEFAULT_CLUSTER: &str = "kbench";
+/// Compose service and host name of the registry container.
+pub const REGISTRY_HOST: &str = "schema-registry";
+/// The image creates this directory writable for its unprivileged user (and declares it a
+/// volume), so the data survives a stop / start of the same container and goes with it.
+pub const KAFKA_LOG_DIR: &str = "/var/lib/kafka/data";
+
+/// Label keys kbench puts on everything it creates, so leftovers can be found after a crash.
+pub mod label {
+    pub const MANAGED: &str = "dev.kbench.managed";
+    pub const CLUSTER: &str = "dev.kbench.cluster";
+    pub const ROLE: &str = "dev.kbench.role";
+    pub const NODE: &str = "dev.kbench.node";
+}
+
+/// What a container is for; decides start order and which probes apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Kafka,
+    Registry,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Kafka => "kafka",
+            Role::Registry => "registry",
+        }
+    }
+}
+
+/// A container port published on the host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Published {
+    pub host_ip: String,
+    pub host_port: u16,
+    pub container_port: u16,
+}
+
+/// Everything needed to create one container, in a fixed order so renderings are deterministic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerSpec {
+    /// Container name: `<cluster>-<hostname>`.
+    pub name: String,
+    /// Host name on the cluster network, also the compose service name (`kafka1`, ...).
+    pub hostname: String,
+    pub image: String,
+    pub role: Role,
+    /// Kafka node id; `None` for the registry.
+    pub node: Option<NodeId>,
+    /// Sorted by key.
+    pub env: Vec<(String, String)>,
+    pub ports: Vec<Published>,
+    pub labels: BTreeMap<String, String>,
+    pub network: String,
+    /// Host names of the containers that must be up first.
+    pub depends_on: Vec<String>,
+}
+
+impl ContainerSpec {
+    pub fn env_value(&self, key: &str) -> Option<&str> {
+        self.env
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+pub fn kafka_image() -> String {
+    format!("{KAFKA_REPO}:{}", dist::kafka_version())
+}
+
+pub fn registry_image() -> String {
+    format!("{REGISTRY_REPO}:{REGISTRY_VERSION}")
+}
+
+/// Host name of a Kafka node's container.
+pub fn kafka_host(id: NodeId) -> String {
+    format!("kafka{id}")
+}
+
+/// Where clients reach Confluent's registry: it serves its API at the root, unlike Apicurio's
+/// `/apis/ccompat/v7` prefix the process backend uses.
+pub fn registry_url(topo: &Topology) -> String {
+    format!("http://{HOST}:{}", topo.registry_port)
+}
+
+/// A broker property as the apache/kafka image reads it from the environment:
+/// `.` → `_`, `_` → `__`, `-` → `___`, upper case, prefixed `KAFKA_`.
+pub fn kafka_env_name(property: &str) -> String {
+    let mut out = String::from("KAFKA_");
+    for c in property.chars() {
+        match c {
+            '.' => out.push('_'),
+            '_' => out.push_str("__"),
+            '-' => out.push_str("___"),
+            c => out.push(c.to_ascii_uppercase()),
+        }
+    }
+    out
+}
+
+/// A Kafka cluster id (16 bytes, URL-safe base64 without padding) derived from the cluster
+/// name, so the compose file stays byte-for-byte stable while differently named clusters still
+/// get different ids.
+pub fn cluster_id(cluster: &str) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let fnv = |seed: u64| {
+        cluster.bytes().fold(seed, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        })
+    };
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&fnv(0xcbf2_9ce4_8422_2325).to_be_bytes());
+    bytes[8..].copy_from_slice(&fnv(0x6b62_656e_6368_2121).to_be_bytes());
+    let mut out = String::with_capacity(22);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+        let chars = chunk.len() + 1;
+        for i in 0..chars {
+            out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+/// Every container of the cluster: the Kafka nodes in topology order, then the registry.
+pub fn container_specs(topo: &Topology, cluster: &str) -> Vec<ContainerSpec> {
+    let id = cluster_id(cluster);
+    let mut specs: Vec<ContainerSpec> = topo
+        .nodes
+        .iter()
+        .map(|n| kafka_spec(topo, n, cluster, &id))
+        .collect();
+    specs.push(registry_spec(topo, cluster));
+    specs
+}
+
+fn labels(cluster: &str, role: Role, node: &str) -> BTreeMap<String, String> {
+    [
+        (label::MANAGED, "true"),
+        (label::CLUSTER, cluster),
+        (label::ROLE, role.as_str()),
+        (label::NODE, node),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+fn loopback(port: u16) -> Published {
+    Published {
+        host_ip: HOST.to_string(),
+        host_port: port,
+        container_port: port,
+    }
+}
+
+fn prop<'a>(props: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    props
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
+
+/// `NAME://host:port,...` as (name, port) pairs; entries that do not parse are dropped, which
+/// cannot happen for the lists `Topology` writes.
+fn listener_ports(list: &str) -> Vec<(&str, &str)> {
+    list.split(',')
+        .filter_map(|l| {
+            let (name, addr) = l.trim().split_once("://")?;
+            let (_, port) = addr.rsplit_once(':')?;
+            Some((name, port))
+        })
+        .collect()
+}
+
+fn kafka_spec(topo: &Topology, n: &NodeSpec, cluster: &str, cluster_id: &str) -> ContainerSpec {
+    let host = kafka_host(n.id);
+    let props = topo.broker_properties(n.id, KAFKA_LOG_DIR);
+    let inter = prop(&props, "inter.broker.listener.name").unwrap_or_default();
+    let controllers: Vec<&str> = prop(&props, "controller.listener.names")
+        .unwrap_or_default()
+        .split(',')
+        .collect();
+    let listeners = listener_ports(prop(&props, "listeners").unwrap_or_default());
+    // Containers only see each other through the network, and the host only through the
+    // published ports, so every listener binds all interfaces of the container.
+    let bind = listeners
+        .iter()
+        .map(|(name, port)| format!("{name}://0.0.0.0:{port}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    // Brokers and controllers find each other by container name. Clients on the host come in
+    // through the published loopback port, and the advertised address must be one the host can
+    // connect to: 127.0.0.1 rather than `localhost`, which may resolve to ::1 first, where
+    // nothing is published, and cost every client a refused connection.
+    let advertised = listeners
+        .iter()
+        .map(|(name, port)| {
+            let internal = *name == inter || controllers.contains(name);
+            let h = if internal { host.as_str() } else { HOST };
+            format!("{name}://{h}:{port}")
+        })
+        .collect::<Vec<_>>()
+        .join(",");
+    let voters = topo
+        .nodes
+        .iter()
+        .map(|v| format!("{}@{}:{}", v.id, kafka_host(v.id), v.controller_port))
+        .collect::<Vec<_>>()
+        .join(",");
+    let mut env: Vec<(String, String)> = props
+        .iter()
+        .map(|(k, v)| {
+            let v = match k.as_str() {
+                "listeners" => bind.clone(),
+                "advertised.listeners" => advertised.clone(),
+                "controller.quorum.voters" => voters.clone(),
+                _ => v.clone(),
+            };
+            (kafka_env_name(k), v)
+        })
+        .collect();
+    // The image formats the storage with this id on first start (and tolerates a formatted
+    // one on restart).
+    env.push(("CLUSTER_ID".into(), cluster_id.to_string()));
+    env.sort();
+    ContainerSpec {
+        name: format!("{cluster}-{host}"),
+        hostname: host,
+        image: kafka_image(),
+        role: Role::Kafka,
+        node: Some(n.id),
+        env,
+        ports: vec![loopback(n.client_port)],
+        labels: labels(cluster, Role::Kafka, &n.id.to_string()),
+        network: cluster.to_string(),
+        depends_on: Vec::new(),
+    }
+}
+
+fn registry_spec(topo: &Topology, cluster: &str) -> ContainerSpec {
+    // Same listener the brokers replicate over, with its protocol from the brokers' own map.
+    let first = topo.nodes.first().map(|n| n.id);
+    let props = first
+        .map(|id| topo.broker_properties(id, KAFKA_LOG_DIR))
+        .unwrap_or_default();
+    let inter = prop(&props, "inter.broker.listener.name").unwrap_or_default();
+    let protocol = prop(&props, "listener.security.protocol.map")
+        .unwrap_or_default()
+        .split(',')
+        .find_map(|m| m.split_once(':').filter(|(l, _)| *l == inter))
+        .map_or("PLAINTEXT", |(_, p)| p);
+    let bootstrap = topo
+        .nodes
+        .iter()
+        .map(|n| format!("{protocol}://{}:{}", kafka_host(n.id), n.internal_port))
+        .collect::<Vec<_>>()
+        .join(",");
+    let mut env = vec![
+        (
+            "SCHEMA_REGISTRY_HOST_NAME".to_string(),
+            REGISTRY_HOST.into(),
+        ),
+        (
+            "SCHEMA_REGISTRY_LISTENERS".into(),
+            format!("http://0.0.0.0:{}", topo.registry_port),
+        ),
+        (
+            "SCHEMA_REGISTRY_KAFKASTORE_BOOTSTRAP_SERVERS".into(),
+            bootstrap,
+        ),
+    ];
+    if let Some(rf) = prop(&props, "default.replication.factor") {
+        env.push((
+            "SCHEMA_REGISTRY_KAFKASTORE_TOPIC_REPLICATION_FACTOR".into(),
+            rf.to_string(),
+        ));
+    }
+    env.sort();
+    ContainerSpec {
+        name: format!("{cluster}-{REGISTRY_HOST}"),
+        hostname: REGISTRY_HOST.into(),
+        image: registry_image(),
+        role: Role::Registry,
+        node: None,
+        env,
+        ports: vec![loopback(topo.registry_port)],
+        labels: labels(cluster, Role::Registry, "registry"),
+        network: cluster.to_string(),
+        depends_on: topo.nodes.iter().map(|n| kafka_host(n.id)).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn specs() -> Vec<ContainerSpec> {
+        container_specs(&Topology::default(), DEFAULT_CLUSTER)
+    }
+
+    fn env<'a>(s: &'a ContainerSpec, k: &str) -> &'a str {
+        s.env_value(k)
+            .unwrap_or_else(|| panic!("{} has no {k}", s.name))
+    }
+
+    #[test]
+    fn three_kafka_nodes_then_the_registry() {
+        let s = specs();
+        let names: Vec<&str> = s.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "kbench-kafka1",
+                "kbench-kafka2",
+                "kbench-kafka3",
+                "kbench-schema-registry"
+            ]
+        );
+        assert_eq!(s[1].hostname, "kafka2");
+        assert_eq!(s[1].node, Some(2));
+        assert_eq!(s[3].role, Role::Registry);
+        assert!(s.iter().all(|c| c.network == "kbench"));
+        assert_eq!(
+            s[0].image,
+            format!("apache/kafka:{}", dist::kafka_version())
+        );
+        assert!(!dist::kafka_version().is_empty());
+        assert_eq!(s[3].image, "confluentinc/cp-schema-registry:7.9.2");
+    }
+
+    #[test]
+    fn kafka_env_per_node() {
+        let s = specs();
+        for (i, c) in s.iter().take(3).enumerate() {
+            let id = i + 1;
+            let client = 9091 + id;
+            assert_eq!(env(c, "KAFKA_NODE_ID"), id.to_string());
+            assert_eq!(env(c, "KAFKA_PROCESS_ROLES"), "broker,controller");
+            assert_eq!(
+                env(c, "KAFKA_LISTENERS"),
+                format!(
+                    "CLIENT://0.0.0.0:{client},INTERNAL://0.0.0.0:{},CONTROLLER://0.0.0.0:{}",
+                    19091 + id,
+                    29091 + id
+                )
+            );
+            assert_eq!(
+                env(c, "KAFKA_ADVERTISED_LISTENERS"),
+                format!(
+                    "CLIENT://127.0.0.1:{client},INTERNAL://kafka{id}:{},CONTROLLER://kafka{id}:{}",
+                    19091 + id,
+                    29091 + id
+                )
+            );
+            assert_eq!(
+                env(c, "KAFKA_CONTROLLER_QUORUM_VOTERS"),
+                "1@kafka1:29092,2@kafka2:29093,3@kafka3:29094"
+            );
+            assert_eq!(
+                env(c, "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"),
+                "CLIENT:PLAINTEXT,INTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT"
+            );
+            assert_eq!(env(c, "KAFKA_INTER_BROKER_LISTENER_NAME"), "INTERNAL");
+            assert_eq!(env(c, "KAFKA_CONTROLLER_LISTENER_NAMES"), "CONTROLLER");
+            assert_eq!(env(c, "KAFKA_LOG_DIRS"), KAFKA_LOG_DIR);
+            assert_eq!(env(c, "KAFKA_MIN_INSYNC_REPLICAS"), "2");
+            assert_eq!(env(c, "KAFKA_DEFAULT_REPLICATION_FACTOR"), "3");
+            assert_eq!(env(c, "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"), "3");
+            assert_eq!(env(c, "KAFKA_AUTO_CREATE_TOPICS_ENABLE"), "false");
+            assert_eq!(env(c, "CLUSTER_ID"), env(&s[0], "CLUSTER_ID"));
+            let keys: Vec<&String> = c.env.iter().map(|(k, _)| k).collect();
+            let mut sorted = keys.clone();
+            sorted.sort();
+            assert_eq!(keys, sorted);
+        }
+    }
+
+    #[test]
+    fn every_topology_property_reaches_the_environment() {
+        let t = Topology::default();
+        let s = specs();
+        let props = t.broker_properties(1, KAFKA_LOG_DIR);
+        assert_eq!(s[0].env.len(), props.len() + 1);
+        for (k, _) in &props {
+            assert!(s[0].env_value(&kafka_env_name(k)).is_some(), "{k}");
+        }
+    }
+
+    #[test]
+    fn ports_are_published_on_loopback_only() {
+        let s = specs();
+        let ports: Vec<(String, u16, u16)> = s
+            .iter()
+            .flat_map(|c| &c.ports)
+            .map(|p| (p.host_ip.clone(), p.host_port, p.container_port))
+            .collect();
+        let lo = |p| ("127.0.0.1".to_string(), p, p);
+        assert_eq!(ports, [lo(9092), lo(9093), lo(9094), lo(8081)]);
+    }
+
+    #[test]
+    fn labels_name_cluster_role_and_node() {
+        let s = container_specs(&Topology::default(), "perf");
+        let l = &s[2].labels;
+        assert_eq!(l[label::MANAGED], "true");
+        assert_eq!(l[label::CLUSTER], "perf");
+        assert_eq!(l[label::ROLE], "kafka");
+        assert_eq!(l[label::NODE], "3");
+        assert_eq!(s[3].labels[label::ROLE], "registry");
+        assert_eq!(s[3].labels[label::NODE], "registry");
+        assert_eq!(s[2].name, "perf-kafka3");
+        assert_eq!(s[2].network, "perf");
+    }
+
+    #[test]
+    fn registry_stores_schemas_in_the_cluster() {
+        let s = specs();
+        let r = &s[3];
+        assert_eq!(
+            env(r, "SCHEMA_REGISTRY_KAFKASTORE_BOOTSTRAP_SERVERS"),
+            "PLAINTEXT://kafka1:19092,PLAINTEXT://kafka2:19093,PLAINTEXT://kafka3:19094"
+        );
+        assert_eq!(env(r, "SCHEMA_REGISTRY_HOST_NAME"), "schema-registry");
+        assert_eq!(env(r, "SCHEMA_REGISTRY_LISTENERS"), "http://0.0.0.0:8081");
+        assert_eq!(
+            env(r, "SCHEMA_REGISTRY_KAFKASTORE_TOPIC_REPLICATION_FACTOR"),
+            "3"
+        );
+        assert_eq!(r.depends_on, ["kafka1", "kafka2", "kafka3"]);
+        assert_eq!(registry_url(&Topology::default()), "http://127.0.0.1:8081");
+    }
+
+    #[test]
+    fn env_names_follow_the_image_convention() {
+        assert_eq!(kafka_env_name("node.id"), "KAFKA_NODE_ID");
+        assert_eq!(
+            kafka_env_name("share.coordinator.state.topic.min.isr"),
+            "KAFKA_SHARE_COORDINATOR_STATE_TOPIC_MIN_ISR"
+        );
+        assert_eq!(kafka_env_name("a_b-c.d"), "KAFKA_A__B___C_D");
+    }
+
+    #[test]
+    fn cluster_ids_are_stable_kafka_uuids() {
+        let a = cluster_id("kbench");
+        assert_eq!(a, cluster_id("kbench"));
+        assert_ne!(a, cluster_id("kbench2"));
+        for id in [a, cluster_id(""), cluster_id("x")] {
+            assert_eq!(id.len(), 22, "{id}");
+            assert!(id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+        }
+    }
+
+    #[test]
+    fn a_topology_without_nodes_yields_just_the_registry() {
+        let t = Topology {
+            nodes: Vec::new(),
+            ..Topology::default()
+        };
+        let s = container_specs(&t, "x");
+        assert_eq!(s.len(), 1);
+        assert_eq!(
+            s[0].env_value("SCHEMA_REGISTRY_KAFKASTORE_BOOTSTRAP_SERVERS"),
+            Some("")
+        );
+    }
+}
