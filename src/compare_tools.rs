@@ -221,7 +221,7 @@ pub fn stat(values: &[f64]) -> Stat {
             max: f64::NAN,
         };
     }
-    let median = if v.len() % 2 == 1 {
+    let median = if !v.len().is_multiple_of(2) {
         v[v.len() / 2]
     } else {
         (v[v.len() / 2 - 1] + v[v.len() / 2]) / 2.0
@@ -365,7 +365,8 @@ pub fn compare(
     let mut alternate = |i: usize, w: &Workload| -> Result<Vec<Sample>> {
         // Alternate which tool goes first, so neither always gets the warmer cluster.
         let mut out = Vec::new();
-        for first_kbench in [i % 2 == 0, i % 2 != 0] {
+        let even = i.is_multiple_of(2);
+        for first_kbench in [even, !even] {
             crate::signals::check()?;
             let s = if first_kbench {
                 kbench(bootstrap, registry, w)?

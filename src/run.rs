@@ -11,6 +11,7 @@ use anyhow::{bail, Context, Result};
 
 use crate::audit::ledger::Ledger;
 use crate::avro::{generate, header, registry};
+use crate::cluster::docker::{self, DockerBackend};
 use crate::cluster::external::ExternalBackend;
 use crate::cluster::process::ProcessBackend;
 use crate::cluster::{ClusterBackend, ClusterGuard, StartOptions, Topology};
@@ -38,24 +39,32 @@ pub struct Outcome {
 }
 
 fn backend_for(sc: &Scenario) -> Result<(Box<dyn ClusterBackend>, StartOptions)> {
-    match &sc.cluster {
-        ClusterSpec::Process { ready_timeout } => {
-            let workdir = crate::paths::runs_dir()?.join(crate::paths::new_run_name(&sc.name));
-            let b = ProcessBackend::create(workdir, Topology::default())?;
-            let opts = StartOptions {
-                ready_timeout: *ready_timeout,
-                detached: false,
-            };
-            Ok((Box::new(b), opts))
-        }
+    let ready_timeout = match &sc.cluster {
         ClusterSpec::External {
             bootstrap,
             registry_url,
-        } => Ok((
-            Box::new(ExternalBackend::new(bootstrap, registry_url)),
-            StartOptions::default(),
-        )),
-    }
+        } => {
+            let b = ExternalBackend::new(bootstrap, registry_url);
+            return Ok((Box::new(b), StartOptions::default()));
+        }
+        ClusterSpec::Process { ready_timeout } | ClusterSpec::Docker { ready_timeout } => {
+            *ready_timeout
+        }
+    };
+    let backend: Box<dyn ClusterBackend> = if let ClusterSpec::Docker { .. } = sc.cluster {
+        Box::new(DockerBackend::connect(
+            Topology::default(),
+            docker::DEFAULT_CLUSTER,
+        )?)
+    } else {
+        let workdir = crate::paths::runs_dir()?.join(crate::paths::new_run_name(&sc.name));
+        Box::new(ProcessBackend::create(workdir, Topology::default())?)
+    };
+    let opts = StartOptions {
+        ready_timeout,
+        detached: false,
+    };
+    Ok((backend, opts))
 }
 
 fn report_dir(parent: &Path, name: &str) -> Result<PathBuf> {

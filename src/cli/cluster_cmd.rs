@@ -5,11 +5,12 @@ use std::time::Instant;
 
 use anyhow::{bail, Result};
 use kbench::cluster::cleanup;
+use kbench::cluster::docker::{self, DockerBackend};
 use kbench::cluster::process::ProcessBackend;
 use kbench::cluster::{ClusterBackend, ClusterGuard, StartOptions, Topology};
 use kbench::{paths, signals};
 
-use super::ClusterCommand;
+use super::{Backend, ClusterCommand};
 
 pub fn run(cmd: ClusterCommand) -> Result<ExitCode> {
     match cmd {
@@ -17,16 +18,22 @@ pub fn run(cmd: ClusterCommand) -> Result<ExitCode> {
             detach,
             workdir,
             timeout,
-        } => up(detach, workdir, timeout),
-        ClusterCommand::Status { json } => status(json),
-        ClusterCommand::Down => down(),
+            backend,
+        } => up(detach, workdir, timeout, backend),
+        ClusterCommand::Status { json, backend } => status(json, backend),
+        ClusterCommand::Down { backend } => down(backend),
     }
+}
+
+fn docker() -> Result<DockerBackend> {
+    DockerBackend::connect(Topology::default(), docker::DEFAULT_CLUSTER)
 }
 
 fn up(
     detach: bool,
     workdir: Option<std::path::PathBuf>,
     timeout: std::time::Duration,
+    kind: Backend,
 ) -> Result<ExitCode> {
     let runs = paths::runs_dir()?;
     if let Some(live) = cleanup::live_state(&runs) {
@@ -37,8 +44,14 @@ fn up(
     }
     let workdir = workdir.unwrap_or_else(|| runs.join(paths::new_run_name("cluster")));
     let t0 = Instant::now();
-    let backend = ProcessBackend::create(workdir.clone(), Topology::default())?;
-    let mut guard = ClusterGuard::new(Box::new(backend));
+    let backend: Box<dyn ClusterBackend> = match kind {
+        Backend::Process => Box::new(ProcessBackend::create(
+            workdir.clone(),
+            Topology::default(),
+        )?),
+        Backend::Docker => Box::new(docker()?),
+    };
+    let mut guard = ClusterGuard::new(backend);
     let opts = StartOptions {
         ready_timeout: timeout,
         detached: detach,
@@ -62,7 +75,19 @@ fn up(
     Ok(ExitCode::SUCCESS)
 }
 
-fn status(json: bool) -> Result<ExitCode> {
+fn status(json: bool, kind: Backend) -> Result<ExitCode> {
+    if kind == Backend::Docker {
+        let st = docker()?.status()?;
+        println!(
+            "{}",
+            if json {
+                serde_json::to_string_pretty(&st)?
+            } else {
+                st.to_string()
+            }
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let runs = paths::runs_dir()?;
     let Some(path) = cleanup::live_state(&runs) else {
         eprintln!(
@@ -82,7 +107,17 @@ fn status(json: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn down() -> Result<ExitCode> {
+fn down(kind: Backend) -> Result<ExitCode> {
+    if kind == Backend::Docker {
+        let removed = docker::down_labelled(None)?;
+        if removed.is_empty() {
+            println!("nothing to stop: no container or network labelled by kbench");
+        }
+        for r in removed {
+            println!("removed {r}");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let runs = paths::runs_dir()?;
     let report = cleanup::down_all(&runs)?;
     if report.clusters.is_empty() && report.strays.is_empty() {

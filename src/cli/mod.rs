@@ -107,6 +107,9 @@ pub enum Command {
     /// Start, inspect and stop the local cluster kbench runs for you.
     #[command(subcommand)]
     Cluster(ClusterCommand),
+    /// Print the docker-compose file of kbench's cluster (generated from the same topology the
+    /// backends use): `kbench compose > compose/docker-compose.yml`.
+    Compose,
     /// Measure kbench against Kafka's kafka-producer-perf-test on one cluster kbench starts.
     ///
     /// Same record size, acks=all, batching, compression and record count; each tool runs as its
@@ -165,15 +168,33 @@ pub enum ClusterCommand {
         /// How long the cluster may take to become ready, e.g. 240s or 5m.
         #[arg(long, default_value = "240s", value_parser = parse_duration)]
         timeout: std::time::Duration,
+        #[arg(long, value_enum, default_value_t = Backend::Process)]
+        backend: Backend,
     },
     /// Show each broker (address, up / down / paused, quorum leader) and the registry.
     Status {
         /// Print the status as JSON.
         #[arg(long)]
         json: bool,
+        #[arg(long, value_enum, default_value_t = Backend::Process)]
+        backend: Backend,
     },
     /// Stop every cluster kbench started (also after kbench itself crashed) and delete its data.
-    Down,
+    ///
+    /// With --backend docker: remove every container and network labelled dev.kbench.managed.
+    Down {
+        #[arg(long, value_enum, default_value_t = Backend::Process)]
+        backend: Backend,
+    },
+}
+
+/// Which kind of cluster a `cluster` command manages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Backend {
+    /// Local JVM processes (needs Java and Maven).
+    Process,
+    /// Containers through the Docker Engine API.
+    Docker,
 }
 
 fn parse_property(s: &str) -> std::result::Result<(String, String), String> {
@@ -222,6 +243,13 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
             endpoints,
         } => client_cmd::consume(endpoints, topic, count, idle, group),
         Command::Cluster(c) => cluster_cmd::run(c),
+        Command::Compose => {
+            print!(
+                "{}",
+                kbench::cluster::docker::compose_yaml(&kbench::cluster::Topology::default())
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::CompareTools {
             records,
             record_size,

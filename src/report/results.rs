@@ -204,6 +204,7 @@ pub fn build(i: Inputs<'_>) -> Results {
             registry_version: i.versions.registry,
             backend: match sc.cluster {
                 crate::scenario::ClusterSpec::Process { .. } => "process".into(),
+                crate::scenario::ClusterSpec::Docker { .. } => "docker".into(),
                 crate::scenario::ClusterSpec::External { .. } => "external".into(),
             },
             bootstrap_servers: i.bootstrap,
@@ -215,7 +216,9 @@ pub fn build(i: Inputs<'_>) -> Results {
             cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
             os: std::env::consts::OS.to_string(),
             cluster_peak_rss_mib: i.cluster_peak_rss_mib,
-            kbench_peak_rss_mib: crate::cluster::proc_ctl::peak_rss_kib(std::process::id() as i32).unwrap_or(0) as f64 / 1024.0,
+            kbench_peak_rss_mib: crate::cluster::proc_ctl::peak_rss_kib(std::process::id() as i32)
+                .unwrap_or(0) as f64
+                / 1024.0,
             kbench_cpu_s: crate::cluster::proc_ctl::own_cpu_seconds(),
         },
         schema: SchemaInfo {

@@ -53,6 +53,10 @@ pub enum ClusterSpec {
     Process {
         ready_timeout: Duration,
     },
+    /// The same topology as containers through the Docker Engine API.
+    Docker {
+        ready_timeout: Duration,
+    },
     External {
         bootstrap: String,
         registry_url: String,

@@ -92,6 +92,11 @@ fn start_creates_labelled_containers_and_reports_an_unready_cluster() {
             .lines()
             .iter()
             .any(|l| l.starts_with("POST /images/create")));
+        let net = w
+            .requests
+            .iter()
+            .find(|r| r.line == "POST /networks/create");
+        assert_eq!(net.map(|r| &r.body["Driver"]), Some(&json!("bridge")));
     }
     b.teardown().unwrap();
     b.teardown().unwrap();
@@ -299,7 +304,7 @@ fn status_reports_container_states_and_the_quorum_leader() {
     assert_eq!(st.quorum_leader, Some(1));
     assert!(st.nodes[0].quorum_leader);
     assert_eq!(st.registry_process.as_deref(), Some("down"));
-    assert_eq!(st.registry_url, "http://127.0.0.1:40081");
+    assert_eq!(st.registry_url, "http://127.0.0.1:40481");
     assert!(!st.registry_up && st.metadata_error.is_some());
     assert_eq!(b.controller(), Some(1));
     assert_eq!(b.name(), "docker");

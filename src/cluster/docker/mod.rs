@@ -13,6 +13,8 @@ mod fake;
 mod fake_tests;
 mod faults;
 mod spec;
+#[cfg(test)]
+mod spec_tests;
 
 pub use backend::DockerBackend;
 pub use compose::{compose_yaml, COMPOSE_PATH};
