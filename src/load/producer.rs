@@ -175,33 +175,22 @@ pub fn error_kind(e: &KafkaError) -> String {
     }
 }
 
-/// Waits by polling the producer, so delivery callbacks run (and are timed) during the wait.
-/// Its time runs from `base`, the moment this producer's schedule starts.
-struct PollClock<'a> {
+/// The schedule's clock: time since this producer's schedule starts, and one precise sleep per
+/// wait. Delivery reports are served by the producer's own poller thread meanwhile, so they are
+/// timestamped when they arrive, not when the sender next wakes up.
+struct SendClock {
     base: Instant,
-    producer: &'a BaseProducer<Ctx>,
 }
 
-impl Clock for PollClock<'_> {
+impl Clock for SendClock {
     fn now(&self) -> Duration {
         Instant::now().saturating_duration_since(self.base)
     }
 
     fn sleep_until(&self, t: Duration) {
-        let target = self.base + t;
-        loop {
-            let now = Instant::now();
-            if now >= target {
-                return;
-            }
-            let left = target - now;
-            if left >= Duration::from_millis(2) {
-                // poll's timeout has millisecond resolution; leave the last stretch to sleep.
-                self.producer.poll(left - Duration::from_millis(1));
-            } else {
-                self.producer.poll(Duration::ZERO);
-                std::thread::sleep(left.min(Duration::from_micros(200)));
-            }
+        let now = self.now();
+        if t > now {
+            std::thread::sleep(t - now);
         }
     }
 }
@@ -268,67 +257,81 @@ pub fn run(
         .build()
         .context("preparing the Avro writer")?;
     let mut first_checked = false;
-    let clock = PollClock {
+    let clock = SendClock {
         base: cfg.origin + cfg.start,
-        producer: &producer,
     };
-    let mut pacer = Pacer::new(Schedule::new(cfg.profile.clone(), cfg.duration), clock);
-    let start_us = micros(cfg.start);
-    let mut buf = Vec::with_capacity(1024);
-    let mut sent = 0u64;
-    while !stop.load(Ordering::Relaxed)
-        && !crate::signals::requested()
-        && cfg.max_records.is_none_or(|m| sent < m)
-    {
-        let Some(slot) = pacer.next() else { break };
-        let intended = start_us + micros(slot.intended);
-        let actual = start_us + micros(slot.actual);
-        let mut value = generator.generate();
-        let header = Header {
-            producer: cfg.id as i32,
-            seq: slot.seq as i64,
-            intended_us: intended as i64,
-            wall_ms: cfg.wall_origin_ms + (actual / 1000) as i64,
-        };
-        slots.set(&mut value, &header);
-        if !first_checked {
-            anyhow::ensure!(
-                value.validate(&cfg.schema),
-                "a generated record does not match the schema"
-            );
-            first_checked = true;
-        }
-        wire::start_frame(&mut buf, cfg.schema_id);
-        writer
-            .write_value_ref(&mut buf, &value)
-            .context("encoding a generated record")?;
-        producer
-            .context()
-            .lock()
-            .on_send(slot.seq, intended, actual);
-        sent += 1;
-        let mut record =
-            BaseRecord::<(), [u8], usize>::with_opaque_to(&cfg.topic, slot.seq as usize)
-                .payload(&buf[..]);
-        loop {
-            match producer.send(record) {
-                Ok(()) => break,
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
-                    record = r;
-                    producer.poll(Duration::from_millis(1));
+    // Delivery reports are served on a thread of their own, so each ack is timed when it arrives
+    // while the sender sleeps precisely until its next intended send time.
+    let sending_done = AtomicBool::new(false);
+    let (sent, lag, saturated) = std::thread::scope(|s| {
+        s.spawn(|| {
+            while !sending_done.load(Ordering::Relaxed) {
+                producer.poll(Duration::from_millis(100));
+            }
+        });
+        let send = || -> Result<(u64, LagStats, bool)> {
+            let mut pacer = Pacer::new(Schedule::new(cfg.profile.clone(), cfg.duration), clock);
+            let start_us = micros(cfg.start);
+            let mut buf = Vec::with_capacity(1024);
+            let mut sent = 0u64;
+            while !stop.load(Ordering::Relaxed)
+                && !crate::signals::requested()
+                && cfg.max_records.is_none_or(|m| sent < m)
+            {
+                let Some(slot) = pacer.next() else { break };
+                let intended = start_us + micros(slot.intended);
+                let actual = start_us + micros(slot.actual);
+                let mut value = generator.generate();
+                let header = Header {
+                    producer: cfg.id as i32,
+                    seq: slot.seq as i64,
+                    intended_us: intended as i64,
+                    wall_ms: cfg.wall_origin_ms + (actual / 1000) as i64,
+                };
+                slots.set(&mut value, &header);
+                if !first_checked {
+                    anyhow::ensure!(
+                        value.validate(&cfg.schema),
+                        "a generated record does not match the schema"
+                    );
+                    first_checked = true;
                 }
-                Err((e, _)) => {
-                    // Refused before it left this process: a failure at once, never a silent drop.
-                    producer.context().resolve(slot.seq, -1, Some(&e));
-                    break;
+                wire::start_frame(&mut buf, cfg.schema_id);
+                writer
+                    .write_value_ref(&mut buf, &value)
+                    .context("encoding a generated record")?;
+                producer
+                    .context()
+                    .lock()
+                    .on_send(slot.seq, intended, actual);
+                sent += 1;
+                let mut record =
+                    BaseRecord::<(), [u8], usize>::with_opaque_to(&cfg.topic, slot.seq as usize)
+                        .payload(&buf[..]);
+                loop {
+                    match producer.send(record) {
+                        Ok(()) => break,
+                        Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
+                            record = r;
+                            // The poller thread drains delivery reports, which frees queue space.
+                            std::thread::sleep(Duration::from_millis(1));
+                        }
+                        Err((e, _)) => {
+                            // Refused before it left this process: a failure at once, never a silent drop.
+                            producer.context().resolve(slot.seq, -1, Some(&e));
+                            break;
+                        }
+                    }
                 }
             }
-        }
-        producer.poll(Duration::ZERO);
-    }
-    let lag = pacer.lag_stats();
-    let saturated = pacer.saturated();
-    drop(pacer);
+            let lag = pacer.lag_stats();
+            let saturated = pacer.saturated();
+            Ok((sent, lag, saturated))
+        };
+        let result = send();
+        sending_done.store(true, Ordering::Relaxed);
+        result
+    })?;
     // Every record gets an answer: acked, failed, or (after the timeout) counted as unresolved.
     let deadline = Instant::now() + Duration::from_millis(timeout_ms) + Duration::from_secs(10);
     loop {
