@@ -57,6 +57,8 @@ pub struct ProduceSummary {
     pub ack: Option<crate::metrics::Percentiles>,
     /// Ack latency from the actual send, comparable with tools that time from send.
     pub ack_raw: Option<crate::metrics::Percentiles>,
+    /// Actual − intended send time.
+    pub send_lag: Option<crate::metrics::Percentiles>,
     pub generator_saturated: bool,
 }
 
@@ -131,10 +133,12 @@ pub fn produce(ep: &Endpoints, o: &ProduceOptions) -> Result<ProduceSummary> {
     let report = report?;
     let elapsed_s = origin.elapsed().as_secs_f64();
     let verdict = ledger.lock().unwrap_or_else(|e| e.into_inner()).verdict();
-    let ack = summary
-        .phases
-        .first()
-        .and_then(|p| p.latency.get("ack_corrected").cloned());
+    let kind = |k: &str| {
+        summary
+            .phases
+            .first()
+            .and_then(|p| p.latency.get(k).cloned())
+    };
     Ok(ProduceSummary {
         schema_id: reg.id,
         subject: reg.subject,
@@ -142,11 +146,9 @@ pub fn produce(ep: &Endpoints, o: &ProduceOptions) -> Result<ProduceSummary> {
         failed: verdict.failed,
         elapsed_s,
         acked_rate: verdict.acked as f64 / elapsed_s.max(1e-9),
-        ack_raw: summary
-            .phases
-            .first()
-            .and_then(|p| p.latency.get("ack_raw").cloned()),
-        ack,
+        ack: kind("ack_corrected"),
+        ack_raw: kind("ack_raw"),
+        send_lag: kind("send_lag"),
         generator_saturated: report.saturated,
     })
 }

@@ -415,6 +415,8 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<Outcome> {
     let mut results = results;
     results.slos = crate::slo::evaluate(&sc.slos, &results);
     results::write(&dir, &results)?;
+    crate::report::rebuild::build_report_from(&dir, &results)
+        .context("building the HTML report")?;
     teardown.context("tearing the cluster down")?;
     Ok(Outcome { dir, results })
 }

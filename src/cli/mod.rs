@@ -54,6 +54,12 @@ pub enum Command {
         #[arg(long, default_value = "reports")]
         reports: PathBuf,
     },
+    /// Rebuild the charts and index.html of a run directory from its results.json and .hlog
+    /// files (no cluster needed).
+    Report {
+        /// A run directory, e.g. reports/failover-20261125T051754Z.
+        dir: PathBuf,
+    },
     /// Check scenario files without running them; errors name file:line:col and the field.
     Validate {
         #[arg(required = true)]
@@ -212,6 +218,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Run { scenario, reports } => run_cmd::run_scenario(&scenario, reports),
         Command::Validate { scenarios } => run_cmd::validate(&scenarios),
+        Command::Report { dir } => run_cmd::report(&dir),
         Command::Produce {
             topic,
             count,

@@ -45,6 +45,12 @@ pub fn validate(files: &[PathBuf]) -> Result<ExitCode> {
     })
 }
 
+pub fn report(dir: &Path) -> Result<ExitCode> {
+    let index = kbench::report::rebuild::build_report(dir)?;
+    println!("report    {}", index.display());
+    Ok(ExitCode::SUCCESS)
+}
+
 pub fn run_scenario(file: &Path, reports: PathBuf) -> Result<ExitCode> {
     let sc = load(file)?;
     let outcome = run::run(
@@ -55,6 +61,7 @@ pub fn run_scenario(file: &Path, reports: PathBuf) -> Result<ExitCode> {
     )?;
     println!("{}", summary::render(&outcome.results));
     println!("results   {}", outcome.dir.join("results.json").display());
+    println!("report    {}", outcome.dir.join("index.html").display());
     if outcome.results.passed() {
         Ok(ExitCode::SUCCESS)
     } else {

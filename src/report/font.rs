@@ -27,8 +27,9 @@ pub fn register() -> Result<()> {
                 (FontStyle::Italic, dejavu::sans::oblique(), "italic"),
             ];
             for (style, bytes, what) in faces {
-                register_font(FAMILY, style, bytes)
-                    .map_err(|_| format!("the embedded DejaVu Sans {what} font is not a valid font"))?;
+                register_font(FAMILY, style, bytes).map_err(|_| {
+                    format!("the embedded DejaVu Sans {what} font is not a valid font")
+                })?;
             }
             Ok(())
         })

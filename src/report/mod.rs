@@ -1,5 +1,10 @@
 //! What a run leaves behind: results.json (with the .hlog files the metrics write beside it) and
 //! the summary printed at the end.
 
+pub mod charts;
+pub mod font;
+pub mod html;
+pub mod phases;
+pub mod rebuild;
 pub mod results;
 pub mod summary;

@@ -18,7 +18,9 @@
 //! - during: `F` to `E`;
 //! - after: `E` to the next fault's firing (or the end of the measured phase).
 //!
-//! Empty windows (a fault right after another) are left out.
+//! Empty windows (a fault right after another) are left out. These windows are only a fallback:
+//! when results.json has its own fault phases ("fault N before" / "during" / "after", written by
+//! the run), those are used as they are, so the report and results.json agree.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -66,9 +68,21 @@ pub struct PhaseHists {
     pub to_us: u64,
     /// Kinds without a value in the window are left out.
     pub hists: BTreeMap<String, Histogram<u64>>,
+    /// The percentiles results.json stores for this phase, when it is one of results.json's.
+    pub stored: Option<BTreeMap<String, Percentiles>>,
 }
 
 impl PhaseHists {
+    /// Percentiles by kind: results.json's when it has them, else computed from the logs.
+    pub fn latency(&self) -> BTreeMap<String, Percentiles> {
+        if let Some(stored) = &self.stored {
+            return stored.clone();
+        }
+        (self.hists.keys())
+            .filter_map(|k| self.percentiles(k).map(|q| (k.clone(), q)))
+            .collect()
+    }
+
     /// Percentiles of one kind, if the window had any value of it.
     pub fn percentiles(&self, kind: &str) -> Option<Percentiles> {
         self.hists
@@ -92,17 +106,31 @@ pub struct Rebuilt {
 /// Reads every .hlog results.json names and merges its intervals into the phases. A missing log
 /// is listed in `missing` (the report says so); an unreadable or malformed one is an error.
 pub fn rebuild(dir: &Path, results: &Results) -> Result<Rebuilt> {
-    let mut phases: Vec<PhaseHists> = (results.phases.iter())
-        .map(|p| PhaseHists {
+    let mut phases = Vec::new();
+    let mut fault_phases = Vec::new();
+    for p in &results.phases {
+        let mut ph = PhaseHists {
             name: p.name.clone(),
             stage: Stage::Run,
             fault: None,
             from_us: p.from_us,
             to_us: p.to_us,
             hists: BTreeMap::new(),
-        })
-        .collect();
-    let mut fault_phases = fault_windows(results);
+            stored: Some(p.latency.clone()),
+        };
+        match parse_fault_phase(&p.name) {
+            Some((n, stage)) => {
+                ph.stage = stage;
+                ph.fault = (results.faults.iter().position(|f| f.index + 1 == n))
+                    .or_else(|| (n >= 1 && n <= results.faults.len()).then(|| n - 1));
+                fault_phases.push(ph);
+            }
+            None => phases.push(ph),
+        }
+    }
+    if fault_phases.is_empty() {
+        fault_phases = fault_windows(results);
+    }
     let mut missing = Vec::new();
     for (kind, file) in &results.hlog_files {
         if file.is_empty() || file.contains(['/', '\\']) || file == "." || file == ".." {
@@ -139,14 +167,26 @@ fn merge_into(
     path: &Path,
 ) -> Result<()> {
     match hists.get_mut(kind) {
-        Some(dst) => dst.add(h).map_err(|e| {
-            anyhow::anyhow!("{}: cannot merge an interval: {e:?}", path.display())
-        }),
+        Some(dst) => dst
+            .add(h)
+            .map_err(|e| anyhow::anyhow!("{}: cannot merge an interval: {e:?}", path.display())),
         None => {
             hists.insert(kind.to_string(), h.clone());
             Ok(())
         }
     }
+}
+
+/// "fault 2 during" -> (2, During): the names the run gives fault phases in results.json.
+pub fn parse_fault_phase(name: &str) -> Option<(usize, Stage)> {
+    let (n, part) = name.strip_prefix("fault ")?.split_once(' ')?;
+    let stage = match part {
+        "before" => Stage::Before,
+        "during" => Stage::During,
+        "after" => Stage::After,
+        _ => return None,
+    };
+    Some((n.parse().ok()?, stage))
 }
 
 /// The second an interval starting at `start_s` belongs to (see the module docs). The small
@@ -205,7 +245,11 @@ pub fn fault_end_s(fired_s: f64, recovered_s: Option<f64>) -> f64 {
 pub fn fault_windows(results: &Results) -> Vec<PhaseHists> {
     let (m_from, m_to) = measured_span_us(results);
     let mut order: Vec<usize> = (0..results.faults.len()).collect();
-    order.sort_by(|&a, &b| results.faults[a].fired_s.total_cmp(&results.faults[b].fired_s));
+    order.sort_by(|&a, &b| {
+        results.faults[a]
+            .fired_s
+            .total_cmp(&results.faults[b].fired_s)
+    });
     let mut out = Vec::new();
     let mut prev_end = m_from;
     for (n, &i) in order.iter().enumerate() {
@@ -229,6 +273,7 @@ pub fn fault_windows(results: &Results) -> Vec<PhaseHists> {
                     from_us,
                     to_us,
                     hists: BTreeMap::new(),
+                    stored: None,
                 });
             }
         }
@@ -255,10 +300,28 @@ mod tests {
         assert_eq!(rebuilt.phases.len(), results.phases.len());
         for (p, r) in results.phases.iter().zip(&rebuilt.phases) {
             for (kind, want) in &p.latency {
-                let got = r.percentiles(kind).unwrap();
+                let mut got = r.percentiles(kind).unwrap();
+                // The mean is a float sum: merge order and JSON round-trips move its last digit.
+                assert!((got.mean_us - want.mean_us).abs() <= 1e-9 * want.mean_us.abs().max(1.0));
+                got.mean_us = want.mean_us;
                 assert_eq!(&got, want, "phase {} kind {kind}", p.name);
             }
         }
+    }
+
+    #[test]
+    fn fault_phase_names_parse() {
+        assert_eq!(
+            parse_fault_phase("fault 2 during"),
+            Some((2, Stage::During))
+        );
+        assert_eq!(
+            parse_fault_phase("fault 1 before"),
+            Some((1, Stage::Before))
+        );
+        assert_eq!(parse_fault_phase("measured"), None);
+        assert_eq!(parse_fault_phase("fault x after"), None);
+        assert_eq!(parse_fault_phase("fault 1 later"), None);
     }
 
     #[test]

@@ -30,13 +30,21 @@ pub fn render(r: &Results) -> String {
         }
     );
     let e = &r.environment;
-    let jvms: Vec<String> = e.cluster_peak_rss_mib.iter().map(|(k, v)| format!("{k} {v:.0}")).collect();
+    let jvms: Vec<String> = e
+        .cluster_peak_rss_mib
+        .iter()
+        .map(|(k, v)| format!("{k} {v:.0}"))
+        .collect();
     let _ = writeln!(
         s,
         "resources kbench {:.1} CPU-s, peak RSS {:.0} MiB; cluster peak RSS (MiB) {}",
         e.kbench_cpu_s,
         e.kbench_peak_rss_mib,
-        if jvms.is_empty() { "-".to_string() } else { jvms.join(", ") }
+        if jvms.is_empty() {
+            "-".to_string()
+        } else {
+            jvms.join(", ")
+        }
     );
     let c = &r.counts;
     let _ = writeln!(

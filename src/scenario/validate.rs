@@ -117,51 +117,52 @@ pub fn validate(src: Source) -> R<Scenario> {
         "cluster.ready_timeout",
         raw.cluster.ready_timeout.as_deref().unwrap_or("240s"),
     )?;
-    let cluster =
-        match raw.cluster.backend.as_deref().unwrap_or("process") {
-            kind @ ("process" | "docker") => {
-                for (f, v) in [
-                    ("bootstrap", &raw.cluster.bootstrap),
-                    ("registry_url", &raw.cluster.registry_url),
-                ] {
-                    if v.is_some() {
-                        return Err(src.error(
-                            &format!("cluster.{f}"),
-                            "only applies to backend = \"external\"",
-                        ));
-                    }
-                }
-                if kind == "process" {
-                    ClusterSpec::Process { ready_timeout }
-                } else {
-                    ClusterSpec::Docker { ready_timeout }
+    let cluster = match raw.cluster.backend.as_deref().unwrap_or("process") {
+        kind @ ("process" | "docker") => {
+            for (f, v) in [
+                ("bootstrap", &raw.cluster.bootstrap),
+                ("registry_url", &raw.cluster.registry_url),
+            ] {
+                if v.is_some() {
+                    return Err(src.error(
+                        &format!("cluster.{f}"),
+                        "only applies to backend = \"external\"",
+                    ));
                 }
             }
-            "external" => {
-                let bootstrap = raw.cluster.bootstrap.clone().ok_or_else(|| {
-                    src.error(
-                        "cluster",
-                        "backend = \"external\" needs `bootstrap = \"host:port,...\"`",
-                    )
-                })?;
-                let registry_url = raw.cluster.registry_url.clone().ok_or_else(|| {
-                    src.error(
-                        "cluster",
-                        "backend = \"external\" needs `registry_url = \"http://host:port\"`",
-                    )
-                })?;
-                ClusterSpec::External {
-                    bootstrap,
-                    registry_url,
-                }
+            if kind == "process" {
+                ClusterSpec::Process { ready_timeout }
+            } else {
+                ClusterSpec::Docker { ready_timeout }
             }
-            other => return Err(src.error(
+        }
+        "external" => {
+            let bootstrap = raw.cluster.bootstrap.clone().ok_or_else(|| {
+                src.error(
+                    "cluster",
+                    "backend = \"external\" needs `bootstrap = \"host:port,...\"`",
+                )
+            })?;
+            let registry_url = raw.cluster.registry_url.clone().ok_or_else(|| {
+                src.error(
+                    "cluster",
+                    "backend = \"external\" needs `registry_url = \"http://host:port\"`",
+                )
+            })?;
+            ClusterSpec::External {
+                bootstrap,
+                registry_url,
+            }
+        }
+        other => {
+            return Err(src.error(
                 "cluster.backend",
                 format!(
                     "unknown backend \"{other}\"; allowed: \"process\", \"docker\", \"external\""
                 ),
-            )),
-        };
+            ))
+        }
+    };
 
     let partitions = positive_int(&src, "topic.partitions", raw.topic.partitions, 3, 10_000)?;
     let rf = positive_int(

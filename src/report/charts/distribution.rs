@@ -12,8 +12,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::{
-    axis_font, de, legend_font, log_ticks, no_data, render, stroke, tick_font, title_font, Chart,
-    Draw, BLUE, GREEN, SERIES, VERMILLION, WIDTH,
+    axis_font, de, legend_height, legend_strip, log_ticks, no_data, render, stroke, tick_font,
+    title_font, Chart, Draw, LegendItem, Mark, BLUE, GREEN, INK, SERIES, VERMILLION, WIDTH,
 };
 use crate::report::phases::{PhaseHists, Rebuilt, Stage};
 use crate::report::results::Results;
@@ -31,9 +31,10 @@ const X_MAX: f64 = 5.0;
 const X_STEP: f64 = 0.01;
 
 struct Line {
-    label: String,
     colour: RGBColor,
-    dashed: bool,
+    width: u32,
+    /// Dash length in pixels; `None` for a solid line.
+    dash: Option<u32>,
     /// (x = log10(1/(1−q)), latency in ms)
     points: Vec<(f64, f64)>,
 }
@@ -47,6 +48,7 @@ struct Distribution {
     title: String,
     panels: Vec<Panel>,
     panel_height: u32,
+    legend: Vec<LegendItem>,
 }
 
 /// The x position of quantile `q`.
@@ -86,6 +88,7 @@ pub fn run_phases(charts_dir: &Path, rebuilt: &Rebuilt) -> Result<Chart> {
         .filter(|p| p.stage == Stage::Run && p.name != "warmup")
         .collect();
     let mut lines = Vec::new();
+    let mut legend = Vec::new();
     for (pi, p) in phases.iter().enumerate() {
         for (ki, (kind, name)) in KINDS.iter().enumerate() {
             let Some(h) = p.hists.get(*kind) else {
@@ -93,15 +96,20 @@ pub fn run_phases(charts_dir: &Path, rebuilt: &Rebuilt) -> Result<Chart> {
             };
             // One phase: a colour per kind. Several: a colour per phase and kind.
             let colour = SERIES[(pi * KINDS.len() + ki) % SERIES.len()];
-            let label = if phases.len() == 1 {
-                format!("{name} ({}, n={})", p.name, h.len())
-            } else {
-                format!("{name}, {} (n={})", p.name, h.len())
-            };
-            lines.push(Line {
-                label,
+            // Kinds often coincide; lines drawn later are thinner so earlier ones show.
+            let width = 4 - ki.min(2) as u32;
+            legend.push(LegendItem {
+                label: format!("{name} ({}, n={})", p.name, h.len()),
                 colour,
-                dashed: false,
+                mark: Mark::Line {
+                    width,
+                    dashed: false,
+                },
+            });
+            lines.push(Line {
+                colour,
+                width,
+                dash: None,
                 points: curve(h),
             });
         }
@@ -109,7 +117,8 @@ pub fn run_phases(charts_dir: &Path, rebuilt: &Rebuilt) -> Result<Chart> {
     let chart = Distribution {
         title: "Latency by percentile".into(),
         panels: vec![Panel { title: None, lines }],
-        panel_height: 520,
+        panel_height: 500,
+        legend,
     };
     render(
         charts_dir,
@@ -124,37 +133,76 @@ pub fn run_phases(charts_dir: &Path, rebuilt: &Rebuilt) -> Result<Chart> {
 
 /// One panel per kind, one line per fault window.
 pub fn fault_phases(charts_dir: &Path, results: &Results, rebuilt: &Rebuilt) -> Result<Chart> {
+    let stage_colour = |stage: Stage| match stage {
+        Stage::Before => BLUE,
+        Stage::During => VERMILLION,
+        _ => GREEN,
+    };
+    // Faults in the order their windows come; the first is drawn solid, later ones dashed.
+    let mut faults: Vec<usize> = Vec::new();
+    for p in &rebuilt.fault_phases {
+        let fi = p.fault.unwrap_or(usize::MAX);
+        if !faults.contains(&fi) {
+            faults.push(fi);
+        }
+    }
+    let dash = |fi: usize| {
+        let k = faults.iter().position(|&f| f == fi).unwrap_or(0) as u32;
+        (k > 0).then(|| 12u32.saturating_sub(3 * (k - 1)).max(3))
+    };
+    let name_of = |fi: usize| match results.faults.get(fi) {
+        Some(f) => format!("#{} {}", f.index + 1, f.label),
+        None => "fault".to_string(),
+    };
     let mut panels = Vec::new();
     for (kind, name) in KINDS {
-        let mut lines = Vec::new();
-        for p in &rebuilt.fault_phases {
-            let Some(h) = p.hists.get(kind) else {
-                continue;
-            };
-            let fi = p.fault.unwrap_or(0);
-            let label = results.faults.get(fi).map_or("", |f| f.label.as_str());
-            let colour = match p.stage {
-                Stage::Before => BLUE,
-                Stage::During => VERMILLION,
-                _ => GREEN,
-            };
-            lines.push(Line {
-                label: format!("{} #{} {label} (n={})", p.stage.name(), fi + 1, h.len()),
-                colour,
-                // Faults after the first are dashed, so two faults' windows stay apart.
-                dashed: fi > 0,
-                points: curve(h),
-            });
-        }
+        let lines = (rebuilt.fault_phases.iter())
+            .filter_map(|p| {
+                let h = p.hists.get(kind)?;
+                let fi = p.fault.unwrap_or(usize::MAX);
+                Some(Line {
+                    colour: stage_colour(p.stage),
+                    width: 2,
+                    dash: dash(fi),
+                    points: curve(h),
+                })
+            })
+            .collect();
         panels.push(Panel {
-            title: Some(format!("{name} latency around each fault")),
+            title: Some(format!("{name} latency")),
             lines,
         });
+    }
+    let mut legend: Vec<LegendItem> = [Stage::Before, Stage::During, Stage::After]
+        .into_iter()
+        .map(|stage| LegendItem {
+            label: if faults.len() == 1 {
+                format!("{} {}", stage.name(), name_of(faults[0]))
+            } else {
+                stage.name().to_string()
+            },
+            colour: stage_colour(stage),
+            mark: Mark::Line {
+                width: 3,
+                dashed: false,
+            },
+        })
+        .collect();
+    if faults.len() > 1 {
+        legend.extend(faults.iter().map(|&fi| LegendItem {
+            label: name_of(fi),
+            colour: INK,
+            mark: Mark::Line {
+                width: 2,
+                dashed: dash(fi).is_some(),
+            },
+        }));
     }
     let chart = Distribution {
         title: "Latency by percentile, before / during / after each fault".into(),
         panels,
-        panel_height: 380,
+        panel_height: 360,
+        legend,
     };
     render(
         charts_dir,
@@ -168,22 +216,26 @@ pub fn fault_phases(charts_dir: &Path, results: &Results, rebuilt: &Rebuilt) -> 
 
 impl Draw for Distribution {
     fn size(&self) -> (u32, u32) {
-        (WIDTH, 50 + self.panel_height * self.panels.len() as u32)
+        let panels = self.panel_height * self.panels.len() as u32;
+        (WIDTH, 40 + panels + legend_height(&self.legend))
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
         root.fill(&WHITE).map_err(de)?;
-        let root = root.titled(&self.title, title_font()).map_err(de)?;
+        let area = root.titled(&self.title, title_font()).map_err(de)?;
+        let h = area.dim_in_pixel().1;
+        let (body, legend) = area.split_vertically(h.saturating_sub(legend_height(&self.legend)));
         let all = self.panels.iter().flat_map(|p| &p.lines);
         let lo = all.clone().flat_map(|l| l.points.first()).map(|p| p.1);
         let hi = all.flat_map(|l| l.points.last()).map(|p| p.1);
         let (lo, hi) = (lo.fold(f64::INFINITY, f64::min), hi.fold(0.0, f64::max));
+        // One y range for every panel, so panels compare at a glance.
         let y = log_ticks(lo, hi);
-        let areas = root.split_evenly((self.panels.len().max(1), 1));
+        let areas = body.split_evenly((self.panels.len().max(1), 1));
         for (panel, area) in self.panels.iter().zip(&areas) {
             draw_panel(area, panel, &y)?;
         }
-        Ok(())
+        legend_strip(&legend, &self.legend)
     }
 }
 
@@ -194,17 +246,21 @@ fn draw_panel<DB: DrawingBackend>(
 ) -> Result<()> {
     let mut builder = ChartBuilder::on(area);
     builder
-        .margin(12)
-        .margin_right(30)
+        .margin(10)
+        .margin_right(40)
         .x_label_area_size(52)
         .y_label_area_size(78);
     if let Some(t) = &panel.title {
-        builder.caption(t, axis_font().style(FontStyle::Bold));
+        let font = (super::FAMILY, 16).into_font().style(FontStyle::Bold);
+        builder.caption(t, font.color(&INK));
     }
-    let x_keys = vec![0.0, x_of(0.5), 1.0, 2.0, 3.0, 4.0, 5.0];
+    // No 0% tick: it would crowd 50%, and the axis starts there anyway.
+    let x_keys = [x_of(0.5), 1.0, 2.0, 3.0, 4.0, 5.0].map(|x| 10f64.powf(x));
     let mut chart = builder
         .build_cartesian_2d(
-            (0.0..X_MAX).with_key_points(x_keys),
+            (1.0..10f64.powf(X_MAX))
+                .log_scale()
+                .with_key_points(x_keys.to_vec()),
             (*y_lo..*y_hi).log_scale().with_key_points(y_ticks.clone()),
         )
         .map_err(de)?;
@@ -212,7 +268,7 @@ fn draw_panel<DB: DrawingBackend>(
         .configure_mesh()
         .x_desc("percentile (log scale of 1/(1−q))")
         .y_desc("latency (ms, log scale)")
-        .x_label_formatter(&|x| percentile_label(*x))
+        .x_label_formatter(&|v| percentile_label(v.log10()))
         .y_label_formatter(&|v| super::fmt_ms_tick(*v))
         .axis_desc_style(axis_font())
         .label_style(tick_font())
@@ -223,44 +279,20 @@ fn draw_panel<DB: DrawingBackend>(
         return no_data(area, "no latency values in these phases");
     }
     for line in panel.lines.iter().filter(|l| !l.points.is_empty()) {
-        let style = stroke(line.colour, 2);
-        let drawn = if line.dashed {
-            chart.draw_series(DashedLineSeries::new(line.points.clone(), 8, 5, style))
-        } else {
-            chart.draw_series(LineSeries::new(line.points.clone(), style))
-        };
-        let (colour, dashed) = (line.colour, line.dashed);
-        drawn
-            .map_err(de)?
-            .label(&line.label)
-            .legend(move |(x, y)| legend_mark(x, y, colour, dashed));
-    }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .label_font(legend_font())
-        .background_style(WHITE.mix(0.9))
-        .border_style(RGBColor(0xBB, 0xBB, 0xBB))
-        .draw()
+        let style = stroke(line.colour, line.width);
+        // The axis is 1/(1−q) on a log scale; curves are kept in log10 of it.
+        let pts: Vec<(f64, f64)> = line
+            .points
+            .iter()
+            .map(|&(x, y)| (10f64.powf(x), y))
+            .collect();
+        match line.dash {
+            Some(d) => chart.draw_series(DashedLineSeries::new(pts, d, 5, style)),
+            None => chart.draw_series(LineSeries::new(pts, style)),
+        }
         .map_err(de)?;
-    Ok(())
-}
-
-fn legend_mark<DB: DrawingBackend>(
-    x: i32,
-    y: i32,
-    colour: RGBColor,
-    dashed: bool,
-) -> DynElement<'static, DB, (i32, i32)> {
-    if dashed {
-        let pts = vec![(x, y), (x + 7, y), (x + 11, y), (x + 20, y)];
-        // Two short strokes read as a dash in a 20 px legend sample.
-        (PathElement::new(pts[..2].to_vec(), stroke(colour, 2))
-            + PathElement::new(pts[2..].to_vec(), stroke(colour, 2)))
-        .into_dyn()
-    } else {
-        PathElement::new(vec![(x, y), (x + 20, y)], stroke(colour, 3)).into_dyn()
     }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,10 +1,12 @@
 //! The report's charts: each is drawn once per backend, into an SVG string (inlined in index.html
 //! and written as `charts/<name>.svg`) and a PNG (`charts/<name>.png`). This module holds what the
-//! charts share: rendering to both backends, the palette, text styles, log-scale latency ticks and
-//! the shaded time bands (warm-up, faults); the charts themselves live in `distribution` and
-//! `timeline`.
+//! charts share: rendering to both backends, the palette, text styles and log-scale latency ticks.
+//! Bands and legends are in `decor`, the time axis in `frame`; the charts themselves live in
+//! `distribution` and `timeline`.
 
+mod decor;
 pub mod distribution;
+mod frame;
 pub mod timeline;
 
 use std::path::Path;
@@ -12,11 +14,14 @@ use std::path::Path;
 use anyhow::{anyhow, Context, Result};
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::report::font::{self, FAMILY};
 use crate::report::phases::Rebuilt;
 use crate::report::results::Results;
+pub(crate) use decor::{
+    bands, draw_bands, label_rows, legend_height, legend_strip, no_data, Band, LegendItem, Mark,
+    LABEL_ROW_PX, LEGEND_ROW_PX,
+};
 
 /// Chart width in pixels; the page scales SVGs down to fit, PNGs are for attaching elsewhere.
 pub const WIDTH: u32 = 1100;
@@ -148,12 +153,19 @@ pub(crate) fn fmt_ms_tick(ms: f64) -> String {
 
 /// The 1-2-5 values from below `lo` to above `hi` (a log axis' range and its ticks, in ms).
 pub(crate) fn log_ticks(lo: f64, hi: f64) -> (f64, f64, Vec<f64>) {
-    let lo = if lo.is_finite() && lo > 0.0 { lo } else { 0.001 };
-    let hi = if hi.is_finite() && hi > lo { hi } else { lo * 10.0 };
+    let lo = if lo.is_finite() && lo > 0.0 {
+        lo
+    } else {
+        0.001
+    };
+    let hi = if hi.is_finite() && hi > lo {
+        hi
+    } else {
+        lo * 10.0
+    };
     let mut ticks = Vec::new();
     let mut decade = 10f64.powf(lo.log10().floor());
     let mut start = None;
-    let mut end = None;
     'outer: loop {
         for m in [1.0, 2.0, 5.0] {
             let v = decade * m;
@@ -163,125 +175,15 @@ pub(crate) fn log_ticks(lo: f64, hi: f64) -> (f64, f64, Vec<f64>) {
             }
             ticks.push(v);
             if v >= hi {
-                end = Some(v);
                 break 'outer;
             }
         }
         decade *= 10.0;
     }
-    let start = start.unwrap_or(ticks[0]);
-    let end = end.unwrap_or(hi);
+    // The loop pushes at least once before it can stop, and stops on a value >= hi.
+    let start = start.unwrap_or(lo);
+    let end = ticks.last().copied().unwrap_or(hi);
     (start, end, ticks)
-}
-
-/// A shaded span of the time axis, in seconds since load start.
-#[derive(Debug, Clone)]
-pub(crate) struct Band {
-    pub from_x: f64,
-    pub to_x: f64,
-    pub label: String,
-    pub fault: bool,
-}
-
-/// Warm-up and fault bands for a time chart.
-pub(crate) fn bands(results: &Results, load_start_s: f64) -> Vec<Band> {
-    let mut out = Vec::new();
-    if results.scenario.warmup_s > 0.0 {
-        out.push(Band {
-            from_x: 0.0,
-            to_x: results.scenario.warmup_s,
-            label: "warm-up".into(),
-            fault: false,
-        });
-    }
-    for f in &results.faults {
-        let end = crate::report::phases::fault_end_s(f.fired_s, f.recovered_s);
-        let label = if f.label.is_empty() {
-            format!("{} {}", f.action, f.target)
-        } else {
-            f.label.clone()
-        };
-        out.push(Band {
-            from_x: f.fired_s - load_start_s,
-            to_x: end - load_start_s,
-            label,
-            fault: true,
-        });
-    }
-    out
-}
-
-/// Shades every band over the whole height of the plot and labels it at the top; fault labels are
-/// staggered so neighbouring faults do not print over each other.
-pub(crate) fn draw_bands<DB, Y>(
-    chart: &mut ChartContext<'_, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, Y>>,
-    bands: &[Band],
-) -> Result<()>
-where
-    DB: DrawingBackend,
-    Y: plotters::coord::ranged1d::Ranged<ValueType = f64>,
-{
-    let yr = chart.y_range();
-    let (y_lo, y_hi) = (yr.start, yr.end);
-    let xr = chart.x_range();
-    let mut row = 0;
-    for b in bands {
-        let from = b.from_x.max(xr.start);
-        let to = b.to_x.min(xr.end);
-        if from >= to {
-            continue;
-        }
-        let (fill, text_colour) = if b.fault {
-            (FAULT.mix(0.14).filled(), FAULT)
-        } else {
-            (GREY.mix(0.12).filled(), GREY)
-        };
-        chart
-            .draw_series(std::iter::once(Rectangle::new(
-                [(from, y_lo), (to, y_hi)],
-                fill,
-            )))
-            .map_err(de)?;
-        if b.fault {
-            chart
-                .draw_series(std::iter::once(PathElement::new(
-                    vec![(from, y_lo), (from, y_hi)],
-                    stroke(FAULT, 2),
-                )))
-                .map_err(de)?;
-        }
-        let dy = if b.fault {
-            row += 1;
-            6 + 18 * ((row - 1) % 3)
-        } else {
-            6
-        };
-        let style = (FAMILY, 14)
-            .into_font()
-            .color(&text_colour)
-            .pos(Pos::new(HPos::Left, VPos::Top));
-        chart
-            .draw_series(std::iter::once(
-                EmptyElement::at((from, y_hi)) + Text::new(b.label.clone(), (5, dy), style),
-            ))
-            .map_err(de)?;
-    }
-    Ok(())
-}
-
-/// Writes "no data" in the middle of an empty chart, so a blank plot is not mistaken for zero.
-pub(crate) fn no_data<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, what: &str) -> Result<()> {
-    let (w, h) = area.dim_in_pixel();
-    let style = (FAMILY, 18)
-        .into_font()
-        .color(&GREY)
-        .pos(Pos::new(HPos::Center, VPos::Center));
-    area.draw(&Text::new(
-        format!("no data: {what}"),
-        (w as i32 / 2, h as i32 / 2),
-        style,
-    ))
-    .map_err(de)
 }
 
 #[cfg(test)]
@@ -292,7 +194,10 @@ mod tests {
     fn log_ticks_cover_the_range_in_1_2_5_steps() {
         let (lo, hi, ticks) = log_ticks(2.1, 767.0);
         assert_eq!((lo, hi), (2.0, 1000.0));
-        assert_eq!(ticks, vec![2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0]);
+        assert_eq!(
+            ticks,
+            vec![2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0]
+        );
         let (lo, hi, _) = log_ticks(0.0, f64::NAN);
         assert!(lo > 0.0 && hi > lo);
     }
