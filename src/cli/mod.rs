@@ -60,6 +60,20 @@ pub enum Command {
         /// A run directory, e.g. reports/failover-20261125T051754Z.
         dir: PathBuf,
     },
+    /// Compare two runs: key figures side by side with deltas (latency percentiles from the
+    /// merged .hlog histograms), an HTML page with both distributions overlaid, and exit code 3
+    /// when NEW regresses beyond --threshold.
+    Compare {
+        base: PathBuf,
+        new: PathBuf,
+        /// Allowed worsening in percent (latency up, rate down); lost / duplicated / reordered
+        /// records may not increase at all.
+        #[arg(long, default_value_t = 10.0)]
+        threshold: f64,
+        /// Where to write the HTML comparison (default: NEW/compare.html).
+        #[arg(long)]
+        html: Option<PathBuf>,
+    },
     /// Check scenario files without running them; errors name file:line:col and the field.
     Validate {
         #[arg(required = true)]
@@ -219,6 +233,12 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Run { scenario, reports } => run_cmd::run_scenario(&scenario, reports),
         Command::Validate { scenarios } => run_cmd::validate(&scenarios),
         Command::Report { dir } => run_cmd::report(&dir),
+        Command::Compare {
+            base,
+            new,
+            threshold,
+            html,
+        } => run_cmd::compare(&base, &new, threshold, html),
         Command::Produce {
             topic,
             count,

@@ -51,6 +51,21 @@ pub fn report(dir: &Path) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+pub fn compare(base: &Path, new: &Path, threshold: f64, html: Option<PathBuf>) -> Result<ExitCode> {
+    if !(threshold.is_finite() && threshold >= 0.0) {
+        return Err(UsageError("--threshold must be a percentage >= 0".into()).into());
+    }
+    let html = html.unwrap_or_else(|| kbench::report::compare::default_html(new));
+    let c = kbench::report::compare::compare(base, new, threshold, &html)?;
+    println!("{}", kbench::report::compare::render(&c));
+    println!("html      {}", html.display());
+    Ok(if c.regressed {
+        ExitCode::from(CHECKS_FAILED)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
 pub fn run_scenario(file: &Path, reports: PathBuf) -> Result<ExitCode> {
     let sc = load(file)?;
     let outcome = run::run(

@@ -2,6 +2,7 @@
 //! the summary printed at the end.
 
 pub mod charts;
+pub mod compare;
 pub mod font;
 pub mod html;
 pub mod phases;

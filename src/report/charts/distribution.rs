@@ -325,3 +325,47 @@ mod tests {
         assert!(curve(&crate::metrics::new_histogram()).is_empty());
     }
 }
+
+/// Two runs' measured-phase distributions overlaid for `kbench compare`: a colour per kind,
+/// solid for the base run, dashed for the new one.
+pub fn compare_runs(
+    charts_dir: &Path,
+    base: (&str, &PhaseHists),
+    new: (&str, &PhaseHists),
+) -> Result<Chart> {
+    let mut lines = Vec::new();
+    let mut legend = Vec::new();
+    for (ki, (kind, name)) in KINDS.iter().enumerate() {
+        for (ri, (label, p)) in [base, new].into_iter().enumerate() {
+            let Some(h) = p.hists.get(*kind) else {
+                continue;
+            };
+            let colour = SERIES[ki % SERIES.len()];
+            let dashed = ri == 1;
+            legend.push(LegendItem {
+                label: format!("{name} ({label}, n={})", h.len()),
+                colour,
+                mark: Mark::Line { width: 2, dashed },
+            });
+            lines.push(Line {
+                colour,
+                width: 2,
+                dash: dashed.then_some(8),
+                points: curve(h),
+            });
+        }
+    }
+    let chart = Distribution {
+        title: "Latency by percentile: base (solid) vs new (dashed)".into(),
+        panels: vec![Panel { title: None, lines }],
+        panel_height: 500,
+        legend,
+    };
+    render(
+        charts_dir,
+        "compare-distribution",
+        "Latency by percentile, base vs new",
+        "Measured phase of both runs, merged from their .hlog files; solid lines are the base run, dashed the new one.",
+        &chart,
+    )
+}
