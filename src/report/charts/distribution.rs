@@ -295,37 +295,6 @@ fn draw_panel<DB: DrawingBackend>(
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn percentile_axis_labels() {
-        let labels: Vec<String> = [0.0, x_of(0.5), 1.0, 2.0, 3.0, 4.0, 5.0]
-            .iter()
-            .map(|x| percentile_label(*x))
-            .collect();
-        assert_eq!(
-            labels,
-            ["0%", "50%", "90%", "99%", "99.9%", "99.99%", "99.999%"]
-        );
-    }
-
-    #[test]
-    fn curve_ends_on_the_maximum_at_the_resolvable_percentile() {
-        let mut h = crate::metrics::new_histogram();
-        for v in 1..=1000u64 {
-            h.record(v * 1000).unwrap();
-        }
-        let c = curve(&h);
-        let last = *c.last().unwrap();
-        assert!((last.0 - 3.0).abs() < 1e-9, "1000 values resolve 99.9%");
-        assert!((last.1 - 1000.0).abs() < 1.0, "ends on the max: {last:?}");
-        assert!(c.windows(2).all(|w| w[0].1 <= w[1].1), "monotonic");
-        assert!(curve(&crate::metrics::new_histogram()).is_empty());
-    }
-}
-
 /// Two runs' measured-phase distributions overlaid for `kbench compare`: a colour per kind,
 /// solid for the base run, dashed for the new one.
 pub fn compare_runs(
@@ -368,4 +337,35 @@ pub fn compare_runs(
         "Measured phase of both runs, merged from their .hlog files; solid lines are the base run, dashed the new one.",
         &chart,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentile_axis_labels() {
+        let labels: Vec<String> = [0.0, x_of(0.5), 1.0, 2.0, 3.0, 4.0, 5.0]
+            .iter()
+            .map(|x| percentile_label(*x))
+            .collect();
+        assert_eq!(
+            labels,
+            ["0%", "50%", "90%", "99%", "99.9%", "99.99%", "99.999%"]
+        );
+    }
+
+    #[test]
+    fn curve_ends_on_the_maximum_at_the_resolvable_percentile() {
+        let mut h = crate::metrics::new_histogram();
+        for v in 1..=1000u64 {
+            h.record(v * 1000).unwrap();
+        }
+        let c = curve(&h);
+        let last = *c.last().unwrap();
+        assert!((last.0 - 3.0).abs() < 1e-9, "1000 values resolve 99.9%");
+        assert!((last.1 - 1000.0).abs() < 1.0, "ends on the max: {last:?}");
+        assert!(c.windows(2).all(|w| w[0].1 <= w[1].1), "monotonic");
+        assert!(curve(&crate::metrics::new_histogram()).is_empty());
+    }
 }
