@@ -43,8 +43,10 @@ fn backend_for(sc: &Scenario) -> Result<(Box<dyn ClusterBackend>, StartOptions)>
         ClusterSpec::External {
             bootstrap,
             registry_url,
+            containers,
         } => {
-            let b = ExternalBackend::new(bootstrap, registry_url);
+            let b =
+                ExternalBackend::new(bootstrap, registry_url).with_containers(containers.clone());
             return Ok((Box::new(b), StartOptions::default()));
         }
         ClusterSpec::Process { ready_timeout } | ClusterSpec::Docker { ready_timeout } => {

@@ -1,10 +1,14 @@
 //! A cluster someone else runs (the seed's `docker-compose up -d`, a staging cluster): kbench
-//! only connects to it. It has no lifecycle here, so node faults are refused with a clear error.
+//! only connects to it. Node faults work when its brokers are containers kbench is told the names
+//! of (through the Docker Engine API); otherwise they are refused with a clear error.
 
 use std::time::Duration;
 
 use anyhow::{bail, Result};
 
+use std::collections::BTreeMap;
+
+use super::docker::ContainerFaults;
 use super::status::{ClusterStatus, NodeStatus};
 use super::topology::NodeId;
 use super::{probe, ClusterBackend, StartOptions, StopMode, Versions};
@@ -12,6 +16,9 @@ use super::{probe, ClusterBackend, StartOptions, StopMode, Versions};
 pub struct ExternalBackend {
     bootstrap: String,
     registry_url: String,
+    containers: Option<BTreeMap<NodeId, String>>,
+    /// Connected in `start`, when containers are named.
+    faults: Option<ContainerFaults>,
 }
 
 impl ExternalBackend {
@@ -19,13 +26,25 @@ impl ExternalBackend {
         ExternalBackend {
             bootstrap: bootstrap.into(),
             registry_url: registry_url.into().trim_end_matches('/').to_string(),
+            containers: None,
+            faults: None,
         }
+    }
+
+    /// Address node faults to these containers (broker id -> container name).
+    pub fn with_containers(mut self, containers: Option<BTreeMap<NodeId, String>>) -> Self {
+        self.containers = containers;
+        self
+    }
+
+    fn faults(&self) -> Option<&ContainerFaults> {
+        self.faults.as_ref()
     }
 
     fn no_lifecycle(&self, what: &str) -> anyhow::Error {
         anyhow::anyhow!(
             "cannot {what}: the external backend does not control the brokers of {}; \
-             use the process backend for fault injection",
+             name its containers (`containers = \"compose\"` in [cluster]) or use the process backend",
             self.bootstrap
         )
     }
@@ -48,6 +67,9 @@ impl ClusterBackend for ExternalBackend {
                 "the schema registry at {} does not answer GET /subjects",
                 self.registry_url
             );
+        }
+        if let Some(names) = &self.containers {
+            self.faults = Some(ContainerFaults::connect(names.clone())?);
         }
         progress(&format!(
             "external cluster at {}: brokers {brokers:?}; registry {}",
@@ -84,18 +106,30 @@ impl ClusterBackend for ExternalBackend {
     }
 
     fn stop(&mut self, node: NodeId, mode: StopMode) -> Result<()> {
-        Err(self.no_lifecycle(&format!("{mode} node {node}")))
+        match self.faults() {
+            Some(f) => f.stop(node, mode),
+            None => Err(self.no_lifecycle(&format!("{mode} node {node}"))),
+        }
     }
 
     fn resume(&mut self, node: NodeId) -> Result<()> {
-        Err(self.no_lifecycle(&format!("resume node {node}")))
+        match self.faults() {
+            Some(f) => f.resume(node),
+            None => Err(self.no_lifecycle(&format!("resume node {node}"))),
+        }
     }
 
     fn restart(&mut self, node: NodeId) -> Result<()> {
-        Err(self.no_lifecycle(&format!("restart node {node}")))
+        match self.faults() {
+            Some(f) => f.restart(node),
+            None => Err(self.no_lifecycle(&format!("restart node {node}"))),
+        }
     }
 
     fn node_ids(&self) -> Vec<NodeId> {
+        if let Some(names) = &self.containers {
+            return names.keys().copied().collect();
+        }
         probe::registered_brokers(&self.bootstrap, Duration::from_secs(2)).unwrap_or_default()
     }
 

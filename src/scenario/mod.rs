@@ -60,6 +60,8 @@ pub enum ClusterSpec {
     External {
         bootstrap: String,
         registry_url: String,
+        /// Broker id -> container name, for faults through the Docker Engine API.
+        containers: Option<std::collections::BTreeMap<u32, String>>,
     },
 }
 

@@ -39,6 +39,8 @@ pub struct RawCluster {
     pub backend: Option<String>,
     pub bootstrap: Option<String>,
     pub registry_url: Option<String>,
+    /// External clusters in containers: `"compose"` (kafka1..3) or `{ 1 = "name", ... }`.
+    pub containers: Option<toml::Value>,
     pub ready_timeout: Option<String>,
 }
 

@@ -178,3 +178,28 @@ fn bad_fault_plans_name_the_fault() {
     ));
     assert!(e.message.contains("rolling-restart"), "{e}");
 }
+
+#[test]
+fn external_clusters_take_faults_only_with_named_containers() {
+    let ext = "[cluster]\nbackend = \"external\"\nbootstrap = \"127.0.0.1:9092\"\nregistry_url = \"http://127.0.0.1:8081\"\n";
+    let fault = "[[fault]]\nat = \"2s\"\naction = \"kill\"\ntarget = \"leader:0\"\nrecover_after = \"3s\"\n";
+    let e = err(&format!("{BASE}\n{ext}\n{fault}"));
+    assert!(e.message.contains("containers"), "{e}");
+    let sc = parse(&format!("{BASE}\n{ext}containers = \"compose\"\n\n{fault}")).unwrap();
+    match sc.cluster {
+        ClusterSpec::External {
+            containers: Some(c),
+            ..
+        } => assert_eq!(c[&2], "kafka2"),
+        other => panic!("{other:?}"),
+    }
+    let sc = parse(&format!(
+        "{BASE}\n{ext}containers = {{ 1 = \"a\", 2 = \"b\", 3 = \"c\" }}\n\n{fault}"
+    ))
+    .unwrap();
+    assert!(
+        matches!(sc.cluster, ClusterSpec::External { containers: Some(ref c), .. } if c[&3] == "c")
+    );
+    let e = err(&format!("{BASE}\n{ext}containers = 5\n"));
+    assert_eq!(e.field, "cluster.containers", "{e}");
+}

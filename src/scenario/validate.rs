@@ -82,6 +82,36 @@ fn rate_profile(src: &Source, raw: &super::raw::RawProducer, total: Duration) ->
     Ok(profile)
 }
 
+/// `containers = "compose"` or `containers = { 1 = "kafka1", ... }`.
+fn containers(
+    src: &Source,
+    v: Option<&toml::Value>,
+) -> R<Option<std::collections::BTreeMap<u32, String>>> {
+    let bad = || {
+        src.error(
+            "cluster.containers",
+            "use \"compose\" (kafka1..kafka3) or a table of broker id = container name",
+        )
+    };
+    match v {
+        None => Ok(None),
+        Some(toml::Value::String(s)) if s == "compose" => Ok(Some(
+            crate::cluster::docker::ContainerFaults::compose_names(
+                &crate::cluster::Topology::default(),
+            ),
+        )),
+        Some(toml::Value::Table(t)) => t
+            .iter()
+            .map(|(k, v)| match (k.parse::<u32>(), v.as_str()) {
+                (Ok(id), Some(name)) if id > 0 && !name.is_empty() => Ok((id, name.to_string())),
+                _ => Err(bad()),
+            })
+            .collect::<R<_>>()
+            .map(Some),
+        Some(_) => Err(bad()),
+    }
+}
+
 pub fn validate(src: Source) -> R<Scenario> {
     let raw: RawScenario = toml::from_str(&src.text).map_err(|e| {
         let msg = e.message().trim().to_string();
@@ -152,6 +182,7 @@ pub fn validate(src: Source) -> R<Scenario> {
             ClusterSpec::External {
                 bootstrap,
                 registry_url,
+                containers: containers(&src, raw.cluster.containers.as_ref())?,
             }
         }
         other => {
@@ -310,10 +341,19 @@ pub fn validate(src: Source) -> R<Scenario> {
         properties: properties(&src, "consumer.properties", &raw.consumer.properties)?,
     };
     let faults = super::faults::validate(&src, &raw.faults, total, topic.partitions)?;
-    if !faults.is_empty() && matches!(cluster, ClusterSpec::External { .. }) {
+    if !faults.is_empty()
+        && matches!(
+            cluster,
+            ClusterSpec::External {
+                containers: None,
+                ..
+            }
+        )
+    {
         return Err(src.error(
             "fault",
-            "the external backend cannot stop brokers; fault plans need backend = \"process\"",
+            "the external backend can only stop brokers that run in containers: set `containers = \"compose\"` \
+             (or `containers = { 1 = \"kafka1\", ... }`) in [cluster], or use backend = \"process\"",
         ));
     }
     let slos = match &raw.slo {
