@@ -114,17 +114,7 @@ pub fn evaluate(slos: &[Slo], r: &Results) -> Vec<SloResult> {
             } else {
                 match s.key.as_str() {
                     "max_unavailability_s" => {
-                        let worst = r
-                            .faults
-                            .iter()
-                            .filter_map(|f| f.metrics.as_ref())
-                            .flat_map(|m| {
-                                m.partition_ack_gaps_s
-                                    .values()
-                                    .copied()
-                                    .chain([m.longest_ack_gap_s])
-                            })
-                            .fold(0.0, f64::max);
+                        let worst = r.max_unavailability_s();
                         (
                             "longest time a partition got no ack, any fault".into(),
                             "<=",

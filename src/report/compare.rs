@@ -42,19 +42,6 @@ fn measured(dir: &Path, r: &Results) -> Result<PhaseHists> {
         .with_context(|| format!("{} has no measured phase", dir.display()))
 }
 
-fn unavailability(r: &Results) -> f64 {
-    r.faults
-        .iter()
-        .filter_map(|f| f.metrics.as_ref())
-        .flat_map(|m| {
-            m.partition_ack_gaps_s
-                .values()
-                .copied()
-                .chain([m.longest_ack_gap_s])
-        })
-        .fold(0.0, f64::max)
-}
-
 fn figure(
     name: &str,
     unit: &str,
@@ -137,8 +124,8 @@ pub fn compare(
     figures.push(figure(
         "max unavailability",
         "s",
-        unavailability(&b),
-        unavailability(&n),
+        b.max_unavailability_s(),
+        n.max_unavailability_s(),
         true,
         threshold_pct,
         false,

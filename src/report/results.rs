@@ -52,6 +52,20 @@ pub struct Results {
 }
 
 impl Results {
+    /// The longest time any partition got no ack, over all faults (s).
+    pub fn max_unavailability_s(&self) -> f64 {
+        self.faults
+            .iter()
+            .filter_map(|f| f.metrics.as_ref())
+            .flat_map(|m| {
+                m.partition_ack_gaps_s
+                    .values()
+                    .copied()
+                    .chain([m.longest_ack_gap_s])
+            })
+            .fold(0.0, f64::max)
+    }
+
     /// Whether the run passed its checks: the audit and every SLO.
     pub fn passed(&self) -> bool {
         self.audit.ok && self.slos.iter().all(|s| s.pass)
