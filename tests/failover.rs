@@ -10,13 +10,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{jvms_under, port_open, TestHome};
+use common::{port_open, TestHome};
 
 #[test]
 fn killed_leader_fails_over_without_losing_acked_records() {
     let _lock = common::cluster_lock();
     let home = TestHome::new("failover");
-    let reports = home.home.join("reports");
     let scenario =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios/failover-short.toml");
 
@@ -40,27 +39,9 @@ fn killed_leader_fails_over_without_losing_acked_records() {
             }
         })
     };
-    let out = home.run(&[
-        "run",
-        scenario.to_str().unwrap(),
-        "--reports",
-        reports.to_str().unwrap(),
-    ]);
+    let (_dir, r) = home.run_scenario(&scenario);
     done.store(true, Ordering::Relaxed);
     watcher.join().unwrap();
-    assert!(out.status.success(), "kbench run failed");
-    assert!(
-        jvms_under(&home.runs()).is_empty(),
-        "the run tore its cluster down"
-    );
-
-    let dir = std::fs::read_dir(&reports)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let r = kbench::report::results::read(&dir).expect("results.json parses");
     assert_eq!(r.faults.len(), 1);
     let f = &r.faults[0];
     assert!(f.error.is_none(), "fault failed: {:?}", f.error);

@@ -6,33 +6,14 @@ mod common;
 
 use std::path::Path;
 
-use common::{jvms_under, TestHome};
+use common::TestHome;
 
 #[test]
 fn quickstart_runs_end_to_end() {
     let _lock = common::cluster_lock();
     let home = TestHome::new("quickstart");
-    let reports = home.home.join("reports");
     let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/quickstart.toml");
-    let out = home.run(&[
-        "run",
-        scenario.to_str().unwrap(),
-        "--reports",
-        reports.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "kbench run failed");
-    assert!(
-        jvms_under(&home.runs()).is_empty(),
-        "the run tore its cluster down"
-    );
-
-    let dir = std::fs::read_dir(&reports)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let r = kbench::report::results::read(&dir).expect("results.json parses");
+    let (dir, r) = home.run_scenario(&scenario);
     assert_eq!(r.scenario.name, "quickstart");
     assert!(r.environment.kafka_version.starts_with("4."));
     assert_eq!(r.counts.failed, 0, "no failed deliveries: {:?}", r.errors);

@@ -52,6 +52,31 @@ impl TestHome {
         out
     }
 
+    /// `kbench run SCENARIO` into this home's reports directory: asserts that the run succeeded
+    /// and tore its cluster down, and returns the run directory with its parsed results.
+    pub fn run_scenario(&self, scenario: &Path) -> (PathBuf, kbench::report::results::Results) {
+        let reports = self.home.join("reports");
+        let out = self.run(&[
+            "run",
+            scenario.to_str().unwrap(),
+            "--reports",
+            reports.to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "kbench run failed");
+        assert!(
+            jvms_under(&self.runs()).is_empty(),
+            "the run tore its cluster down"
+        );
+        let dir = std::fs::read_dir(&reports)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        let r = kbench::report::results::read(&dir).expect("results.json parses");
+        (dir, r)
+    }
+
     /// The newest state file under this home, if any.
     pub fn state_file(&self) -> Option<PathBuf> {
         kbench::cluster::state::find_all(&self.runs())
