@@ -61,18 +61,9 @@ impl Draw for LatencyChart {
         let (y_lo, y_hi, ticks) = log_ticks(lo, hi);
         let y = (y_lo..y_hi).log_scale().with_key_points(ticks);
         let mut chart = self.frame.build(&body, y, true)?;
-        chart
-            .configure_mesh()
-            .x_desc(X_DESC)
-            .y_desc("ack latency (ms, log scale)")
-            .y_label_formatter(&|v| super::fmt_ms_tick(*v))
-            .x_label_formatter(&|v| fmt_count(*v))
-            .axis_desc_style(axis_font())
-            .label_style(tick_font())
-            .light_line_style(WHITE)
-            .bold_line_style(RGBColor(0xDD, 0xDD, 0xDD))
-            .draw()
-            .map_err(de)?;
+        time_mesh(&mut chart, "ack latency (ms, log scale)", 11, &|v| {
+            super::fmt_ms_tick(*v)
+        })?;
         draw_bands(&mut chart, Some(root), &self.frame.bands)?;
         if !lo.is_finite() {
             return no_data(&body, "no acks");
@@ -140,18 +131,7 @@ impl Draw for ThroughputChart {
             .fold(self.target_rate, f64::max)
             .max(1.0);
         let mut chart = self.frame.build(&top, 0.0..hi * 1.1, true)?;
-        chart
-            .configure_mesh()
-            .x_desc(X_DESC)
-            .y_desc("records per second")
-            .y_label_formatter(&|v| fmt_count(*v))
-            .x_label_formatter(&|v| fmt_count(*v))
-            .axis_desc_style(axis_font())
-            .label_style(tick_font())
-            .light_line_style(WHITE)
-            .bold_line_style(RGBColor(0xDD, 0xDD, 0xDD))
-            .draw()
-            .map_err(de)?;
+        time_mesh(&mut chart, "records per second", 11, &|v| fmt_count(*v))?;
         draw_bands(&mut chart, Some(root), &self.frame.bands)?;
         draw_series(&mut chart, &self.series)?;
         let mut items = legend_items(&self.series);
@@ -181,19 +161,7 @@ impl Draw for ThroughputChart {
         let mut chart = self
             .frame
             .build(&bottom, 0.0..(f_hi * 1.2).max(1.0), false)?;
-        chart
-            .configure_mesh()
-            .x_desc(X_DESC)
-            .y_desc("failed / s")
-            .y_labels(4)
-            .y_label_formatter(&|v| fmt_count(*v))
-            .x_label_formatter(&|v| fmt_count(*v))
-            .axis_desc_style(axis_font())
-            .label_style(tick_font())
-            .light_line_style(WHITE)
-            .bold_line_style(RGBColor(0xDD, 0xDD, 0xDD))
-            .draw()
-            .map_err(de)?;
+        time_mesh(&mut chart, "failed / s", 4, &|v| fmt_count(*v))?;
         draw_bands(&mut chart, None, &self.frame.bands)?;
         let bars = (self.failed.iter())
             .filter(|p| p.1 > 0.0)
@@ -256,18 +224,7 @@ impl Draw for SendLagChart {
         let (body, legend) = Frame::areas(root, title)?;
         let hi = values(&self.series).fold(0.0, f64::max);
         let mut chart = self.frame.build(&body, 0.0..(hi * 1.1).max(1.0), true)?;
-        chart
-            .configure_mesh()
-            .x_desc(X_DESC)
-            .y_desc("max send lag (ms)")
-            .y_label_formatter(&|v| fmt_count(*v))
-            .x_label_formatter(&|v| fmt_count(*v))
-            .axis_desc_style(axis_font())
-            .label_style(tick_font())
-            .light_line_style(WHITE)
-            .bold_line_style(RGBColor(0xDD, 0xDD, 0xDD))
-            .draw()
-            .map_err(de)?;
+        time_mesh(&mut chart, "max send lag (ms)", 11, &|v| fmt_count(*v))?;
         draw_bands(&mut chart, Some(root), &self.frame.bands)?;
         if self.series.iter().all(|s| s.segments.is_empty()) {
             return no_data(&body, "no sends");
@@ -275,4 +232,30 @@ impl Draw for SendLagChart {
         draw_series(&mut chart, &self.series)?;
         legend_strip(&legend, &legend_items(&self.series))
     }
+}
+
+/// The mesh every time chart shares: seconds since load start on x, `y_desc` with `y_labels`
+/// ticks formatted by `y_fmt` on y, in the report's fonts and grid colours.
+fn time_mesh<
+    DB: DrawingBackend,
+    Y: Ranged<ValueType = f64> + plotters::coord::ranged1d::ValueFormatter<f64>,
+>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, Y>>,
+    y_desc: &str,
+    y_labels: usize,
+    y_fmt: &dyn Fn(&f64) -> String,
+) -> Result<()> {
+    chart
+        .configure_mesh()
+        .x_desc(X_DESC)
+        .y_desc(y_desc)
+        .y_labels(y_labels)
+        .y_label_formatter(y_fmt)
+        .x_label_formatter(&|v| fmt_count(*v))
+        .axis_desc_style(axis_font())
+        .label_style(tick_font())
+        .light_line_style(WHITE)
+        .bold_line_style(RGBColor(0xDD, 0xDD, 0xDD))
+        .draw()
+        .map_err(de)
 }
