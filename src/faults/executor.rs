@@ -31,6 +31,12 @@ impl ExecContext<'_> {
         self.origin.elapsed().as_secs_f64()
     }
 
+    /// Stamp fault `n`'s firing time and log it, right before the action.
+    fn fired(&self, r: &mut FaultReport, n: usize) {
+        r.fired_s = self.now_s();
+        (self.log)(&format!("fault {n} at {:.3}s: {}", r.fired_s, r.label));
+    }
+
     /// Sleep until `t` after load start; false if the run is stopping first.
     fn wait_until(&self, t: Duration) -> bool {
         let deadline = self.origin + self.load_start + t;
@@ -170,13 +176,7 @@ pub fn execute(
                 let f = &plan[i];
                 let mut evidence = Vec::new();
                 let result = if f.action == Action::RollingRestart {
-                    reports[i].fired_s = cx.now_s();
-                    (cx.log)(&format!(
-                        "fault {} at {:.3}s: {}",
-                        i + 1,
-                        reports[i].fired_s,
-                        reports[i].label
-                    ));
+                    cx.fired(&mut reports[i], i + 1);
                     match &md {
                         Some(md) => rolling_restart(backend, md, cx, &mut evidence),
                         None => Err(anyhow::anyhow!("no metadata client")),
@@ -198,13 +198,7 @@ pub fn execute(
                     node.and_then(|node| {
                         reports[i].node = Some(node);
                         reports[i].label = f.label(Some(node));
-                        reports[i].fired_s = cx.now_s();
-                        (cx.log)(&format!(
-                            "fault {} at {:.3}s: {}",
-                            i + 1,
-                            reports[i].fired_s,
-                            reports[i].label
-                        ));
+                        cx.fired(&mut reports[i], i + 1);
                         act(backend, f.action, node)?;
                         match f.action {
                             Action::Stop | Action::Kill => {
