@@ -53,6 +53,9 @@ impl ExecContext<'_> {
     }
 }
 
+/// How long before its time a fault's target is resolved.
+const RESOLVE_LEAD: Duration = Duration::from_millis(300);
+
 #[derive(Debug, Clone, Copy)]
 enum Event {
     Fire(usize),
@@ -162,7 +165,13 @@ pub fn execute(
     // Node -> fault that took it down, so a later start / resume closes that fault's window.
     let mut down: BTreeMap<NodeId, usize> = BTreeMap::new();
     for (t, ev) in events {
-        if !cx.wait_until(t) {
+        // Targets are resolved just before the scheduled time, so a slow metadata request does
+        // not make the action itself late.
+        let lead = match ev {
+            Event::Fire(_) => RESOLVE_LEAD,
+            Event::Recover(_) => Duration::ZERO,
+        };
+        if !cx.wait_until(t.saturating_sub(lead)) {
             for r in reports
                 .iter_mut()
                 .filter(|r| r.fired_s == 0.0 && r.error.is_none())
@@ -176,6 +185,7 @@ pub fn execute(
                 let f = &plan[i];
                 let mut evidence = Vec::new();
                 let result = if f.action == Action::RollingRestart {
+                    cx.wait_until(t);
                     cx.fired(&mut reports[i], i + 1);
                     match &md {
                         Some(md) => rolling_restart(backend, md, cx, &mut evidence),
@@ -198,6 +208,9 @@ pub fn execute(
                     node.and_then(|node| {
                         reports[i].node = Some(node);
                         reports[i].label = f.label(Some(node));
+                        if !cx.wait_until(t) {
+                            anyhow::bail!("not fired: the run stopped first");
+                        }
                         cx.fired(&mut reports[i], i + 1);
                         act(backend, f.action, node)?;
                         match f.action {
