@@ -31,16 +31,37 @@ pub struct Endpoints {
     pub registry_url: String,
 }
 
+/// What `kbench produce` writes; its flags are these fields.
+#[derive(Debug, clap::Args)]
 pub struct ProduceOptions {
+    #[arg(long, default_value = "test")]
     pub topic: String,
+    /// How many records to write.
+    #[arg(long, default_value_t = 10)]
     pub count: u64,
+    /// Records per second (open loop).
+    #[arg(long, default_value_t = 10.0)]
     pub rate: f64,
+    /// Avro schema (.avsc) of the records; default: a timestamp plus field values.
+    #[arg(long)]
     pub schema: Option<PathBuf>,
+    /// Seeds record generation: the same seed writes the same records.
+    #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Target encoded record size in bytes (string / bytes lengths calibrated to it).
+    /// Target encoded record size in bytes (calibrates the schema's strings and bytes).
+    #[arg(long)]
     pub record_size: Option<usize>,
-    /// librdkafka producer properties.
+    /// A librdkafka producer property, e.g. -X linger.ms=5 (repeatable).
+    #[arg(short = 'X', long = "property", value_parser = parse_property)]
     pub properties: Vec<(String, String)>,
+}
+
+/// `key=value`, both sides trimmed; the key may not be empty.
+pub fn parse_property(s: &str) -> std::result::Result<(String, String), String> {
+    s.split_once('=')
+        .filter(|(k, _)| !k.is_empty())
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .ok_or_else(|| format!("\"{s}\" is not key=value"))
 }
 
 #[derive(Debug, serde::Serialize)]

@@ -259,6 +259,9 @@ pub struct Options {
     pub records: u64,
     pub record_size: usize,
     pub repeats: usize,
+    /// Unmeasured rounds of both tools before the first measured one: a fresh cluster's JIT
+    /// makes its first minute slower, and whichever tool ran then would be charged for it.
+    pub warmup_rounds: usize,
     /// Seconds of load in the fixed-rate phase.
     pub fixed_rate_seconds: f64,
 }
@@ -280,6 +283,7 @@ pub struct Comparison {
     pub kafka_version: String,
     pub record_size: usize,
     pub repeats: usize,
+    pub warmup_rounds: usize,
     pub properties: Vec<(String, String)>,
     pub unthrottled: PhaseResult,
     pub fixed_rate: PhaseResult,
@@ -362,6 +366,7 @@ pub fn compare(
         rate: None,
         properties: properties.clone(),
     };
+    let warming = std::cell::Cell::new(false);
     let mut alternate = |i: usize, w: &Workload| -> Result<Vec<Sample>> {
         // Alternate which tool goes first, so neither always gets the warmer cluster.
         let mut out = Vec::new();
@@ -373,18 +378,23 @@ pub fn compare(
             } else {
                 perf_test(dist, bootstrap, w)?
             };
+            let round = match warming.get() {
+                true => format!("warm-up round {} (not counted)", i + 1),
+                false => format!("run {}", i + 1),
+            };
             log(&format!(
-                "{} run {}: {:.0} records/s, {:.2} CPU-s per million, p99 {:.1} ms",
-                s.tool,
-                i + 1,
-                s.records_per_s,
-                s.cpu_s_per_million,
-                s.p99_ms
+                "{} {round}: {:.0} records/s, {:.2} CPU-s per million, p99 {:.1} ms",
+                s.tool, s.records_per_s, s.cpu_s_per_million, s.p99_ms
             ));
             out.push(s);
         }
         Ok(out)
     };
+    warming.set(true);
+    for i in 0..o.warmup_rounds {
+        alternate(i, &w)?;
+    }
+    warming.set(false);
     let unthrottled = phase("unthrottled", &w, o.repeats, &mut alternate)?;
     let saturation = unthrottled
         .stats
@@ -402,6 +412,7 @@ pub fn compare(
         kafka_version: dist.kafka_version.clone(),
         record_size: o.record_size,
         repeats: o.repeats,
+        warmup_rounds: o.warmup_rounds,
         properties,
         unthrottled,
         fixed_rate,

@@ -153,6 +153,11 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<Outcome> {
     let registry_url = guard.backend().registry_url();
     let versions = guard.backend().versions();
 
+    let _topic_lock = crate::kafka::topic_lock::acquire(
+        &crate::paths::kbench_home()?.join("locks"),
+        &bootstrap,
+        &sc.topic.name,
+    )?;
     admin::create_topic(&bootstrap, &sc.topic, sc.recreate_topic)?;
     let augmented = header::augment_schema(&sc.schema.avsc)?;
     let parsed = apache_avro::Schema::parse_str(&augmented)?;
@@ -223,7 +228,7 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<Outcome> {
         std::thread::sleep(Duration::from_millis(50));
     }
 
-    let start = origin.elapsed() + Duration::from_millis(100);
+    let start = load_start(origin.elapsed());
     let total = sc.total_duration();
     let s_us = start.as_micros() as u64;
     let mut phases = Vec::new();
@@ -421,4 +426,29 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<Outcome> {
         .context("building the HTML report")?;
     teardown.context("tearing the cluster down")?;
     Ok(Outcome { dir, results })
+}
+
+/// When the load starts, as an offset from the run's origin: at least 100 ms from now (time for
+/// the producers to come up) and on a whole second. The aggregator's seconds count from the
+/// origin and a phase holds whole seconds, so a load starting mid-second would put part of its
+/// last measured second outside the measured phase and understate the achieved rate.
+fn load_start(now: Duration) -> Duration {
+    let earliest = now + Duration::from_millis(100);
+    Duration::from_secs(earliest.as_secs() + u64::from(earliest.subsec_nanos() > 0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::load_start;
+    use std::time::Duration;
+
+    #[test]
+    fn load_starts_on_the_next_whole_second_after_100ms() {
+        let ms = Duration::from_millis;
+        assert_eq!(load_start(ms(0)), ms(1000));
+        assert_eq!(load_start(ms(152)), ms(1000));
+        assert_eq!(load_start(ms(900)), ms(1000));
+        assert_eq!(load_start(ms(901)), ms(2000));
+        assert_eq!(load_start(ms(12_345)), ms(13_000));
+    }
 }

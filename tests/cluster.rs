@@ -7,7 +7,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{jvms_under, port_open, wait_for, TestHome};
+use common::{jvms_under, port_open, produce_acks_all as produce, wait_for, TestHome};
 use kbench::cluster::proc_ctl::ProcState;
 use kbench::cluster::process::ProcessBackend;
 use kbench::cluster::{ClusterBackend, StopMode};
@@ -16,34 +16,10 @@ use kbench::kafka::metadata::MetadataClient;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
-use rdkafka::producer::{FutureProducer, FutureRecord};
 use schema_registry_converter::async_impl::schema_registry::{
     get_schema_by_id, post_schema, SrSettings,
 };
 use schema_registry_converter::schema_registry_common::{SchemaType, SuppliedSchema};
-
-fn produce(bootstrap: &str, topic: &str, n: usize, tag: &str) {
-    let producer: FutureProducer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("acks", "all")
-        .set("enable.idempotence", "true")
-        .set("message.timeout.ms", "60000")
-        .create()
-        .unwrap();
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async {
-        for i in 0..n {
-            let payload = format!("{tag}-{i}");
-            producer
-                .send(
-                    FutureRecord::to(topic).key(&payload).payload(&payload),
-                    Duration::from_secs(60),
-                )
-                .await
-                .unwrap_or_else(|(e, _)| panic!("acks=all send via {bootstrap} failed: {e}"));
-        }
-    });
-}
 
 fn consume_all(bootstrap: &str, topic: &str, want: usize) -> Vec<String> {
     let consumer: BaseConsumer = ClientConfig::new()

@@ -14,9 +14,13 @@ fn copy_fixture(to: &Path) {
     }
 }
 
-fn kbench(args: &[&str]) -> (i32, String) {
+/// `kbench compare BASE NEW --html HTML`: exit code and stdout.
+fn compare(base: &Path, new: &Path, html: &Path) -> (i32, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_kbench"))
-        .args(args)
+        .arg("compare")
+        .args([base, new])
+        .arg("--html")
+        .arg(html)
         .output()
         .unwrap();
     (
@@ -34,13 +38,7 @@ fn compare_flags_regressions_and_writes_html() {
     copy_fixture(&new);
 
     let html = root.join("same.html");
-    let (code, out) = kbench(&[
-        "compare",
-        base.to_str().unwrap(),
-        new.to_str().unwrap(),
-        "--html",
-        html.to_str().unwrap(),
-    ]);
+    let (code, out) = compare(&base, &new, &html);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("no regression"), "{out}");
 
@@ -84,13 +82,7 @@ fn compare_flags_regressions_and_writes_html() {
     std::fs::write(new.join("results.json"), serde_json::to_vec(&r).unwrap()).unwrap();
 
     let html = root.join("worse.html");
-    let (code, out) = kbench(&[
-        "compare",
-        base.to_str().unwrap(),
-        new.to_str().unwrap(),
-        "--html",
-        html.to_str().unwrap(),
-    ]);
+    let (code, out) = compare(&base, &new, &html);
     assert_eq!(code, 3, "a regression exits 3:\n{out}");
     assert!(
         out.lines()

@@ -10,13 +10,16 @@
 //!   connecting fails with the clear "no Docker engine answers" error (and prints `SKIPPED: ...`
 //!   for the cluster test); with an engine it checks that the ping works.
 
-use std::time::{Duration, Instant};
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::{produce_acks_all, wait_for as wait_until, TestHome};
 
 use kbench::cluster::docker::{down_labelled, ContainerFaults, DockerBackend, NoEngine};
 use kbench::cluster::{ClusterGuard, StartOptions, StopMode, Topology};
 use kbench::kafka::admin::{create_topic, TopicSpec};
-use rdkafka::config::ClientConfig;
-use rdkafka::producer::{FutureProducer, FutureRecord};
 
 fn assert_no_engine_error(e: &anyhow::Error) {
     let msg = format!("{e:#}");
@@ -49,48 +52,12 @@ fn engine_answers_or_the_error_says_how_to_get_one() {
     }
 }
 
-fn produce_acks_all(bootstrap: &str, topic: &str, n: usize) {
-    let producer: FutureProducer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("acks", "all")
-        .set("enable.idempotence", "true")
-        .set("message.timeout.ms", "60000")
-        .create()
-        .expect("producer");
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    rt.block_on(async {
-        for i in 0..n {
-            let payload = format!("docker-{i}");
-            producer
-                .send(
-                    FutureRecord::to(topic).key(&payload).payload(&payload),
-                    Duration::from_secs(60),
-                )
-                .await
-                .unwrap_or_else(|(e, _)| panic!("acks=all send failed: {e}"));
-        }
-    });
-}
-
-fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
-    let end = Instant::now() + timeout;
-    while !cond() {
-        assert!(Instant::now() < end, "timed out after {timeout:?}: {what}");
-        std::thread::sleep(Duration::from_millis(500));
-    }
-}
-
 #[test]
 #[ignore = "needs a Docker engine; run with --ignored"]
 fn docker_cluster_survives_faults() {
     let cluster = format!("kbench-it-{}", std::process::id());
-    let backend = match DockerBackend::connect(Topology::default(), &cluster) {
-        Ok(b) => b,
-        Err(e) => {
-            println!("SKIPPED: no Docker engine: {e:#}");
-            panic!("this test needs a Docker engine and none answers: {e:#}");
-        }
-    };
+    let backend = DockerBackend::connect(Topology::default(), &cluster)
+        .unwrap_or_else(|e| skipped_without_engine(&e));
     // The guard removes the containers even when an assertion fails half-way.
     let mut guard = ClusterGuard::new(Box::new(backend));
     let b = guard.backend();
@@ -114,14 +81,14 @@ fn docker_cluster_survives_faults() {
         configs: vec![("min.insync.replicas".into(), "2".into())],
     };
     create_topic(&bootstrap, &topic, true).expect("topic created");
-    produce_acks_all(&bootstrap, "it-docker", 20);
+    produce_acks_all(&bootstrap, "it-docker", 20, "docker");
 
     // A killed broker: the container is down, acks=all writes go on with two in sync.
     b.stop(1, StopMode::Kill).expect("kill node 1");
     let st = b.status().unwrap();
     let n1 = st.nodes.iter().find(|n| n.id == 1).unwrap();
     assert_eq!(n1.process.as_deref(), Some("down"), "{st}");
-    produce_acks_all(&bootstrap, "it-docker", 20);
+    produce_acks_all(&bootstrap, "it-docker", 20, "docker");
     b.restart(1).expect("restart node 1");
     wait_until("node 1 back", Duration::from_secs(180), || {
         b.status().is_ok_and(|s| s.all_up())
@@ -145,4 +112,44 @@ fn docker_cluster_survives_faults() {
     guard.teardown().expect("teardown");
     let left = down_labelled(Some(&cluster)).expect("engine still answers");
     assert!(left.is_empty(), "teardown left {left:?}");
+}
+
+/// An `--ignored` test asked to run without an engine says so and fails: it never passes unrun.
+fn skipped_without_engine(e: &anyhow::Error) -> ! {
+    println!("SKIPPED: no Docker engine: {e:#}");
+    panic!("this test needs a Docker engine and none answers: {e:#}");
+}
+
+/// The shortened failover scenario of `tests/failover.rs`, run by `kbench run` with
+/// `backend = "docker"`: kbench creates the containers, kills the leader of p0 through the engine,
+/// restarts it, audits, and removes everything it created.
+#[test]
+#[ignore = "needs a Docker engine; run with --ignored"]
+fn failover_scenario_on_the_docker_backend() {
+    if let Err(e) = DockerBackend::connect(Topology::default(), "kbench-it-probe") {
+        skipped_without_engine(&e);
+    }
+    let home = TestHome::new("docker-failover");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(root.join("tests/scenarios/failover-short.toml")).unwrap();
+    let schema = root.join("scenarios/schemas/reading.avsc");
+    let text = text
+        .replace(
+            "../../scenarios/schemas/reading.avsc",
+            schema.to_str().unwrap(),
+        )
+        .replace("[topic]", "[cluster]\nbackend = \"docker\"\n\n[topic]");
+    let scenario = home.home.join("failover-docker.toml");
+    std::fs::write(&scenario, text).unwrap();
+
+    let (_dir, r) = home.run_scenario(&scenario);
+    assert_eq!(r.environment.backend, "docker");
+    assert_eq!(r.faults.len(), 1);
+    let f = &r.faults[0];
+    assert!(f.error.is_none(), "fault failed: {:?}", f.error);
+    assert!(f.recovered_s.is_some(), "the killed broker came back");
+    assert!(r.audit.ok, "audit: {:?}", r.audit);
+    assert_eq!(r.audit.lost, 0);
+    let left = down_labelled(None).expect("engine still answers");
+    assert!(left.is_empty(), "the run left {left:?}");
 }

@@ -82,25 +82,8 @@ pub enum Command {
     /// Write Avro records to a topic (the seed's producer): registered schema, Confluent wire
     /// format, acks=all. Creates the topic (RF 3, min ISR 2) if it does not exist.
     Produce {
-        #[arg(long, default_value = "test")]
-        topic: String,
-        /// How many records to write.
-        #[arg(long, default_value_t = 10)]
-        count: u64,
-        /// Records per second (open loop).
-        #[arg(long, default_value_t = 10.0)]
-        rate: f64,
-        /// Avro schema (.avsc) of the records; default: a timestamp plus field values.
-        #[arg(long)]
-        schema: Option<PathBuf>,
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Target encoded record size in bytes (calibrates the schema's strings and bytes).
-        #[arg(long)]
-        record_size: Option<usize>,
-        /// A librdkafka producer property, e.g. -X linger.ms=5 (repeatable).
-        #[arg(short = 'X', long = "property", value_parser = parse_property)]
-        properties: Vec<(String, String)>,
+        #[command(flatten)]
+        options: kbench::client::ProduceOptions,
         /// Print the summary as one JSON object.
         #[arg(long)]
         json: bool,
@@ -138,15 +121,25 @@ pub enum Command {
     /// (p50 / p99 / p99.9 ack latency, kbench's achieved-rate error). Prints median and spread
     /// with kbench / perf-test ratios and writes them as JSON under --reports.
     CompareTools {
+        /// Records per run in the unthrottled phase (same count for both tools).
         #[arg(long, default_value_t = 200_000)]
         records: u64,
+        /// Record size in bytes: kbench calibrates its Avro records to it, perf-test sends
+        /// payloads of exactly this size.
         #[arg(long, default_value_t = 1024)]
         record_size: usize,
+        /// Measured runs of each tool per phase, alternating which goes first; median and
+        /// spread are reported.
         #[arg(long, default_value_t = 3)]
         repeats: usize,
+        /// Unmeasured runs of each tool before the first measured one, so neither is charged
+        /// for the fresh cluster's warm-up.
+        #[arg(long, default_value_t = 1)]
+        warmup_rounds: usize,
         /// Seconds of load per run in the fixed-rate phase.
         #[arg(long, default_value_t = 20.0)]
         fixed_rate_seconds: f64,
+        /// Where the comparison's JSON is written.
         #[arg(long, default_value = "reports")]
         reports: PathBuf,
     },
@@ -217,13 +210,6 @@ pub enum Backend {
     Docker,
 }
 
-fn parse_property(s: &str) -> std::result::Result<(String, String), String> {
-    s.split_once('=')
-        .filter(|(k, _)| !k.is_empty())
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .ok_or_else(|| format!("\"{s}\" is not key=value"))
-}
-
 fn parse_duration(s: &str) -> std::result::Result<std::time::Duration, String> {
     kbench::duration::parse(s)
 }
@@ -240,28 +226,10 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
             html,
         } => run_cmd::compare(&base, &new, threshold, html),
         Command::Produce {
-            topic,
-            count,
-            rate,
-            schema,
-            seed,
-            record_size,
-            properties,
+            options,
             json,
             endpoints,
-        } => client_cmd::produce(
-            endpoints,
-            kbench::client::ProduceOptions {
-                topic,
-                count,
-                rate,
-                schema,
-                seed,
-                record_size,
-                properties,
-            },
-            json,
-        ),
+        } => client_cmd::produce(endpoints, options, json),
         Command::Consume {
             topic,
             count,
@@ -281,6 +249,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
             records,
             record_size,
             repeats,
+            warmup_rounds,
             fixed_rate_seconds,
             reports,
         } => tools_cmd::run(
@@ -288,6 +257,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
                 records,
                 record_size,
                 repeats,
+                warmup_rounds,
                 fixed_rate_seconds,
             },
             reports,

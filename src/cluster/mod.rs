@@ -14,7 +14,7 @@ pub mod state;
 pub mod status;
 pub mod topology;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
@@ -93,6 +93,23 @@ pub trait ClusterBackend: Send {
     fn controller(&self) -> Option<NodeId> {
         self.status().ok().and_then(|s| s.quorum_leader)
     }
+}
+
+/// The progress notes every starting backend gives at its two ready milestones, so `cluster up`
+/// reads the same whatever runs the nodes.
+pub(crate) fn brokers_ready_note(ids: &[NodeId], leader: Option<NodeId>, since: Instant) -> String {
+    format!(
+        "brokers {ids:?} registered, quorum leader node {} ({:.1}s)",
+        leader.unwrap_or_default(),
+        since.elapsed().as_secs_f64()
+    )
+}
+
+pub(crate) fn registry_ready_note(url: &str, since: Instant) -> String {
+    format!(
+        "registry answers at {url} ({:.1}s); cluster ready",
+        since.elapsed().as_secs_f64()
+    )
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]

@@ -285,19 +285,14 @@ impl ClusterBackend for ProcessBackend {
         }
         let deadline = t0 + opts.ready_timeout;
         self.wait_brokers(deadline)?;
-        progress(&format!(
-            "brokers {:?} registered, quorum leader node {} ({:.1}s)",
-            self.topo.node_ids(),
-            self.quorum_leader().unwrap_or_default(),
-            t0.elapsed().as_secs_f64()
+        progress(&super::brokers_ready_note(
+            &self.topo.node_ids(),
+            self.quorum_leader(),
+            t0,
         ));
         self.spawn_registry()?;
         self.wait_registry(deadline)?;
-        progress(&format!(
-            "registry answers at {} ({:.1}s); cluster ready",
-            self.state.registry_url,
-            t0.elapsed().as_secs_f64()
-        ));
+        progress(&super::registry_ready_note(&self.state.registry_url, t0));
         Ok(())
     }
 

@@ -1,5 +1,6 @@
 //! Talking to Kafka as a client: topic administration and partition metadata (leaders, ISR)
-//! through librdkafka.
+//! through librdkafka, and the lock that keeps two runs off one topic.
 
 pub mod admin;
 pub mod metadata;
+pub mod topic_lock;

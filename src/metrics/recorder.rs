@@ -304,49 +304,4 @@ mod tests {
         r.tick(1_000_000);
         assert_eq!(r.undelivered(), 1);
     }
-
-    /// `cargo test --release --lib metrics:: -- --ignored --nocapture` prints the per-call cost.
-    #[test]
-    #[ignore = "timing; run by hand"]
-    fn record_cost() {
-        let (tx, rx) = mpsc::channel();
-        let mut r = Recorder::new("p".into(), tx);
-        let n: u64 = 20_000_000;
-        let t = std::time::Instant::now();
-        for i in 0..n {
-            // ~1 M events per simulated second, latencies spread over 1 µs .. 65 ms.
-            r.record(
-                Kind::AckCorrected,
-                i,
-                (i.wrapping_mul(2_654_435_761)) & 0xFFFF,
-            );
-        }
-        let per = t.elapsed().as_nanos() as f64 / n as f64;
-        r.finish();
-        let total: u64 = rx
-            .iter()
-            .filter_map(|iv| iv.hists[0].as_ref().map(|h| h.len()))
-            .sum();
-        assert_eq!(total, n);
-        println!(
-            "Recorder::record: {per:.1} ns/call (incl. {} interval hand-offs)",
-            n / SECOND_US
-        );
-
-        // The once-a-second hand-off with every kind filled: clone + reset of five histograms.
-        let (tx, rx) = mpsc::channel();
-        let mut r = Recorder::new("p".into(), tx);
-        let rounds: u32 = 200;
-        let mut spent = std::time::Duration::ZERO;
-        for s in 0..u64::from(rounds) {
-            for kind in Kind::ALL {
-                r.record(kind, s * SECOND_US, 1 + s * 1000);
-            }
-            let t = std::time::Instant::now();
-            r.tick((s + 1) * SECOND_US);
-            spent += t.elapsed();
-            while rx.try_recv().is_ok() {}
-        }
-        println!("Recorder::tick hand-off: {:?} per second", spent / rounds);
-    }
 }

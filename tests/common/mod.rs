@@ -125,6 +125,33 @@ pub fn port_open(port: u16) -> bool {
     .is_ok()
 }
 
+/// Send `n` keyed records `{tag}-{i}` with acks=all and idempotence through `bootstrap`, each
+/// awaited, panicking on the first failed delivery.
+pub fn produce_acks_all(bootstrap: &str, topic: &str, n: usize, tag: &str) {
+    use rdkafka::config::ClientConfig;
+    use rdkafka::producer::{FutureProducer, FutureRecord};
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("acks", "all")
+        .set("enable.idempotence", "true")
+        .set("message.timeout.ms", "60000")
+        .create()
+        .expect("producer");
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        for i in 0..n {
+            let payload = format!("{tag}-{i}");
+            producer
+                .send(
+                    FutureRecord::to(topic).key(&payload).payload(&payload),
+                    Duration::from_secs(60),
+                )
+                .await
+                .unwrap_or_else(|(e, _)| panic!("acks=all send via {bootstrap} failed: {e}"));
+        }
+    });
+}
+
 /// Clusters use fixed ports, so tests of one binary that start one take turns.
 pub fn cluster_lock() -> std::sync::MutexGuard<'static, ()> {
     static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());

@@ -266,21 +266,19 @@ impl ClusterBackend for DockerBackend {
             self.engine().start(name)?;
         }
         self.wait_brokers(deadline)?;
-        progress(&format!(
-            "brokers {:?} registered, quorum leader node {} ({:.1}s)",
-            self.topo.node_ids(),
-            self.quorum_leader().unwrap_or_default(),
-            t0.elapsed().as_secs_f64()
+        progress(&crate::cluster::brokers_ready_note(
+            &self.topo.node_ids(),
+            self.quorum_leader(),
+            t0,
         ));
         let registry: Vec<String> = self.role(Role::Registry).map(|s| s.name.clone()).collect();
         for name in &registry {
             self.engine().start(name)?;
         }
         self.wait_registry(deadline)?;
-        progress(&format!(
-            "registry answers at {} ({:.1}s); cluster ready",
-            self.registry_url(),
-            t0.elapsed().as_secs_f64()
+        progress(&crate::cluster::registry_ready_note(
+            &self.registry_url(),
+            t0,
         ));
         Ok(())
     }
