@@ -64,13 +64,15 @@ pub(super) fn verdict(s: &mut String, r: &Results, rebuilt: &Rebuilt) {
     }
     if r.rate.generator_saturated {
         let body = format!(
-            "the load generator fell behind its schedule (max send lag {} ms); the offered load \
-             was lower than asked: {} records/s acked of {} records/s targeted ({:.1}%). \
-             Latencies stay corrected for the lag.",
+            "the load generator fell behind its schedule at times (max send lag {} ms), so \
+             some records were offered later than scheduled; sent {} records/s and acked {} \
+             records/s ({:.1}%) of {} records/s targeted. Latencies are measured from the \
+             intended send times, so the lag is included, not hidden.",
             fmt_ms(r.rate.send_lag_max_us),
+            fmt_rate(r.rate.sent_rate),
             fmt_rate(r.rate.achieved_rate),
-            fmt_rate(r.rate.target_rate),
-            r.rate.achieved_ratio * 100.0
+            r.rate.achieved_ratio * 100.0,
+            fmt_rate(r.rate.target_rate)
         );
         banner(s, "warn", "Generator saturated:", &body);
     }
