@@ -14,7 +14,6 @@ use anyhow::{bail, Context, Result};
 #[derive(Debug)]
 pub struct TopicLock {
     _file: File,
-    pub path: PathBuf,
 }
 
 /// The lock file of `topic` on the cluster reached through `bootstrap`, under `dir`.
@@ -58,7 +57,7 @@ pub fn acquire(dir: &std::path::Path, bootstrap: &str, topic: &str) -> Result<To
     file.set_len(0)?;
     file.rewind()?;
     write!(file, "{}", std::process::id())?;
-    Ok(TopicLock { _file: file, path })
+    Ok(TopicLock { _file: file })
 }
 
 #[cfg(test)]
