@@ -1,32 +1,27 @@
-//! Producer hot path: Avro record generation + kbench header + Confluent framing + encoding, per
-//! record, exactly as `src/load/producer.rs` does it (generate a value, stamp the header, start the
-//! frame, `write_value_ref` into a reused buffer).
+//! Producer hot path: Avro record generation + kbench header + Confluent framing, per record,
+//! exactly as `src/load/producer.rs` does it (start the frame in a reused buffer, draw the record
+//! straight into it with its header stamped).
 //!
 //! Groups:
-//! - `produce/{small,order_1k,nested}`: the whole per-record loop for the small `reading.avsc`
+//! - `produce/{small,order_1k,nested}`: the whole per-record work for the small `reading.avsc`
 //!   record, `order.avsc` calibrated to 1 KiB, and a bench-local nested schema (records in
 //!   records, arrays of records, maps of unions).
-//! - `order_1k_parts/*`: where the time of the 1 KiB record goes (generate alone, header alone,
-//!   encode alone), and prototypes of fixes measured against the current loop: the writer without
-//!   validation, and a bench-local positional encoder (no per-record `HashMap`), see [`proto`].
+//! - `reference/apache_avro_encode_value_1k`: for the ratio, the encode step of the path kbench
+//!   used before drawing records straight into bytes: apache-avro writing an already built
+//!   `Value` of the same 1 KiB record (building the `Value` not counted).
 //!
 //! Every bench reports records/s (`Throughput::Elements(1)`).
 
 mod common;
-mod encode_protos;
 
 use std::hint::black_box;
 
-use apache_avro::reader::datum::GenericDatumReader;
-use apache_avro::types::Value;
 use apache_avro::writer::datum::GenericDatumWriter;
 use apache_avro::Schema;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use kbench::avro::generate::{calibrate, Generator, Sizes};
 use kbench::avro::header::{augment_schema, Header, HeaderSlots};
 use kbench::avro::wire;
-
-use encode_protos::{direct, proto};
 
 const READING: &str = include_str!("../scenarios/schemas/reading.avsc");
 const ORDER: &str = include_str!("../scenarios/schemas/order.avsc");
@@ -102,48 +97,33 @@ fn header(seq: u64) -> Header {
 }
 
 /// One producer's per-record state, as in `load::producer::run`.
-struct Producer<'s> {
+struct Producer {
     generator: Generator,
-    writer: GenericDatumWriter<'s>,
     slots: HeaderSlots,
     buf: Vec<u8>,
     seq: u64,
 }
 
-impl<'s> Producer<'s> {
-    fn new(case: &'s Case, validate: bool) -> Producer<'s> {
-        let writer = GenericDatumWriter::builder(&case.schema)
-            .validate(validate)
-            .build()
-            .expect("writer");
+impl Producer {
+    fn new(case: &Case) -> Producer {
         Producer {
             generator: case.generator(),
-            writer,
             slots: case.slots,
-            buf: Vec::with_capacity(1024),
+            buf: Vec::with_capacity(2048),
             seq: 0,
         }
     }
 
-    /// Generate, stamp, frame, encode: the body of the producer loop minus the Kafka send.
-    /// Not inlined, so a profiler (callgrind `--toggle-collect`) can isolate it.
+    /// Frame, draw, stamp: the body of the producer loop minus the Kafka send. Not inlined, so a
+    /// profiler (callgrind `--toggle-collect`) can isolate it.
     #[inline(never)]
     fn produce(&mut self) -> usize {
-        let mut value = self.generator.generate();
-        self.slots.set(&mut value, &header(self.seq));
-        self.seq += 1;
         wire::start_frame(&mut self.buf, SCHEMA_ID);
-        self.writer
-            .write_value_ref(&mut self.buf, &value)
-            .expect("encode");
+        self.generator
+            .encode_stamped(&mut self.buf, &self.slots, &header(self.seq));
+        self.seq += 1;
         self.buf.len()
     }
-}
-
-/// Mean framed size of the first `n` records, for the report.
-fn mean_frame(case: &Case, n: usize) -> f64 {
-    let mut p = Producer::new(case, true);
-    (0..n).map(|_| p.produce()).sum::<usize>() as f64 / n as f64
 }
 
 fn produce(c: &mut Criterion) {
@@ -155,147 +135,46 @@ fn produce(c: &mut Criterion) {
     let mut g = c.benchmark_group("produce");
     g.throughput(Throughput::Elements(1));
     for case in &cases {
+        let mut p = Producer::new(case);
+        let mean = (0..256).map(|_| p.produce()).sum::<usize>() as f64 / 256.0;
         eprintln!(
-            "produce/{}: {:?}, mean framed record {:.0} bytes",
-            case.name,
-            case.sizes,
-            mean_frame(case, 256)
+            "produce/{}: {:?}, mean framed record {mean:.0} bytes",
+            case.name, case.sizes
         );
-        let mut p = Producer::new(case, true);
         g.bench_function(case.name, |b| b.iter(|| black_box(p.produce())));
     }
     g.finish();
 }
 
-/// A pool of generated, stamped values so the encode benches do not see one value only.
-fn pool(case: &Case, n: usize) -> Vec<Value> {
-    let mut generator = case.generator();
-    (0..n as u64)
-        .map(|seq| {
-            let mut v = generator.generate();
-            case.slots.set(&mut v, &header(seq));
-            v
-        })
-        .collect()
-}
-
-fn order_1k_parts(c: &mut Criterion) {
+fn reference(c: &mut Criterion) {
     let case = Case::new("order_1k", ORDER, Some(TARGET_1K));
-    let values = pool(&case, 256);
-    let mut g = c.benchmark_group("order_1k_parts");
-    g.throughput(Throughput::Elements(1));
-
     let mut generator = case.generator();
-    g.bench_function("generate", |b| b.iter(|| black_box(generator.generate())));
-
-    let mut value = values[0].clone();
-    let mut seq = 0u64;
-    g.bench_function("set_header", |b| {
-        b.iter(|| {
-            seq += 1;
-            black_box(case.slots.set(&mut value, &header(seq)))
-        })
-    });
-
-    // Encode alone, validation on (what the producer runs) and off.
-    for validate in [true, false] {
-        let writer = GenericDatumWriter::builder(&case.schema)
-            .validate(validate)
-            .build()
-            .expect("writer");
-        let mut buf = Vec::with_capacity(2048);
-        let mut i = 0usize;
-        let name = match validate {
-            true => "encode",
-            false => "encode_no_validate",
-        };
-        g.bench_function(name, |b| {
-            b.iter(|| {
-                i = (i + 1) % values.len();
-                wire::start_frame(&mut buf, SCHEMA_ID);
-                writer
-                    .write_value_ref(&mut buf, &values[i])
-                    .expect("encode");
-                black_box(buf.len())
-            })
-        });
-    }
-
-    let enc = proto::Encoder::new(&case.schema);
+    let values: Vec<_> = (0..256)
+        .map(|_| generator.generate().expect("generate"))
+        .collect();
+    let writer = GenericDatumWriter::builder(&case.schema)
+        .build()
+        .expect("writer");
+    let mut g = c.benchmark_group("reference");
+    g.throughput(Throughput::Elements(1));
     let mut buf = Vec::with_capacity(2048);
     let mut i = 0usize;
-    g.bench_function("encode_positional_proto", |b| {
+    g.bench_function("apache_avro_encode_value_1k", |b| {
         b.iter(|| {
             i = (i + 1) % values.len();
             wire::start_frame(&mut buf, SCHEMA_ID);
-            enc.write(&mut buf, &values[i]);
-            black_box(buf.len())
-        })
-    });
-
-    // The whole loop with the fixes prototyped.
-    let mut p = Producer::new(&case, false);
-    g.bench_function("produce_no_validate", |b| b.iter(|| black_box(p.produce())));
-    let mut generator = case.generator();
-    let mut buf = Vec::with_capacity(2048);
-    let mut seq = 0u64;
-    g.bench_function("produce_positional_proto", |b| {
-        b.iter(|| {
-            let mut value = generator.generate();
-            case.slots.set(&mut value, &header(seq));
-            seq += 1;
-            wire::start_frame(&mut buf, SCHEMA_ID);
-            enc.write(&mut buf, &value);
-            black_box(buf.len())
-        })
-    });
-    let mut d = direct::Direct::new(&case.schema, SEED, case.sizes);
-    let mut seq = 0u64;
-    g.bench_function("produce_direct_proto", |b| {
-        b.iter(|| {
-            wire::start_frame(&mut buf, SCHEMA_ID);
-            d.write(&mut buf, &header(seq));
-            seq += 1;
+            writer
+                .write_value_ref(&mut buf, &values[i])
+                .expect("encode");
             black_box(buf.len())
         })
     });
     g.finish();
 }
 
-/// The prototype is only worth measuring if it writes the same bytes as apache-avro.
-fn proto_matches_apache_avro(_: &mut Criterion) {
-    for (avsc, target) in [(READING, None), (ORDER, Some(TARGET_1K)), (NESTED, None)] {
-        let case = Case::new("check", avsc, target);
-        let writer = GenericDatumWriter::builder(&case.schema).build().unwrap();
-        let enc = proto::Encoder::new(&case.schema);
-        for v in pool(&case, 64) {
-            let (mut a, mut b) = (Vec::new(), Vec::new());
-            writer.write_value_ref(&mut a, &v).unwrap();
-            enc.write(&mut b, &v);
-            assert_eq!(a, b, "prototype encoder differs from apache-avro");
-        }
-        // The direct prototype's records must decode, carry the header, and be as large.
-        let reader = GenericDatumReader::builder(&case.schema).build().unwrap();
-        let mut d = direct::Direct::new(&case.schema, SEED, case.sizes);
-        let mut total = 0;
-        for seq in 0..256 {
-            let mut buf = Vec::new();
-            d.write(&mut buf, &header(seq));
-            let v = reader
-                .read_value(&mut &buf[..])
-                .expect("direct record decodes");
-            assert_eq!(case.slots.get(&v), Some(header(seq)));
-            total += buf.len() + wire::PREFIX_LEN;
-        }
-        let (real, direct) = (mean_frame(&case, 256), total as f64 / 256.0);
-        eprintln!("direct prototype: mean framed {direct:.0} bytes (generator: {real:.0})");
-        assert!((direct - real).abs() < 0.05 * real, "{direct} vs {real}");
-    }
-}
-
 criterion_group! {
     name = benches;
     config = common::config();
-    targets = proto_matches_apache_avro, produce, order_1k_parts
+    targets = produce, reference
 }
 criterion_main!(benches);

@@ -6,7 +6,7 @@ use apache_avro::reader::datum::GenericDatumReader;
 use apache_avro::types::Value;
 use apache_avro::writer::datum::GenericDatumWriter;
 use apache_avro::Schema;
-use kbench::avro::generate::{calibrate, GenError, Generator, Sizes, MAX_RECURSION};
+use kbench::avro::generate::{calibrate, decode_whole, GenError, Generator, Sizes, MAX_RECURSION};
 use kbench::avro::header::{augment_schema, Header, HeaderSlots};
 use proptest::prelude::*;
 
@@ -134,7 +134,7 @@ fn field<'v>(v: &'v Value, name: &str) -> &'v Value {
 fn mean_size(schema: &Schema, seed: u64, sizes: Sizes) -> f64 {
     let mut g = Generator::new(schema, seed, sizes).unwrap();
     let total: usize = (0..32)
-        .map(|_| wire_encode(schema, 1, &g.generate()).len() - 5)
+        .map(|_| wire_encode(schema, 1, &g.generate().unwrap()).len() - 5)
         .sum();
     total as f64 / 32.0
 }
@@ -181,7 +181,7 @@ proptest! {
             let schema = parse(src);
             let mut g = Generator::new(&schema, seed, sizes).unwrap();
             for _ in 0..3 {
-                let v = g.generate();
+                let v = g.generate().unwrap();
                 prop_assert!(v.validate(&schema), "invalid value for {}", src);
                 walk(&v, &mut |x| match x {
                     Value::Float(f) => assert!(f.is_finite()),
@@ -204,7 +204,7 @@ proptest! {
             let schema = parse(&augment_schema(src).unwrap());
             let slots = HeaderSlots::new(&schema).unwrap();
             let mut g = Generator::new(&schema, seed, Sizes::default()).unwrap();
-            let mut v = g.generate();
+            let mut v = g.generate().unwrap();
             prop_assert!(slots.set(&mut v, &h));
             prop_assert!(v.validate(&schema));
             let bytes = wire_encode(&schema, 9, &v);
@@ -222,10 +222,65 @@ proptest! {
             let mut a = Generator::new(&schema, seed, sizes).unwrap();
             let mut b = Generator::new(&schema, seed, sizes).unwrap();
             for _ in 0..5 {
-                prop_assert_eq!(a.generate(), b.generate());
+                prop_assert_eq!(a.generate().unwrap(), b.generate().unwrap());
             }
         }
     }
+
+    /// kbench writes Avro itself (no `Value` tree); apache-avro must read every byte of it and,
+    /// writing the value back, produce the same bytes (same length where a map's entry order,
+    /// which apache-avro takes from a `HashMap`, may differ).
+    #[test]
+    fn encoded_records_are_what_apache_avro_writes(seed: u64, sizes in sizes_strategy()) {
+        for src in SCHEMAS {
+            let schema = parse(src);
+            let mut g = Generator::new(&schema, seed, sizes).unwrap();
+            for _ in 0..3 {
+                let mut ours = Vec::new();
+                g.encode_into(&mut ours);
+                let v = decode_whole(&schema, &ours).unwrap();
+                prop_assert!(v.validate(&schema), "invalid value for {}", src);
+                let theirs = wire_encode(&schema, 0, &v).split_off(5);
+                if has_reorderable_map(&v) {
+                    prop_assert_eq!(theirs.len(), ours.len());
+                } else {
+                    prop_assert_eq!(theirs, ours, "bytes differ for {}", src);
+                }
+            }
+        }
+    }
+
+    /// The producer's path: stamping writes the header in place of the drawn header fields and
+    /// changes nothing else, so the record is the generator's next one with its header set.
+    #[test]
+    fn stamped_records_are_the_same_records_with_the_header_set(
+        seed: u64, producer: i32, seq in 0i64.., intended_us: i64, wall_ms: i64,
+    ) {
+        let h = Header { producer, seq, intended_us, wall_ms };
+        for src in SCHEMAS {
+            let schema = parse(&augment_schema(src).unwrap());
+            let slots = HeaderSlots::new(&schema).unwrap();
+            let mut plain = Generator::new(&schema, seed, Sizes::default()).unwrap();
+            let mut stamping = Generator::new(&schema, seed, Sizes::default()).unwrap();
+            for _ in 0..2 {
+                let mut expected = plain.generate().unwrap();
+                prop_assert!(slots.set(&mut expected, &h));
+                let mut datum = Vec::new();
+                stamping.encode_stamped(&mut datum, &slots, &h);
+                prop_assert_eq!(leading_header(&datum), h);
+                prop_assert_eq!(decode_whole(&schema, &datum).unwrap(), expected);
+            }
+        }
+    }
+}
+
+/// Whether `v` holds a map with two entries or more, whose order on the wire is not fixed.
+fn has_reorderable_map(v: &Value) -> bool {
+    let mut found = false;
+    walk(v, &mut |x| {
+        found |= matches!(x, Value::Map(m) if m.len() > 1)
+    });
+    found
 }
 
 #[test]
@@ -239,7 +294,7 @@ fn different_seeds_give_different_values() {
     let schema = parse(EVERYTHING);
     let mut a = Generator::new(&schema, 1, Sizes::default()).unwrap();
     let mut b = Generator::new(&schema, 2, Sizes::default()).unwrap();
-    assert_ne!(a.generate(), b.generate());
+    assert_ne!(a.generate().unwrap(), b.generate().unwrap());
 }
 
 #[test]
@@ -247,7 +302,8 @@ fn logical_types_get_their_own_value_variants() {
     let schema = parse(EVERYTHING);
     let v = Generator::new(&schema, 3, Sizes::default())
         .unwrap()
-        .generate();
+        .generate()
+        .unwrap();
     type Check = fn(&Value) -> bool;
     let expect: [(&str, Check); 19] = [
         ("date", |v| matches!(v, Value::Date(_))),
@@ -302,7 +358,7 @@ fn decimals_fit_precision_and_fixed_size() {
     let mut g = Generator::new(&schema, 11, Sizes::default()).unwrap();
     let mut widest = [0u32; 5];
     for _ in 0..300 {
-        let v = g.generate();
+        let v = g.generate().unwrap();
         // (field, maximum digits from the precision and the size, fixed size)
         let cases = [
             ("dec_b", 10, None),
@@ -341,7 +397,7 @@ fn lengths_are_exact_and_map_keys_distinct() {
         };
         let mut g = Generator::new(&schema, 5, sizes).unwrap();
         for _ in 0..10 {
-            let v = g.generate();
+            let v = g.generate().unwrap();
             assert!(matches!(field(&v, "s"), Value::String(s) if s.len() == string_len));
             assert!(matches!(field(&v, "b"), Value::Bytes(b) if b.len() == bytes_len));
             let Value::Array(a) = field(&v, "a") else {
@@ -377,13 +433,14 @@ fn tree_depth(v: &Value) -> u32 {
 fn recursion_is_bounded() {
     let list = parse(LINKED_LIST);
     let mut g = Generator::new(&list, 8, Sizes::default()).unwrap();
-    let lens: Vec<u32> = (0..500).map(|_| list_len(&g.generate())).collect();
+    let lens: Vec<u32> = (0..500).map(|_| list_len(&g.generate().unwrap())).collect();
     assert!(lens.iter().all(|l| *l <= MAX_RECURSION + 1), "{lens:?}");
     assert!(lens.contains(&(MAX_RECURSION + 1)));
     let tree = parse(TREE);
     let v = Generator::new(&tree, 8, Sizes::default())
         .unwrap()
-        .generate();
+        .generate()
+        .unwrap();
     assert_eq!(tree_depth(&v), MAX_RECURSION + 1);
 }
 
@@ -392,7 +449,7 @@ fn branches_without_a_finite_value_are_never_taken() {
     let schema = parse(ESCAPE);
     let mut g = Generator::new(&schema, 4, Sizes::default()).unwrap();
     for _ in 0..50 {
-        let v = g.generate();
+        let v = g.generate().unwrap();
         assert_eq!(field(&v, "u"), &Value::Union(0, Box::new(Value::Null)));
         assert_eq!(field(&v, "arr"), &Value::Array(vec![]));
     }

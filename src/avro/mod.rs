@@ -1,7 +1,10 @@
 //! Avro: the scenario's schema (with kbench's header fields added), registration in the
 //! registry, seeded record generation, and the Confluent wire format.
 
+mod encode;
 pub mod generate;
 pub mod header;
+mod plan;
 pub mod registry;
 pub mod wire;
+mod wyrand;

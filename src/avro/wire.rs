@@ -36,6 +36,37 @@ pub fn split(bytes: &[u8]) -> Result<(u32, &[u8]), WireError> {
     Ok((id, &bytes[PREFIX_LEN..]))
 }
 
+/// Appends `v` as Avro's zig-zag varint (int and long share it).
+#[inline]
+pub fn put_long(buf: &mut Vec<u8>, v: i64) {
+    let z = ((v << 1) ^ (v >> 63)) as u64;
+    if z < 0x80 {
+        // Lengths, counts, union branches and enum symbols: nearly every varint written.
+        buf.push(z as u8);
+    } else {
+        put_varint(buf, z);
+    }
+}
+
+/// Branch-free: the byte count comes from the leading zeros and all ten candidate bytes are
+/// computed, then appended as a fixed 10 bytes and cut back. A loop that stops at the last byte
+/// mispredicts on random-width values (timestamps, ids), and a push per byte stores the length
+/// each time.
+#[inline(never)]
+fn put_varint(buf: &mut Vec<u8>, z: u64) {
+    let n = (64 - (z | 1).leading_zeros() as usize).div_ceil(7);
+    let mut out = [0u8; 10];
+    let mut rest = z;
+    for b in out.iter_mut() {
+        *b = rest as u8 | 0x80;
+        rest >>= 7;
+    }
+    out[n - 1] &= 0x7f;
+    let end = buf.len() + n;
+    buf.extend_from_slice(&out);
+    buf.truncate(end);
+}
+
 /// Avro's zig-zag varint (int and long share it).
 fn read_long(data: &mut &[u8]) -> Option<i64> {
     let mut value: u64 = 0;
