@@ -53,6 +53,14 @@ pub fn shared_properties() -> Vec<(String, String)> {
     .collect()
 }
 
+/// The same bound on records waiting in the client, in each client's own terms: perf-test's Java
+/// producer blocks `send` once `buffer.memory` (32 MiB by default) is queued; librdkafka would
+/// queue up to 100 000 records / 1 GiB, which unthrottled means tens of seconds of queue on a
+/// slow cluster and records that time out in it, a different workload from perf-test's.
+pub fn kbench_properties() -> Vec<(String, String)> {
+    vec![("queue.buffering.max.kbytes".into(), "32768".into())]
+}
+
 /// Run `cmd` to completion; returns (success, stdout, user+system CPU seconds of the process
 /// and the children it waited for).
 fn run_measured(mut cmd: Command) -> Result<(bool, String, f64)> {
@@ -180,6 +188,7 @@ pub fn kbench(bootstrap: &str, registry: &str, w: &Workload) -> Result<Sample> {
     .args(
         w.properties
             .iter()
+            .chain(&kbench_properties())
             .flat_map(|(k, v)| ["-X".to_string(), format!("{k}={v}")]),
     );
     let (ok, out, cpu) = run_measured(cmd)?;
@@ -285,6 +294,8 @@ pub struct Comparison {
     pub repeats: usize,
     pub warmup_rounds: usize,
     pub properties: Vec<(String, String)>,
+    /// Given to kbench only: the client queue bound perf-test has by default.
+    pub kbench_properties: Vec<(String, String)>,
     pub unthrottled: PhaseResult,
     pub fixed_rate: PhaseResult,
 }
@@ -414,6 +425,7 @@ pub fn compare(
         repeats: o.repeats,
         warmup_rounds: o.warmup_rounds,
         properties,
+        kbench_properties: kbench_properties(),
         unthrottled,
         fixed_rate,
     })
@@ -423,6 +435,16 @@ pub fn compare(
 pub fn render(c: &Comparison) -> String {
     use std::fmt::Write;
     let mut s = String::new();
+    let list = |props: &[(String, String)]| {
+        let kv: Vec<String> = props.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        kv.join(" ")
+    };
+    let _ = writeln!(
+        s,
+        "both tools: acks=all {}; kbench also: {} (perf-test's default buffer.memory)",
+        list(&c.properties),
+        list(&c.kbench_properties)
+    );
     for p in [&c.unthrottled, &c.fixed_rate] {
         let rate = p
             .rate

@@ -46,7 +46,9 @@ pub fn create(cfg: &ConsumerConfig) -> Result<BaseConsumer> {
         .set("client.id", format!("kbench-consumer-{}", cfg.id))
         .set("auto.offset.reset", "earliest")
         .set("enable.auto.commit", "true")
-        .set("enable.partition.eof", "false");
+        .set("enable.partition.eof", "false")
+        // As the Java clients do (TCP_NODELAY): a fetch request is never held back by Nagle.
+        .set("socket.nagle.disable", "true");
     for (k, v) in &cfg.properties {
         cc.set(k, v);
     }

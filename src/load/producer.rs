@@ -207,7 +207,10 @@ fn client_config(cfg: &ProducerConfig) -> ClientConfig {
         .set("client.id", format!("kbench-producer-{}", cfg.id))
         // A failover run wants a bounded answer for every record; librdkafka's default is 5 min.
         .set("message.timeout.ms", "30000")
-        .set("linger.ms", "5");
+        .set("linger.ms", "5")
+        // Java clients always set TCP_NODELAY; librdkafka leaves Nagle on unless told, which
+        // holds a small produce request back until the previous one is acked.
+        .set("socket.nagle.disable", "true");
     for (k, v) in &cfg.properties {
         cc.set(k, v);
     }
