@@ -133,8 +133,9 @@ pub enum Command {
         #[arg(long, default_value_t = 3)]
         repeats: usize,
         /// Unmeasured runs of each tool before the first measured one, so neither is charged
-        /// for the fresh cluster's warm-up.
-        #[arg(long, default_value_t = 1)]
+        /// for the fresh cluster's warm-up (its JIT takes a few minutes of load to settle: on a
+        /// 2-core machine one round left the first measured runs up to 2x slower).
+        #[arg(long, default_value_t = 3)]
         warmup_rounds: usize,
         /// Seconds of load per run in the fixed-rate phase.
         #[arg(long, default_value_t = 20.0)]
