@@ -41,9 +41,10 @@ pub struct Sample {
 }
 
 /// Settings both producers use, so the comparison is of the clients, not their defaults.
-pub fn shared_properties() -> Vec<(String, String)> {
+pub fn shared_properties(linger_ms: u32) -> Vec<(String, String)> {
+    let linger = linger_ms.to_string();
     [
-        ("linger.ms", "5"),
+        ("linger.ms", linger.as_str()),
         ("batch.size", "65536"),
         ("compression.type", "none"),
         ("max.in.flight.requests.per.connection", "5"),
@@ -53,12 +54,20 @@ pub fn shared_properties() -> Vec<(String, String)> {
     .collect()
 }
 
-/// The same bound on records waiting in the client, in each client's own terms: perf-test's Java
-/// producer blocks `send` once `buffer.memory` (32 MiB by default) is queued; librdkafka would
-/// queue up to 100 000 records / 1 GiB, which unthrottled means tens of seconds of queue on a
-/// slow cluster and records that time out in it, a different workload from perf-test's.
+/// perf-test's Java defaults, in librdkafka's terms, where kbench's own defaults differ: the
+/// client buffer (`buffer.memory`, 32 MiB; Java blocks `send` when it is full, librdkafka would
+/// queue 100 000 records / 1 GiB) and how long a record may wait for its ack
+/// (`delivery.timeout.ms`, 120 s; kbench runs use 30 s). With kbench's run defaults a cold
+/// cluster made records time out in kbench's queue while perf-test's waited: a different
+/// workload, not a different client.
 pub fn kbench_properties() -> Vec<(String, String)> {
-    vec![("queue.buffering.max.kbytes".into(), "32768".into())]
+    [
+        ("queue.buffering.max.kbytes", "32768"),
+        ("message.timeout.ms", "120000"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
 }
 
 /// Run `cmd` to completion; returns (success, stdout, user+system CPU seconds of the process
@@ -273,6 +282,8 @@ pub struct Options {
     pub warmup_rounds: usize,
     /// Seconds of load in the fixed-rate phase.
     pub fixed_rate_seconds: f64,
+    /// `linger.ms` of both tools.
+    pub linger_ms: u32,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -294,7 +305,7 @@ pub struct Comparison {
     pub repeats: usize,
     pub warmup_rounds: usize,
     pub properties: Vec<(String, String)>,
-    /// Given to kbench only: the client queue bound perf-test has by default.
+    /// Given to kbench only: perf-test's default buffer bound and delivery timeout.
     pub kbench_properties: Vec<(String, String)>,
     pub unthrottled: PhaseResult,
     pub fixed_rate: PhaseResult,
@@ -369,7 +380,7 @@ pub fn compare(
     o: &Options,
     log: &dyn Fn(&str),
 ) -> Result<Comparison> {
-    let properties = shared_properties();
+    let properties = shared_properties(o.linger_ms);
     let mut w = Workload {
         topic: topic.into(),
         records: o.records,
@@ -441,7 +452,7 @@ pub fn render(c: &Comparison) -> String {
     };
     let _ = writeln!(
         s,
-        "both tools: acks=all {}; kbench also: {} (perf-test's default buffer.memory)",
+        "both tools: acks=all {}; kbench also: {} (perf-test's defaults)",
         list(&c.properties),
         list(&c.kbench_properties)
     );

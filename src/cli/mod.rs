@@ -140,6 +140,12 @@ pub enum Command {
         /// Seconds of load per run in the fixed-rate phase.
         #[arg(long, default_value_t = 20.0)]
         fixed_rate_seconds: f64,
+        /// linger.ms given to both tools (5 is both clients' default). librdkafka busy-waits
+        /// while a partition's 5 in-flight requests are unacked, so when ack latency exceeds
+        /// about 5 x linger kbench's CPU per record climbs; a larger linger shows both tools
+        /// past that regime.
+        #[arg(long, default_value_t = 5)]
+        linger_ms: u32,
         /// Where the comparison's JSON is written.
         #[arg(long, default_value = "reports")]
         reports: PathBuf,
@@ -252,6 +258,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
             repeats,
             warmup_rounds,
             fixed_rate_seconds,
+            linger_ms,
             reports,
         } => tools_cmd::run(
             kbench::compare_tools::Options {
@@ -260,6 +267,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
                 repeats,
                 warmup_rounds,
                 fixed_rate_seconds,
+                linger_ms,
             },
             reports,
         ),
