@@ -42,16 +42,12 @@ pub struct Sample {
 
 /// Settings both producers use, so the comparison is of the clients, not their defaults.
 pub fn shared_properties(linger_ms: u32) -> Vec<(String, String)> {
-    let linger = linger_ms.to_string();
-    [
-        ("linger.ms", linger.as_str()),
+    owned(&[
+        ("linger.ms", &linger_ms.to_string()),
         ("batch.size", "65536"),
         ("compression.type", "none"),
         ("max.in.flight.requests.per.connection", "5"),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect()
+    ])
 }
 
 /// perf-test's Java defaults, in librdkafka's terms, where kbench's own defaults differ: the
@@ -61,13 +57,17 @@ pub fn shared_properties(linger_ms: u32) -> Vec<(String, String)> {
 /// cluster made records time out in kbench's queue while perf-test's waited: a different
 /// workload, not a different client.
 pub fn kbench_properties() -> Vec<(String, String)> {
-    [
+    owned(&[
         ("queue.buffering.max.kbytes", "32768"),
         ("message.timeout.ms", "120000"),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect()
+    ])
+}
+
+fn owned(props: &[(&str, &str)]) -> Vec<(String, String)> {
+    props
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 /// Run `cmd` to completion; returns (success, stdout, user+system CPU seconds of the process
