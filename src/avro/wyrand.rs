@@ -30,19 +30,15 @@ impl WyRand {
         (t >> 64) as u64 ^ t as u64
     }
 
-    /// Appends `len` random bytes, without zeroing them first, in fixed 32-byte steps (so each
-    /// append is a few vector moves rather than a length update per draw).
+    /// Appends `len` random bytes, written a word at a time straight into the vector (a word
+    /// assembled elsewhere and copied in stalls on store forwarding).
     pub fn append(&mut self, buf: &mut Vec<u8>, len: usize) {
-        let end = buf.len() + len;
-        buf.reserve(len + 32);
-        let mut chunk = [0u8; 32];
-        for _ in 0..len.div_ceil(32) {
-            for word in chunk.chunks_exact_mut(8) {
-                word.copy_from_slice(&self.step().to_le_bytes());
-            }
-            buf.extend_from_slice(&chunk);
+        let start = buf.len();
+        buf.resize(start + len.next_multiple_of(8), 0);
+        for word in buf[start..].chunks_exact_mut(8) {
+            word.copy_from_slice(&self.step().to_le_bytes());
         }
-        buf.truncate(end);
+        buf.truncate(start + len);
     }
 }
 
