@@ -140,10 +140,8 @@ pub enum Command {
         /// Seconds of load per run in the fixed-rate phase.
         #[arg(long, default_value_t = 20.0)]
         fixed_rate_seconds: f64,
-        /// linger.ms given to both tools (5 is both clients' default). librdkafka busy-waits
-        /// while a partition's 5 in-flight requests are unacked, so when ack latency exceeds
-        /// about 5 x linger kbench's CPU per record climbs; a larger linger shows both tools
-        /// past that regime.
+        /// linger.ms given to both tools (5 is both clients' default). Larger values trade
+        /// latency for bigger batches in both clients.
         #[arg(long, default_value_t = 5)]
         linger_ms: u32,
         /// Where the comparison's JSON is written.
