@@ -7,7 +7,6 @@ use anyhow::{Context, Result};
 use kbench::cluster::process::ProcessBackend;
 use kbench::cluster::{dist, ClusterGuard, StartOptions, Topology};
 use kbench::compare_tools::{self, Options};
-use kbench::kafka::admin::{create_topic, TopicSpec};
 
 pub fn run(o: Options, reports: PathBuf) -> Result<ExitCode> {
     let workdir = kbench::paths::runs_dir()?.join(kbench::paths::new_run_name("compare-tools"));
@@ -21,15 +20,7 @@ pub fn run(o: Options, reports: PathBuf) -> Result<ExitCode> {
     let dist = dist::ensure(&|m| eprintln!("kbench: {m}"))?;
     let bootstrap = guard.backend().bootstrap_servers();
     let registry = guard.backend().registry_url();
-    let topic = "kbench-compare-tools";
-    let spec = TopicSpec {
-        name: topic.into(),
-        partitions: 6,
-        replication_factor: 3,
-        configs: vec![("min.insync.replicas".into(), "2".into())],
-    };
-    create_topic(&bootstrap, &spec, true)?;
-    let c = compare_tools::compare(&dist, &bootstrap, &registry, topic, &o, &|m| {
+    let c = compare_tools::compare(&dist, &bootstrap, &registry, &o, &|m| {
         eprintln!("kbench: {m}")
     })?;
     guard.teardown()?;

@@ -1,0 +1,182 @@
+//! kbench side by side with Kafka's own `kafka-producer-perf-test` (`ProducerPerformance` from
+//! kafka-tools, fetched by the same pinned Maven mechanism), against one cluster kbench starts:
+//! same record size, acks=all, batching, compression and record count; each side run alternately
+//! as a separate process so its CPU time comes from the kernel's rusage, not wall time. The whole
+//! protocol repeats for each topic layout asked for, because how many partitions each broker
+//! leads changes what the two clients put on the wire (librdkafka sends one partition per
+//! produce request, the Java client one request per broker).
+
+mod render;
+mod stats;
+mod tools;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::cluster::dist::Dist;
+use crate::kafka::admin::{create_topic, TopicSpec};
+
+pub use render::render;
+use stats::phase;
+pub use stats::{stat, PhaseResult, Stat};
+pub use tools::{
+    kbench, kbench_properties, parse_perf_test, perf_test, shared_properties, Sample, Workload,
+};
+
+/// Options of `kbench compare-tools`.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub records: u64,
+    pub record_size: usize,
+    pub repeats: usize,
+    /// Unmeasured rounds of both tools before the first measured one of each layout: a fresh
+    /// cluster's JIT makes its first minute slower, and whichever tool ran then would be charged
+    /// for it; a fresh topic's first seconds (leader elections, new segments) likewise.
+    pub warmup_rounds: usize,
+    /// Seconds of load in the fixed-rate phase.
+    pub fixed_rate_seconds: f64,
+    /// `linger.ms` of both tools.
+    pub linger_ms: u32,
+    /// Partition counts of the topic, one full comparison each, in this order.
+    pub partitions: Vec<u32>,
+}
+
+/// Replication of every comparison topic: each partition on all three brokers, acks=all waits
+/// for two of them.
+const REPLICATION_FACTOR: i32 = 3;
+const MIN_INSYNC_REPLICAS: u32 = 2;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Comparison {
+    pub kafka_version: String,
+    pub record_size: usize,
+    pub repeats: usize,
+    pub warmup_rounds: usize,
+    pub properties: Vec<(String, String)>,
+    /// Given to kbench only: perf-test's default buffer bound and delivery timeout.
+    pub kbench_properties: Vec<(String, String)>,
+    /// One comparison per topic layout.
+    pub layouts: Vec<LayoutResult>,
+}
+
+/// Both phases on one topic.
+#[derive(Debug, Clone, Serialize)]
+pub struct LayoutResult {
+    pub topic: String,
+    pub partitions: u32,
+    pub replication_factor: i32,
+    pub min_insync_replicas: u32,
+    pub unthrottled: PhaseResult,
+    pub fixed_rate: PhaseResult,
+}
+
+/// Every layout in `o.partitions` against a running cluster, each on a topic of its own.
+pub fn compare(
+    dist: &Dist,
+    bootstrap: &str,
+    registry: &str,
+    o: &Options,
+    log: &dyn Fn(&str),
+) -> Result<Comparison> {
+    let properties = shared_properties(o.linger_ms);
+    let mut layouts = Vec::new();
+    for &partitions in &o.partitions {
+        let topic = format!("kbench-compare-tools-p{partitions}");
+        log(&format!(
+            "topic {topic}: {partitions} partitions, replication {REPLICATION_FACTOR}"
+        ));
+        create_topic(
+            bootstrap,
+            &TopicSpec {
+                name: topic.clone(),
+                partitions: partitions as i32,
+                replication_factor: REPLICATION_FACTOR,
+                configs: vec![(
+                    "min.insync.replicas".into(),
+                    MIN_INSYNC_REPLICAS.to_string(),
+                )],
+            },
+            true,
+        )?;
+        let w = Workload {
+            topic: topic.clone(),
+            records: o.records,
+            record_size: o.record_size,
+            rate: None,
+            properties: properties.clone(),
+        };
+        let (unthrottled, fixed_rate) = layout(dist, bootstrap, registry, w, o, log)?;
+        layouts.push(LayoutResult {
+            topic,
+            partitions,
+            replication_factor: REPLICATION_FACTOR,
+            min_insync_replicas: MIN_INSYNC_REPLICAS,
+            unthrottled,
+            fixed_rate,
+        });
+    }
+    Ok(Comparison {
+        kafka_version: dist.kafka_version.clone(),
+        record_size: o.record_size,
+        repeats: o.repeats,
+        warmup_rounds: o.warmup_rounds,
+        properties,
+        kbench_properties: kbench_properties(),
+        layouts,
+    })
+}
+
+/// Warm-up, then both phases on `w`'s topic: unthrottled, then at half the saturation found.
+fn layout(
+    dist: &Dist,
+    bootstrap: &str,
+    registry: &str,
+    mut w: Workload,
+    o: &Options,
+    log: &dyn Fn(&str),
+) -> Result<(PhaseResult, PhaseResult)> {
+    let warming = std::cell::Cell::new(false);
+    let mut alternate = |i: usize, w: &Workload| -> Result<Vec<Sample>> {
+        // Alternate which tool goes first, so neither always gets the warmer cluster.
+        let mut out = Vec::new();
+        let even = i.is_multiple_of(2);
+        for first_kbench in [even, !even] {
+            crate::signals::check()?;
+            let s = if first_kbench {
+                kbench(bootstrap, registry, w)?
+            } else {
+                perf_test(dist, bootstrap, w)?
+            };
+            let round = match warming.get() {
+                true => format!("warm-up round {} (not counted)", i + 1),
+                false => format!("run {}", i + 1),
+            };
+            log(&format!(
+                "{} {round}: {:.0} records/s, {:.2} CPU-s per million, p99 {:.1} ms",
+                s.tool, s.records_per_s, s.cpu_s_per_million, s.p99_ms
+            ));
+            out.push(s);
+        }
+        Ok(out)
+    };
+    warming.set(true);
+    for i in 0..o.warmup_rounds {
+        alternate(i, &w)?;
+    }
+    warming.set(false);
+    let unthrottled = phase("unthrottled", &w, o.repeats, &mut alternate)?;
+    let saturation = unthrottled
+        .stats
+        .values()
+        .map(|p| p["records_per_s"].median)
+        .fold(0.0, f64::max);
+    let rate = (saturation / 2.0).max(1.0).round();
+    log(&format!(
+        "{}: saturation ~{saturation:.0} records/s; fixed-rate phase at {rate:.0} records/s",
+        w.topic
+    ));
+    w.rate = Some(rate);
+    w.records = (rate * o.fixed_rate_seconds).round().max(1.0) as u64;
+    let fixed_rate = phase("fixed_rate", &w, o.repeats, &mut alternate)?;
+    Ok((unthrottled, fixed_rate))
+}

@@ -1,0 +1,168 @@
+//! The comparison as the table `kbench compare-tools` prints: per topic layout and phase, each
+//! figure's median [min..max] for both tools and the kbench / perf-test ratio.
+
+use std::fmt::Write;
+
+use super::stats::{KBENCH, PERF_TEST};
+use super::{Comparison, LayoutResult, PhaseResult};
+
+/// Rows of a phase, in reading order (the JSON's maps are alphabetical).
+const FIGURES: [&str; 5] = [
+    "records_per_s",
+    "cpu_s_per_million",
+    "p50_ms",
+    "p99_ms",
+    "p999_ms",
+];
+
+/// The table printed at the end.
+pub fn render(c: &Comparison) -> String {
+    let mut s = String::new();
+    let list = |props: &[(String, String)]| {
+        let kv: Vec<String> = props.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        kv.join(" ")
+    };
+    let _ = writeln!(
+        s,
+        "both tools: acks=all {}; kbench also: {} (perf-test's defaults)",
+        list(&c.properties),
+        list(&c.kbench_properties)
+    );
+    for l in &c.layouts {
+        let _ = writeln!(
+            s,
+            "\ntopic {}: {} partitions, replication factor {}, min.insync.replicas {}",
+            l.topic, l.partitions, l.replication_factor, l.min_insync_replicas
+        );
+        for p in [&l.unthrottled, &l.fixed_rate] {
+            phase(&mut s, c, p);
+        }
+    }
+    if c.layouts.len() > 1 {
+        summary(&mut s, &c.layouts);
+    }
+    s
+}
+
+fn phase(s: &mut String, c: &Comparison, p: &PhaseResult) {
+    let rate = p
+        .rate
+        .map_or("unthrottled".to_string(), |r| format!("{r:.0} records/s"));
+    let _ = writeln!(
+        s,
+        "{} ({rate}, {} records of {} bytes, {} runs each, median [min..max])",
+        p.name, p.records, c.record_size, c.repeats
+    );
+    let _ = writeln!(
+        s,
+        "  {:<20} {:>28} {:>28} {:>8}",
+        "figure", KBENCH, PERF_TEST, "ratio"
+    );
+    for (k, r) in FIGURES
+        .iter()
+        .filter_map(|k| p.ratios.get(*k).map(|r| (*k, r)))
+    {
+        let cell = |tool: &str| {
+            p.stats[tool].get(k).map_or("-".into(), |st| {
+                format!("{:.2} [{:.2}..{:.2}]", st.median, st.min, st.max)
+            })
+        };
+        let _ = writeln!(
+            s,
+            "  {k:<20} {:>28} {:>28} {r:>8.3}",
+            cell(KBENCH),
+            cell(PERF_TEST)
+        );
+    }
+    if let Some(e) = p.stats[KBENCH].get("rate_error") {
+        let _ = writeln!(
+            s,
+            "  kbench achieved-rate error: median {:+.3}% [{:+.3}%..{:+.3}%]",
+            e.median * 100.0,
+            e.min * 100.0,
+            e.max * 100.0
+        );
+    }
+}
+
+/// The headline ratios of every layout on one screen.
+fn summary(s: &mut String, layouts: &[LayoutResult]) {
+    let _ = writeln!(
+        s,
+        "\nratios kbench / perf-test (medians)\n  {:<11} {:>12} {:>12} {:>12} {:>10} {:>10}",
+        "partitions", "records/s", "CPU/record", "fixed CPU", "fixed p50", "fixed p99"
+    );
+    for l in layouts {
+        let r = |p: &PhaseResult, k: &str| p.ratios.get(k).copied().unwrap_or(f64::NAN);
+        let _ = writeln!(
+            s,
+            "  {:<11} {:>12.2} {:>12.2} {:>12.2} {:>10.2} {:>10.2}",
+            l.partitions,
+            r(&l.unthrottled, "records_per_s"),
+            r(&l.unthrottled, "cpu_s_per_million"),
+            r(&l.fixed_rate, "cpu_s_per_million"),
+            r(&l.fixed_rate, "p50_ms"),
+            r(&l.fixed_rate, "p99_ms"),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compare_tools::stats::summarize;
+    use crate::compare_tools::{Sample, Workload};
+
+    fn layout(partitions: u32, kbench_rps: f64) -> LayoutResult {
+        let samples = |rate_error| {
+            vec![
+                Sample {
+                    tool: KBENCH.into(),
+                    records_per_s: kbench_rps,
+                    rate_error,
+                    ..Sample::default()
+                },
+                Sample {
+                    tool: PERF_TEST.into(),
+                    records_per_s: 100.0,
+                    ..Sample::default()
+                },
+            ]
+        };
+        let fixed = Workload {
+            rate: Some(50.0),
+            ..Workload::default()
+        };
+        LayoutResult {
+            topic: format!("t{partitions}"),
+            partitions,
+            replication_factor: 3,
+            min_insync_replicas: 2,
+            unthrottled: summarize("unthrottled", &Workload::default(), samples(None)),
+            fixed_rate: summarize("fixed_rate", &fixed, samples(Some(-0.002))),
+        }
+    }
+
+    #[test]
+    fn every_layout_gets_its_tables_and_a_summary_row() {
+        let c = Comparison {
+            kafka_version: "4.1.1".into(),
+            record_size: 1024,
+            repeats: 1,
+            warmup_rounds: 0,
+            properties: vec![("linger.ms".into(), "5".into())],
+            kbench_properties: Vec::new(),
+            layouts: vec![layout(3, 150.0), layout(6, 80.0)],
+        };
+        let out = render(&c);
+        assert!(out.contains("topic t3: 3 partitions"), "{out}");
+        assert!(out.contains("topic t6: 6 partitions"), "{out}");
+        let rps = out.find("  records_per_s").expect("records row");
+        assert!(rps < out.find("  p999_ms").expect("p99.9 row"), "{out}");
+        assert!(out.contains("achieved-rate error: median -0.200%"), "{out}");
+        let summary = &out[out.find("ratios kbench / perf-test").expect("summary")..];
+        let rows: Vec<&str> = summary.lines().skip(2).collect();
+        assert!(rows[0].trim_start().starts_with("3 ") && rows[0].contains("1.50"));
+        assert!(rows[1].trim_start().starts_with("6 ") && rows[1].contains("0.80"));
+    }
+}
