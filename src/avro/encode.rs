@@ -3,8 +3,8 @@
 //! boxes, no hash maps, nothing to drop). This is the producer's hot path; `Value`s, when a test
 //! or a tool wants one, are this output decoded by apache-avro.
 //!
-//! Structure and numbers come from one random stream and the contents of strings/bytes/fixed
-//! from another, so record N has the same shape whatever the `Sizes`: its encoded size then
+//! Structure and numbers come from one random stream and the contents of strings, bytes and
+//! fixed from two others (`pool`), so record N has the same shape whatever the `Sizes`: its encoded size then
 //! grows monotonically with `string_len`, which is what calibration binary-searches.
 
 use rand::Rng;
@@ -12,26 +12,19 @@ use rand::Rng;
 use super::generate::Sizes;
 use super::header::Header;
 use super::plan::{Node, Plan, UuidAs, DAY_MS, MAX_RECURSION};
+use super::pool::{Contents, Pool, ALNUM};
 use super::wire::put_long;
 use super::wyrand::WyRand;
-
-const ALNUM: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-
-/// `ALNUM[b * 62 / 256]`, in arithmetic rather than a table lookup so that the compiler turns
-/// the loop over a string into vector instructions: text is most of a large record's bytes.
-#[inline(always)]
-fn to_alnum(b: u8) -> u8 {
-    let i = ((u16::from(b) * 62) >> 8) as u8;
-    i + b'0' + if i >= 10 { 7 } else { 0 } + if i >= 36 { 6 } else { 0 }
-}
 
 /// Everything that changes while drawing: the random streams and the recursion bookkeeping.
 pub(crate) struct State {
     pub sizes: Sizes,
     /// Structure and numbers.
     rng: WyRand,
-    /// Contents of strings, bytes and fixed.
-    fill: WyRand,
+    /// Contents of bytes and fixed.
+    bytes: Pool,
+    /// Contents of strings.
+    text: Pool,
     /// How many times each record node is on the current path.
     active: Vec<u32>,
     /// Base-62 digits reserved at the end of map keys to make them distinct.
@@ -44,7 +37,8 @@ impl State {
         State {
             sizes,
             rng: WyRand::stream(seed, 0),
-            fill: WyRand::stream(seed, 1),
+            bytes: Pool::new(WyRand::stream(seed, 1), Contents::Bytes),
+            text: Pool::new(WyRand::stream(seed, 2), Contents::Text),
             active: vec![0; plan.nodes.len()],
             key_digits: std::iter::successors(Some(last_key), |n| Some(n / 62))
                 .take_while(|n| *n > 0)
@@ -52,21 +46,10 @@ impl State {
         }
     }
 
-    /// Appends `len` random bytes; returns where they start.
-    fn raw(&mut self, buf: &mut Vec<u8>, len: usize) -> usize {
-        let start = buf.len();
-        self.fill.append(buf, len);
-        start
-    }
-
-    /// Appends an Avro string of `len` random alphanumerics; returns where the characters start.
-    fn text(&mut self, buf: &mut Vec<u8>, len: usize) -> usize {
+    /// Appends an Avro string of `len` random alphanumerics.
+    fn text(&mut self, buf: &mut Vec<u8>, len: usize) {
         put_long(buf, len as i64);
-        let start = self.raw(buf, len);
-        for c in &mut buf[start..] {
-            *c = to_alnum(*c);
-        }
-        start
+        self.text.take(buf, len);
     }
 
     /// A map key of exactly `max(string_len, key_digits)` characters, distinct within one map
@@ -150,14 +133,12 @@ impl Plan {
             }
             Node::Bytes => {
                 put_long(buf, st.sizes.bytes_len as i64);
-                st.raw(buf, st.sizes.bytes_len);
+                st.bytes.take(buf, st.sizes.bytes_len);
             }
             Node::String => {
                 st.text(buf, st.sizes.string_len);
             }
-            &Node::Fixed(n) => {
-                st.raw(buf, n);
-            }
+            &Node::Fixed(n) => st.bytes.take(buf, n),
             &Node::Enum(symbols) => put_long(buf, st.rng.random_range(0..symbols) as i64),
             &Node::Ref(target) => {
                 let deeper = level + u32::from(st.active[target] > 0);
@@ -246,24 +227,4 @@ impl Plan {
 fn stamp(at: [usize; 4], h: &Header, i: usize) -> Option<i64> {
     let values = [i64::from(h.producer), h.seq, h.intended_us, h.wall_ms];
     at.iter().position(|p| *p == i).map(|k| values[k])
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_byte_maps_to_an_alphanumeric_and_every_alphanumeric_is_reached() {
-        let mut seen = [0u32; 256];
-        for b in 0..=255u8 {
-            seen[usize::from(to_alnum(b))] += 1;
-        }
-        for (c, n) in seen.iter().enumerate() {
-            match ALNUM.contains(&(c as u8)) {
-                // 256 bytes over 62 characters: each is hit 4 or 5 times.
-                true => assert!((4..=5).contains(n), "{:?} hit {n} times", c as u8 as char),
-                false => assert_eq!(*n, 0, "{c} is not alphanumeric"),
-            }
-        }
-    }
 }

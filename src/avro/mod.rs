@@ -5,6 +5,7 @@ mod encode;
 pub mod generate;
 pub mod header;
 mod plan;
+mod pool;
 pub mod registry;
 pub mod wire;
 mod wyrand;

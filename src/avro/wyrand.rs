@@ -23,22 +23,35 @@ impl WyRand {
         WyRand(mix(seed ^ mix(n.wrapping_add(INCREMENT))))
     }
 
-    #[inline]
-    fn step(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(INCREMENT);
-        let t = u128::from(self.0) * u128::from(self.0 ^ MIX);
+    /// The output for state `s`.
+    #[inline(always)]
+    fn output(s: u64) -> u64 {
+        let t = u128::from(s) * u128::from(s ^ MIX);
         (t >> 64) as u64 ^ t as u64
     }
 
-    /// Appends `len` random bytes, written a word at a time straight into the vector (a word
-    /// assembled elsewhere and copied in stalls on store forwarding).
-    pub fn append(&mut self, buf: &mut Vec<u8>, len: usize) {
-        let start = buf.len();
-        buf.resize(start + len.next_multiple_of(8), 0);
-        for word in buf[start..].chunks_exact_mut(8) {
-            word.copy_from_slice(&self.step().to_le_bytes());
+    #[inline]
+    fn step(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(INCREMENT);
+        Self::output(self.0)
+    }
+
+    /// Fills `out` with the next bytes of the stream (those `next_u64` would give, in order),
+    /// four words per round: each word's state is the round's start plus a multiple of the
+    /// increment, so the four multiplies are independent and overlap, and the words are
+    /// written straight into `out` (a word assembled elsewhere and copied in stalls on store
+    /// forwarding).
+    pub fn fill_block(&mut self, out: &mut [u8]) {
+        let mut rounds = out.chunks_exact_mut(32);
+        for round in &mut rounds {
+            let s = self.0;
+            for (k, word) in (1u64..).zip(round.chunks_exact_mut(8)) {
+                let w = Self::output(s.wrapping_add(INCREMENT.wrapping_mul(k)));
+                word.copy_from_slice(&w.to_le_bytes());
+            }
+            self.0 = s.wrapping_add(INCREMENT.wrapping_mul(4));
         }
-        buf.truncate(start + len);
+        self.fill_bytes(rounds.into_remainder());
     }
 }
 
@@ -75,19 +88,26 @@ mod tests {
     }
 
     #[test]
-    fn append_adds_exactly_len_bytes_that_vary() {
-        let mut r = WyRand::stream(1, 1);
-        for len in [0, 1, 7, 8, 31, 32, 33, 100] {
-            let mut buf = vec![0xAA];
-            r.append(&mut buf, len);
-            assert_eq!(buf.len(), 1 + len);
-            assert_eq!(buf[0], 0xAA);
+    fn fill_block_continues_the_stream_and_covers_every_byte_value() {
+        for len in [0, 1, 7, 8, 31, 32, 33, 100, 4096] {
+            let (mut a, mut b) = (WyRand::stream(1, 1), WyRand::stream(1, 1));
+            let mut block = vec![0xAA; len];
+            a.fill_block(&mut block);
+            let words: Vec<u8> = (0..len.div_ceil(8))
+                .flat_map(|_| b.next_u64().to_le_bytes())
+                .collect();
+            assert_eq!(block, words[..len], "len {len}");
+            assert_eq!(
+                a.next_u64(),
+                b.next_u64(),
+                "len {len}: the stream goes on in step"
+            );
         }
-        let mut buf = Vec::new();
-        r.append(&mut buf, 4096);
+        let mut block = vec![0; 4096];
+        WyRand::stream(2, 1).fill_block(&mut block);
         // Every byte value shows up in 4 KiB of uniform bytes (expected 16 each).
         let mut seen = [false; 256];
-        buf.iter().for_each(|b| seen[usize::from(*b)] = true);
+        block.iter().for_each(|b| seen[usize::from(*b)] = true);
         assert!(seen.iter().all(|s| *s));
     }
 }

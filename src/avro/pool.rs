@@ -1,0 +1,119 @@
+//! The contents of generated strings, bytes and fixed values: random bytes, or random
+//! alphanumeric text, drawn a block at a time and handed out in order. Drawing and mapping a
+//! whole block in one pass keeps the loops long and vectorised; per value, at ~70 bytes, their
+//! start-up and scalar tails cost more than the bytes themselves. Every byte is used once, so
+//! records share no text and compress as random text does.
+
+use super::wyrand::WyRand;
+
+pub(super) const ALNUM: &[u8; 62] =
+    b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// Bytes drawn per refill: a few records' worth of text, small enough to stay in L1.
+const BLOCK: usize = 4096;
+
+/// `ALNUM[b * 62 / 256]`, in arithmetic rather than a table lookup so that the compiler turns
+/// the loop over a block into vector instructions.
+#[inline(always)]
+fn to_alnum(b: u8) -> u8 {
+    let i = ((u16::from(b) * 62) >> 8) as u8;
+    i + b'0' + if i >= 10 { 7 } else { 0 } + if i >= 36 { 6 } else { 0 }
+}
+
+/// What a pool hands out.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum Contents {
+    /// Uniform bytes (Avro bytes and fixed).
+    Bytes,
+    /// Uniform over the 62 ASCII letters and digits, 4 or 5 byte values each (Avro strings).
+    Text,
+}
+
+pub(super) struct Pool {
+    rng: WyRand,
+    contents: Contents,
+    block: Box<[u8; BLOCK]>,
+    /// Next unused byte of `block`.
+    at: usize,
+}
+
+impl Pool {
+    pub fn new(rng: WyRand, contents: Contents) -> Pool {
+        Pool {
+            rng,
+            contents,
+            block: Box::new([0; BLOCK]),
+            at: BLOCK,
+        }
+    }
+
+    /// Appends the next `len` bytes.
+    pub fn take(&mut self, buf: &mut Vec<u8>, mut len: usize) {
+        buf.reserve(len);
+        while len > 0 {
+            if self.at == BLOCK {
+                self.refill();
+            }
+            let n = len.min(BLOCK - self.at);
+            buf.extend_from_slice(&self.block[self.at..self.at + n]);
+            self.at += n;
+            len -= n;
+        }
+    }
+
+    #[inline(never)]
+    fn refill(&mut self) {
+        self.rng.fill_block(&mut self.block[..]);
+        if self.contents == Contents::Text {
+            for b in self.block.iter_mut() {
+                *b = to_alnum(*b);
+            }
+        }
+        self.at = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_byte_maps_to_an_alphanumeric_and_every_alphanumeric_is_reached() {
+        let mut seen = [0u32; 256];
+        for b in 0..=255u8 {
+            seen[usize::from(to_alnum(b))] += 1;
+        }
+        for (c, n) in seen.iter().enumerate() {
+            match ALNUM.contains(&(c as u8)) {
+                // 256 bytes over 62 characters: each is hit 4 or 5 times.
+                true => assert!((4..=5).contains(n), "{:?} hit {n} times", c as u8 as char),
+                false => assert_eq!(*n, 0, "{c} is not alphanumeric"),
+            }
+        }
+    }
+
+    #[test]
+    fn takes_are_the_stream_in_order_across_blocks() {
+        let mut whole = vec![0; 3 * BLOCK];
+        WyRand::stream(5, 1).fill_block(&mut whole);
+        let mut pool = Pool::new(WyRand::stream(5, 1), Contents::Bytes);
+        let mut got = Vec::new();
+        // Lengths that end blocks mid-take and exactly, and a take longer than a block.
+        for len in [0, 1, 70, BLOCK - 71, BLOCK + 5, 100] {
+            let before = got.len();
+            pool.take(&mut got, len);
+            assert_eq!(got.len(), before + len);
+        }
+        assert_eq!(got, whole[..got.len()]);
+    }
+
+    #[test]
+    fn text_is_alphanumeric_and_varied() {
+        let mut pool = Pool::new(WyRand::stream(9, 1), Contents::Text);
+        let mut text = Vec::new();
+        pool.take(&mut text, 2 * BLOCK + 3);
+        assert!(text.iter().all(|c| c.is_ascii_alphanumeric()));
+        let distinct: std::collections::BTreeSet<_> = text.iter().collect();
+        assert_eq!(distinct.len(), 62);
+    }
+}
