@@ -4,8 +4,9 @@
 //! or a tool wants one, are this output decoded by apache-avro.
 //!
 //! Structure and numbers come from one random stream and the contents of strings, bytes and
-//! fixed from two others (`pool`), so record N has the same shape whatever the `Sizes`: its encoded size then
-//! grows monotonically with `string_len`, which is what calibration binary-searches.
+//! fixed from two others (`pool`), so record N has the same shape whatever the `Sizes`: its
+//! encoded size then grows monotonically with `string_len`, which is what calibration
+//! binary-searches.
 
 use rand::Rng;
 

@@ -3,17 +3,8 @@
 
 use std::fmt::Write;
 
-use super::stats::{KBENCH, PERF_TEST};
+use super::stats::{FIGURES, KBENCH, PERF_TEST};
 use super::{Comparison, LayoutResult, PhaseResult};
-
-/// Rows of a phase, in reading order (the JSON's maps are alphabetical).
-const FIGURES: [&str; 5] = [
-    "records_per_s",
-    "cpu_s_per_million",
-    "p50_ms",
-    "p99_ms",
-    "p999_ms",
-];
 
 /// The table printed at the end.
 pub fn render(c: &Comparison) -> String {

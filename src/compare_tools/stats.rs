@@ -49,14 +49,23 @@ pub struct PhaseResult {
     pub ratios: BTreeMap<String, f64>,
 }
 
-/// The figures compared, by name, as one sample gives them.
-fn figures(s: &Sample) -> [(&'static str, f64); 5] {
+/// The figures compared, in reading order (the JSON's maps are alphabetical).
+pub(super) const FIGURES: [&str; 5] = [
+    "records_per_s",
+    "cpu_s_per_million",
+    "p50_ms",
+    "p99_ms",
+    "p999_ms",
+];
+
+/// One sample's values of [`FIGURES`], in the same order.
+fn figures(s: &Sample) -> [f64; 5] {
     [
-        ("records_per_s", s.records_per_s),
-        ("cpu_s_per_million", s.cpu_s_per_million),
-        ("p50_ms", s.p50_ms),
-        ("p99_ms", s.p99_ms),
-        ("p999_ms", s.p999_ms),
+        s.records_per_s,
+        s.cpu_s_per_million,
+        s.p50_ms,
+        s.p99_ms,
+        s.p999_ms,
     ]
 }
 
@@ -81,22 +90,14 @@ pub(super) fn phase(
 pub(super) fn summarize(name: &str, w: &Workload, samples: Vec<Sample>) -> PhaseResult {
     let mut stats = BTreeMap::new();
     for tool in [KBENCH, PERF_TEST] {
-        let mine: Vec<[(&str, f64); 5]> = samples
-            .iter()
-            .filter(|s| s.tool == tool)
-            .map(figures)
-            .collect();
+        let mine: Vec<&Sample> = samples.iter().filter(|s| s.tool == tool).collect();
         let mut per = BTreeMap::new();
-        for (i, (k, _)) in figures(&Sample::default()).iter().enumerate() {
-            let vals: Vec<f64> = mine.iter().map(|f| f[i].1).collect();
+        for (i, k) in FIGURES.iter().enumerate() {
+            let vals: Vec<f64> = mine.iter().map(|s| figures(s)[i]).collect();
             per.insert(k.to_string(), stat(&vals));
         }
         if tool == KBENCH && w.rate.is_some() {
-            let errs: Vec<f64> = samples
-                .iter()
-                .filter(|s| s.tool == tool)
-                .filter_map(|s| s.rate_error)
-                .collect();
+            let errs: Vec<f64> = mine.iter().filter_map(|s| s.rate_error).collect();
             per.insert("rate_error".into(), stat(&errs));
         }
         stats.insert(tool.to_string(), per);
