@@ -6,8 +6,8 @@
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
-use std::sync::{mpsc, Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use rdkafka::consumer::Consumer;
@@ -15,21 +15,22 @@ use rdkafka::message::Message;
 use schema_registry_converter::async_impl::easy_avro::EasyAvroDecoder;
 use schema_registry_converter::async_impl::schema_registry::SrSettings;
 
-use crate::audit::ledger::Ledger;
-use crate::avro::{generate, header, registry};
+use crate::audit::ledger::{Ledger, Verdict};
+use crate::avro::generate::Sizes;
 use crate::kafka::admin::{self, TopicSpec};
+use crate::load::consumer;
+use crate::load::producer::{ProducerConfig, ProducerReport};
 use crate::load::schedule::RateProfile;
-use crate::load::{consumer, producer};
-use crate::metrics::{Aggregator, Live, Phase, Recorder};
+use crate::metrics::{Phase, Summary};
+use crate::run::wiring::{
+    prepare_schema, producer_base, spawn_producer, MetricsPipe, PreparedSchema, RunClock,
+};
 
 /// The schema `kbench produce` uses unless given one: a timestamp plus field values, as the
 /// seed's producer wrote.
 pub const DEFAULT_SCHEMA: &str = include_str!("../scenarios/schemas/reading.avsc");
 
-pub struct Endpoints {
-    pub bootstrap: String,
-    pub registry_url: String,
-}
+pub use crate::run::wiring::Endpoints;
 
 /// What `kbench produce` writes; its flags are these fields.
 #[derive(Debug, clap::Args)]
@@ -93,7 +94,6 @@ pub fn produce(ep: &Endpoints, o: &ProduceOptions) -> Result<ProduceSummary> {
             .with_context(|| format!("cannot read schema {}", p.display()))?,
         None => DEFAULT_SCHEMA.to_string(),
     };
-    let augmented = header::augment_schema(&avsc)?;
     let spec = TopicSpec {
         name: o.topic.clone(),
         partitions: 3,
@@ -101,59 +101,22 @@ pub fn produce(ep: &Endpoints, o: &ProduceOptions) -> Result<ProduceSummary> {
         configs: vec![("min.insync.replicas".into(), "2".into())],
     };
     admin::create_topic(&ep.bootstrap, &spec, false)?;
-    let reg = registry::register(&ep.registry_url, &format!("{}-value", o.topic), &augmented)?;
-    let origin = Instant::now();
-    let wall_origin_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_millis() as i64;
-    let duration = Duration::from_secs_f64(o.count as f64 / o.rate);
+    let subject = |_: &apache_avro::Schema| format!("{}-value", o.topic);
+    let schema = prepare_schema(
+        &ep.registry_url,
+        subject,
+        &avsc,
+        o.seed,
+        o.record_size,
+        Sizes::default(),
+    )?;
+    let clock = RunClock::start();
     let tmp = std::env::temp_dir().join(format!("kbench-produce-{}", std::process::id()));
     std::fs::create_dir_all(&tmp)?;
-    let (tx, rx) = mpsc::channel();
-    let phase = Phase {
-        name: "all".into(),
-        from_us: 0,
-        to_us: u64::MAX,
-    };
-    let agg = Aggregator::new(&tmp, wall_origin_ms as u64, vec![phase])?;
-    let agg_thread = std::thread::spawn(move || agg.run(rx, Arc::new(Mutex::new(Live::default()))));
-    let ledger = Arc::new(Mutex::new(Ledger::default()));
-    let cfg = producer::ProducerConfig {
-        id: 0,
-        bootstrap: ep.bootstrap.clone(),
-        topic: o.topic.clone(),
-        schema: Arc::clone(&reg.schema),
-        schema_id: reg.id,
-        sizes: match o.record_size {
-            Some(target) => generate::calibrate(&reg.schema, o.seed, target)?,
-            None => generate::Sizes::default(),
-        },
-        seed: o.seed,
-        profile: RateProfile::Constant { rate: o.rate },
-        start: Duration::ZERO,
-        duration: duration + Duration::from_secs(1),
-        max_records: Some(o.count),
-        acks: "all".into(),
-        idempotence: true,
-        properties: o.properties.clone(),
-        origin,
-        wall_origin_ms,
-        timeline: Default::default(),
-    };
-    let report = producer::run(
-        cfg,
-        Recorder::new("producer-0".into(), tx),
-        Arc::clone(&ledger),
-        Arc::new(AtomicBool::new(false)),
-    );
-    let summary = agg_thread
-        .join()
-        .map_err(|_| anyhow::anyhow!("metrics thread panicked"))??;
+    let measured = produce_measured(ep, o, &schema, &clock, &tmp);
     std::fs::remove_dir_all(&tmp).ok();
-    let report = report?;
-    let elapsed_s = origin.elapsed().as_secs_f64();
-    let verdict = ledger.lock().unwrap_or_else(|e| e.into_inner()).verdict();
+    let (report, summary, verdict) = measured?;
+    let elapsed_s = clock.origin.elapsed().as_secs_f64();
     let kind = |k: &str| {
         summary
             .phases
@@ -161,8 +124,8 @@ pub fn produce(ep: &Endpoints, o: &ProduceOptions) -> Result<ProduceSummary> {
             .and_then(|p| p.latency.get(k).cloned())
     };
     Ok(ProduceSummary {
-        schema_id: reg.id,
-        subject: reg.subject,
+        schema_id: schema.registered.id,
+        subject: schema.registered.subject,
         acked: verdict.acked,
         failed: verdict.failed,
         elapsed_s,
@@ -172,6 +135,37 @@ pub fn produce(ep: &Endpoints, o: &ProduceOptions) -> Result<ProduceSummary> {
         send_lag: kind("send_lag"),
         generator_saturated: report.saturated,
     })
+}
+
+/// One producer through the run's own wiring, measured into one phase; .hlog files go to `tmp`.
+fn produce_measured(
+    ep: &Endpoints,
+    o: &ProduceOptions,
+    schema: &PreparedSchema,
+    clock: &RunClock,
+    tmp: &std::path::Path,
+) -> Result<(ProducerReport, Summary, Verdict)> {
+    let mut pipe = MetricsPipe::new();
+    let phase = Phase {
+        name: "all".into(),
+        from_us: 0,
+        to_us: u64::MAX,
+    };
+    let aggregator = pipe.spawn_aggregator(tmp, clock, vec![phase])?;
+    let ledger = Arc::new(Mutex::new(Ledger::default()));
+    let cfg = ProducerConfig {
+        profile: RateProfile::Constant { rate: o.rate },
+        duration: Duration::from_secs_f64(o.count as f64 / o.rate) + Duration::from_secs(1),
+        max_records: Some(o.count),
+        properties: o.properties.clone(),
+        ..producer_base(ep, &o.topic, schema, o.seed, clock)
+    };
+    let producer = spawn_producer(cfg, &pipe, &ledger, &Arc::new(AtomicBool::new(false)))?;
+    drop(pipe);
+    let report = producer.join();
+    let summary = aggregator.join()?;
+    let verdict = ledger.lock().unwrap_or_else(|e| e.into_inner()).verdict();
+    Ok((report?, summary, verdict))
 }
 
 pub struct ConsumeOptions {

@@ -11,6 +11,7 @@ pub mod faults;
 pub mod kafka;
 pub mod load;
 pub mod metrics;
+pub mod names;
 pub mod paths;
 pub mod progress;
 pub mod report;

@@ -1,29 +1,34 @@
-//! One scenario run, end to end, in the only order that gives honest numbers: cluster up, topic
-//! and schema, consumers, producers on their schedule, drain, audit, results, cluster down — the
-//! last step also on error and Ctrl-C. Everything else is a part this module calls.
+//! One scenario run, end to end, in the only order that gives honest numbers — and the only
+//! place that knows that order. [`run`] reads as its steps: cluster up, topic and schema,
+//! consumers, producers with the fault plan, drain, audit, results, cluster down (the last step
+//! also on error and Ctrl-C, through the cluster guard). Everything else is a part it calls.
+
+mod drive;
+pub mod wiring;
+pub mod workers;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context, Result};
 
 use crate::audit::ledger::Ledger;
-use crate::avro::{generate, header, registry};
-use crate::cluster::docker::{self, DockerBackend};
+use crate::cluster::docker::{self, ContainerFaults, DockerBackend};
 use crate::cluster::external::ExternalBackend;
 use crate::cluster::process::ProcessBackend;
-use crate::cluster::{ClusterBackend, ClusterGuard, StartOptions, Topology};
-use crate::faults::analysis;
-use crate::faults::executor::{self, ExecContext};
-use crate::faults::observe::{self, AckTimeline};
+use crate::cluster::{ClusterBackend, ClusterGuard, StartOptions, Topology, Versions};
 use crate::kafka::admin;
-use crate::load::{consumer, producer};
-use crate::metrics::{Aggregator, Live, Phase, Recorder};
+use crate::load::consumer::{self, ConsumerReport};
+use crate::load::schedule::RateProfile;
+use crate::metrics::Phase;
 use crate::progress::Progress;
-use crate::report::results::{self, Results};
-use crate::scenario::{ClusterSpec, Scenario};
+use crate::report::results::{self, ConsumerInfo, Environment, Results, SchemaInfo};
+use crate::scenario::{ClusterSpec, Containers, Scenario};
+use drive::{DriveInputs, Driven};
+use wiring::{Endpoints, MetricsPipe, PreparedSchema, RunClock};
+use workers::Worker;
 
 /// Options from the command line.
 #[derive(Debug, Clone)]
@@ -34,8 +39,94 @@ pub struct RunOptions {
 
 /// What a finished run produced.
 pub struct Outcome {
+    /// The run's report directory.
     pub dir: PathBuf,
+    /// What was written to its `results.json`.
     pub results: Results,
+}
+
+/// Run `sc` and write its results. The cluster is torn down before this returns.
+pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<Outcome> {
+    let progress = Progress::new();
+    let dir = report_dir(&opts.reports_dir, &sc.name)?;
+    let started_at = crate::timefmt::now_rfc3339();
+    let mut cluster = start_cluster(sc, &progress)?;
+    let _topic_lock = crate::kafka::topic_lock::acquire(
+        &crate::paths::kbench_home()?.join("locks"),
+        &cluster.endpoints.bootstrap,
+        &sc.topic.name,
+    )?;
+    let schema = prepare_topic_and_schema(sc, &cluster.endpoints, &progress)?;
+    let clock = RunClock::start();
+    let ledger = Arc::new(Mutex::new(Ledger::default()));
+    let mut pipe = MetricsPipe::new();
+    let consumers = start_consumers(sc, &cluster.endpoints, &clock, &pipe, &ledger)?;
+    consumers.wait_for_assignment(sc.topic.partitions)?;
+    let window = LoadWindow::plan(sc, clock.origin.elapsed());
+    let aggregator = pipe.spawn_aggregator(&dir, &clock, window.phases(sc))?;
+    let driven = drive::producers_and_faults(DriveInputs {
+        sc,
+        backend: cluster.guard.backend(),
+        endpoints: &cluster.endpoints,
+        schema: &schema,
+        clock: &clock,
+        window: &window,
+        pipe,
+        ledger: &ledger,
+        progress: &progress,
+    })?;
+    let drained = drain(sc, consumers, &ledger, &progress, &driven, &clock, &window)?;
+    let summary = aggregator.join()?;
+    progress.finish();
+    crate::signals::check()?;
+    let observers = driven.observers;
+    let faults = drive::analyse_faults(sc, &mut cluster, observers, &summary, &window, &progress)?;
+    let environment = environment(sc, &mut cluster, started_at, drained.seconds);
+    let teardown = cluster.guard.teardown();
+    let results = results::build(results::Inputs {
+        scenario: sc,
+        environment,
+        schema: schema_info(&schema),
+        target_total: window.target_total(sc),
+        load_start_s: window.start.as_secs_f64(),
+        faults,
+        summary,
+        verdict: ledger.lock().unwrap_or_else(|e| e.into_inner()).verdict(),
+        producers: driven.producers,
+        consumers: drained.consumers,
+    });
+    write_report(&dir, &results)?;
+    teardown.context("tearing the cluster down")?;
+    Ok(Outcome { dir, results })
+}
+
+/// A started cluster: its guard (teardown on every way out), where it answers, and facts for
+/// the results.
+struct StartedCluster {
+    guard: ClusterGuard,
+    endpoints: Endpoints,
+    versions: Versions,
+    ready_s: f64,
+}
+
+/// Step 1: the backend the scenario names, started and ready.
+fn start_cluster(sc: &Scenario, progress: &Progress) -> Result<StartedCluster> {
+    let (backend, start_opts) = backend_for(sc)?;
+    let mut guard = ClusterGuard::new(backend);
+    let t0 = Instant::now();
+    guard.backend().start(&start_opts, &|m| progress.note(m))?;
+    let backend = guard.backend();
+    let endpoints = Endpoints {
+        bootstrap: backend.bootstrap_servers(),
+        registry_url: backend.registry_url(),
+    };
+    let versions = backend.versions();
+    Ok(StartedCluster {
+        guard,
+        endpoints,
+        versions,
+        ready_s: t0.elapsed().as_secs_f64(),
+    })
 }
 
 fn backend_for(sc: &Scenario) -> Result<(Box<dyn ClusterBackend>, StartOptions)> {
@@ -45,8 +136,11 @@ fn backend_for(sc: &Scenario) -> Result<(Box<dyn ClusterBackend>, StartOptions)>
             registry_url,
             containers,
         } => {
-            let b =
-                ExternalBackend::new(bootstrap, registry_url).with_containers(containers.clone());
+            let names = containers.as_ref().map(|c| match c {
+                Containers::Compose => ContainerFaults::compose_names(&Topology::default()),
+                Containers::Named(names) => names.clone(),
+            });
+            let b = ExternalBackend::new(bootstrap, registry_url).with_containers(names);
             return Ok((Box::new(b), StartOptions::default()));
         }
         ClusterSpec::Process { ready_timeout } | ClusterSpec::Docker { ready_timeout } => {
@@ -80,12 +174,163 @@ fn report_dir(parent: &Path, name: &str) -> Result<PathBuf> {
     Ok(dir)
 }
 
+/// Step 2: the topic created, the schema registered and its value sizes calibrated.
+fn prepare_topic_and_schema(
+    sc: &Scenario,
+    endpoints: &Endpoints,
+    progress: &Progress,
+) -> Result<PreparedSchema> {
+    admin::create_topic(&endpoints.bootstrap, &sc.topic, sc.recreate_topic)?;
+    let schema = wiring::prepare_schema(
+        &endpoints.registry_url,
+        |parsed| sc.subject(&crate::avro::registry::full_name(parsed).unwrap_or_default()),
+        &sc.schema.avsc,
+        sc.seed,
+        sc.schema.record_size,
+        sc.schema.sizes,
+    )?;
+    progress.note(&format!(
+        "topic {} ready; schema registered as {} (id {})",
+        sc.topic.name, schema.registered.subject, schema.registered.id
+    ));
+    Ok(schema)
+}
+
+/// The consumer group reading the run's topic back.
+struct ConsumerGroup {
+    workers: Vec<Worker<ConsumerReport>>,
+    /// Partitions each consumer holds right now.
+    assigned: Vec<Arc<AtomicUsize>>,
+    stop: Arc<AtomicBool>,
+}
+
+/// Step 3: the consumers, started before any record is sent.
+fn start_consumers(
+    sc: &Scenario,
+    endpoints: &Endpoints,
+    clock: &RunClock,
+    pipe: &MetricsPipe,
+    ledger: &Arc<Mutex<Ledger>>,
+) -> Result<ConsumerGroup> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut group = ConsumerGroup {
+        workers: Vec::new(),
+        assigned: Vec::new(),
+        stop: Arc::clone(&stop),
+    };
+    for id in 0..sc.consumer.count {
+        let cfg = consumer::ConsumerConfig {
+            id,
+            bootstrap: endpoints.bootstrap.clone(),
+            topic: sc.topic.name.clone(),
+            group: sc.consumer.group.clone(),
+            properties: sc.consumer.properties.clone(),
+            registry_url: endpoints.registry_url.clone(),
+            origin: clock.origin,
+        };
+        let assigned = Arc::new(AtomicUsize::new(0));
+        group.assigned.push(Arc::clone(&assigned));
+        let recorder = pipe.recorder(format!("consumer-{id}"));
+        let (ledger, stop) = (Arc::clone(ledger), Arc::clone(&stop));
+        group
+            .workers
+            .push(Worker::spawn(format!("consumer-{id}"), move || {
+                consumer::run(cfg, recorder, ledger, stop, assigned)
+            })?);
+    }
+    Ok(group)
+}
+
+impl ConsumerGroup {
+    /// Wait until the group holds every partition, so no early record is read late.
+    fn wait_for_assignment(&self, partitions: i32) -> Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let held = || -> usize {
+            self.assigned
+                .iter()
+                .map(|a| a.load(Ordering::Relaxed))
+                .sum()
+        };
+        while held() < partitions as usize {
+            crate::signals::check()?;
+            if Instant::now() > deadline {
+                bail!("consumers were not assigned all {partitions} partitions within 60s");
+            }
+            if self.workers.iter().any(Worker::is_finished) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(())
+    }
+
+    fn all_finished(&self) -> bool {
+        self.workers.iter().all(Worker::is_finished)
+    }
+
+    /// Stop every consumer and collect their reports (a panic is an error of the run).
+    fn stop_and_join(self) -> Result<Vec<ConsumerReport>> {
+        self.stop.store(true, Ordering::Relaxed);
+        self.workers.into_iter().map(Worker::join).collect()
+    }
+}
+
+/// When the load runs, as offsets from the run's origin.
+pub(crate) struct LoadWindow {
+    /// First intended send.
+    pub start: Duration,
+    /// Warm-up plus measured time.
+    pub total: Duration,
+    /// Each producer's share of the scenario's rate.
+    pub share: RateProfile,
+}
+
+impl LoadWindow {
+    fn plan(sc: &Scenario, now: Duration) -> LoadWindow {
+        LoadWindow {
+            start: load_start(now),
+            total: sc.total_duration(),
+            share: per_producer(&sc.producer.rate, sc.producer.count),
+        }
+    }
+
+    /// Warm-up, measured, and the phases around each fault.
+    fn phases(&self, sc: &Scenario) -> Vec<Phase> {
+        let us = |d: Duration| d.as_micros() as u64;
+        let measured_from = us(self.start + sc.warmup);
+        let mut phases = Vec::new();
+        if !sc.warmup.is_zero() {
+            phases.push(Phase {
+                name: "warmup".into(),
+                from_us: us(self.start),
+                to_us: measured_from,
+            });
+        }
+        phases.push(Phase {
+            name: "measured".into(),
+            from_us: measured_from,
+            to_us: us(self.start + self.total),
+        });
+        let faults = crate::faults::analysis::fault_phases;
+        phases.extend(faults(&sc.faults, self.start, sc.warmup, self.total));
+        phases
+    }
+
+    /// Records the schedule asks of all producers together.
+    fn target_total(&self, sc: &Scenario) -> u64 {
+        crate::load::schedule::Schedule::new(self.share.clone(), self.total).expected_count()
+            * u64::from(sc.producer.count)
+    }
+
+    /// Time since the load started.
+    fn elapsed(&self, clock: &RunClock) -> Duration {
+        clock.origin.elapsed().saturating_sub(self.start)
+    }
+}
+
 /// Split a total rate evenly over `n` producers.
-fn per_producer(
-    profile: &crate::load::schedule::RateProfile,
-    n: u32,
-) -> crate::load::schedule::RateProfile {
-    use crate::load::schedule::{RateProfile, Step};
+fn per_producer(profile: &RateProfile, n: u32) -> RateProfile {
+    use crate::load::schedule::Step;
     let f = 1.0 / f64::from(n);
     match profile {
         RateProfile::Constant { rate } => RateProfile::Constant { rate: rate * f },
@@ -106,328 +351,6 @@ fn per_producer(
     }
 }
 
-/// After a fault run, wait (up to `timeout`) until every broker is registered and every replica
-/// is back in sync, so recovery times are measured even when they reach past the load.
-fn settle(bootstrap: &str, topic: &str, nodes: usize, timeout: Duration, progress: &Progress) {
-    let Ok(md) = crate::kafka::metadata::MetadataClient::new(bootstrap) else {
-        return;
-    };
-    let healed = || {
-        md.snapshot(topic, Duration::from_secs(1))
-            .is_ok_and(|(brokers, parts)| {
-                brokers.len() >= nodes
-                    && !parts.is_empty()
-                    && parts.iter().all(|p| !p.under_replicated())
-            })
-    };
-    if healed() {
-        return;
-    }
-    progress.note("waiting for the cluster to heal (all brokers registered, all replicas in sync)");
-    let t0 = Instant::now();
-    if admin::wait_until(timeout, healed) {
-        progress.note(&format!(
-            "cluster healed after {:.1}s more",
-            t0.elapsed().as_secs_f64()
-        ));
-    } else {
-        progress.note(&format!(
-            "the cluster had not healed {}s after the load ended",
-            timeout.as_secs()
-        ));
-    }
-}
-
-/// Run `sc` and write its results. The cluster is torn down before this returns.
-pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<Outcome> {
-    let dir = report_dir(&opts.reports_dir, &sc.name)?;
-    let started_at = crate::timefmt::now_rfc3339();
-    let (backend, start_opts) = backend_for(sc)?;
-    let mut guard = ClusterGuard::new(backend);
-    let t_cluster = Instant::now();
-    guard
-        .backend()
-        .start(&start_opts, &|m| eprintln!("kbench: {m}"))?;
-    let cluster_ready_s = t_cluster.elapsed().as_secs_f64();
-    let bootstrap = guard.backend().bootstrap_servers();
-    let registry_url = guard.backend().registry_url();
-    let versions = guard.backend().versions();
-
-    let _topic_lock = crate::kafka::topic_lock::acquire(
-        &crate::paths::kbench_home()?.join("locks"),
-        &bootstrap,
-        &sc.topic.name,
-    )?;
-    admin::create_topic(&bootstrap, &sc.topic, sc.recreate_topic)?;
-    let augmented = header::augment_schema(&sc.schema.avsc)?;
-    let parsed = apache_avro::Schema::parse_str(&augmented)?;
-    let full_name = registry::full_name(&parsed).unwrap_or_default();
-    let reg = registry::register(&registry_url, &sc.subject(&full_name), &augmented)?;
-    let sizes = match sc.schema.record_size {
-        Some(target) => generate::calibrate(&reg.schema, sc.seed, target)?,
-        None => sc.schema.sizes,
-    };
-    eprintln!(
-        "kbench: topic {} ready; schema registered as {} (id {})",
-        sc.topic.name, reg.subject, reg.id
-    );
-
-    // The run's one clock: every send, ack, consume and fault is an offset from here.
-    let origin = Instant::now();
-    let wall_origin_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_millis() as i64;
-    let ledger = Arc::new(Mutex::new(Ledger::default()));
-    let (tx, rx) = mpsc::channel();
-    let live = Arc::new(Mutex::new(Live::default()));
-
-    let consumer_stop = Arc::new(AtomicBool::new(false));
-    let mut consumers = Vec::new();
-    let mut assigned = Vec::new();
-    for id in 0..sc.consumer.count {
-        let cfg = consumer::ConsumerConfig {
-            id,
-            bootstrap: bootstrap.clone(),
-            topic: sc.topic.name.clone(),
-            group: sc.consumer.group.clone(),
-            properties: sc.consumer.properties.clone(),
-            registry_url: registry_url.clone(),
-            origin,
-        };
-        let a = Arc::new(AtomicUsize::new(0));
-        assigned.push(Arc::clone(&a));
-        let (rec, led, stop) = (
-            Recorder::new(format!("consumer-{id}"), tx.clone()),
-            Arc::clone(&ledger),
-            Arc::clone(&consumer_stop),
-        );
-        consumers.push(
-            std::thread::Builder::new()
-                .name(format!("consumer-{id}"))
-                .spawn(move || consumer::run(cfg, rec, led, stop, a))?,
-        );
-    }
-    let assignment_deadline = Instant::now() + Duration::from_secs(60);
-    while assigned
-        .iter()
-        .map(|a| a.load(Ordering::Relaxed))
-        .sum::<usize>()
-        < sc.topic.partitions as usize
-    {
-        crate::signals::check()?;
-        if Instant::now() > assignment_deadline {
-            bail!(
-                "consumers were not assigned all {} partitions within 60s",
-                sc.topic.partitions
-            );
-        }
-        if consumers.iter().any(|c| c.is_finished()) {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-
-    let start = load_start(origin.elapsed());
-    let total = sc.total_duration();
-    let s_us = start.as_micros() as u64;
-    let mut phases = Vec::new();
-    if !sc.warmup.is_zero() {
-        phases.push(Phase {
-            name: "warmup".into(),
-            from_us: s_us,
-            to_us: s_us + sc.warmup.as_micros() as u64,
-        });
-    }
-    phases.push(Phase {
-        name: "measured".into(),
-        from_us: s_us + sc.warmup.as_micros() as u64,
-        to_us: s_us + total.as_micros() as u64,
-    });
-    phases.extend(analysis::fault_phases(&sc.faults, start, sc.warmup, total));
-    let aggregator = Aggregator::new(&dir, wall_origin_ms as u64, phases)?;
-    let live_agg = Arc::clone(&live);
-    let agg_thread = std::thread::Builder::new()
-        .name("aggregator".into())
-        .spawn(move || aggregator.run(rx, live_agg))?;
-
-    let producer_stop = Arc::new(AtomicBool::new(false));
-    let acks = Arc::new(Mutex::new(AckTimeline::default()));
-    let share = per_producer(&sc.producer.rate, sc.producer.count);
-    let mut producers = Vec::new();
-    for id in 0..sc.producer.count {
-        let cfg = producer::ProducerConfig {
-            id,
-            bootstrap: bootstrap.clone(),
-            topic: sc.topic.name.clone(),
-            schema: Arc::clone(&reg.schema),
-            schema_id: reg.id,
-            sizes,
-            seed: sc.seed,
-            profile: share.clone(),
-            start,
-            duration: total,
-            max_records: None,
-            acks: sc.producer.acks.clone(),
-            idempotence: sc.producer.idempotence,
-            properties: sc.producer.properties.clone(),
-            origin,
-            wall_origin_ms,
-            timeline: Arc::clone(&acks),
-        };
-        let (rec, led, stop) = (
-            Recorder::new(format!("producer-{id}"), tx.clone()),
-            Arc::clone(&ledger),
-            Arc::clone(&producer_stop),
-        );
-        producers.push(
-            std::thread::Builder::new()
-                .name(format!("producer-{id}"))
-                .spawn(move || producer::run(cfg, rec, led, stop))?,
-        );
-    }
-    drop(tx);
-
-    let target_total = crate::load::schedule::Schedule::new(share.clone(), total).expected_count()
-        * u64::from(sc.producer.count);
-    let mut progress = Progress::new(total, target_total);
-    let meta_stop = Arc::new(AtomicBool::new(false));
-    let poller = (!sc.faults.is_empty()).then(|| {
-        let (b, t, st) = (
-            bootstrap.clone(),
-            sc.topic.name.clone(),
-            Arc::clone(&meta_stop),
-        );
-        std::thread::spawn(move || {
-            observe::poll_metadata(&b, &t, origin, Duration::from_millis(100), st)
-        })
-    });
-    let fault_stop = AtomicBool::new(false);
-    let log = |m: &str| eprintln!("kbench: {m}");
-    let backend = guard.backend();
-    let (fault_reports, producer_results) = std::thread::scope(|s| {
-        let cx = ExecContext {
-            origin,
-            load_start: start,
-            bootstrap: &bootstrap,
-            topic: &sc.topic.name,
-            seed: sc.seed,
-            stop: &fault_stop,
-            log: &log,
-        };
-        let exec = s.spawn(move || executor::execute(&sc.faults, backend, &cx));
-        while producers.iter().any(|p| !p.is_finished()) {
-            progress.update(origin.elapsed().saturating_sub(start), &live);
-            std::thread::sleep(Duration::from_millis(250));
-        }
-        let results: Vec<_> = producers
-            .into_iter()
-            .map(|p| {
-                p.join()
-                    .map_err(|_| anyhow::anyhow!("a producer thread panicked"))
-                    .and_then(|r| r)
-            })
-            .collect();
-        // Every fault is scheduled inside the run, so the plan is done unless the run was cut short.
-        fault_stop.store(true, Ordering::Relaxed);
-        let reports = exec.join().unwrap_or_default();
-        (reports, results)
-    });
-    let producer_reports = producer_results.into_iter().collect::<Result<Vec<_>>>()?;
-    progress.note("producers done; draining consumers");
-
-    // Drain: read until every acknowledged record was consumed, or the drain timeout.
-    let drain_start = Instant::now();
-    loop {
-        let lost = ledger
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .verdict()
-            .lost;
-        if lost == 0
-            || drain_start.elapsed() >= sc.drain_timeout
-            || crate::signals::requested()
-            || consumers.iter().all(|c| c.is_finished())
-        {
-            break;
-        }
-        progress.update(origin.elapsed().saturating_sub(start), &live);
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    let drain_s = drain_start.elapsed().as_secs_f64();
-    consumer_stop.store(true, Ordering::Relaxed);
-    let mut consumer_reports = Vec::new();
-    for c in consumers {
-        consumer_reports.push(
-            c.join()
-                .map_err(|_| anyhow::anyhow!("a consumer thread panicked"))??,
-        );
-    }
-    let summary = agg_thread
-        .join()
-        .map_err(|_| anyhow::anyhow!("the metrics thread panicked"))??;
-    progress.finish();
-    crate::signals::check()?;
-    if !sc.faults.is_empty() {
-        let nodes = guard.backend().node_ids().len();
-        settle(
-            &bootstrap,
-            &sc.topic.name,
-            nodes,
-            sc.drain_timeout,
-            &progress,
-        );
-    }
-    meta_stop.store(true, Ordering::Relaxed);
-    let metadata = poller
-        .map(|p| p.join().unwrap_or_default())
-        .unwrap_or_default();
-    let mut fault_reports = fault_reports;
-    let mut acks = std::mem::take(&mut *acks.lock().unwrap_or_else(|e| e.into_inner()));
-    acks.finish((start + total).as_micros() as u64);
-    analysis::analyze(
-        &mut fault_reports,
-        &analysis::Observed {
-            acks: &acks,
-            metadata: &metadata,
-            series: &summary.series,
-            phases: &summary.phases,
-            load_start_s: start.as_secs_f64(),
-            load_end_s: (start + total).as_secs_f64(),
-        },
-    );
-    let verdict = ledger.lock().unwrap_or_else(|e| e.into_inner()).verdict();
-
-    let cluster_peak_rss_mib = guard.backend().peak_rss_mib();
-    let teardown = guard.teardown();
-    let results = results::build(results::Inputs {
-        scenario: sc,
-        versions,
-        started_at,
-        cluster_ready_s,
-        drain_s,
-        bootstrap,
-        registry_url,
-        registered: &reg,
-        sizes,
-        target_total,
-        load_start_s: start.as_secs_f64(),
-        faults: fault_reports,
-        cluster_peak_rss_mib,
-        summary,
-        verdict,
-        producers: producer_reports,
-        consumers: consumer_reports,
-    });
-    let mut results = results;
-    results.slos = crate::slo::evaluate(&sc.slos, &results);
-    results::write(&dir, &results)?;
-    crate::report::rebuild::build_report_from(&dir, &results)
-        .context("building the HTML report")?;
-    teardown.context("tearing the cluster down")?;
-    Ok(Outcome { dir, results })
-}
-
 /// When the load starts, as an offset from the run's origin: at least 100 ms from now (time for
 /// the producers to come up) and on a whole second. The aggregator's seconds count from the
 /// origin and a phase holds whole seconds, so a load starting mid-second would put part of its
@@ -435,6 +358,101 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<Outcome> {
 fn load_start(now: Duration) -> Duration {
     let earliest = now + Duration::from_millis(100);
     Duration::from_secs(earliest.as_secs() + u64::from(earliest.subsec_nanos() > 0))
+}
+
+/// What the drain left: how long it took and each consumer's report.
+struct Drained {
+    seconds: f64,
+    consumers: Vec<ConsumerInfo>,
+}
+
+/// Step 5: read until every acknowledged record was consumed (or the drain timeout), then stop
+/// the consumers.
+fn drain(
+    sc: &Scenario,
+    consumers: ConsumerGroup,
+    ledger: &Arc<Mutex<Ledger>>,
+    progress: &Progress,
+    driven: &Driven,
+    clock: &RunClock,
+    window: &LoadWindow,
+) -> Result<Drained> {
+    progress.note("producers done; draining consumers");
+    let t0 = Instant::now();
+    loop {
+        let lost = ledger
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .verdict()
+            .lost;
+        if lost == 0
+            || t0.elapsed() >= sc.drain_timeout
+            || crate::signals::requested()
+            || consumers.all_finished()
+        {
+            break;
+        }
+        progress.update(window.elapsed(clock), &driven.live);
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let seconds = t0.elapsed().as_secs_f64();
+    let consumers = consumers.stop_and_join()?;
+    Ok(Drained {
+        seconds,
+        consumers: consumers.into_iter().map(consumer_info).collect(),
+    })
+}
+
+fn consumer_info(c: ConsumerReport) -> ConsumerInfo {
+    ConsumerInfo {
+        id: c.id,
+        consumed: c.consumed,
+        undecodable: c.undecodable,
+        errors: c.errors,
+    }
+}
+
+fn schema_info(schema: &PreparedSchema) -> SchemaInfo {
+    SchemaInfo {
+        subject: schema.registered.subject.clone(),
+        id: schema.registered.id,
+        string_length: schema.sizes.string_len,
+        bytes_length: schema.sizes.bytes_len,
+        collection_length: schema.sizes.collection_len,
+    }
+}
+
+/// Where and when the run ran; read just before teardown (peak memory needs the processes).
+fn environment(
+    sc: &Scenario,
+    cluster: &mut StartedCluster,
+    started_at: String,
+    drain_s: f64,
+) -> Environment {
+    let own = crate::cluster::proc_ctl::peak_rss_kib(std::process::id() as i32);
+    Environment {
+        kafka_version: cluster.versions.kafka.clone(),
+        registry_version: cluster.versions.registry.clone(),
+        backend: sc.cluster.kind(),
+        bootstrap_servers: cluster.endpoints.bootstrap.clone(),
+        registry_url: cluster.endpoints.registry_url.clone(),
+        started_at,
+        finished_at: crate::timefmt::now_rfc3339(),
+        cluster_ready_s: cluster.ready_s,
+        drain_s,
+        cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        os: std::env::consts::OS.to_string(),
+        cluster_peak_rss_mib: cluster.guard.backend().peak_rss_mib(),
+        kbench_peak_rss_mib: own.unwrap_or(0) as f64 / 1024.0,
+        kbench_cpu_s: crate::cluster::proc_ctl::own_cpu_seconds(),
+    }
+}
+
+/// The last step before teardown: results.json and the HTML report.
+fn write_report(dir: &Path, results: &Results) -> Result<()> {
+    results::write(dir, results)?;
+    crate::report::rebuild::build_report_from(dir, results).context("building the HTML report")?;
+    Ok(())
 }
 
 #[cfg(test)]

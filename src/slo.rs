@@ -1,55 +1,281 @@
-//! Service-level objectives: the `[slo]` section of a scenario, checked against a run's results.
-//! A run that misses one exits non-zero, so a release can be gated on it.
+//! Service-level objectives: the `[slo]` section of a scenario, typed, and judged against a run's
+//! numbers ([`Numbers`]). A run that misses one exits non-zero, so a release can be gated on it.
+//! This module knows objectives, not results files: the report hands it the figures it needs.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::report::results::Results;
+use crate::metrics::{Kind, Percentiles};
+
+/// Which way an objective's bound points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Op {
+    /// The measured value must not exceed the limit.
+    #[serde(rename = "<=")]
+    AtMost,
+    /// The measured value must reach the limit.
+    #[serde(rename = ">=")]
+    AtLeast,
+}
+
+impl Op {
+    /// The operator as written in results and summaries (`<=`, `>=`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Op::AtMost => "<=",
+            Op::AtLeast => ">=",
+        }
+    }
+
+    /// Whether `measured` respects `limit` in this direction.
+    pub fn holds(self, measured: f64, limit: f64) -> bool {
+        match self {
+            Op::AtMost => measured <= limit,
+            Op::AtLeast => measured >= limit,
+        }
+    }
+}
+
+impl fmt::Display for Op {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A point of a latency distribution an objective can bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Percentile {
+    /// Median.
+    P50,
+    /// 90th percentile.
+    P90,
+    /// 99th percentile.
+    P99,
+    /// 99.9th percentile.
+    P999,
+    /// 99.99th percentile.
+    P9999,
+    /// 99.999th percentile.
+    P99999,
+    /// The largest value.
+    Max,
+}
+
+impl Percentile {
+    /// Every percentile, as `[slo]` keys spell them.
+    pub const ALL: [(Percentile, &'static str); 7] = [
+        (Percentile::P50, "p50"),
+        (Percentile::P90, "p90"),
+        (Percentile::P99, "p99"),
+        (Percentile::P999, "p999"),
+        (Percentile::P9999, "p9999"),
+        (Percentile::P99999, "p99999"),
+        (Percentile::Max, "max"),
+    ];
+
+    /// The name in `[slo]` keys, e.g. `p999`.
+    pub fn name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(p, _)| *p == self)
+            .map_or("max", |(_, n)| n)
+    }
+
+    /// This point of `p`, in µs.
+    pub fn of(self, p: &Percentiles) -> u64 {
+        match self {
+            Percentile::P50 => p.p50_us,
+            Percentile::P90 => p.p90_us,
+            Percentile::P99 => p.p99_us,
+            Percentile::P999 => p.p99_9_us,
+            Percentile::P9999 => p.p99_99_us,
+            Percentile::P99999 => p.p99_999_us,
+            Percentile::Max => p.max_us,
+        }
+    }
+}
+
+/// Latency kinds an objective can bound, with their `[slo]` key prefix.
+const LATENCY_KINDS: [(Kind, &str); 4] = [
+    (Kind::AckCorrected, "ack"),
+    (Kind::AckRaw, "ack_raw"),
+    (Kind::EndToEnd, "e2e"),
+    (Kind::SendLag, "send_lag"),
+];
+
+/// What an objective bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Objective {
+    /// A latency percentile of the measured phase (`<kind>_<pct>_ms`), in ms.
+    Latency {
+        /// Which latency.
+        kind: Kind,
+        /// Which point of its distribution.
+        pct: Percentile,
+    },
+    /// Longest time any partition got no ack, over all faults (s).
+    MaxUnavailability,
+    /// Acknowledged records never consumed.
+    Lost,
+    /// Records consumed more than once.
+    Duplicated,
+    /// Records whose producer's sequence went backwards within a partition.
+    Reordered,
+    /// Failed deliveries.
+    Failed,
+    /// Acked rate as a percentage of the scheduled rate.
+    MinAchievedPct,
+}
+
+/// The objectives with a fixed name: the one list `[slo]` keys are checked against.
+const NAMED: [(Objective, &str); 6] = [
+    (Objective::MaxUnavailability, "max_unavailability_s"),
+    (Objective::Lost, "lost"),
+    (Objective::Duplicated, "duplicated"),
+    (Objective::Reordered, "reordered"),
+    (Objective::Failed, "failed"),
+    (Objective::MinAchievedPct, "min_achieved_pct"),
+];
+
+impl Objective {
+    /// The objective a `[slo]` key names, if any.
+    pub fn parse(key: &str) -> Option<Objective> {
+        if let Some((o, _)) = NAMED.iter().find(|(_, n)| *n == key) {
+            return Some(*o);
+        }
+        let (kind, pct) = key.strip_suffix("_ms")?.rsplit_once('_')?;
+        let kind = LATENCY_KINDS.iter().find(|(_, k)| *k == kind)?.0;
+        let pct = Percentile::ALL.iter().find(|(_, p)| *p == pct)?.0;
+        Some(Objective::Latency { kind, pct })
+    }
+
+    /// The key as `[slo]` spells it, e.g. `ack_p99_ms`.
+    pub fn key(self) -> String {
+        match self {
+            Objective::Latency { kind, pct } => {
+                let prefix = LATENCY_KINDS
+                    .iter()
+                    .find(|(k, _)| *k == kind)
+                    .map_or(kind.name(), |(_, p)| p);
+                format!("{prefix}_{}_ms", pct.name())
+            }
+            named => NAMED
+                .iter()
+                .find(|(o, _)| *o == named)
+                .map_or(String::new(), |(_, n)| n.to_string()),
+        }
+    }
+
+    /// Which way the bound points.
+    pub fn op(self) -> Op {
+        match self {
+            Objective::MinAchievedPct => Op::AtLeast,
+            _ => Op::AtMost,
+        }
+    }
+
+    /// What is measured, in words for reports.
+    pub fn description(self) -> String {
+        match self {
+            Objective::Latency { kind, pct } => {
+                format!("{} latency {}, measured phase", kind.name(), pct.name())
+            }
+            Objective::MaxUnavailability => "longest time a partition got no ack, any fault".into(),
+            Objective::Lost => "acknowledged records never consumed".into(),
+            Objective::Duplicated => "records consumed more than once".into(),
+            Objective::Reordered => "sequence went backwards in a partition".into(),
+            Objective::Failed => "failed deliveries".into(),
+            Objective::MinAchievedPct => "achieved rate, percent of target".into(),
+        }
+    }
+
+    /// Unit of the limit and the measured value.
+    pub fn unit(self) -> &'static str {
+        match self {
+            Objective::Latency { .. } => "ms",
+            Objective::MaxUnavailability => "s",
+            Objective::MinAchievedPct => "%",
+            _ => "records",
+        }
+    }
+
+    /// This objective's value in `n`; `None` when the run has nothing to measure it on.
+    pub fn measure(self, n: &Numbers<'_>) -> Option<f64> {
+        match self {
+            Objective::Latency { kind, pct } => n
+                .measured_latency
+                .and_then(|l| l.get(kind.name()))
+                .map(|p| pct.of(p) as f64 / 1000.0),
+            Objective::MaxUnavailability => Some(n.max_unavailability_s),
+            Objective::Lost => Some(n.lost as f64),
+            Objective::Duplicated => Some(n.duplicated as f64),
+            Objective::Reordered => Some(n.reordered as f64),
+            Objective::Failed => Some(n.failed as f64),
+            Objective::MinAchievedPct => Some(n.achieved_pct),
+        }
+    }
+}
+
+/// The figures of a run that objectives are judged on.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Numbers<'a> {
+    /// Latency percentiles of the measured phase by kind name; `None` without a measured phase.
+    pub measured_latency: Option<&'a BTreeMap<String, Percentiles>>,
+    /// Longest time any partition got no ack, over all faults (s).
+    pub max_unavailability_s: f64,
+    /// Acked and never consumed.
+    pub lost: u64,
+    /// Consumed more than once.
+    pub duplicated: u64,
+    /// Sequence went backwards within a partition.
+    pub reordered: u64,
+    /// Failed deliveries over the whole run.
+    pub failed: u64,
+    /// Acked rate of the measured phase, percent of the scheduled rate.
+    pub achieved_pct: f64,
+}
 
 /// One objective: a measured quantity and the bound it must respect.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Slo {
-    /// The key as written in `[slo]`, e.g. `ack_p99_ms`.
-    pub key: String,
+    /// What is bounded.
+    pub objective: Objective,
+    /// The bound, in the objective's unit.
     pub limit: f64,
 }
 
-/// An objective checked against a run.
+/// An objective checked against a run, as results.json stores it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SloResult {
+    /// The key as written in `[slo]`, e.g. `ack_p99_ms`.
     pub key: String,
+    /// What is measured, in words.
     pub description: String,
-    /// `<=` or `>=`.
-    pub op: String,
+    /// Which way the bound points.
+    pub op: Op,
+    /// The bound.
     pub limit: f64,
     /// `None` when the run has nothing to measure it on (counts as a failure).
     pub measured: Option<f64>,
+    /// Unit of `limit` and `measured`.
     pub unit: String,
+    /// Whether the objective held.
     pub pass: bool,
 }
 
-const KINDS: [(&str, &str); 4] = [
-    ("ack", "ack_corrected"),
-    ("ack_raw", "ack_raw"),
-    ("e2e", "e2e"),
-    ("send_lag", "send_lag"),
-];
-const PCTS: [&str; 7] = ["p50", "p90", "p99", "p999", "p9999", "p99999", "max"];
-
 /// Every key `[slo]` accepts, for error messages.
 pub fn allowed_keys() -> String {
-    "<kind>_<pct>_ms with kind ack, ack_raw, e2e, send_lag and pct p50, p90, p99, p999, p9999, p99999, max \
-     (e.g. ack_p99_ms = 50); max_unavailability_s; lost; duplicated; reordered; failed; min_achieved_pct"
-        .into()
-}
-
-fn latency_key(key: &str) -> Option<(&'static str, &'static str)> {
-    let rest = key.strip_suffix("_ms")?;
-    let (kind, pct) = rest.rsplit_once('_')?;
-    let kind = KINDS.iter().find(|(k, _)| *k == kind)?.1;
-    let pct = PCTS.iter().find(|p| **p == pct)?;
-    Some((kind, pct))
+    let kinds: Vec<&str> = LATENCY_KINDS.iter().map(|(_, k)| *k).collect();
+    let pcts: Vec<&str> = Percentile::ALL.iter().map(|(_, p)| *p).collect();
+    let named: Vec<&str> = NAMED.iter().map(|(_, n)| *n).collect();
+    format!(
+        "<kind>_<pct>_ms with kind {} and pct {} (e.g. ack_p99_ms = 50); {}",
+        kinds.join(", "),
+        pcts.join(", "),
+        named.join("; ")
+    )
 }
 
 /// Check a key and its value; the error says what is allowed.
@@ -62,116 +288,12 @@ pub fn parse(key: &str, value: &toml::Value) -> Result<Slo, String> {
     if !limit.is_finite() || limit < 0.0 {
         return Err(format!("must be a number >= 0 (got {limit})"));
     }
-    let known = latency_key(key).is_some()
-        || [
-            "max_unavailability_s",
-            "lost",
-            "duplicated",
-            "reordered",
-            "failed",
-            "min_achieved_pct",
-        ]
-        .contains(&key);
-    if !known {
-        return Err(format!("unknown objective; allowed: {}", allowed_keys()));
-    }
-    if key == "min_achieved_pct" && limit > 100.0 {
+    let objective = Objective::parse(key)
+        .ok_or_else(|| format!("unknown objective; allowed: {}", allowed_keys()))?;
+    if objective == Objective::MinAchievedPct && limit > 100.0 {
         return Err("is a percentage of the target rate, at most 100".into());
     }
-    Ok(Slo {
-        key: key.to_string(),
-        limit,
-    })
-}
-
-fn percentile(p: &crate::metrics::Percentiles, pct: &str) -> u64 {
-    match pct {
-        "p50" => p.p50_us,
-        "p90" => p.p90_us,
-        "p99" => p.p99_us,
-        "p999" => p.p99_9_us,
-        "p9999" => p.p99_99_us,
-        "p99999" => p.p99_999_us,
-        _ => p.max_us,
-    }
-}
-
-/// Check every objective against `r` (latency from the measured phase).
-pub fn evaluate(slos: &[Slo], r: &Results) -> Vec<SloResult> {
-    let measured = r.phases.iter().find(|p| p.name == "measured");
-    slos.iter()
-        .map(|s| {
-            let (description, op, value, unit) = if let Some((kind, pct)) = latency_key(&s.key) {
-                let v = measured
-                    .and_then(|m| m.latency.get(kind))
-                    .map(|p| percentile(p, pct) as f64 / 1000.0);
-                (
-                    format!("{kind} latency {pct}, measured phase"),
-                    "<=",
-                    v,
-                    "ms",
-                )
-            } else {
-                match s.key.as_str() {
-                    "max_unavailability_s" => {
-                        let worst = r.max_unavailability_s();
-                        (
-                            "longest time a partition got no ack, any fault".into(),
-                            "<=",
-                            Some(worst),
-                            "s",
-                        )
-                    }
-                    "lost" => (
-                        "acknowledged records never consumed".into(),
-                        "<=",
-                        Some(r.audit.lost as f64),
-                        "records",
-                    ),
-                    "duplicated" => (
-                        "records consumed more than once".into(),
-                        "<=",
-                        Some(r.audit.duplicated as f64),
-                        "records",
-                    ),
-                    "reordered" => (
-                        "sequence went backwards in a partition".into(),
-                        "<=",
-                        Some(r.audit.reordered as f64),
-                        "records",
-                    ),
-                    "failed" => (
-                        "failed deliveries".into(),
-                        "<=",
-                        Some(r.counts.failed as f64),
-                        "records",
-                    ),
-                    _ => (
-                        "achieved rate, percent of target".into(),
-                        ">=",
-                        Some(r.rate.achieved_ratio * 100.0),
-                        "%",
-                    ),
-                }
-            };
-            let pass = value.is_some_and(|v| {
-                if op == "<=" {
-                    v <= s.limit
-                } else {
-                    v >= s.limit
-                }
-            });
-            SloResult {
-                key: s.key.clone(),
-                description,
-                op: op.into(),
-                limit: s.limit,
-                measured: value,
-                unit: unit.into(),
-                pass,
-            }
-        })
-        .collect()
+    Ok(Slo { objective, limit })
 }
 
 /// Parse a whole `[slo]` table; the error names the offending key.
@@ -182,66 +304,24 @@ pub fn parse_table(table: &BTreeMap<String, toml::Value>) -> Result<Vec<Slo>, (S
         .collect()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn keys_are_checked() {
-        assert!(parse("ack_p99_ms", &toml::Value::Integer(50)).is_ok());
-        assert!(parse("e2e_p999_ms", &toml::Value::Float(80.5)).is_ok());
-        assert!(parse("lost", &toml::Value::Integer(0)).is_ok());
-        assert!(parse("ack_p98_ms", &toml::Value::Integer(5))
-            .unwrap_err()
-            .contains("unknown objective"));
-        assert!(parse("lost", &toml::Value::String("0".into()))
-            .unwrap_err()
-            .contains("number"));
-        assert!(parse("min_achieved_pct", &toml::Value::Integer(120)).is_err());
-        assert!(parse("failed", &toml::Value::Integer(-1)).is_err());
-    }
+/// Check every objective against the run's numbers.
+pub fn evaluate(slos: &[Slo], numbers: &Numbers<'_>) -> Vec<SloResult> {
+    slos.iter()
+        .map(|s| {
+            let o = s.objective;
+            let measured = o.measure(numbers);
+            SloResult {
+                key: o.key(),
+                description: o.description(),
+                op: o.op(),
+                limit: s.limit,
+                measured,
+                unit: o.unit().into(),
+                pass: measured.is_some_and(|v| o.op().holds(v, s.limit)),
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
-mod fixture_tests {
-    use super::*;
-
-    #[test]
-    fn evaluates_against_a_real_run() {
-        let dir =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/quickstart-run");
-        let r = crate::report::results::read(&dir).unwrap();
-        let slo = |k: &str, v: f64| Slo {
-            key: k.into(),
-            limit: v,
-        };
-        let out = evaluate(
-            &[
-                slo("ack_p99_ms", 1e9),
-                slo("ack_p50_ms", 0.0),
-                slo("lost", 0.0),
-                slo("min_achieved_pct", 100.0),
-                slo("max_unavailability_s", 1.0),
-            ],
-            &r,
-        );
-        let pass: Vec<bool> = out.iter().map(|o| o.pass).collect();
-        assert_eq!(
-            pass,
-            [true, false, true, r.rate.achieved_ratio >= 1.0, true]
-        );
-        assert_eq!(
-            out[1].measured,
-            Some(
-                r.phases
-                    .iter()
-                    .find(|p| p.name == "measured")
-                    .unwrap()
-                    .latency["ack_corrected"]
-                    .p50_us as f64
-                    / 1000.0
-            )
-        );
-        assert_eq!(out[3].op, ">=");
-    }
-}
+mod tests;

@@ -45,7 +45,7 @@ fn consume_all(bootstrap: &str, topic: &str, want: usize) -> Vec<String> {
 
 fn isr_full(md: &MetadataClient, topic: &str) -> bool {
     md.partitions(topic, Duration::from_secs(2))
-        .map(|ps| !ps.is_empty() && ps.iter().all(|p| p.isr.len() == 3 && p.leader >= 0))
+        .map(|ps| !ps.is_empty() && ps.iter().all(|p| p.isr.len() == 3 && p.leader.is_some()))
         .unwrap_or(false)
 }
 

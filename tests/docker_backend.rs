@@ -18,7 +18,7 @@ use std::time::Duration;
 use common::{produce_acks_all, wait_for as wait_until, TestHome};
 
 use kbench::cluster::docker::{down_labelled, ContainerFaults, DockerBackend, NoEngine};
-use kbench::cluster::{ClusterGuard, StartOptions, StopMode, Topology};
+use kbench::cluster::{ClusterGuard, ProcessState, StartOptions, StopMode, Topology};
 use kbench::kafka::admin::{create_topic, TopicSpec};
 
 fn assert_no_engine_error(e: &anyhow::Error) {
@@ -87,7 +87,7 @@ fn docker_cluster_survives_faults() {
     b.stop(1, StopMode::Kill).expect("kill node 1");
     let st = b.status().unwrap();
     let n1 = st.nodes.iter().find(|n| n.id == 1).unwrap();
-    assert_eq!(n1.process.as_deref(), Some("down"), "{st}");
+    assert_eq!(n1.process, Some(ProcessState::Down), "{st}");
     produce_acks_all(&bootstrap, "it-docker", 20, "docker");
     b.restart(1).expect("restart node 1");
     wait_until("node 1 back", Duration::from_secs(180), || {
@@ -98,7 +98,7 @@ fn docker_cluster_survives_faults() {
     b.stop(2, StopMode::Pause).expect("pause node 2");
     let st = b.status().unwrap();
     let n2 = st.nodes.iter().find(|n| n.id == 2).unwrap();
-    assert_eq!(n2.process.as_deref(), Some("paused"), "{st}");
+    assert_eq!(n2.process, Some(ProcessState::Paused), "{st}");
     b.resume(2).expect("resume node 2");
 
     // A graceful stop finishes its controlled shutdown in time.
@@ -143,7 +143,7 @@ fn failover_scenario_on_the_docker_backend() {
     std::fs::write(&scenario, text).unwrap();
 
     let (_dir, r) = home.run_scenario(&scenario);
-    assert_eq!(r.environment.backend, "docker");
+    assert_eq!(r.environment.backend, kbench::names::BackendKind::Docker);
     assert_eq!(r.faults.len(), 1);
     let f = &r.faults[0];
     assert!(f.error.is_none(), "fault failed: {:?}", f.error);

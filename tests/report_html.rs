@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use kbench::faults::report::{FailoverMetrics, FaultReport};
 use kbench::report::rebuild::{build_report, build_report_from};
-use kbench::slo::SloResult;
+use kbench::slo::{Op, SloResult};
 
 const CHARTS: [&str; 4] = [
     "latency-distribution",
@@ -253,19 +253,19 @@ fn fault_adds_failover_table_bands_and_fault_distributions() {
 fn slos_are_listed_with_their_measured_values() {
     let dir = fresh_run("slo");
     let mut results = kbench::report::results::read(&dir).unwrap();
-    let slo = |key: &str, op: &str, limit, measured, unit: &str, pass| SloResult {
+    let slo = |key: &str, op: Op, limit, measured, unit: &str, pass| SloResult {
         key: key.into(),
         description: format!("objective {key}"),
-        op: op.into(),
+        op,
         limit,
         measured,
         unit: unit.into(),
         pass,
     };
     results.slos = vec![
-        slo("ack_p99_ms", "<=", 50.0, Some(627.2), "ms", false),
-        slo("lost", "<=", 0.0, Some(0.0), "records", true),
-        slo("max_unavailability_s", "<=", 5.0, None, "s", false),
+        slo("ack_p99_ms", Op::AtMost, 50.0, Some(627.2), "ms", false),
+        slo("lost", Op::AtMost, 0.0, Some(0.0), "records", true),
+        slo("max_unavailability_s", Op::AtMost, 5.0, None, "s", false),
     ];
     let html = std::fs::read_to_string(build_report_from(&dir, &results).unwrap()).unwrap();
     for needle in [

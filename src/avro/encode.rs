@@ -10,9 +10,8 @@
 
 use rand::Rng;
 
-use super::generate::Sizes;
 use super::header::Header;
-use super::plan::{Node, Plan, UuidAs, DAY_MS, MAX_RECURSION};
+use super::plan::{Node, Plan, Sizes, UuidAs, DAY_MS, MAX_RECURSION};
 use super::pool::{Contents, Pool, ALNUM};
 use super::wire::put_long;
 use super::wyrand::WyRand;

@@ -6,7 +6,40 @@ use std::collections::HashMap;
 
 use apache_avro::schema::{InnerDecimalSchema, Name, Schema, UuidSchema};
 
-use super::generate::GenError;
+/// Exact lengths of variable-size values, so that record size is deterministic.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sizes {
+    pub string_len: usize,
+    pub bytes_len: usize,
+    /// Items per array and entries per map.
+    pub collection_len: usize,
+}
+
+impl Default for Sizes {
+    fn default() -> Self {
+        Sizes {
+            string_len: 16,
+            bytes_len: 16,
+            collection_len: 4,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GenError {
+    #[error("the schema refers to `{0}`, which is not defined in it")]
+    UnknownName(String),
+    #[error("enum `{0}` has no symbols")]
+    EmptyEnum(String),
+    #[error("decimal `{0}` is a fixed of size 0, which cannot hold any value")]
+    EmptyDecimal(String),
+    #[error("the schema has no finite value: a record contains itself with no way out")]
+    Unbounded,
+    #[error("a generated record does not decode against its schema: {0}")]
+    Decode(#[source] apache_avro::Error),
+    #[error("a generated record left {0} bytes unread after decoding")]
+    TrailingBytes(usize),
+}
 
 /// How many times a record may be re-entered through a reference to itself (directly or via
 /// other types) before arrays/maps become empty and unions take their terminating branch.

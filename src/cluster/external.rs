@@ -12,6 +12,7 @@ use super::docker::ContainerFaults;
 use super::status::{ClusterStatus, NodeStatus};
 use super::topology::NodeId;
 use super::{probe, ClusterBackend, StartOptions, StopMode, Versions};
+use crate::names::BackendKind;
 
 pub struct ExternalBackend {
     bootstrap: String,
@@ -51,8 +52,8 @@ impl ExternalBackend {
 }
 
 impl ClusterBackend for ExternalBackend {
-    fn name(&self) -> &'static str {
-        "external"
+    fn kind(&self) -> BackendKind {
+        BackendKind::External
     }
 
     /// Nothing to start: check that the brokers and the registry answer.
@@ -85,7 +86,7 @@ impl ClusterBackend for ExternalBackend {
                 Err(e) => (Vec::new(), Some(format!("{e:#}"))),
             };
         Ok(ClusterStatus {
-            backend: "external".into(),
+            backend: BackendKind::External,
             bootstrap_servers: self.bootstrap.clone(),
             nodes: ids
                 .iter()

@@ -19,7 +19,8 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
-pub use status::{ClusterStatus, NodeStatus};
+pub use crate::names::BackendKind;
+pub use status::{ClusterStatus, NodeState, NodeStatus, ProcessState};
 pub use topology::{NodeId, Topology};
 
 /// How a node is taken down.
@@ -64,8 +65,8 @@ impl Default for StartOptions {
 
 /// A cluster kbench can drive. Calls block; callers on an async runtime use `spawn_blocking`.
 pub trait ClusterBackend: Send {
-    /// `process`, `external`, ...
-    fn name(&self) -> &'static str;
+    /// Which kind of backend this is.
+    fn kind(&self) -> BackendKind;
     /// Bring the cluster up and wait until it is ready: all brokers registered, the quorum has a
     /// leader, the registry answers. `progress` receives one-line notes for the user.
     fn start(&mut self, opts: &StartOptions, progress: &dyn Fn(&str)) -> Result<()>;

@@ -11,9 +11,10 @@ use anyhow::{bail, Context, Result};
 use super::dist::{self, Dist};
 use super::proc_ctl::{self, ProcRef, ProcState};
 use super::state::{ClusterState, NodeRecord, RegistryRecord};
-use super::status::{proc_label, ClusterStatus, NodeStatus};
+use super::status::{ClusterStatus, NodeStatus};
 use super::topology::{NodeId, Topology, HOST};
 use super::{jvm_cmd, probe, ClusterBackend, StartOptions, StopMode, Versions};
+use crate::names::BackendKind;
 use crate::signals;
 
 /// How long a node gets for a controlled shutdown before it is reported as hung.
@@ -65,7 +66,7 @@ impl ProcessBackend {
             })
             .collect();
         let state = ClusterState {
-            backend: "process".into(),
+            backend: BackendKind::Process,
             workdir: workdir.clone(),
             created_at: crate::timefmt::now_rfc3339(),
             owner_pid: std::process::id() as i32,
@@ -261,8 +262,8 @@ impl ProcessBackend {
 }
 
 impl ClusterBackend for ProcessBackend {
-    fn name(&self) -> &'static str {
-        "process"
+    fn kind(&self) -> BackendKind {
+        BackendKind::Process
     }
 
     fn start(&mut self, opts: &StartOptions, progress: &dyn Fn(&str)) -> Result<()> {
@@ -312,24 +313,25 @@ impl ClusterBackend for ProcessBackend {
             .map(|n| NodeStatus {
                 id: n.id,
                 address: format!("{HOST}:{}", n.client_port),
-                process: Some(proc_label(n.process.map_or(ProcState::Gone, |p| p.state()))),
+                process: Some(n.process.map_or(ProcState::Gone, |p| p.state()).into()),
                 registered: registered.contains(&n.id),
                 quorum_leader: leader == Some(n.id),
             })
             .collect();
         Ok(ClusterStatus {
-            backend: "process".into(),
+            backend: BackendKind::Process,
             bootstrap_servers: self.state.bootstrap_servers.clone(),
             nodes,
             quorum_leader: leader,
             registry_url: self.state.registry_url.clone(),
             registry_up: probe::registry_answers(&self.state.registry_url, Duration::from_secs(2)),
-            registry_process: Some(proc_label(
+            registry_process: Some(
                 self.state
                     .registry
                     .process
-                    .map_or(ProcState::Gone, |p| p.state()),
-            )),
+                    .map_or(ProcState::Gone, |p| p.state())
+                    .into(),
+            ),
             metadata_error,
         })
     }

@@ -34,7 +34,7 @@ pub struct RegistryRecord {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ClusterState {
-    pub backend: String,
+    pub backend: crate::names::BackendKind,
     pub workdir: PathBuf,
     pub created_at: String,
     /// The kbench process that started the cluster.

@@ -1,11 +1,12 @@
 //! The cluster's shape, described once: node ids, listener ports, the controller quorum and the
-//! broker settings every backend applies. The process backend renders it to `server.properties`;
-//! the Docker backend and `compose/docker-compose.yml` are meant to be derived from it too.
+//! broker settings every backend applies. The process backend renders it to `server.properties`,
+//! the Docker backend derives its container specs from it, and `compose/docker-compose.yml` is
+//! generated from those specs.
 
 use std::fmt;
 
-/// A Kafka node id (1-based, as in `node.id`).
-pub type NodeId = u32;
+/// A Kafka node id (1-based, as in `node.id`): the broker id every layer uses.
+pub type NodeId = crate::names::BrokerId;
 
 /// The loopback address every listener binds to: kbench never listens beyond this machine.
 pub const HOST: &str = "127.0.0.1";
@@ -34,12 +35,16 @@ pub struct Topology {
 
 impl Default for Topology {
     fn default() -> Self {
-        let nodes = (1..=3u16)
-            .map(|i| NodeSpec {
-                id: u32::from(i),
-                client_port: 9091 + i,
-                internal_port: 19091 + i,
-                controller_port: 29091 + i,
+        let nodes = crate::names::BROKER_IDS
+            .iter()
+            .map(|&id| {
+                let i = id as u16;
+                NodeSpec {
+                    id,
+                    client_port: 9091 + i,
+                    internal_port: 19091 + i,
+                    controller_port: 29091 + i,
+                }
             })
             .collect();
         Topology {

@@ -3,7 +3,8 @@
 
 use std::fmt::Write;
 
-use super::stats::{FIGURES, KBENCH, PERF_TEST};
+use super::stats::FIGURES;
+use super::tools::{KBENCH, PERF_TEST};
 use super::{Comparison, LayoutResult, PhaseResult};
 
 /// The table printed at the end.

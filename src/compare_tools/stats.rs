@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use serde::Serialize;
 
-use super::tools::{Sample, Workload};
+use super::tools::{Sample, Workload, KBENCH, PERF_TEST};
 
 /// Median and spread (max − min) of one figure over repeated runs.
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -68,9 +68,6 @@ fn figures(s: &Sample) -> [f64; 5] {
         s.p999_ms,
     ]
 }
-
-pub(super) const KBENCH: &str = "kbench";
-pub(super) const PERF_TEST: &str = "kafka-producer-perf-test";
 
 /// `repeats` rounds of `run` (each gives one sample per tool), summarised.
 pub(super) fn phase(

@@ -10,6 +10,11 @@ use serde::Serialize;
 
 use crate::cluster::dist::Dist;
 
+/// Name of kbench's side in samples, tables and JSON.
+pub(super) const KBENCH: &str = "kbench";
+/// Name of Kafka's tool in samples, tables and JSON.
+pub(super) const PERF_TEST: &str = "kafka-producer-perf-test";
+
 /// What both tools are asked to do.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Workload {
@@ -155,7 +160,7 @@ pub fn perf_test(dist: &Dist, bootstrap: &str, w: &Workload) -> Result<Sample> {
         bail!("kafka-producer-perf-test failed:\n{out}");
     }
     Ok(Sample {
-        tool: super::stats::PERF_TEST.into(),
+        tool: PERF_TEST.into(),
         records_per_s: rps,
         cpu_s: cpu,
         cpu_s_per_million: cpu / w.records as f64 * 1e6,
@@ -208,7 +213,7 @@ pub fn kbench(bootstrap: &str, registry: &str, w: &Workload) -> Result<Sample> {
     let pct = |k: &str| v["ack_raw"][k].as_f64().unwrap_or(f64::NAN) / 1000.0;
     let acked_rate = v["acked_rate"].as_f64().unwrap_or(0.0);
     Ok(Sample {
-        tool: super::stats::KBENCH.into(),
+        tool: KBENCH.into(),
         records_per_s: acked_rate,
         cpu_s: cpu,
         cpu_s_per_million: cpu / w.records as f64 * 1e6,

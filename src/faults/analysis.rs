@@ -146,11 +146,11 @@ fn metrics_for(
         .filter(|_| matches!(r.action.as_str(), "stop" | "kill" | "pause"))
     {
         if let Some(before) = o.metadata.at(fired_us) {
-            for p in before.partitions.iter().filter(|p| p.leader == node as i32) {
-                let moved = o.metadata.after(fired_us).find(|s| {
-                    s.leader_of(p.partition)
-                        .is_some_and(|l| l >= 0 && l != node as i32)
-                });
+            for p in before.partitions.iter().filter(|p| p.leader == Some(node)) {
+                let moved = o
+                    .metadata
+                    .after(fired_us)
+                    .find(|s| s.leader_of(p.partition).is_some_and(|l| l != node));
                 if let Some(s) = moved {
                     m.leader_reelection_s
                         .insert(p.partition, secs(s.t_us - fired_us));
@@ -233,13 +233,13 @@ mod tests {
         }
     }
 
-    fn sample(t_s: f64, leader0: i32, isr0: &[i32], brokers: &[u32]) -> Sample {
+    fn sample(t_s: f64, leader0: i32, isr0: &[u32], brokers: &[u32]) -> Sample {
         Sample {
             t_us: (t_s * 1e6) as u64,
             brokers: brokers.to_vec(),
             partitions: vec![PartitionInfo {
                 partition: 0,
-                leader: leader0,
+                leader: u32::try_from(leader0).ok(),
                 replicas: vec![1, 2, 3],
                 isr: isr0.to_vec(),
             }],

@@ -81,7 +81,7 @@ fn down_evidence(backend: &dyn ClusterBackend, node: NodeId) -> String {
         .ok()
         .and_then(|s| s.nodes.into_iter().find(|n| n.id == node))
         .and_then(|n| n.process)
-        .unwrap_or_else(|| "unknown".into());
+        .map_or("unknown", |p| p.label());
     let port = match client_port_open(backend, node) {
         Some(true) => "client port still open",
         Some(false) => "client port closed",
@@ -109,8 +109,7 @@ fn rolling_restart(
                 || md
                     .snapshot(cx.topic, Duration::from_secs(1))
                     .is_ok_and(|(brokers, parts)| {
-                        brokers.contains(&node)
-                            && parts.iter().all(|p| p.isr.contains(&(node as i32)))
+                        brokers.contains(&node) && parts.iter().all(|p| p.isr.contains(&node))
                     })
         });
         if !back {

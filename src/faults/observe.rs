@@ -108,11 +108,11 @@ impl Sample {
             .count()
     }
 
-    pub fn leader_of(&self, partition: i32) -> Option<i32> {
+    pub fn leader_of(&self, partition: i32) -> Option<NodeId> {
         self.partitions
             .iter()
             .find(|p| p.partition == partition)
-            .map(|p| p.leader)
+            .and_then(|p| p.leader)
     }
 }
 

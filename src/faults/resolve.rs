@@ -39,7 +39,7 @@ impl ClusterView for LiveView<'_> {
             .map(|s| {
                 s.nodes
                     .iter()
-                    .filter(|n| n.summary() == "up")
+                    .filter(|n| n.summary() == crate::cluster::NodeState::Up)
                     .map(|n| n.id)
                     .collect()
             })
@@ -60,23 +60,22 @@ pub fn resolve(target: Target, view: &dyn ClusterView, rng: &mut impl rand::Rng)
         Target::Broker(n) => n,
         Target::Leader(p) => {
             let info = partition(view, p)?;
-            NodeId::try_from(info.leader)
-                .ok()
+            info.leader
                 .with_context(|| format!("partition {p} has no leader right now"))?
         }
         Target::Follower(p) => {
             let info = partition(view, p)?;
-            let mut followers: Vec<i32> = info
+            let mut followers: Vec<NodeId> = info
                 .isr
                 .iter()
                 .copied()
-                .filter(|r| *r != info.leader)
+                .filter(|r| Some(*r) != info.leader)
                 .collect();
             followers.sort_unstable();
             let f = followers
                 .first()
                 .with_context(|| format!("partition {p} has no in-sync follower right now"))?;
-            NodeId::try_from(*f)?
+            *f
         }
         Target::Controller => view
             .controller()
@@ -113,9 +112,9 @@ mod tests {
     }
 
     fn fake() -> Fake {
-        let p = |partition, leader, isr: &[i32]| PartitionInfo {
+        let p = |partition, leader: i32, isr: &[NodeId]| PartitionInfo {
             partition,
-            leader,
+            leader: NodeId::try_from(leader).ok(),
             replicas: vec![1, 2, 3],
             isr: isr.to_vec(),
         };

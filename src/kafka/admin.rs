@@ -94,7 +94,7 @@ pub fn create_topic(bootstrap: &str, spec: &TopicSpec, recreate: bool) -> Result
             .map(|p| {
                 (existed || p.len() == spec.partitions as usize)
                     && !p.is_empty()
-                    && p.iter().all(|p| p.leader >= 0)
+                    && p.iter().all(|p| p.leader.is_some())
             })
             .unwrap_or(false)
     });

@@ -8,13 +8,15 @@ use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use serde::Serialize;
 
+use crate::names::BrokerId;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PartitionInfo {
     pub partition: i32,
-    /// Broker id of the leader; -1 while there is none.
-    pub leader: i32,
-    pub replicas: Vec<i32>,
-    pub isr: Vec<i32>,
+    /// Broker id of the leader; `None` while there is none.
+    pub leader: Option<BrokerId>,
+    pub replicas: Vec<BrokerId>,
+    pub isr: Vec<BrokerId>,
 }
 
 impl PartitionInfo {
@@ -43,15 +45,15 @@ impl MetadataClient {
         &self,
         topic: &str,
         timeout: Duration,
-    ) -> Result<(Vec<u32>, Vec<PartitionInfo>)> {
+    ) -> Result<(Vec<BrokerId>, Vec<PartitionInfo>)> {
         let md = self
             .consumer
             .fetch_metadata(Some(topic), timeout)
             .context("metadata request failed")?;
-        let mut brokers: Vec<u32> = md
+        let mut brokers: Vec<BrokerId> = md
             .brokers()
             .iter()
-            .filter_map(|b| u32::try_from(b.id()).ok())
+            .filter_map(|b| broker_id(b.id()))
             .collect();
         brokers.sort_unstable();
         Ok((brokers, partitions_of(&md, topic)))
@@ -67,6 +69,11 @@ impl MetadataClient {
     }
 }
 
+/// librdkafka's broker id (-1 for none) as kbench's.
+fn broker_id(id: i32) -> Option<BrokerId> {
+    BrokerId::try_from(id).ok()
+}
+
 fn partitions_of(md: &rdkafka::metadata::Metadata, topic: &str) -> Vec<PartitionInfo> {
     let mut out: Vec<PartitionInfo> = md
         .topics()
@@ -75,9 +82,9 @@ fn partitions_of(md: &rdkafka::metadata::Metadata, topic: &str) -> Vec<Partition
         .flat_map(|t| t.partitions())
         .map(|p| PartitionInfo {
             partition: p.id(),
-            leader: p.leader(),
-            replicas: p.replicas().to_vec(),
-            isr: p.isr().to_vec(),
+            leader: broker_id(p.leader()),
+            replicas: p.replicas().iter().filter_map(|&b| broker_id(b)).collect(),
+            isr: p.isr().iter().filter_map(|&b| broker_id(b)).collect(),
         })
         .collect();
     out.sort_by_key(|p| p.partition);

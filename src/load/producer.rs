@@ -24,6 +24,42 @@ use crate::avro::wire;
 use crate::faults::observe::AckTimeline;
 use crate::metrics::{Counter, Kind, Recorder};
 
+/// How many replicas must have a record before the broker acknowledges it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub enum Acks {
+    /// Every in-sync replica (`acks=all`); the only setting idempotence allows.
+    #[default]
+    #[serde(rename = "all")]
+    All,
+    /// The leader alone (`acks=1`).
+    #[serde(rename = "1")]
+    Leader,
+    /// None: the record counts as acknowledged once sent (`acks=0`).
+    #[serde(rename = "0")]
+    None,
+}
+
+impl Acks {
+    /// The value librdkafka's `acks` property takes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Acks::All => "all",
+            Acks::Leader => "1",
+            Acks::None => "0",
+        }
+    }
+
+    /// `all` / `-1`, `1`, `0` as the scenario file may write them.
+    pub fn parse(s: &str) -> Option<Acks> {
+        match s {
+            "all" | "-1" => Some(Acks::All),
+            "1" => Some(Acks::Leader),
+            "0" => Some(Acks::None),
+            _ => None,
+        }
+    }
+}
+
 /// Everything one producer thread needs.
 #[derive(Clone)]
 pub struct ProducerConfig {
@@ -41,7 +77,7 @@ pub struct ProducerConfig {
     pub duration: Duration,
     /// Stop after this many records even if the schedule has more (`kbench produce --count`).
     pub max_records: Option<u64>,
-    pub acks: String,
+    pub acks: Acks,
     pub idempotence: bool,
     pub properties: Vec<(String, String)>,
     pub origin: Instant,
@@ -202,7 +238,7 @@ impl Clock for SendClock {
 fn client_config(cfg: &ProducerConfig) -> ClientConfig {
     let mut cc = ClientConfig::new();
     cc.set("bootstrap.servers", &cfg.bootstrap)
-        .set("acks", &cfg.acks)
+        .set("acks", cfg.acks.as_str())
         .set("enable.idempotence", cfg.idempotence.to_string())
         .set("client.id", format!("kbench-producer-{}", cfg.id))
         // A failover run wants a bounded answer for every record; librdkafka's default is 5 min.

@@ -8,11 +8,6 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::audit::ledger::Verdict;
-use crate::avro::generate::Sizes;
-use crate::avro::registry::Registered;
-use crate::cluster::Versions;
-use crate::load::consumer::ConsumerReport;
-use crate::load::producer::ProducerReport;
 use crate::metrics::{Counts, Kind, PhaseSummary, SecondRow, Summary};
 use crate::scenario::Scenario;
 
@@ -54,16 +49,18 @@ pub struct Results {
 impl Results {
     /// The longest time any partition got no ack, over all faults (s).
     pub fn max_unavailability_s(&self) -> f64 {
-        self.faults
-            .iter()
-            .filter_map(|f| f.metrics.as_ref())
-            .flat_map(|m| {
-                m.partition_ack_gaps_s
-                    .values()
-                    .copied()
-                    .chain([m.longest_ack_gap_s])
-            })
-            .fold(0.0, f64::max)
+        max_unavailability_s(&self.faults)
+    }
+
+    /// The figures the scenario's objectives are judged on.
+    pub fn numbers(&self) -> crate::slo::Numbers<'_> {
+        numbers(
+            &self.phases,
+            &self.faults,
+            &self.audit,
+            self.counts.failed,
+            &self.rate,
+        )
     }
 
     /// Whether the run passed its checks: the audit and every SLO.
@@ -93,7 +90,7 @@ pub struct ScenarioEcho {
 pub struct Environment {
     pub kafka_version: String,
     pub registry_version: String,
-    pub backend: String,
+    pub backend: crate::names::BackendKind,
     pub bootstrap_servers: String,
     pub registry_url: String,
     pub started_at: String,
@@ -156,130 +153,147 @@ pub struct ConsumerInfo {
     pub errors: Vec<String>,
 }
 
+/// What a run hands over to be written down: the scenario, the environment it ran in, and what
+/// each part measured. Everything here is data; the report never reaches back into the run.
 pub struct Inputs<'a> {
+    /// The scenario as validated.
     pub scenario: &'a Scenario,
-    pub versions: Versions,
-    pub started_at: String,
-    pub cluster_ready_s: f64,
-    pub drain_s: f64,
-    pub bootstrap: String,
-    pub registry_url: String,
-    pub registered: &'a Registered,
-    pub sizes: Sizes,
+    /// Where and when it ran.
+    pub environment: Environment,
+    /// The schema as registered, with the sizes records were drawn with.
+    pub schema: SchemaInfo,
+    /// Records the schedule asked for over warm-up and measured time, all producers.
     pub target_total: u64,
+    /// Offset of the load's start from the run's origin (s).
     pub load_start_s: f64,
+    /// One report per fault, analysed.
     pub faults: Vec<crate::faults::report::FaultReport>,
-    pub cluster_peak_rss_mib: BTreeMap<String, f64>,
+    /// The metrics aggregator's summary: phases, series, errors.
     pub summary: Summary,
+    /// The audit's verdict.
     pub verdict: Verdict,
-    pub producers: Vec<ProducerReport>,
-    pub consumers: Vec<ConsumerReport>,
+    /// Per producer thread.
+    pub producers: Vec<ProducerInfo>,
+    /// Per consumer thread.
+    pub consumers: Vec<ConsumerInfo>,
 }
 
-pub fn build(i: Inputs<'_>) -> Results {
+/// The longest time any partition got no ack, over all faults (s).
+pub fn max_unavailability_s(faults: &[crate::faults::report::FaultReport]) -> f64 {
+    faults
+        .iter()
+        .filter_map(|f| f.metrics.as_ref())
+        .flat_map(|m| {
+            m.partition_ack_gaps_s
+                .values()
+                .copied()
+                .chain([m.longest_ack_gap_s])
+        })
+        .fold(0.0, f64::max)
+}
+
+/// The scenario as results.json echoes it.
+fn scenario_echo(sc: &Scenario) -> ScenarioEcho {
+    ScenarioEcho {
+        name: sc.name.clone(),
+        description: sc.description.clone(),
+        file: sc.file.display().to_string(),
+        duration_s: sc.duration.as_secs_f64(),
+        warmup_s: sc.warmup.as_secs_f64(),
+        seed: sc.seed,
+        producers: sc.producer.count,
+        consumers: sc.consumer.count,
+        topic: sc.topic.name.clone(),
+        partitions: sc.topic.partitions,
+        replication_factor: sc.topic.replication_factor,
+        text: sc.text.clone(),
+    }
+}
+
+/// Scheduled against achieved rates of the measured phase.
+fn rate_info(i: &Inputs<'_>) -> RateInfo {
     let sc = i.scenario;
     let measured = i.summary.phases.iter().find(|p| p.name == "measured");
     let measured_s = sc.duration.as_secs_f64().max(1e-9);
     let total_s = sc.total_duration().as_secs_f64().max(1e-9);
     let target_rate = i.target_total as f64 / total_s;
     let achieved_rate = measured.map_or(0.0, |p| p.counts.acked as f64 / measured_s);
-    let sent_rate = measured.map_or(0.0, |p| p.counts.sent as f64 / measured_s);
-    let producers: Vec<ProducerInfo> = i
-        .producers
-        .iter()
-        .map(|p| ProducerInfo {
-            id: p.id,
-            sent: p.sent,
-            saturated: p.saturated,
-            max_lag_us: p.lag.max_lag.as_micros() as u64,
-            behind_count: p.lag.behind_count,
-            unresolved: p.unresolved,
-        })
-        .collect();
+    RateInfo {
+        target_records: i.target_total,
+        target_rate,
+        achieved_rate,
+        sent_rate: measured.map_or(0.0, |p| p.counts.sent as f64 / measured_s),
+        achieved_ratio: if target_rate > 0.0 {
+            achieved_rate / target_rate
+        } else {
+            0.0
+        },
+        generator_saturated: i.producers.iter().any(|p| p.saturated),
+        send_lag_max_us: i.producers.iter().map(|p| p.max_lag_us).max().unwrap_or(0),
+    }
+}
+
+/// The figures objectives are judged on.
+fn numbers<'a>(
+    phases: &'a [PhaseSummary],
+    faults: &[crate::faults::report::FaultReport],
+    audit: &Verdict,
+    failed: u64,
+    rate: &RateInfo,
+) -> crate::slo::Numbers<'a> {
+    crate::slo::Numbers {
+        measured_latency: phases
+            .iter()
+            .find(|p| p.name == "measured")
+            .map(|p| &p.latency),
+        max_unavailability_s: max_unavailability_s(faults),
+        lost: audit.lost,
+        duplicated: audit.duplicated,
+        reordered: audit.reordered,
+        failed,
+        achieved_pct: rate.achieved_ratio * 100.0,
+    }
+}
+
+/// The scenario's objectives judged on this run's numbers.
+fn judge(i: &Inputs<'_>, rate: &RateInfo) -> Vec<crate::slo::SloResult> {
+    let n = numbers(
+        &i.summary.phases,
+        &i.faults,
+        &i.verdict,
+        i.summary.totals.failed,
+        rate,
+    );
+    crate::slo::evaluate(&i.scenario.slos, &n)
+}
+
+/// Assemble the results of a finished run, objectives judged.
+pub fn build(i: Inputs<'_>) -> Results {
+    let rate = rate_info(&i);
+    let slos = judge(&i, &rate);
     Results {
         format_version: FORMAT_VERSION,
         kbench_version: env!("CARGO_PKG_VERSION").to_string(),
-        scenario: ScenarioEcho {
-            name: sc.name.clone(),
-            description: sc.description.clone(),
-            file: sc.file.display().to_string(),
-            duration_s: sc.duration.as_secs_f64(),
-            warmup_s: sc.warmup.as_secs_f64(),
-            seed: sc.seed,
-            producers: sc.producer.count,
-            consumers: sc.consumer.count,
-            topic: sc.topic.name.clone(),
-            partitions: sc.topic.partitions,
-            replication_factor: sc.topic.replication_factor,
-            text: sc.text.clone(),
-        },
-        environment: Environment {
-            kafka_version: i.versions.kafka,
-            registry_version: i.versions.registry,
-            backend: match sc.cluster {
-                crate::scenario::ClusterSpec::Process { .. } => "process".into(),
-                crate::scenario::ClusterSpec::Docker { .. } => "docker".into(),
-                crate::scenario::ClusterSpec::External { .. } => "external".into(),
-            },
-            bootstrap_servers: i.bootstrap,
-            registry_url: i.registry_url,
-            started_at: i.started_at,
-            finished_at: crate::timefmt::now_rfc3339(),
-            cluster_ready_s: i.cluster_ready_s,
-            drain_s: i.drain_s,
-            cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
-            os: std::env::consts::OS.to_string(),
-            cluster_peak_rss_mib: i.cluster_peak_rss_mib,
-            kbench_peak_rss_mib: crate::cluster::proc_ctl::peak_rss_kib(std::process::id() as i32)
-                .unwrap_or(0) as f64
-                / 1024.0,
-            kbench_cpu_s: crate::cluster::proc_ctl::own_cpu_seconds(),
-        },
-        schema: SchemaInfo {
-            subject: i.registered.subject.clone(),
-            id: i.registered.id,
-            string_length: i.sizes.string_len,
-            bytes_length: i.sizes.bytes_len,
-            collection_length: i.sizes.collection_len,
-        },
-        rate: RateInfo {
-            target_records: i.target_total,
-            target_rate,
-            achieved_rate,
-            sent_rate,
-            achieved_ratio: if target_rate > 0.0 {
-                achieved_rate / target_rate
-            } else {
-                0.0
-            },
-            generator_saturated: producers.iter().any(|p| p.saturated),
-            send_lag_max_us: producers.iter().map(|p| p.max_lag_us).max().unwrap_or(0),
-        },
-        counts: i.summary.totals.clone(),
-        phases: i.summary.phases.clone(),
-        errors: i.summary.errors.clone(),
+        scenario: scenario_echo(i.scenario),
+        environment: i.environment,
+        schema: i.schema,
+        rate,
+        counts: i.summary.totals,
+        phases: i.summary.phases,
+        errors: i.summary.errors,
         audit: i.verdict,
-        producers,
-        consumers: i
-            .consumers
-            .into_iter()
-            .map(|c| ConsumerInfo {
-                id: c.id,
-                consumed: c.consumed,
-                undecodable: c.undecodable,
-                errors: c.errors,
-            })
-            .collect(),
-        series: i.summary.series.clone(),
+        producers: i.producers,
+        consumers: i.consumers,
+        series: i.summary.series,
         hlog_files: Kind::ALL
             .iter()
             .map(|k| (k.name().to_string(), k.file_name()))
             .collect(),
-        overflow: i.summary.overflow.clone(),
+        overflow: i.summary.overflow,
         late_intervals: i.summary.late_intervals,
         load_start_s: i.load_start_s,
         faults: i.faults,
-        slos: Vec::new(),
+        slos,
     }
 }
 
@@ -299,4 +313,45 @@ pub fn write(dir: &Path, r: &Results) -> Result<()> {
     let path = dir.join("results.json");
     std::fs::write(&path, serde_json::to_vec_pretty(r)?)
         .with_context(|| format!("cannot write {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::slo::{evaluate, Objective, Op, Slo};
+
+    #[test]
+    fn objectives_are_judged_on_a_real_runs_numbers() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/quickstart-run");
+        let r = read(&dir).unwrap();
+        let slo = |k: &str, limit: f64| Slo {
+            objective: Objective::parse(k).unwrap(),
+            limit,
+        };
+        let out = evaluate(
+            &[
+                slo("ack_p99_ms", 1e9),
+                slo("ack_p50_ms", 0.0),
+                slo("lost", 0.0),
+                slo("min_achieved_pct", 100.0),
+                slo("max_unavailability_s", 1.0),
+            ],
+            &r.numbers(),
+        );
+        let pass: Vec<bool> = out.iter().map(|o| o.pass).collect();
+        assert_eq!(
+            pass,
+            [true, false, true, r.rate.achieved_ratio >= 1.0, true]
+        );
+        let p50 = r
+            .phases
+            .iter()
+            .find(|p| p.name == "measured")
+            .unwrap()
+            .latency["ack_corrected"]
+            .p50_us;
+        assert_eq!(out[1].measured, Some(p50 as f64 / 1000.0));
+        assert_eq!(out[3].op, Op::AtLeast);
+    }
 }

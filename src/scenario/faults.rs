@@ -6,9 +6,7 @@ use std::time::Duration;
 use super::raw::RawFault;
 use super::source::{ScenarioError, Source};
 use crate::faults::plan::{Action, FaultSpec, Target};
-
-/// Nodes of the process backend's cluster; a static `broker:N` must name one of them.
-const NODES: u32 = 3;
+use crate::names::BROKER_IDS;
 
 pub fn validate(
     src: &Source,
@@ -51,10 +49,14 @@ pub fn validate(
             )
         })?;
         match target {
-            Target::Broker(n) if n == 0 || n > NODES => {
+            Target::Broker(n) if !BROKER_IDS.contains(&n) => {
                 return Err(src.error(
                     &field("target"),
-                    format!("there is no broker {n}; brokers are 1 to {NODES}"),
+                    format!(
+                        "there is no broker {n}; brokers are {} to {}",
+                        BROKER_IDS[0],
+                        BROKER_IDS[BROKER_IDS.len() - 1]
+                    ),
                 ))
             }
             Target::Leader(p) | Target::Follower(p) if p < 0 || p >= partitions => {

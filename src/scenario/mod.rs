@@ -12,15 +12,15 @@ mod tests;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::Serialize;
-
 pub use source::ScenarioError;
 
 use crate::avro::generate::Sizes;
 use crate::kafka::admin::TopicSpec;
+use crate::load::producer::Acks;
 use crate::load::schedule::RateProfile;
+use crate::names::{BackendKind, BrokerId};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Scenario {
     pub file: PathBuf,
     pub name: String,
@@ -33,7 +33,6 @@ pub struct Scenario {
     /// How long consumers may take, after the producers stop, to read everything back.
     pub drain_timeout: Duration,
     pub cluster: ClusterSpec,
-    #[serde(skip)]
     pub topic: TopicSpec,
     pub recreate_topic: bool,
     pub schema: SchemaSpec,
@@ -47,8 +46,7 @@ pub struct Scenario {
     pub text: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "backend", rename_all = "lowercase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClusterSpec {
     Process {
         ready_timeout: Duration,
@@ -60,13 +58,32 @@ pub enum ClusterSpec {
     External {
         bootstrap: String,
         registry_url: String,
-        /// Broker id -> container name, for faults through the Docker Engine API.
-        containers: Option<std::collections::BTreeMap<u32, String>>,
+        /// The brokers' containers, for faults through the Docker Engine API.
+        containers: Option<Containers>,
     },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+impl ClusterSpec {
+    /// Which backend runs the cluster.
+    pub fn kind(&self) -> BackendKind {
+        match self {
+            ClusterSpec::Process { .. } => BackendKind::Process,
+            ClusterSpec::Docker { .. } => BackendKind::Docker,
+            ClusterSpec::External { .. } => BackendKind::External,
+        }
+    }
+}
+
+/// Where an external cluster's brokers run, so faults can reach them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Containers {
+    /// The containers of `compose/docker-compose.yml` (kafka1..kafka3).
+    Compose,
+    /// Broker id -> container name.
+    Named(std::collections::BTreeMap<BrokerId, String>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SubjectStrategy {
     /// `<topic>-value`
     Topic,
@@ -76,30 +93,29 @@ pub enum SubjectStrategy {
     TopicRecord,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct SchemaSpec {
     pub file: PathBuf,
     /// The schema as the user wrote it.
     pub avsc: String,
     pub subject_strategy: SubjectStrategy,
-    #[serde(skip)]
     pub sizes: Sizes,
     /// Target encoded record size in bytes; string and bytes lengths are calibrated to it.
     pub record_size: Option<usize>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct ProducerSpec {
     pub count: u32,
     /// Total rate over all producers (records/s).
     pub rate: RateProfile,
-    pub acks: String,
+    pub acks: Acks,
     pub idempotence: bool,
     /// librdkafka properties passed through as written.
     pub properties: Vec<(String, String)>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct ConsumerSpec {
     pub count: u32,
     pub group: String,

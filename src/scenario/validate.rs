@@ -1,15 +1,22 @@
 //! Raw scenario -> validated [`Scenario`]: defaults applied, every value range-checked, relative
-//! files resolved, and each failure pointed at the field that caused it.
+//! files resolved, and each failure pointed at the field that caused it. Each section validates
+//! itself in a function of its own; `validate` only puts them in order and checks what spans
+//! sections (faults against the topic and the backend).
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use super::raw::{property_string, RawScenario};
+use super::raw::{property_string, RawCluster, RawConsumer, RawProducer, RawScenario, RawSchema};
+use super::raw::{RawRun, RawTopic};
 use super::source::{ScenarioError, Source};
-use super::{ClusterSpec, ConsumerSpec, ProducerSpec, Scenario, SchemaSpec, SubjectStrategy};
+use super::SubjectStrategy;
+use super::{ClusterSpec, ConsumerSpec, Containers, ProducerSpec, Scenario, SchemaSpec};
 use crate::avro::generate::Sizes;
 use crate::kafka::admin::TopicSpec;
+use crate::load::producer::Acks;
 use crate::load::schedule::{RateProfile, Step};
+use crate::names::{BackendKind, BrokerId};
 
 type R<T> = Result<T, ScenarioError>;
 
@@ -25,10 +32,16 @@ fn positive_int(src: &Source, field: &str, v: Option<i64>, default: i64, max: i6
     Ok(v)
 }
 
+/// Letters, digits, `-`, `_` and `.` only.
+fn plain_name(s: &str) -> bool {
+    s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+}
+
 fn properties(
     src: &Source,
     table: &str,
-    props: &std::collections::BTreeMap<String, toml::Value>,
+    props: &BTreeMap<String, toml::Value>,
 ) -> R<Vec<(String, String)>> {
     props
         .iter()
@@ -43,50 +56,47 @@ fn properties(
         .collect()
 }
 
-fn rate_profile(src: &Source, raw: &super::raw::RawProducer, total: Duration) -> R<RateProfile> {
-    let given = [raw.rate.is_some(), raw.steps.is_some(), raw.ramp.is_some()];
-    match given.iter().filter(|g| **g).count() {
-        0 => return Err(src.error("producer", "needs a rate: `rate = 1000` (records/s over all producers), `[[producer.steps]]` or `[producer.ramp]`")),
-        1 => {}
-        _ => return Err(src.error("producer", "give only one of `rate`, `steps` and `ramp`")),
+/// `[run]`, validated: name, times and seed.
+struct RunSection {
+    name: String,
+    description: String,
+    duration: Duration,
+    warmup: Duration,
+    seed: u64,
+    drain_timeout: Duration,
+}
+
+impl RunSection {
+    fn total(&self) -> Duration {
+        self.warmup + self.duration
     }
-    let profile = if let Some(rate) = raw.rate {
-        RateProfile::Constant { rate }
-    } else if let Some(steps) = &raw.steps {
-        let mut out = Vec::new();
-        for (i, s) in steps.iter().enumerate() {
-            let at = duration(src, &format!("producer.steps.{i}.at"), &s.at)?;
-            if at > total {
-                return Err(src.error(
-                    &format!("producer.steps.{i}.at"),
-                    "is after the end of the run (warmup + duration)",
-                ));
-            }
-            out.push(Step { at, rate: s.rate });
-        }
-        RateProfile::Steps(out)
-    } else {
-        let r = raw.ramp.as_ref().expect("counted above");
-        RateProfile::Ramp {
-            from: r.from,
-            to: r.to,
-            over: duration(src, "producer.ramp.over", &r.over)?,
-        }
-    };
-    let field = match &profile {
-        RateProfile::Constant { .. } => "producer.rate",
-        RateProfile::Steps(_) => "producer.steps",
-        RateProfile::Ramp { .. } => "producer.ramp",
-    };
-    profile.validate().map_err(|e| src.error(field, e))?;
-    Ok(profile)
+}
+
+fn run_section(src: &Source, raw: &RawRun) -> R<RunSection> {
+    let name = raw.name.trim().to_string();
+    if name.is_empty() || !plain_name(&name) {
+        return Err(src.error("run.name", "must be non-empty and use only letters, digits, '-', '_' and '.' (it names the report directory)"));
+    }
+    let run_duration = duration(src, "run.duration", &raw.duration)?;
+    if run_duration.is_zero() {
+        return Err(src.error("run.duration", "must be longer than 0s"));
+    }
+    Ok(RunSection {
+        name,
+        description: raw.description.clone().unwrap_or_default(),
+        duration: run_duration,
+        warmup: duration(src, "run.warmup", raw.warmup.as_deref().unwrap_or("0s"))?,
+        seed: raw.seed.unwrap_or(1),
+        drain_timeout: duration(
+            src,
+            "run.drain_timeout",
+            raw.drain_timeout.as_deref().unwrap_or("60s"),
+        )?,
+    })
 }
 
 /// `containers = "compose"` or `containers = { 1 = "kafka1", ... }`.
-fn containers(
-    src: &Source,
-    v: Option<&toml::Value>,
-) -> R<Option<std::collections::BTreeMap<u32, String>>> {
+fn containers(src: &Source, v: Option<&toml::Value>) -> R<Option<Containers>> {
     let bad = || {
         src.error(
             "cluster.containers",
@@ -95,122 +105,95 @@ fn containers(
     };
     match v {
         None => Ok(None),
-        Some(toml::Value::String(s)) if s == "compose" => Ok(Some(
-            crate::cluster::docker::ContainerFaults::compose_names(
-                &crate::cluster::Topology::default(),
-            ),
-        )),
+        Some(toml::Value::String(s)) if s == "compose" => Ok(Some(Containers::Compose)),
         Some(toml::Value::Table(t)) => t
             .iter()
-            .map(|(k, v)| match (k.parse::<u32>(), v.as_str()) {
+            .map(|(k, v)| match (k.parse::<BrokerId>(), v.as_str()) {
                 (Ok(id), Some(name)) if id > 0 && !name.is_empty() => Ok((id, name.to_string())),
                 _ => Err(bad()),
             })
             .collect::<R<_>>()
-            .map(Some),
+            .map(|named| Some(Containers::Named(named))),
         Some(_) => Err(bad()),
     }
 }
 
-pub fn validate(src: Source) -> R<Scenario> {
-    let raw: RawScenario = toml::from_str(&src.text).map_err(|e| {
-        let msg = e.message().trim().to_string();
-        src.error_at(e.span(), "", msg)
-    })?;
-
-    let name = raw.run.name.trim().to_string();
-    if name.is_empty()
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-    {
-        return Err(src.error("run.name", "must be non-empty and use only letters, digits, '-', '_' and '.' (it names the report directory)"));
-    }
-    let run_duration = duration(&src, "run.duration", &raw.run.duration)?;
-    if run_duration.is_zero() {
-        return Err(src.error("run.duration", "must be longer than 0s"));
-    }
-    let warmup = duration(
-        &src,
-        "run.warmup",
-        raw.run.warmup.as_deref().unwrap_or("0s"),
-    )?;
-    let drain_timeout = duration(
-        &src,
-        "run.drain_timeout",
-        raw.run.drain_timeout.as_deref().unwrap_or("60s"),
-    )?;
-    let total = warmup + run_duration;
-
+fn cluster_section(src: &Source, raw: &RawCluster) -> R<ClusterSpec> {
     let ready_timeout = duration(
-        &src,
+        src,
         "cluster.ready_timeout",
-        raw.cluster.ready_timeout.as_deref().unwrap_or("240s"),
+        raw.ready_timeout.as_deref().unwrap_or("240s"),
     )?;
-    let cluster = match raw.cluster.backend.as_deref().unwrap_or("process") {
-        kind @ ("process" | "docker") => {
-            for (f, v) in [
-                ("bootstrap", &raw.cluster.bootstrap),
-                ("registry_url", &raw.cluster.registry_url),
-            ] {
-                if v.is_some() {
-                    return Err(src.error(
-                        &format!("cluster.{f}"),
-                        "only applies to backend = \"external\"",
-                    ));
-                }
-            }
-            if kind == "process" {
-                ClusterSpec::Process { ready_timeout }
-            } else {
-                ClusterSpec::Docker { ready_timeout }
-            }
-        }
-        "external" => {
-            let bootstrap = raw.cluster.bootstrap.clone().ok_or_else(|| {
-                src.error(
-                    "cluster",
-                    "backend = \"external\" needs `bootstrap = \"host:port,...\"`",
-                )
-            })?;
-            let registry_url = raw.cluster.registry_url.clone().ok_or_else(|| {
-                src.error(
-                    "cluster",
-                    "backend = \"external\" needs `registry_url = \"http://host:port\"`",
-                )
-            })?;
-            ClusterSpec::External {
-                bootstrap,
-                registry_url,
-                containers: containers(&src, raw.cluster.containers.as_ref())?,
-            }
-        }
-        other => {
+    let name = raw
+        .backend
+        .as_deref()
+        .unwrap_or(BackendKind::Process.name());
+    let kind = BackendKind::parse(name).ok_or_else(|| {
+        src.error(
+            "cluster.backend",
+            format!(
+                "unknown backend \"{name}\"; allowed: {}",
+                BackendKind::allowed()
+            ),
+        )
+    })?;
+    if kind == BackendKind::External {
+        return external_cluster(src, raw);
+    }
+    for (f, v) in [
+        ("bootstrap", &raw.bootstrap),
+        ("registry_url", &raw.registry_url),
+    ] {
+        if v.is_some() {
             return Err(src.error(
-                "cluster.backend",
-                format!(
-                    "unknown backend \"{other}\"; allowed: \"process\", \"docker\", \"external\""
-                ),
-            ))
+                &format!("cluster.{f}"),
+                "only applies to backend = \"external\"",
+            ));
         }
-    };
+    }
+    Ok(match kind {
+        BackendKind::Docker => ClusterSpec::Docker { ready_timeout },
+        _ => ClusterSpec::Process { ready_timeout },
+    })
+}
 
-    let partitions = positive_int(&src, "topic.partitions", raw.topic.partitions, 3, 10_000)?;
+fn external_cluster(src: &Source, raw: &RawCluster) -> R<ClusterSpec> {
+    let bootstrap = raw.bootstrap.clone().ok_or_else(|| {
+        src.error(
+            "cluster",
+            "backend = \"external\" needs `bootstrap = \"host:port,...\"`",
+        )
+    })?;
+    let registry_url = raw.registry_url.clone().ok_or_else(|| {
+        src.error(
+            "cluster",
+            "backend = \"external\" needs `registry_url = \"http://host:port\"`",
+        )
+    })?;
+    Ok(ClusterSpec::External {
+        bootstrap,
+        registry_url,
+        containers: containers(src, raw.containers.as_ref())?,
+    })
+}
+
+fn topic_section(src: &Source, raw: &RawTopic) -> R<TopicSpec> {
+    let partitions = positive_int(src, "topic.partitions", raw.partitions, 3, 10_000)?;
     let rf = positive_int(
-        &src,
+        src,
         "topic.replication_factor",
-        raw.topic.replication_factor,
+        raw.replication_factor,
         3,
-        3,
+        crate::names::BROKER_IDS.len() as i64,
     )?;
     let min_isr = positive_int(
-        &src,
+        src,
         "topic.min_insync_replicas",
-        raw.topic.min_insync_replicas,
+        raw.min_insync_replicas,
         2.min(rf),
         rf,
     )?;
-    let mut configs = properties(&src, "topic.configs", &raw.topic.configs)?;
+    let mut configs = properties(src, "topic.configs", &raw.configs)?;
     if configs.iter().any(|(k, _)| k == "min.insync.replicas") {
         return Err(src.error(
             "topic.configs.min.insync.replicas",
@@ -218,45 +201,43 @@ pub fn validate(src: Source) -> R<Scenario> {
         ));
     }
     configs.push(("min.insync.replicas".into(), min_isr.to_string()));
-    let topic = TopicSpec {
-        name: raw.topic.name.clone(),
-        partitions: partitions as i32,
-        replication_factor: rf as i32,
-        configs,
-    };
-    if topic.name.is_empty()
-        || topic.name.len() > 249
-        || !topic
-            .name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-    {
+    if raw.name.is_empty() || raw.name.len() > 249 || !plain_name(&raw.name) {
         return Err(src.error(
             "topic.name",
             "Kafka topic names use 1-249 letters, digits, '-', '_' and '.'",
         ));
     }
+    Ok(TopicSpec {
+        name: raw.name.clone(),
+        partitions: partitions as i32,
+        replication_factor: rf as i32,
+        configs,
+    })
+}
 
-    let schema_file = src
-        .path
-        .parent()
-        .unwrap_or(Path::new("."))
-        .join(&raw.schema.file);
-    let avsc = std::fs::read_to_string(&schema_file).map_err(|e| {
+/// The schema file, read and checked to be an Avro record kbench can add its header to.
+fn schema_text(src: &Source, raw: &RawSchema) -> R<(std::path::PathBuf, String)> {
+    let file = src.path.parent().unwrap_or(Path::new(".")).join(&raw.file);
+    let avsc = std::fs::read_to_string(&file).map_err(|e| {
         src.error(
             "schema.file",
-            format!("cannot read {}: {e}", schema_file.display()),
+            format!("cannot read {}: {e}", file.display()),
         )
     })?;
     let augmented = crate::avro::header::augment_schema(&avsc)
-        .map_err(|e| src.error("schema.file", format!("{}: {e}", schema_file.display())))?;
+        .map_err(|e| src.error("schema.file", format!("{}: {e}", file.display())))?;
     apache_avro::Schema::parse_str(&augmented).map_err(|e| {
         src.error(
             "schema.file",
-            format!("{} is not a valid Avro schema: {e}", schema_file.display()),
+            format!("{} is not a valid Avro schema: {e}", file.display()),
         )
     })?;
-    let subject_strategy = match raw.schema.subject_strategy.as_deref().unwrap_or("topic") {
+    Ok((file, avsc))
+}
+
+fn schema_section(src: &Source, raw: &RawSchema) -> R<SchemaSpec> {
+    let (file, avsc) = schema_text(src, raw)?;
+    let subject_strategy = match raw.subject_strategy.as_deref().unwrap_or("topic") {
         "topic" => SubjectStrategy::Topic,
         "record" => SubjectStrategy::Record,
         "topic_record" => SubjectStrategy::TopicRecord,
@@ -269,79 +250,133 @@ pub fn validate(src: Source) -> R<Scenario> {
             ))
         }
     };
-    let d = Sizes::default();
-    let sizes = Sizes {
-        string_len: raw.schema.string_length.unwrap_or(d.string_len),
-        bytes_len: raw.schema.bytes_length.unwrap_or(d.bytes_len),
-        collection_len: raw.schema.collection_length.unwrap_or(d.collection_len),
-    };
-    if raw.schema.record_size.is_some()
-        && (raw.schema.string_length.is_some() || raw.schema.bytes_length.is_some())
-    {
+    if raw.record_size.is_some() && (raw.string_length.is_some() || raw.bytes_length.is_some()) {
         return Err(src.error(
             "schema.record_size",
             "give either record_size or string_length/bytes_length, not both",
         ));
     }
-    if raw.schema.record_size == Some(0) || raw.schema.record_size.is_some_and(|s| s > 16 << 20) {
+    if raw.record_size == Some(0) || raw.record_size.is_some_and(|s| s > 16 << 20) {
         return Err(src.error("schema.record_size", "must be between 1 and 16777216 bytes"));
     }
-    let schema = SchemaSpec {
-        file: schema_file,
+    let d = Sizes::default();
+    Ok(SchemaSpec {
+        file,
         avsc,
         subject_strategy,
-        sizes,
-        record_size: raw.schema.record_size,
-    };
+        sizes: Sizes {
+            string_len: raw.string_length.unwrap_or(d.string_len),
+            bytes_len: raw.bytes_length.unwrap_or(d.bytes_len),
+            collection_len: raw.collection_length.unwrap_or(d.collection_len),
+        },
+        record_size: raw.record_size,
+    })
+}
 
-    let count = positive_int(&src, "producer.count", raw.producer.count, 1, 256)? as u32;
-    let rate = rate_profile(&src, &raw.producer, total)?;
-    let acks = match raw.producer.acks.as_ref().map(property_string) {
-        None => "all".to_string(),
-        Some(Some(a)) if ["all", "-1", "0", "1"].contains(&a.as_str()) => {
-            if a == "-1" {
-                "all".into()
-            } else {
-                a
-            }
-        }
-        Some(_) => return Err(src.error("producer.acks", "allowed: \"all\" (default), 1, 0")),
+fn rate_profile(src: &Source, raw: &RawProducer, total: Duration) -> R<RateProfile> {
+    let given = [raw.rate.is_some(), raw.steps.is_some(), raw.ramp.is_some()];
+    match given.iter().filter(|g| **g).count() {
+        0 => return Err(src.error("producer", "needs a rate: `rate = 1000` (records/s over all producers), `[[producer.steps]]` or `[producer.ramp]`")),
+        1 => {}
+        _ => return Err(src.error("producer", "give only one of `rate`, `steps` and `ramp`")),
+    }
+    let (profile, field) = if let Some(rate) = raw.rate {
+        (RateProfile::Constant { rate }, "producer.rate")
+    } else if let Some(steps) = &raw.steps {
+        (
+            RateProfile::Steps(rate_steps(src, steps, total)?),
+            "producer.steps",
+        )
+    } else {
+        let r = raw.ramp.as_ref().expect("counted above");
+        let over = duration(src, "producer.ramp.over", &r.over)?;
+        let ramp = RateProfile::Ramp {
+            from: r.from,
+            to: r.to,
+            over,
+        };
+        (ramp, "producer.ramp")
     };
-    let idempotence = raw.producer.idempotence.unwrap_or(true);
-    if idempotence && acks != "all" {
+    profile.validate().map_err(|e| src.error(field, e))?;
+    Ok(profile)
+}
+
+fn rate_steps(src: &Source, steps: &[super::raw::RawStep], total: Duration) -> R<Vec<Step>> {
+    steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let field = format!("producer.steps.{i}.at");
+            let at = duration(src, &field, &s.at)?;
+            if at > total {
+                return Err(src.error(&field, "is after the end of the run (warmup + duration)"));
+            }
+            Ok(Step { at, rate: s.rate })
+        })
+        .collect()
+}
+
+fn producer_section(src: &Source, raw: &RawProducer, total: Duration) -> R<ProducerSpec> {
+    let count = positive_int(src, "producer.count", raw.count, 1, 256)? as u32;
+    let rate = rate_profile(src, raw, total)?;
+    let acks = match raw.acks.as_ref().map(property_string) {
+        None => Acks::All,
+        Some(text) => text
+            .as_deref()
+            .and_then(Acks::parse)
+            .ok_or_else(|| src.error("producer.acks", "allowed: \"all\" (default), 1, 0"))?,
+    };
+    let idempotence = raw.idempotence.unwrap_or(true);
+    if idempotence && acks != Acks::All {
         return Err(src.error(
             "producer.acks",
             "idempotence needs acks = \"all\"; set `idempotence = false` to use weaker acks",
         ));
     }
-    let producer_props = properties(&src, "producer.properties", &raw.producer.properties)?;
+    let properties = properties(src, "producer.properties", &raw.properties)?;
     for reserved in ["bootstrap.servers", "acks", "enable.idempotence"] {
-        if producer_props.iter().any(|(k, _)| k == reserved) {
+        if properties.iter().any(|(k, _)| k == reserved) {
             return Err(src.error(
                 &format!("producer.properties.{reserved}"),
                 "is set by kbench; use the [producer] / [cluster] fields",
             ));
         }
     }
-    let producer = ProducerSpec {
+    Ok(ProducerSpec {
         count,
         rate,
         acks,
         idempotence,
-        properties: producer_props,
-    };
+        properties,
+    })
+}
 
-    let consumer = ConsumerSpec {
-        count: positive_int(&src, "consumer.count", raw.consumer.count, 1, 256)? as u32,
+fn consumer_section(src: &Source, raw: &RawConsumer, run_name: &str) -> R<ConsumerSpec> {
+    Ok(ConsumerSpec {
+        count: positive_int(src, "consumer.count", raw.count, 1, 256)? as u32,
         group: raw
-            .consumer
             .group
             .clone()
-            .unwrap_or_else(|| format!("kbench-{name}")),
-        properties: properties(&src, "consumer.properties", &raw.consumer.properties)?,
-    };
-    let faults = super::faults::validate(&src, &raw.faults, total, topic.partitions)?;
-    if !faults.is_empty()
+            .unwrap_or_else(|| format!("kbench-{run_name}")),
+        properties: properties(src, "consumer.properties", &raw.properties)?,
+    })
+}
+
+fn slo_section(
+    src: &Source,
+    raw: Option<&BTreeMap<String, toml::Value>>,
+) -> R<Vec<crate::slo::Slo>> {
+    match raw {
+        Some(table) => {
+            crate::slo::parse_table(table).map_err(|(k, e)| src.error(&format!("slo.{k}"), e))
+        }
+        None => Ok(Vec::new()),
+    }
+}
+
+/// Faults on an external cluster need a way to reach its brokers.
+fn check_faults_reachable(src: &Source, cluster: &ClusterSpec, faults: usize) -> R<()> {
+    if faults > 0
         && matches!(
             cluster,
             ClusterSpec::External {
@@ -356,21 +391,32 @@ pub fn validate(src: Source) -> R<Scenario> {
              (or `containers = { 1 = \"kafka1\", ... }`) in [cluster], or use backend = \"process\"",
         ));
     }
-    let slos = match &raw.slo {
-        Some(table) => {
-            crate::slo::parse_table(table).map_err(|(k, e)| src.error(&format!("slo.{k}"), e))?
-        }
-        None => Vec::new(),
-    };
+    Ok(())
+}
 
+/// Parse `src` and validate it section by section.
+pub fn validate(src: Source) -> R<Scenario> {
+    let raw: RawScenario = toml::from_str(&src.text).map_err(|e| {
+        let msg = e.message().trim().to_string();
+        src.error_at(e.span(), "", msg)
+    })?;
+    let run = run_section(&src, &raw.run)?;
+    let cluster = cluster_section(&src, &raw.cluster)?;
+    let topic = topic_section(&src, &raw.topic)?;
+    let schema = schema_section(&src, &raw.schema)?;
+    let producer = producer_section(&src, &raw.producer, run.total())?;
+    let consumer = consumer_section(&src, &raw.consumer, &run.name)?;
+    let faults = super::faults::validate(&src, &raw.faults, run.total(), topic.partitions)?;
+    check_faults_reachable(&src, &cluster, faults.len())?;
+    let slos = slo_section(&src, raw.slo.as_ref())?;
     Ok(Scenario {
         file: src.path.clone(),
-        name,
-        description: raw.run.description.clone().unwrap_or_default(),
-        duration: run_duration,
-        warmup,
-        seed: raw.run.seed.unwrap_or(1),
-        drain_timeout,
+        name: run.name,
+        description: run.description,
+        duration: run.duration,
+        warmup: run.warmup,
+        seed: run.seed,
+        drain_timeout: run.drain_timeout,
         cluster,
         topic,
         recreate_topic: raw.topic.recreate.unwrap_or(true),

@@ -14,9 +14,10 @@ use super::faults::ContainerFaults;
 use super::spec::{
     self, container_specs, label, ContainerSpec, Role, KAFKA_LOG_DIR, REGISTRY_VERSION,
 };
-use crate::cluster::status::{ClusterStatus, NodeStatus};
+use crate::cluster::status::{ClusterStatus, NodeStatus, ProcessState};
 use crate::cluster::topology::{NodeId, Topology};
 use crate::cluster::{dist, probe, ClusterBackend, StartOptions, StopMode, Versions};
+use crate::names::BackendKind;
 use crate::signals;
 
 /// Lines of a container's log shown when it fails to come up.
@@ -234,17 +235,15 @@ impl DockerBackend {
         Ok(())
     }
 
-    fn container_label(&self, name: &str) -> String {
-        match self.engine().state(name) {
-            Ok(s) => s.label().to_string(),
-            Err(_) => "unknown".to_string(),
-        }
+    /// The container's state; `None` when the engine cannot say.
+    fn container_state(&self, name: &str) -> Option<ProcessState> {
+        self.engine().state(name).ok().map(RunState::process_state)
     }
 }
 
 impl ClusterBackend for DockerBackend {
-    fn name(&self) -> &'static str {
-        "docker"
+    fn kind(&self) -> BackendKind {
+        BackendKind::Docker
     }
 
     fn start(&mut self, opts: &StartOptions, progress: &dyn Fn(&str)) -> Result<()> {
@@ -299,7 +298,7 @@ impl ClusterBackend for DockerBackend {
                 Some(NodeStatus {
                     id,
                     address: self.topo.client_address(id).unwrap_or_default(),
-                    process: Some(self.container_label(&s.name)),
+                    process: self.container_state(&s.name),
                     registered: registered.contains(&id),
                     quorum_leader: leader == Some(id),
                 })
@@ -308,10 +307,10 @@ impl ClusterBackend for DockerBackend {
         let registry_process = self
             .role(Role::Registry)
             .next()
-            .map(|s| self.container_label(&s.name));
+            .and_then(|s| self.container_state(&s.name));
         let registry_url = self.registry_url();
         Ok(ClusterStatus {
-            backend: "docker".into(),
+            backend: BackendKind::Docker,
             bootstrap_servers: self.topo.bootstrap_servers(),
             nodes,
             quorum_leader: leader,

@@ -22,6 +22,7 @@ use bollard::Docker;
 use futures_util::StreamExt;
 
 use super::spec::{label, ContainerSpec};
+use crate::cluster::status::ProcessState;
 
 /// Where bollard looks when `DOCKER_HOST` is unset.
 const DEFAULT_ENDPOINT: &str = "unix:///var/run/docker.sock";
@@ -54,14 +55,19 @@ pub enum RunState {
 }
 
 impl RunState {
-    /// The word `kbench cluster status` shows, in the process backend's vocabulary.
-    pub fn label(self) -> &'static str {
+    /// The state in the process backend's vocabulary, as `kbench cluster status` shows it.
+    pub fn process_state(self) -> ProcessState {
         match self {
-            RunState::Running => "running",
-            RunState::Paused => "paused",
-            RunState::Restarting => "restarting",
-            RunState::Stopped | RunState::Missing => "down",
+            RunState::Running => ProcessState::Running,
+            RunState::Paused => ProcessState::Paused,
+            RunState::Restarting => ProcessState::Restarting,
+            RunState::Stopped | RunState::Missing => ProcessState::Down,
         }
+    }
+
+    /// The word `kbench cluster status` shows.
+    pub fn label(self) -> &'static str {
+        self.process_state().label()
     }
 
     /// Running or frozen: its process still exists.

@@ -299,15 +299,22 @@ fn status_reports_container_states_and_the_quorum_leader() {
     }
     let b = backend(&fake, 32400, "t7");
     let st = b.status().unwrap();
-    let procs: Vec<Option<&str>> = st.nodes.iter().map(|n| n.process.as_deref()).collect();
+    let procs: Vec<Option<&str>> = st
+        .nodes
+        .iter()
+        .map(|n| n.process.map(|p| p.label()))
+        .collect();
     assert_eq!(procs, [Some("running"), Some("paused"), Some("down")]);
     assert_eq!(st.quorum_leader, Some(1));
     assert!(st.nodes[0].quorum_leader);
-    assert_eq!(st.registry_process.as_deref(), Some("down"));
+    assert_eq!(
+        st.registry_process,
+        Some(crate::cluster::ProcessState::Down)
+    );
     assert_eq!(st.registry_url, "http://127.0.0.1:40481");
     assert!(!st.registry_up && st.metadata_error.is_some());
     assert_eq!(b.controller(), Some(1));
-    assert_eq!(b.name(), "docker");
+    assert_eq!(b.kind(), crate::names::BackendKind::Docker);
 }
 
 #[test]

@@ -252,7 +252,7 @@ fn environment(s: &mut String, r: &Results) {
             ("kbench version", r.kbench_version.clone()),
             ("Kafka version", env.kafka_version.clone()),
             ("registry version", env.registry_version.clone()),
-            ("backend", env.backend.clone()),
+            ("backend", env.backend.to_string()),
             ("bootstrap servers", env.bootstrap_servers.clone()),
             ("registry", env.registry_url.clone()),
             ("started (UTC)", env.started_at.clone()),

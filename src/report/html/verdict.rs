@@ -126,10 +126,9 @@ fn slos(s: &mut String, r: &Results) {
             .map_or("not measured in this run".to_string(), |m| {
                 format!("measured {}{unit}", fmt_slo(m))
             });
-        let op = match slo.op.as_str() {
-            "<=" => "≤",
-            ">=" => "≥",
-            other => other,
+        let op = match slo.op {
+            crate::slo::Op::AtMost => "≤",
+            crate::slo::Op::AtLeast => "≥",
         };
         let _ = writeln!(
             s,

@@ -1,0 +1,231 @@
+//! Step 4 of a run, and what follows from it: producers on their schedule while the fault plan
+//! fires on the backend and a poller watches the topic's metadata; after the drain, the cluster
+//! given time to heal and every fault analysed from what was observed.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+
+use super::wiring::{self, Endpoints, MetricsPipe, PreparedSchema, RunClock};
+use super::workers::{joined, Worker};
+use super::{LoadWindow, StartedCluster};
+use crate::audit::ledger::Ledger;
+use crate::cluster::ClusterBackend;
+use crate::faults::analysis;
+use crate::faults::executor::{self, ExecContext};
+use crate::faults::observe::{self, AckTimeline, MetadataTimeline};
+use crate::faults::report::FaultReport;
+use crate::kafka::admin;
+use crate::load::producer::{ProducerConfig, ProducerReport};
+use crate::metrics::{Live, Summary};
+use crate::progress::Progress;
+use crate::report::results::ProducerInfo;
+use crate::scenario::Scenario;
+
+/// What the load step needs from the run.
+pub(super) struct DriveInputs<'a> {
+    pub sc: &'a Scenario,
+    pub backend: &'a mut dyn ClusterBackend,
+    pub endpoints: &'a Endpoints,
+    pub schema: &'a PreparedSchema,
+    pub clock: &'a RunClock,
+    pub window: &'a LoadWindow,
+    /// Dropped once the producers hold their recorders, so the aggregator can finish.
+    pub pipe: MetricsPipe,
+    pub ledger: &'a Arc<Mutex<Ledger>>,
+    pub progress: &'a Progress,
+}
+
+/// What watched the faults, kept until the cluster has healed.
+pub(super) struct FaultObservers {
+    reports: Vec<FaultReport>,
+    acks: Arc<Mutex<AckTimeline>>,
+    poller: Option<(Worker<MetadataTimeline>, Arc<AtomicBool>)>,
+}
+
+/// What the load step leaves.
+pub(super) struct Driven {
+    pub producers: Vec<ProducerInfo>,
+    pub observers: FaultObservers,
+    /// The live figures, for the progress line during the drain.
+    pub live: Arc<Mutex<Live>>,
+}
+
+/// Run every producer to the end of its schedule while the fault plan fires.
+pub(super) fn producers_and_faults(i: DriveInputs<'_>) -> Result<Driven> {
+    let acks = Arc::new(Mutex::new(AckTimeline::default()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let base = wiring::producer_base(i.endpoints, &i.sc.topic.name, i.schema, i.sc.seed, i.clock);
+    let producers = (0..i.sc.producer.count)
+        .map(|id| {
+            let cfg = producer_config(i.sc, i.window, &base, id, &acks);
+            wiring::spawn_producer(cfg, &i.pipe, i.ledger, &stop)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let live = Arc::clone(&i.pipe.live);
+    drop(i.pipe);
+    i.progress
+        .begin_load(i.window.total, i.window.target_total(i.sc));
+    let poller = start_metadata_poller(i.sc, i.endpoints, i.clock)?;
+    let fault_stop = AtomicBool::new(false);
+    let cx = ExecContext {
+        origin: i.clock.origin,
+        load_start: i.window.start,
+        bootstrap: &i.endpoints.bootstrap,
+        topic: &i.sc.topic.name,
+        seed: i.sc.seed,
+        stop: &fault_stop,
+        log: &|m| i.progress.note(m),
+    };
+    let (reports, producer_reports) = std::thread::scope(|s| {
+        let exec = s.spawn(|| executor::execute(&i.sc.faults, i.backend, &cx));
+        while producers.iter().any(|p| !p.is_finished()) {
+            i.progress.update(i.window.elapsed(i.clock), &live);
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        let reports: Result<Vec<ProducerReport>> =
+            producers.into_iter().map(Worker::join).collect();
+        // Every fault is scheduled inside the run, so the plan is done unless the run was cut short.
+        fault_stop.store(true, Ordering::Relaxed);
+        (joined("the fault executor", exec.join()), reports)
+    });
+    Ok(Driven {
+        producers: producer_reports?.iter().map(producer_info).collect(),
+        observers: FaultObservers {
+            reports: reports?,
+            acks,
+            poller,
+        },
+        live,
+    })
+}
+
+/// Producer `id`'s settings: its share of the rate over the run's load window.
+fn producer_config(
+    sc: &Scenario,
+    window: &LoadWindow,
+    base: &ProducerConfig,
+    id: u32,
+    acks: &Arc<Mutex<AckTimeline>>,
+) -> ProducerConfig {
+    ProducerConfig {
+        id,
+        profile: window.share.clone(),
+        start: window.start,
+        duration: window.total,
+        acks: sc.producer.acks,
+        idempotence: sc.producer.idempotence,
+        properties: sc.producer.properties.clone(),
+        timeline: Arc::clone(acks),
+        ..base.clone()
+    }
+}
+
+fn producer_info(p: &ProducerReport) -> ProducerInfo {
+    ProducerInfo {
+        id: p.id,
+        sent: p.sent,
+        saturated: p.saturated,
+        max_lag_us: p.lag.max_lag.as_micros() as u64,
+        behind_count: p.lag.behind_count,
+        unresolved: p.unresolved,
+    }
+}
+
+/// Leaders, ISRs and live brokers every 100 ms, for runs with faults.
+fn start_metadata_poller(
+    sc: &Scenario,
+    endpoints: &Endpoints,
+    clock: &RunClock,
+) -> Result<Option<(Worker<MetadataTimeline>, Arc<AtomicBool>)>> {
+    if sc.faults.is_empty() {
+        return Ok(None);
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let (bootstrap, topic, origin) = (
+        endpoints.bootstrap.clone(),
+        sc.topic.name.clone(),
+        clock.origin,
+    );
+    let poll_stop = Arc::clone(&stop);
+    let worker = Worker::spawn("metadata-poller", move || {
+        let period = Duration::from_millis(100);
+        Ok(observe::poll_metadata(
+            &bootstrap, &topic, origin, period, poll_stop,
+        ))
+    })?;
+    Ok(Some((worker, stop)))
+}
+
+/// Give the cluster time to heal, stop the poller, and measure every fault.
+pub(super) fn analyse_faults(
+    sc: &Scenario,
+    cluster: &mut StartedCluster,
+    observers: FaultObservers,
+    summary: &Summary,
+    window: &LoadWindow,
+    progress: &Progress,
+) -> Result<Vec<FaultReport>> {
+    let FaultObservers {
+        mut reports,
+        acks,
+        poller,
+    } = observers;
+    let Some((poller, stop)) = poller else {
+        return Ok(reports);
+    };
+    let nodes = cluster.guard.backend().node_ids().len();
+    let (bootstrap, topic) = (&cluster.endpoints.bootstrap, &sc.topic.name);
+    settle(bootstrap, topic, nodes, sc.drain_timeout, progress);
+    stop.store(true, Ordering::Relaxed);
+    let metadata = poller.join()?;
+    let mut acks = std::mem::take(&mut *acks.lock().unwrap_or_else(|e| e.into_inner()));
+    let end = window.start + window.total;
+    acks.finish(end.as_micros() as u64);
+    analysis::analyze(
+        &mut reports,
+        &analysis::Observed {
+            acks: &acks,
+            metadata: &metadata,
+            series: &summary.series,
+            phases: &summary.phases,
+            load_start_s: window.start.as_secs_f64(),
+            load_end_s: end.as_secs_f64(),
+        },
+    );
+    Ok(reports)
+}
+
+/// After a fault run, wait (up to `timeout`) until every broker is registered and every replica
+/// is back in sync, so recovery times are measured even when they reach past the load.
+fn settle(bootstrap: &str, topic: &str, nodes: usize, timeout: Duration, progress: &Progress) {
+    let Ok(md) = crate::kafka::metadata::MetadataClient::new(bootstrap) else {
+        return;
+    };
+    let healed = || {
+        md.snapshot(topic, Duration::from_secs(1))
+            .is_ok_and(|(brokers, parts)| {
+                brokers.len() >= nodes
+                    && !parts.is_empty()
+                    && parts.iter().all(|p| !p.under_replicated())
+            })
+    };
+    if healed() {
+        return;
+    }
+    progress.note("waiting for the cluster to heal (all brokers registered, all replicas in sync)");
+    let t0 = Instant::now();
+    if admin::wait_until(timeout, healed) {
+        progress.note(&format!(
+            "cluster healed after {:.1}s more",
+            t0.elapsed().as_secs_f64()
+        ));
+    } else {
+        progress.note(&format!(
+            "the cluster had not healed {}s after the load ended",
+            timeout.as_secs()
+        ));
+    }
+}
