@@ -35,6 +35,7 @@ pub use crate::run::wiring::Endpoints;
 /// What `kbench produce` writes; its flags are these fields.
 #[derive(Debug, clap::Args)]
 pub struct ProduceOptions {
+    /// Topic to write to; created if missing (3 partitions, replication 3, min ISR 2).
     #[arg(long, default_value = "test")]
     pub topic: String,
     /// How many records to write.
@@ -65,11 +66,16 @@ pub fn parse_property(s: &str) -> std::result::Result<(String, String), String> 
         .ok_or_else(|| format!("\"{s}\" is not key=value"))
 }
 
+/// What `kbench produce` reports when done (printed as JSON with `--json`).
 #[derive(Debug, serde::Serialize)]
 pub struct ProduceSummary {
+    /// Registry id of the schema the records were written with.
     pub schema_id: u32,
+    /// Registry subject the schema is registered under (`<topic>-value`).
     pub subject: String,
+    /// Records the brokers acknowledged.
     pub acked: u64,
+    /// Records whose delivery was reported failed.
     pub failed: u64,
     /// Wall time from the first intended send to the last delivery report.
     pub elapsed_s: f64,
@@ -81,6 +87,7 @@ pub struct ProduceSummary {
     pub ack_raw: Option<crate::metrics::Percentiles>,
     /// Actual − intended send time.
     pub send_lag: Option<crate::metrics::Percentiles>,
+    /// The producer could not keep up with `--rate` (see `LagStats::saturated`).
     pub generator_saturated: bool,
 }
 
@@ -168,8 +175,11 @@ fn produce_measured(
     Ok((report?, summary, verdict))
 }
 
+/// What `kbench consume` reads and when it stops.
 pub struct ConsumeOptions {
+    /// Topic to read, from the beginning.
     pub topic: String,
+    /// Consumer group id; `None` uses a fresh group, `kbench-consume-<pid>`.
     pub group: Option<String>,
     /// Stop after this many records.
     pub count: Option<u64>,

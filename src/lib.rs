@@ -1,5 +1,22 @@
 //! kbench: load, failover and durability benchmarks for a three-broker KRaft Kafka cluster with a
-//! schema registry. The binary (`src/main.rs`) is a thin CLI over this library.
+//! schema registry. The binary (`src/main.rs`, `src/cli/`) is a thin CLI over this library.
+//!
+//! # Map of the crate, in the order data flows through a run
+//!
+//! | step | module | owns |
+//! |---|---|---|
+//! | input | [`scenario`], [`slo`] | TOML to a validated `Scenario`; objectives, typed |
+//! | order | [`run`] | the one place that knows a run's steps; `run::wiring` is shared with `produce` |
+//! | 1 cluster up | [`cluster`] | `ClusterBackend`: process, docker, external; readiness; state file |
+//! | 2 topic, schema | [`kafka`], [`avro`] | admin and metadata clients, topic lock; schema, registry, generator, wire format |
+//! | 3-4 load | [`load`] | rate schedule, pacer, producers, consumers |
+//! | 4 faults | [`faults`] | fault plan to timed actions, late target resolution, what each fault did |
+//! | measuring | [`metrics`] | HDR recorders, `.hlog` interval logs, per-second series, phases |
+//! | 5 audit | [`audit`] | acked / failed / consumed ledgers: lost, duplicated, reordered |
+//! | output | [`report`] | `results.json`, charts, HTML, `compare` — rebuilt from files alone |
+//! | beside | [`client`], [`compare_tools`] | `produce` / `consume`; kbench next to `kafka-producer-perf-test` |
+//! | shared | [`names`], [`duration`], [`timefmt`], [`paths`], [`signals`], [`progress`] | ids and names every layer uses; small pieces |
+#![warn(missing_docs)]
 
 pub mod audit;
 pub mod avro;

@@ -17,8 +17,11 @@ pub const MAX_EXAMPLES: usize = 10;
 /// Field order makes the derived ordering (producer, seq), the order examples are reported in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Reorder {
+    /// Producer the record came from.
     pub producer: u32,
+    /// The sequence that arrived out of order.
     pub seq: u64,
+    /// Partition it was consumed from.
     pub partition: i32,
     /// The sequence consumed just before it in that partition.
     pub previous_seq: u64,
@@ -28,8 +31,11 @@ pub struct Reorder {
 /// only ever hands out shared references.
 #[derive(Debug, Clone, Default)]
 pub struct ProducerAudit {
+    /// Sequences the cluster acknowledged.
     pub acked: RangeSet,
+    /// Sequences whose delivery was reported failed (error or timeout).
     pub failed: RangeSet,
+    /// Sequences consumed at least once.
     pub consumed: RangeSet,
     /// Sequences consumed more than once.
     pub duplicates: RangeSet,
@@ -72,14 +78,17 @@ fn keep_smallest<T: Ord>(examples: &mut Vec<T>, item: T) {
 }
 
 impl Ledger {
+    /// The audit of one producer; `None` if nothing was recorded for it.
     pub fn producer(&self, id: u32) -> Option<&ProducerAudit> {
         self.producers.get(&id)
     }
 
+    /// Every producer's audit, in id order.
     pub fn producers(&self) -> impl Iterator<Item = (u32, &ProducerAudit)> {
         self.producers.iter().map(|(&id, p)| (id, p))
     }
 
+    /// The cluster acknowledged `seq` of `producer`.
     pub fn on_ack(&mut self, producer: u32, seq: u64) {
         let book = self.producers.entry(producer).or_default();
         book.acked.insert(seq);
@@ -91,6 +100,8 @@ impl Ledger {
         book.failed.insert(seq);
     }
 
+    /// A consumer read `seq` of `producer` from `partition`: a repeat counts as a duplicate,
+    /// a first delivery below the partition's last one as a reorder.
     pub fn on_consumed(&mut self, producer: u32, partition: i32, seq: u64) {
         let book = self.producers.entry(producer).or_default();
         if !book.consumed.insert(seq) {
@@ -142,6 +153,7 @@ impl Ledger {
         }
     }
 
+    /// The outcome so far: totals, lost / duplicated / reordered, and examples.
     pub fn verdict(&self) -> Verdict {
         let mut v = Verdict::default();
         for (&id, b) in &self.producers {
@@ -177,6 +189,7 @@ fn add_examples(examples: &mut Vec<(u32, u64)>, producer: u32, set: &RangeSet) {
 /// (producer, seq).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Verdict {
+    /// Records the cluster acknowledged.
     pub acked: u64,
     /// Delivery reported failure.
     pub failed: u64,
@@ -188,15 +201,20 @@ pub struct Verdict {
     pub duplicated: u64,
     /// Extra deliveries beyond the first (a sequence seen three times counts 2).
     pub duplicate_deliveries: u64,
+    /// First deliveries consumed after a higher sequence of their producer in the same partition.
     pub reordered: u64,
     /// Consumed but neither acked nor failed: legitimate under acks=all when the ack was lost
     /// to a timeout, so reported apart and not a failure.
     pub unexpected: u64,
     /// Reported failed yet consumed (retries, timeouts): not lost, but worth knowing.
     pub failed_but_delivered: u64,
+    /// Lost records, as (producer, seq).
     pub first_lost: Vec<(u32, u64)>,
+    /// Records consumed more than once, as (producer, seq).
     pub first_duplicated: Vec<(u32, u64)>,
+    /// Reordered records, each with the sequence consumed just before it.
     pub first_reordered: Vec<Reorder>,
+    /// Records consumed but neither acked nor failed, as (producer, seq).
     pub first_unexpected: Vec<(u32, u64)>,
     /// `lost == 0 && duplicated == 0 && reordered == 0`.
     pub ok: bool,

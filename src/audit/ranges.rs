@@ -27,10 +27,12 @@ pub struct RangeSet {
 }
 
 impl RangeSet {
+    /// An empty set.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// Whether the set holds no element.
     pub fn is_empty(&self) -> bool {
         self.tail.is_none()
     }
@@ -50,6 +52,7 @@ impl RangeSet {
         self.tail.map(|(_, last)| last)
     }
 
+    /// Whether `x` is in the set.
     pub fn contains(&self, x: u64) -> bool {
         match self.tail {
             None => false,

@@ -144,18 +144,7 @@ impl Plan {
                 let deeper = level + u32::from(st.active[target] > 0);
                 self.encode(st, buf, target, deeper, None);
             }
-            Node::Record(fields) => {
-                st.active[id] += 1;
-                for (i, &child) in fields.iter().enumerate() {
-                    let mark = buf.len();
-                    self.encode(st, buf, child, level, None);
-                    if let Some(slot) = header.and_then(|(at, h)| stamp(at, h, i)) {
-                        buf.truncate(mark);
-                        put_long(buf, slot);
-                    }
-                }
-                st.active[id] -= 1;
-            }
+            Node::Record(fields) => self.encode_record(st, buf, (id, fields), level, header),
             &Node::Array(item) => {
                 let n = n_items(st, item);
                 if n > 0 {
@@ -187,39 +176,70 @@ impl Plan {
                 self.encode(st, buf, branch, level, None);
             }
             &Node::Decimal(digits, fixed) => st.decimal(buf, digits, fixed),
-            Node::BigDecimal => {
-                // apache-avro's big-decimal: bytes holding (unscaled as bytes, scale as long).
-                let scale = st.rng.random_range(0..=9i64);
-                let unscaled = st
-                    .rng
-                    .random_range(-999_999_999_999_999i64..=999_999_999_999_999);
-                let mut inner = Vec::with_capacity(16);
-                put_signed_bytes(&mut inner, i128::from(unscaled));
-                put_long(&mut inner, scale);
-                put_long(buf, inner.len() as i64);
-                buf.extend_from_slice(&inner);
-            }
-            &Node::Uuid(kind) => {
-                let u = uuid::Builder::from_random_bytes(st.rng.random()).into_uuid();
-                match kind {
-                    UuidAs::String => {
-                        put_long(buf, 36);
-                        let mut text = [0u8; 36];
-                        buf.extend_from_slice(u.hyphenated().encode_lower(&mut text).as_bytes());
-                    }
-                    UuidAs::Bytes => {
-                        put_long(buf, 16);
-                        buf.extend_from_slice(u.as_bytes());
-                    }
-                    UuidAs::Fixed => buf.extend_from_slice(u.as_bytes()),
-                }
-            }
-            Node::Duration => {
-                buf.extend_from_slice(&st.rng.random_range(0..1200u32).to_le_bytes());
-                buf.extend_from_slice(&st.rng.random_range(0..31u32).to_le_bytes());
-                buf.extend_from_slice(&st.rng.random_range(0..DAY_MS as u32).to_le_bytes());
+            Node::BigDecimal => st.big_decimal(buf),
+            &Node::Uuid(kind) => st.uuid(buf, kind),
+            Node::Duration => st.duration(buf),
+        }
+    }
+
+    /// A record's fields in order; at the root, the header fields carry `header`'s values.
+    #[inline]
+    fn encode_record(
+        &self,
+        st: &mut State,
+        buf: &mut Vec<u8>,
+        (id, fields): (usize, &[usize]),
+        level: u32,
+        header: Option<([usize; 4], &Header)>,
+    ) {
+        st.active[id] += 1;
+        for (i, &child) in fields.iter().enumerate() {
+            let mark = buf.len();
+            self.encode(st, buf, child, level, None);
+            if let Some(slot) = header.and_then(|(at, h)| stamp(at, h, i)) {
+                buf.truncate(mark);
+                put_long(buf, slot);
             }
         }
+        st.active[id] -= 1;
+    }
+}
+
+impl State {
+    /// apache-avro's big-decimal: bytes holding (unscaled as bytes, scale as long).
+    fn big_decimal(&mut self, buf: &mut Vec<u8>) {
+        let scale = self.rng.random_range(0..=9i64);
+        let unscaled = self
+            .rng
+            .random_range(-999_999_999_999_999i64..=999_999_999_999_999);
+        let mut inner = Vec::with_capacity(16);
+        put_signed_bytes(&mut inner, i128::from(unscaled));
+        put_long(&mut inner, scale);
+        put_long(buf, inner.len() as i64);
+        buf.extend_from_slice(&inner);
+    }
+
+    fn uuid(&mut self, buf: &mut Vec<u8>, kind: UuidAs) {
+        let u = uuid::Builder::from_random_bytes(self.rng.random()).into_uuid();
+        match kind {
+            UuidAs::String => {
+                put_long(buf, 36);
+                let mut text = [0u8; 36];
+                buf.extend_from_slice(u.hyphenated().encode_lower(&mut text).as_bytes());
+            }
+            UuidAs::Bytes => {
+                put_long(buf, 16);
+                buf.extend_from_slice(u.as_bytes());
+            }
+            UuidAs::Fixed => buf.extend_from_slice(u.as_bytes()),
+        }
+    }
+
+    /// Avro's duration: months, days and milliseconds as three little-endian u32.
+    fn duration(&mut self, buf: &mut Vec<u8>) {
+        buf.extend_from_slice(&self.rng.random_range(0..1200u32).to_le_bytes());
+        buf.extend_from_slice(&self.rng.random_range(0..31u32).to_le_bytes());
+        buf.extend_from_slice(&self.rng.random_range(0..DAY_MS as u32).to_le_bytes());
     }
 }
 

@@ -40,6 +40,7 @@ impl Generator {
         })
     }
 
+    /// The string, bytes and collection lengths records are drawn with.
     pub fn sizes(&self) -> Sizes {
         self.state.sizes
     }

@@ -32,22 +32,32 @@ const DOCS: [&str; 4] = [
     "kbench: wall-clock time at send",
 ];
 
+/// Why a schema cannot carry, or does not carry, kbench's header fields.
 #[derive(Debug, thiserror::Error)]
 pub enum HeaderError {
+    /// The schema text is not valid JSON.
     #[error("schema is not valid JSON: {0}")]
     Json(#[from] serde_json::Error),
+    /// The top-level schema is not a record; holds a description of what it is.
     #[error("the top-level schema must be a record, found {0}")]
     NotARecord(String),
+    /// The top-level record has no `fields` array.
     #[error("the top-level record has no `fields` array")]
     NoFields,
+    /// A header field is declared with a type other than the one kbench writes.
     #[error("field `{field}` is reserved by kbench and must have type {expected}, found {found}")]
     FieldType {
+        /// Name of the header field.
         field: &'static str,
+        /// The type kbench requires, as Avro schema JSON.
         expected: String,
+        /// What the schema declares instead.
         found: String,
     },
+    /// The record schema lacks this header field (it was not augmented).
     #[error("the record has no field `{0}`; was the schema passed through augment_schema?")]
     MissingField(&'static str),
+    /// The schema with the header fields added does not parse as Avro.
     #[error("schema with kbench header fields is not valid Avro: {0}")]
     Avro(#[from] apache_avro::Error),
 }
@@ -55,9 +65,13 @@ pub enum HeaderError {
 /// The measured values kbench puts in every record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Header {
+    /// Id of the producer that sent the record.
     pub producer: i32,
+    /// The record's sequence number within its producer, from 0.
     pub seq: i64,
+    /// Intended send time, µs since the run's monotonic origin.
     pub intended_us: i64,
+    /// Wall-clock time at send, ms since the Unix epoch.
     pub wall_ms: i64,
 }
 

@@ -9,7 +9,9 @@ use apache_avro::schema::{InnerDecimalSchema, Name, Schema, UuidSchema};
 /// Exact lengths of variable-size values, so that record size is deterministic.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Sizes {
+    /// Characters in every generated string (ASCII, so also its length in bytes).
     pub string_len: usize,
+    /// Length of every generated `bytes` value.
     pub bytes_len: usize,
     /// Items per array and entries per map.
     pub collection_len: usize,
@@ -25,18 +27,25 @@ impl Default for Sizes {
     }
 }
 
+/// Why a schema cannot be compiled for generation, or a drawn record is wrong.
 #[derive(Debug, thiserror::Error)]
 pub enum GenError {
+    /// The schema refers to a named type it does not define.
     #[error("the schema refers to `{0}`, which is not defined in it")]
     UnknownName(String),
+    /// An enum with no symbols.
     #[error("enum `{0}` has no symbols")]
     EmptyEnum(String),
+    /// A decimal on a fixed of size 0.
     #[error("decimal `{0}` is a fixed of size 0, which cannot hold any value")]
     EmptyDecimal(String),
+    /// The schema admits no finite value: a record must contain itself.
     #[error("the schema has no finite value: a record contains itself with no way out")]
     Unbounded,
+    /// A generated record does not decode against its schema (a generator bug).
     #[error("a generated record does not decode against its schema: {0}")]
     Decode(#[source] apache_avro::Error),
+    /// Decoding a generated record left this many bytes unread.
     #[error("a generated record left {0} bytes unread after decoding")]
     TrailingBytes(usize),
 }

@@ -15,8 +15,11 @@ use schema_registry_converter::schema_registry_common::{SchemaType, SuppliedSche
 /// A schema registered for a run.
 #[derive(Debug, Clone)]
 pub struct Registered {
+    /// Id the registry assigned to the schema.
     pub id: u32,
+    /// Subject the schema is registered under.
     pub subject: String,
+    /// The registered schema, parsed.
     pub schema: Arc<Schema>,
     /// The schema JSON as registered (with kbench's header fields).
     pub json: String,
@@ -67,6 +70,7 @@ pub struct SchemaCache {
 }
 
 impl SchemaCache {
+    /// An empty cache for the registry at `registry_url`, with its own async runtime.
     pub fn new(registry_url: &str) -> Result<Self> {
         Ok(SchemaCache {
             sr: SrSettings::new(registry_url.to_string()),
@@ -75,6 +79,7 @@ impl SchemaCache {
         })
     }
 
+    /// Writer schema `id`, fetched from the registry the first time it is asked for.
     pub fn get(&mut self, id: u32) -> Result<Arc<Schema>> {
         if let Some(s) = self.by_id.get(&id) {
             return Ok(Arc::clone(s));

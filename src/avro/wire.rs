@@ -4,15 +4,21 @@
 
 use super::header::Header;
 
+/// First byte of every Confluent-framed message.
 pub const MAGIC: u8 = 0;
+/// Bytes before the Avro datum: the magic byte and the 4-byte schema id.
 pub const PREFIX_LEN: usize = 5;
 
+/// Why a message cannot be read as a Confluent-framed kbench record.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WireError {
+    /// Shorter than the 5-byte prefix; holds the message length.
     #[error("message of {0} bytes is too short for the Confluent wire format (needs at least 5)")]
     TooShort(usize),
+    /// The first byte is not `MAGIC`; holds that byte.
     #[error("message starts with byte {0:#04x}, not the Confluent magic byte 0")]
     BadMagic(u8),
+    /// The header fields at the start of the datum are truncated, malformed or out of range.
     #[error("the kbench header fields could not be read from the Avro datum")]
     BadHeader,
 }

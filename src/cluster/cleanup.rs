@@ -22,7 +22,9 @@ pub fn live_state(runs_dir: &Path) -> Option<PathBuf> {
 /// What `down` did.
 #[derive(Debug, Default)]
 pub struct DownReport {
+    /// State files of the clusters that were torn down.
     pub clusters: Vec<PathBuf>,
+    /// Pids of the stray kbench JVMs that were terminated.
     pub strays: Vec<i32>,
 }
 

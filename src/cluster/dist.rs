@@ -20,20 +20,26 @@ pub const REGISTRY_MIN_JAVA: u32 = 21;
 /// Cached, ready-to-run distributions.
 #[derive(Debug, Clone)]
 pub struct Dist {
+    /// Kafka version the embedded pom pins (`kafka.version`).
     pub kafka_version: String,
+    /// Apicurio Registry version the embedded pom pins (`apicurio.version`).
     pub registry_version: String,
     /// Directory of Kafka's jars (broker, tools, logging): the JVM class path is `<dir>/*`.
     pub kafka_libs: PathBuf,
     /// Unpacked Apicurio Registry (Quarkus fast-jar layout with `quarkus-run.jar`).
     pub registry_dir: PathBuf,
+    /// Java that runs the Kafka nodes (at least `KAFKA_MIN_JAVA`, 17).
     pub kafka_java: Java,
+    /// Java that runs Apicurio Registry (at least `REGISTRY_MIN_JAVA`, 21).
     pub registry_java: Java,
 }
 
 /// A Java executable and its major version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Java {
+    /// Path of the `java` executable.
     pub path: PathBuf,
+    /// Its major version (e.g. 17 or 21), from `java -version`.
     pub major: u32,
 }
 
@@ -45,10 +51,12 @@ pub fn pom_property(name: &str) -> Option<String> {
     Some(POM[start..end].trim().to_string())
 }
 
+/// Kafka version the embedded pom pins (`kafka.version`); empty if it has none.
 pub fn kafka_version() -> String {
     pom_property("kafka.version").unwrap_or_default()
 }
 
+/// Apicurio Registry version the embedded pom pins (`apicurio.version`); empty if none.
 pub fn registry_version() -> String {
     pom_property("apicurio.version").unwrap_or_default()
 }

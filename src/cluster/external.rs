@@ -14,6 +14,8 @@ use super::topology::NodeId;
 use super::{probe, ClusterBackend, StartOptions, StopMode, Versions};
 use crate::names::BackendKind;
 
+/// Backend for a cluster kbench does not run: it only connects to its brokers and
+/// registry, and faults nodes only through named containers.
 pub struct ExternalBackend {
     bootstrap: String,
     registry_url: String,
@@ -23,6 +25,8 @@ pub struct ExternalBackend {
 }
 
 impl ExternalBackend {
+    /// A backend for the brokers at `bootstrap` (`host:port,...`) and the registry at
+    /// `registry_url` (trailing `/` dropped); no node faults until containers are named.
     pub fn new(bootstrap: impl Into<String>, registry_url: impl Into<String>) -> Self {
         ExternalBackend {
             bootstrap: bootstrap.into(),

@@ -28,11 +28,13 @@ logger.config.name = org.apache.kafka.common.config.AbstractConfig
 logger.config.level = WARN
 ";
 
+/// Write the nodes' Log4j 2 configuration to `<workdir>/log4j2.properties`.
 pub fn write_log_config(workdir: &Path) -> Result<()> {
     std::fs::write(workdir.join("log4j2.properties"), LOG4J2)
         .with_context(|| format!("cannot write into {}", workdir.display()))
 }
 
+/// Write node `id`'s `server.properties` to `path`, with its data kept in `data_dir`.
 pub fn write_server_properties(
     topo: &Topology,
     id: u32,

@@ -1,6 +1,8 @@
 //! The cluster under test, behind one trait: `ClusterBackend` starts it, reports on it, stops /
 //! kills / pauses / restarts single nodes, and tears it down. `process` (local JVMs) is the
-//! default backend, `external` points at a cluster someone else runs.
+//! default backend, `docker` runs the same topology as containers through the Docker Engine
+//! API, and `external` points at a cluster someone else runs (faults through its containers).
+//! The process and docker backends wait for readiness the same way (`ready`).
 
 pub mod cleanup;
 pub mod dist;
@@ -10,6 +12,7 @@ pub mod jvm_cmd;
 pub mod probe;
 pub mod proc_ctl;
 pub mod process;
+mod ready;
 pub mod state;
 pub mod status;
 pub mod topology;
@@ -70,6 +73,7 @@ pub trait ClusterBackend: Send {
     /// Bring the cluster up and wait until it is ready: all brokers registered, the quorum has a
     /// leader, the registry answers. `progress` receives one-line notes for the user.
     fn start(&mut self, opts: &StartOptions, progress: &dyn Fn(&str)) -> Result<()>;
+    /// The cluster as `kbench cluster status` shows it: nodes, quorum leader, registry.
     fn status(&self) -> Result<ClusterStatus>;
     /// Take one node down (graceful / kill / pause).
     fn stop(&mut self, node: NodeId, mode: StopMode) -> Result<()>;
@@ -77,7 +81,9 @@ pub trait ClusterBackend: Send {
     fn resume(&mut self, node: NodeId) -> Result<()>;
     /// Start a node again on its data: stops it gracefully first if it runs.
     fn restart(&mut self, node: NodeId) -> Result<()>;
+    /// Ids of the cluster's Kafka nodes.
     fn node_ids(&self) -> Vec<NodeId>;
+    /// Comma-separated `host:port` list of the brokers' client listeners.
     fn bootstrap_servers(&self) -> String;
     /// Base URL of the Confluent-compatible registry API.
     fn registry_url(&self) -> String;
@@ -113,9 +119,12 @@ pub(crate) fn registry_ready_note(url: &str, since: Instant) -> String {
     )
 }
 
+/// Versions of the software under test, as reports show them.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Versions {
+    /// Kafka version (`external` for a cluster kbench does not run).
     pub kafka: String,
+    /// Schema registry version: Apicurio's, or `cp-schema-registry <version>` on Docker.
     pub registry: String,
 }
 
@@ -126,12 +135,14 @@ pub struct ClusterGuard {
 }
 
 impl ClusterGuard {
+    /// Guard a started backend, which is torn down when the guard is dropped.
     pub fn new(backend: Box<dyn ClusterBackend>) -> Self {
         ClusterGuard {
             backend: Some(backend),
         }
     }
 
+    /// The guarded backend.
     pub fn backend(&mut self) -> &mut dyn ClusterBackend {
         self.backend
             .as_deref_mut()

@@ -6,31 +6,17 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
 use serde::Deserialize;
 
 use super::topology::NodeId;
+use crate::kafka::metadata::MetadataClient;
 
 /// Node ids of the brokers the cluster currently lists in its metadata (registered and not
 /// fenced). Errors when no broker in `bootstrap` answers within `timeout`.
 pub fn registered_brokers(bootstrap: &str, timeout: Duration) -> Result<Vec<NodeId>> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("socket.timeout.ms", "2000")
-        .set("topic.metadata.refresh.interval.ms", "-1")
-        .create()
-        .context("cannot create a Kafka metadata client")?;
-    let md = consumer
-        .fetch_metadata(None, timeout)
-        .with_context(|| format!("no broker of {bootstrap} answered a metadata request"))?;
-    let mut ids: Vec<NodeId> = md
-        .brokers()
-        .iter()
-        .filter_map(|b| NodeId::try_from(b.id()).ok())
-        .collect();
-    ids.sort_unstable();
-    Ok(ids)
+    MetadataClient::new(bootstrap)?
+        .brokers(timeout)
+        .with_context(|| format!("no broker of {bootstrap} answered a metadata request"))
 }
 
 /// Whether `GET <registry_url>/subjects` answers 200 within `timeout`.

@@ -14,13 +14,16 @@ use serde::{Deserialize, Serialize};
 /// A process kbench started: pid plus its kernel start time (clock ticks since boot).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProcRef {
+    /// Process id.
     pub pid: i32,
+    /// Start time from `/proc/<pid>/stat` (clock ticks since boot), to spot a recycled pid.
     pub start_ticks: u64,
 }
 
 /// What the kernel says about a process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProcState {
+    /// Running or sleeping: neither stopped nor gone.
     Running,
     /// Stopped by SIGSTOP (state `T`).
     Paused,
@@ -50,6 +53,7 @@ impl ProcRef {
         read_stat(pid).map(|(_, start_ticks)| ProcRef { pid, start_ticks })
     }
 
+    /// What the kernel says about the process now; `Gone` also when its pid was reused.
     pub fn state(&self) -> ProcState {
         match read_stat(self.pid) {
             Some((_, start)) if start != self.start_ticks => ProcState::Gone,
@@ -62,6 +66,7 @@ impl ProcRef {
         }
     }
 
+    /// The process still exists (running or paused).
     pub fn alive(&self) -> bool {
         self.state() != ProcState::Gone
     }

@@ -10,18 +10,20 @@ use anyhow::{bail, Context, Result};
 
 use super::dist::{self, Dist};
 use super::proc_ctl::{self, ProcRef, ProcState};
+use super::ready::{self, Stage, Starting};
 use super::state::{ClusterState, NodeRecord, RegistryRecord};
 use super::status::{ClusterStatus, NodeStatus};
 use super::topology::{NodeId, Topology, HOST};
 use super::{jvm_cmd, probe, ClusterBackend, StartOptions, StopMode, Versions};
 use crate::names::BackendKind;
-use crate::signals;
 
 /// How long a node gets for a controlled shutdown before it is reported as hung.
 const GRACEFUL_TIMEOUT: Duration = Duration::from_secs(120);
 /// Grace period at teardown; the data is thrown away, so waiting longer buys nothing.
 const TEARDOWN_GRACE: Duration = Duration::from_secs(5);
 
+/// The default backend: three Kafka nodes and Apicurio Registry as local JVMs, tracked
+/// by a state file in the cluster's work directory.
 pub struct ProcessBackend {
     topo: Topology,
     state: ClusterState,
@@ -112,6 +114,7 @@ impl ProcessBackend {
         })
     }
 
+    /// The cluster's state, as its state file records it.
     pub fn state(&self) -> &ClusterState {
         &self.state
     }
@@ -200,64 +203,48 @@ impl ProcessBackend {
     fn quorum_leader(&self) -> Option<NodeId> {
         probe::quorum_leader(self.state.nodes.iter().map(|n| n.data_dir.as_path()))
     }
+}
 
-    fn wait_brokers(&self, deadline: Instant) -> Result<()> {
-        let want = self.topo.node_ids();
-        let mut have = Vec::new();
-        loop {
-            signals::check()?;
-            self.check_alive()?;
-            if let Ok(ids) =
-                probe::registered_brokers(&self.state.bootstrap_servers, Duration::from_secs(1))
-            {
-                have = ids;
-            }
-            if want.iter().all(|id| have.contains(id)) && self.quorum_leader().is_some() {
-                return Ok(());
-            }
-            if Instant::now() >= deadline {
-                let missing: Vec<&NodeRecord> = self
-                    .state
-                    .nodes
-                    .iter()
-                    .filter(|n| !have.contains(&n.id))
-                    .collect();
-                let mut msg = format!(
-                    "the cluster was not ready in time: brokers registered {have:?} of {want:?}, quorum leader {:?}",
-                    self.quorum_leader()
-                );
-                for n in missing.iter().take(1) {
-                    msg.push_str(&format!(
-                        "\nlast lines of node {} ({}):\n{}",
-                        n.id,
-                        n.log.display(),
-                        proc_ctl::tail(&n.log, 30)
-                    ));
-                }
-                bail!(msg);
-            }
-            signals::sleep(Duration::from_millis(300))?;
-        }
+impl Starting for ProcessBackend {
+    fn check_alive(&self, _stage: Stage) -> Result<()> {
+        ProcessBackend::check_alive(self)
     }
 
-    fn wait_registry(&self, deadline: Instant) -> Result<()> {
-        loop {
-            signals::check()?;
-            self.check_alive()?;
-            if probe::registry_answers(&self.state.registry_url, Duration::from_secs(2)) {
-                return Ok(());
-            }
-            if Instant::now() >= deadline {
-                let log = &self.state.registry.log;
-                bail!(
-                    "the schema registry did not answer GET {}/subjects in time; last lines of {}:\n{}",
-                    self.state.registry_url,
-                    log.display(),
-                    proc_ctl::tail(log, 30)
-                );
-            }
-            signals::sleep(Duration::from_millis(300))?;
+    fn quorum_leader(&self) -> Option<NodeId> {
+        ProcessBackend::quorum_leader(self)
+    }
+
+    fn registered(&self) -> Vec<NodeId> {
+        probe::registered_brokers(&self.state.bootstrap_servers, Duration::from_secs(1))
+            .unwrap_or_default()
+    }
+
+    fn registry_answers(&self) -> bool {
+        probe::registry_answers(&self.state.registry_url, Duration::from_secs(2))
+    }
+
+    fn log_tail(&self, stage: Stage, registered: &[NodeId]) -> String {
+        if stage == Stage::Registry {
+            let log = &self.state.registry.log;
+            return format!(
+                "last lines of {}:\n{}",
+                log.display(),
+                proc_ctl::tail(log, 30)
+            );
         }
+        let missing = self
+            .state
+            .nodes
+            .iter()
+            .find(|n| !registered.contains(&n.id));
+        missing.map_or(String::new(), |n| {
+            format!(
+                "\nlast lines of node {} ({}):\n{}",
+                n.id,
+                n.log.display(),
+                proc_ctl::tail(&n.log, 30)
+            )
+        })
     }
 }
 
@@ -285,14 +272,14 @@ impl ClusterBackend for ProcessBackend {
             self.spawn_node(id)?;
         }
         let deadline = t0 + opts.ready_timeout;
-        self.wait_brokers(deadline)?;
+        ready::wait_brokers(self, &self.topo.node_ids(), deadline)?;
         progress(&super::brokers_ready_note(
             &self.topo.node_ids(),
             self.quorum_leader(),
             t0,
         ));
         self.spawn_registry()?;
-        self.wait_registry(deadline)?;
+        ready::wait_registry(self, &self.state.registry_url, deadline)?;
         progress(&super::registry_ready_note(&self.state.registry_url, t0));
         Ok(())
     }

@@ -10,46 +10,74 @@ use serde::{Deserialize, Serialize};
 use super::proc_ctl::ProcRef;
 use super::topology::NodeId;
 
+/// Name of the state file in a cluster's work directory.
 pub const STATE_FILE: &str = "cluster-state.json";
 
+/// One Kafka node in the state file: its ports, files and process.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NodeRecord {
+    /// The node id (`node.id`), also its broker id.
     pub id: NodeId,
+    /// Port of the node's client listener (9092-9094).
     pub client_port: u16,
+    /// Port of the node's inter-broker listener (19092-19094).
     pub internal_port: u16,
+    /// Port of the node's KRaft controller listener (29092-29094).
     pub controller_port: u16,
+    /// The node's log directory (`node-<id>/data`).
     pub data_dir: PathBuf,
+    /// The node's `server.properties` (`node-<id>/server.properties`).
     pub config: PathBuf,
+    /// File the node's JVM output goes to (`node-<id>/node.log`).
     pub log: PathBuf,
+    /// The node's JVM; `None` until it has been spawned.
     pub process: Option<ProcRef>,
 }
 
+/// Apicurio Registry in the state file: its ports, log and process.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RegistryRecord {
+    /// Port of the registry's HTTP API (8081).
     pub port: u16,
+    /// Port of the registry's Quarkus management interface (health, metrics; 9081).
     pub management_port: u16,
+    /// File the registry's JVM output goes to (`registry/registry.log`).
     pub log: PathBuf,
+    /// The registry's JVM; `None` until it has been spawned.
     pub process: Option<ProcRef>,
 }
 
+/// Everything `cluster-state.json` records about a cluster of the process backend.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ClusterState {
+    /// Which backend runs the cluster.
     pub backend: crate::names::BackendKind,
+    /// The cluster's work directory (canonical): node directories, registry and state file.
     pub workdir: PathBuf,
+    /// When the cluster was created, as an RFC 3339 timestamp.
     pub created_at: String,
     /// The kbench process that started the cluster.
     pub owner_pid: i32,
+    /// Started with `--detach`: left running after the kbench that started it exits.
     pub detached: bool,
+    /// Kafka cluster id the nodes' storage is formatted with (22 base64 characters).
     pub cluster_id: String,
+    /// Kafka version the cluster runs.
     pub kafka_version: String,
+    /// Apicurio Registry version the cluster runs.
     pub registry_version: String,
+    /// Comma-separated `host:port` list of the nodes' client listeners.
     pub bootstrap_servers: String,
+    /// Base URL of the registry's Confluent-compatible API (`.../apis/ccompat/v7`).
     pub registry_url: String,
+    /// The Kafka nodes, in topology order.
     pub nodes: Vec<NodeRecord>,
+    /// The schema registry.
     pub registry: RegistryRecord,
 }
 
 impl ClusterState {
+    /// Path of the state file: `<workdir>/cluster-state.json`.
     pub fn path(&self) -> PathBuf {
         self.workdir.join(STATE_FILE)
     }
@@ -63,6 +91,7 @@ impl ClusterState {
         std::fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))
     }
 
+    /// Read and parse the state file at `path`.
     pub fn load(path: &Path) -> Result<ClusterState> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read state file {}", path.display()))?;
@@ -83,14 +112,17 @@ impl ClusterState {
             .collect()
     }
 
+    /// Whether any node or registry process of the cluster still exists.
     pub fn any_alive(&self) -> bool {
         self.processes().iter().any(ProcRef::alive)
     }
 
+    /// The record of node `id`, if the cluster has one.
     pub fn node(&self, id: NodeId) -> Option<&NodeRecord> {
         self.nodes.iter().find(|n| n.id == id)
     }
 
+    /// The record of node `id`, mutable, if the cluster has one.
     pub fn node_mut(&mut self, id: NodeId) -> Option<&mut NodeRecord> {
         self.nodes.iter_mut().find(|n| n.id == id)
     }

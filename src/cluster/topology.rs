@@ -14,6 +14,7 @@ pub const HOST: &str = "127.0.0.1";
 /// Ports of one combined broker + controller node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NodeSpec {
+    /// The node id (`node.id`), also its broker id.
     pub id: NodeId,
     /// Listener for clients (9092/9093/9094, as in the seed's compose file).
     pub client_port: u16,
@@ -26,7 +27,9 @@ pub struct NodeSpec {
 /// Three KRaft nodes and a schema registry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Topology {
+    /// The combined broker + controller nodes, in id order.
     pub nodes: Vec<NodeSpec>,
+    /// Port of the schema registry's HTTP API (8081).
     pub registry_port: u16,
     /// Quarkus management interface of the registry (health, metrics); it defaults to 9000,
     /// which is too commonly taken to leave implicit.
@@ -58,7 +61,9 @@ impl Default for Topology {
 /// What a listening port is for, so a port conflict can be reported by name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PortUse {
+    /// The port number (on `HOST`).
     pub port: u16,
+    /// What listens there, e.g. `client listener of broker 1`.
     pub purpose: String,
 }
 
@@ -69,10 +74,12 @@ impl fmt::Display for PortUse {
 }
 
 impl Topology {
+    /// The node with id `id`, if there is one.
     pub fn node(&self, id: NodeId) -> Option<&NodeSpec> {
         self.nodes.iter().find(|n| n.id == id)
     }
 
+    /// Every node's id, in topology order.
     pub fn node_ids(&self) -> Vec<NodeId> {
         self.nodes.iter().map(|n| n.id).collect()
     }

@@ -26,8 +26,11 @@ pub use tools::{
 /// Options of `kbench compare-tools`.
 #[derive(Debug, Clone)]
 pub struct Options {
+    /// Records each tool sends per run of the unthrottled phase.
     pub records: u64,
+    /// Size of every record in bytes, for both tools.
     pub record_size: usize,
+    /// Measured runs of each tool per phase and topic layout.
     pub repeats: usize,
     /// Unmeasured rounds of both tools before the first measured one of each layout: a fresh
     /// cluster's JIT makes its first minute slower, and whichever tool ran then would be charged
@@ -46,12 +49,19 @@ pub struct Options {
 const REPLICATION_FACTOR: i32 = 3;
 const MIN_INSYNC_REPLICAS: u32 = 2;
 
+/// Result of `kbench compare-tools`: the settings both tools got and one result per
+/// topic layout.
 #[derive(Debug, Clone, Serialize)]
 pub struct Comparison {
+    /// Kafka version of the cluster and of the perf-test tool.
     pub kafka_version: String,
+    /// Size of every record in bytes.
     pub record_size: usize,
+    /// Measured runs of each tool per phase and layout.
     pub repeats: usize,
+    /// Unmeasured rounds of both tools before each layout's first measured one.
     pub warmup_rounds: usize,
+    /// Producer settings given to both tools.
     pub properties: Vec<(String, String)>,
     /// Given to kbench only: perf-test's default buffer bound and delivery timeout.
     pub kbench_properties: Vec<(String, String)>,
@@ -62,11 +72,17 @@ pub struct Comparison {
 /// Both phases on one topic.
 #[derive(Debug, Clone, Serialize)]
 pub struct LayoutResult {
+    /// Topic this layout's runs wrote to.
     pub topic: String,
+    /// Partitions of the topic.
     pub partitions: u32,
+    /// Replicas of each partition.
     pub replication_factor: i32,
+    /// The topic's `min.insync.replicas`.
     pub min_insync_replicas: u32,
+    /// Both tools sending as fast as they can.
     pub unthrottled: PhaseResult,
+    /// Both tools at half the saturation rate the unthrottled phase found.
     pub fixed_rate: PhaseResult,
 }
 

@@ -10,11 +10,15 @@ use super::tools::{Sample, Workload, KBENCH, PERF_TEST};
 /// Median and spread (max − min) of one figure over repeated runs.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Stat {
+    /// Median of the finite values; NaN if there were none.
     pub median: f64,
+    /// Smallest finite value; NaN if there were none.
     pub min: f64,
+    /// Largest finite value; NaN if there were none.
     pub max: f64,
 }
 
+/// Median, min and max of the finite values in `values` (NaN, infinities ignored).
 pub fn stat(values: &[f64]) -> Stat {
     let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
     v.sort_by(f64::total_cmp);
@@ -37,11 +41,16 @@ pub fn stat(values: &[f64]) -> Stat {
     }
 }
 
+/// One phase of a layout (unthrottled or fixed rate): every sample and their summary.
 #[derive(Debug, Clone, Serialize)]
 pub struct PhaseResult {
+    /// `unthrottled` or `fixed_rate`.
     pub name: String,
+    /// Target rate of the phase in records/s; `None` when unthrottled.
     pub rate: Option<f64>,
+    /// Records each tool sent per run.
     pub records: u64,
+    /// Every measured run of both tools, in the order they ran.
     pub samples: Vec<Sample>,
     /// Per tool and figure: median and spread.
     pub stats: BTreeMap<String, BTreeMap<String, Stat>>,

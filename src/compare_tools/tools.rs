@@ -18,8 +18,11 @@ pub(super) const PERF_TEST: &str = "kafka-producer-perf-test";
 /// What both tools are asked to do.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Workload {
+    /// Topic both tools write to.
     pub topic: String,
+    /// Records each tool sends.
     pub records: u64,
+    /// Size of every record in bytes (kbench calibrates its Avro records to it).
     pub record_size: usize,
     /// Records/s; `None` = as fast as possible.
     pub rate: Option<f64>,
@@ -30,12 +33,19 @@ pub struct Workload {
 /// One run of one tool.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Sample {
+    /// Which tool ran: `kbench` or `kafka-producer-perf-test`.
     pub tool: String,
+    /// Throughput the tool reported, records/s (acked records/s for kbench).
     pub records_per_s: f64,
+    /// User plus system CPU seconds of the tool's process.
     pub cpu_s: f64,
+    /// `cpu_s` per million records of the workload.
     pub cpu_s_per_million: f64,
+    /// Median latency from send to ack, ms.
     pub p50_ms: f64,
+    /// 99th percentile latency from send to ack, ms.
     pub p99_ms: f64,
+    /// 99.9th percentile latency from send to ack, ms.
     pub p999_ms: f64,
     /// kbench only: p99 measured from the intended send time (coordinated-omission corrected);
     /// the p50/p99/p99.9 above are from the actual send, as perf-test measures.
@@ -130,6 +140,7 @@ pub fn parse_perf_test(out: &str) -> Option<(f64, f64, f64, f64)> {
     ))
 }
 
+/// Kafka's `kafka-producer-perf-test` (acks=all, idempotent) on `w`, as a child process.
 pub fn perf_test(dist: &Dist, bootstrap: &str, w: &Workload) -> Result<Sample> {
     let mut cmd = Command::new(&dist.kafka_java.path);
     cmd.arg("-Xmx512m")

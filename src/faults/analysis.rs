@@ -2,11 +2,13 @@
 //! times, metadata samples, the per-second series and the before / during / after phases. Each
 //! fault's window runs from its firing to the next fault (or the end of the load).
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::observe::{AckTimeline, MetadataTimeline};
 use super::plan::FaultSpec;
 use super::report::{FailoverMetrics, FaultReport};
+use crate::cluster::NodeId;
 use crate::metrics::{Phase, PhaseSummary, SecondRow};
 
 /// Longest "during" phase when a fault has no scheduled recovery.
@@ -17,6 +19,7 @@ const PRE_FAULT_MEAN_SECONDS: u64 = 10;
 /// Throughput counts as recovered at this fraction of the pre-fault mean.
 const RECOVERED_FRACTION: f64 = 0.9;
 
+/// Name of a fault's phase: `fault 2 during` for `part` before / during / after of fault index 1.
 pub fn phase_name(fault_index: usize, part: &str) -> String {
     format!("fault {} {part}", fault_index + 1)
 }
@@ -57,12 +60,19 @@ pub fn fault_phases(
     out
 }
 
+/// What the run observed, for measuring its faults.
 pub struct Observed<'a> {
+    /// Ack and failure times per partition, with the gaps between acks.
     pub acks: &'a AckTimeline,
+    /// Leaders, ISRs and live brokers as polled during the run.
     pub metadata: &'a MetadataTimeline,
+    /// The per-second series (acked throughput).
     pub series: &'a [SecondRow],
+    /// Phase statistics, including each fault's before / during / after.
     pub phases: &'a [PhaseSummary],
+    /// When the load started (s since the origin).
     pub load_start_s: f64,
+    /// When the load ended (s since the origin).
     pub load_end_s: f64,
 }
 
@@ -99,19 +109,46 @@ fn metrics_for(
     meta_end_s: f64,
     o: &Observed<'_>,
 ) -> FailoverMetrics {
-    let (fired_us, end_us) = ((r.fired_s * 1e6) as u64, (window_end_s * 1e6) as u64);
-    let meta_end_us = (meta_end_s * 1e6) as u64;
-    let overlaps = |g: &&super::observe::Gap| g.to_us > fired_us && g.from_us < end_us;
-    let mut m = FailoverMetrics {
-        longest_ack_gap_s: o
-            .acks
-            .gaps_any
+    let fired_us = (r.fired_s * 1e6) as u64;
+    let window = (fired_us, (window_end_s * 1e6) as u64);
+    let mut m = FailoverMetrics::default();
+    ack_gaps(&mut m, o, window);
+    if let Some(node) = r
+        .node
+        .filter(|_| matches!(r.action.as_str(), "stop" | "kill" | "pause"))
+    {
+        m.leader_reelection_s = reelections(o, node, fired_us);
+    }
+    let (mean, recovery) = throughput(o.series, r.fired_s, o.load_start_s);
+    m.pre_fault_ack_rate = mean;
+    m.throughput_recovery_s = recovery;
+    under_replication(&mut m, o, fired_us, (meta_end_s * 1e6) as u64);
+    for part in ["before", "during", "after"] {
+        if let Some(ph) = o
+            .phases
             .iter()
-            .filter(overlaps)
-            .map(|g| secs(g.len_us()))
-            .fold(0.0, f64::max),
-        ..Default::default()
-    };
+            .find(|p| p.name == phase_name(r.index, part))
+        {
+            if part == "during" {
+                m.errors = ph.errors.clone();
+            }
+            m.latency.insert(part.to_string(), ph.latency.clone());
+        }
+    }
+    m
+}
+
+/// Longest ack gaps overlapping `(fired, end)` µs, overall and per partition, and the first
+/// failure or stall after the fault.
+fn ack_gaps(m: &mut FailoverMetrics, o: &Observed<'_>, (fired_us, end_us): (u64, u64)) {
+    let overlaps = |g: &&super::observe::Gap| g.to_us > fired_us && g.from_us < end_us;
+    m.longest_ack_gap_s = o
+        .acks
+        .gaps_any
+        .iter()
+        .filter(overlaps)
+        .map(|g| secs(g.len_us()))
+        .fold(0.0, f64::max);
     for (p, gaps) in &o.acks.gaps {
         if let Some(g) = gaps
             .iter()
@@ -141,26 +178,28 @@ fn metrics_for(
         .chain(first_stall)
         .min()
         .map(|t| secs(t - fired_us));
-    if let Some(node) = r
-        .node
-        .filter(|_| matches!(r.action.as_str(), "stop" | "kill" | "pause"))
-    {
-        if let Some(before) = o.metadata.at(fired_us) {
-            for p in before.partitions.iter().filter(|p| p.leader == Some(node)) {
-                let moved = o
-                    .metadata
-                    .after(fired_us)
-                    .find(|s| s.leader_of(p.partition).is_some_and(|l| l != node));
-                if let Some(s) = moved {
-                    m.leader_reelection_s
-                        .insert(p.partition, secs(s.t_us - fired_us));
-                }
-            }
+}
+
+/// For each partition `node` led when the fault fired: how long until another broker led it.
+fn reelections(o: &Observed<'_>, node: NodeId, fired_us: u64) -> BTreeMap<i32, f64> {
+    let mut out = BTreeMap::new();
+    let Some(before) = o.metadata.at(fired_us) else {
+        return out;
+    };
+    for p in before.partitions.iter().filter(|p| p.leader == Some(node)) {
+        let moved = o
+            .metadata
+            .after(fired_us)
+            .find(|s| s.leader_of(p.partition).is_some_and(|l| l != node));
+        if let Some(s) = moved {
+            out.insert(p.partition, secs(s.t_us - fired_us));
         }
     }
-    let (mean, recovery) = throughput(o.series, r.fired_s, o.load_start_s);
-    m.pre_fault_ack_rate = mean;
-    m.throughput_recovery_s = recovery;
+    out
+}
+
+/// Peak under-replicated partitions after the fault and when they were back to zero.
+fn under_replication(m: &mut FailoverMetrics, o: &Observed<'_>, fired_us: u64, meta_end_us: u64) {
     let in_window: Vec<_> = o
         .metadata
         .after(fired_us)
@@ -181,19 +220,6 @@ fn metrics_for(
             .find(|s| s.under_replicated() == 0)
             .map(|s| secs(s.t_us - fired_us));
     }
-    for part in ["before", "during", "after"] {
-        if let Some(ph) = o
-            .phases
-            .iter()
-            .find(|p| p.name == phase_name(r.index, part))
-        {
-            if part == "during" {
-                m.errors = ph.errors.clone();
-            }
-            m.latency.insert(part.to_string(), ph.latency.clone());
-        }
-    }
-    m
 }
 
 /// Fill in `metrics` and `rejoined_s` of every fault that fired.

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use rand::SeedableRng;
 
 use super::plan::{Action, FaultSpec};
@@ -15,14 +15,21 @@ use super::resolve::{resolve, LiveView};
 use crate::cluster::{ClusterBackend, NodeId, StopMode};
 use crate::kafka::metadata::MetadataClient;
 
+/// What the executor needs from the run: its clock, where the cluster is, and how to talk.
 pub struct ExecContext<'a> {
+    /// The run's monotonic origin.
     pub origin: Instant,
     /// Offset of load start from the origin; fault times count from it.
     pub load_start: Duration,
+    /// Kafka bootstrap list, for target resolution and rejoin checks.
     pub bootstrap: &'a str,
+    /// The run's topic (leaders, followers and ISRs are of its partitions).
     pub topic: &'a str,
+    /// Seeds the choice of `random` targets.
     pub seed: u64,
+    /// Set when the load is over; unfired faults are then reported as such.
     pub stop: &'a AtomicBool,
+    /// The run's progress notes.
     pub log: &'a (dyn Fn(&str) + Sync),
 }
 
@@ -140,17 +147,48 @@ pub fn execute(
     backend: &mut dyn ClusterBackend,
     cx: &ExecContext<'_>,
 ) -> Vec<FaultReport> {
-    let mut reports: Vec<FaultReport> = plan
-        .iter()
-        .map(|f| FaultReport {
-            index: f.index,
-            action: f.action.verb().into(),
-            target: f.target.to_string(),
-            label: f.label(None),
-            scheduled_s: (cx.load_start + f.at).as_secs_f64(),
-            ..Default::default()
-        })
-        .collect();
+    let mut run = Executor {
+        plan,
+        backend,
+        cx,
+        md: MetadataClient::new(cx.bootstrap).ok(),
+        rng: rand_chacha::ChaCha8Rng::seed_from_u64(cx.seed ^ 0xfa_u64),
+        down: BTreeMap::new(),
+        reports: plan.iter().map(|f| planned_report(f, cx)).collect(),
+    };
+    for (t, ev) in timeline(plan) {
+        // Targets are resolved just before the scheduled time, so a slow metadata request does
+        // not make the action itself late.
+        let lead = match ev {
+            Event::Fire(_) => RESOLVE_LEAD,
+            Event::Recover(_) => Duration::ZERO,
+        };
+        if !cx.wait_until(t.saturating_sub(lead)) {
+            run.mark_unfired();
+            break;
+        }
+        match ev {
+            Event::Fire(i) => run.fire(i, t),
+            Event::Recover(i) => run.recover(i),
+        }
+    }
+    run.reports
+}
+
+/// A fault's report before it fires: what was planned, and when.
+fn planned_report(f: &FaultSpec, cx: &ExecContext<'_>) -> FaultReport {
+    FaultReport {
+        index: f.index,
+        action: f.action.verb().into(),
+        target: f.target.to_string(),
+        label: f.label(None),
+        scheduled_s: (cx.load_start + f.at).as_secs_f64(),
+        ..Default::default()
+    }
+}
+
+/// Every firing and automatic recovery of the plan, in time order.
+fn timeline(plan: &[FaultSpec]) -> Vec<(Duration, Event)> {
     let mut events: Vec<(Duration, Event)> = Vec::new();
     for (i, f) in plan.iter().enumerate() {
         events.push((f.at, Event::Fire(i)));
@@ -159,108 +197,126 @@ pub fn execute(
         }
     }
     events.sort_by_key(|(t, _)| *t);
-    let md = MetadataClient::new(cx.bootstrap).ok();
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(cx.seed ^ 0xfa_u64);
-    // Node -> fault that took it down, so a later start / resume closes that fault's window.
-    let mut down: BTreeMap<NodeId, usize> = BTreeMap::new();
-    for (t, ev) in events {
-        // Targets are resolved just before the scheduled time, so a slow metadata request does
-        // not make the action itself late.
-        let lead = match ev {
-            Event::Fire(_) => RESOLVE_LEAD,
-            Event::Recover(_) => Duration::ZERO,
-        };
-        if !cx.wait_until(t.saturating_sub(lead)) {
-            for r in reports
-                .iter_mut()
-                .filter(|r| r.fired_s == 0.0 && r.error.is_none())
-            {
-                r.error = Some("not fired: the run stopped first".into());
-            }
-            break;
-        }
-        match ev {
-            Event::Fire(i) => {
-                let f = &plan[i];
-                let mut evidence = Vec::new();
-                let result = if f.action == Action::RollingRestart {
-                    cx.wait_until(t);
-                    cx.fired(&mut reports[i], i + 1);
-                    match &md {
-                        Some(md) => rolling_restart(backend, md, cx, &mut evidence),
-                        None => Err(anyhow::anyhow!("no metadata client")),
-                    }
-                    .map(|_| reports[i].recovered_s = Some(cx.now_s()))
-                } else {
-                    let node = match &md {
-                        Some(md) => resolve(
-                            f.target,
-                            &LiveView {
-                                backend,
-                                metadata: md,
-                                topic: cx.topic,
-                            },
-                            &mut rng,
-                        ),
-                        None => Err(anyhow::anyhow!("no metadata client")),
-                    };
-                    node.and_then(|node| {
-                        reports[i].node = Some(node);
-                        reports[i].label = f.label(Some(node));
-                        if !cx.wait_until(t) {
-                            anyhow::bail!("not fired: the run stopped first");
-                        }
-                        cx.fired(&mut reports[i], i + 1);
-                        act(backend, f.action, node)?;
-                        match f.action {
-                            Action::Stop | Action::Kill => {
-                                evidence.push(down_evidence(backend, node));
-                                down.insert(node, i);
-                            }
-                            Action::Pause => {
-                                down.insert(node, i);
-                            }
-                            Action::Start | Action::Resume => {
-                                if let Some(j) = down.remove(&node) {
-                                    reports[j].recovered_s = Some(cx.now_s());
-                                }
-                                reports[i].recovered_s = Some(cx.now_s());
-                            }
-                            Action::Restart => reports[i].recovered_s = Some(cx.now_s()),
-                            Action::RollingRestart => {}
-                        }
-                        Ok(())
-                    })
-                };
-                reports[i].evidence = evidence;
-                if let Err(e) = result {
-                    (cx.log)(&format!("fault {} failed: {e:#}", i + 1));
-                    reports[i].error = Some(format!("{e:#}"));
-                }
-            }
-            Event::Recover(i) => {
-                let (Some(node), Some(action)) = (reports[i].node, plan[i].action.recovery())
-                else {
-                    continue;
-                };
-                if reports[i].error.is_some() {
-                    continue;
-                }
-                let t = cx.now_s();
-                (cx.log)(&format!(
-                    "fault {} recovery at {t:.3}s: {} broker {node}",
-                    i + 1,
-                    action.verb()
-                ));
-                match act(backend, action, node) {
-                    Ok(()) => {
-                        down.remove(&node);
-                        reports[i].recovered_s = Some(t);
-                    }
-                    Err(e) => reports[i].error = Some(format!("recovery failed: {e:#}")),
-                }
-            }
+    events
+}
+
+/// The plan under way: what it acts on and what it has done so far.
+struct Executor<'p, 'b, 'c> {
+    plan: &'p [FaultSpec],
+    backend: &'b mut dyn ClusterBackend,
+    cx: &'c ExecContext<'c>,
+    md: Option<MetadataClient>,
+    rng: rand_chacha::ChaCha8Rng,
+    /// Node -> fault that took it down, so a later start / resume closes that fault's window.
+    down: BTreeMap<NodeId, usize>,
+    reports: Vec<FaultReport>,
+}
+
+impl Executor<'_, '_, '_> {
+    /// The run is stopping: every fault not yet fired says so.
+    fn mark_unfired(&mut self) {
+        for r in self
+            .reports
+            .iter_mut()
+            .filter(|r| r.fired_s == 0.0 && r.error.is_none())
+        {
+            r.error = Some("not fired: the run stopped first".into());
         }
     }
-    reports
+
+    /// Fire fault `i`, due at `t`; a failure is logged and kept in its report.
+    fn fire(&mut self, i: usize, t: Duration) {
+        let mut evidence = Vec::new();
+        let result = if self.plan[i].action == Action::RollingRestart {
+            self.fire_rolling_restart(i, t, &mut evidence)
+        } else {
+            self.fire_on_node(i, t, &mut evidence)
+        };
+        self.reports[i].evidence = evidence;
+        if let Err(e) = result {
+            (self.cx.log)(&format!("fault {} failed: {e:#}", i + 1));
+            self.reports[i].error = Some(format!("{e:#}"));
+        }
+    }
+
+    fn fire_rolling_restart(
+        &mut self,
+        i: usize,
+        t: Duration,
+        evidence: &mut Vec<String>,
+    ) -> Result<()> {
+        self.cx.wait_until(t);
+        self.cx.fired(&mut self.reports[i], i + 1);
+        let md = self.md.as_ref().context("no metadata client")?;
+        rolling_restart(self.backend, md, self.cx, evidence)?;
+        self.reports[i].recovered_s = Some(self.cx.now_s());
+        Ok(())
+    }
+
+    /// Resolve the fault's target, then act on that node at `t`.
+    fn fire_on_node(&mut self, i: usize, t: Duration, evidence: &mut Vec<String>) -> Result<()> {
+        let f = &self.plan[i];
+        let md = self.md.as_ref().context("no metadata client")?;
+        let view = LiveView {
+            backend: &*self.backend,
+            metadata: md,
+            topic: self.cx.topic,
+        };
+        let node = resolve(f.target, &view, &mut self.rng)?;
+        self.reports[i].node = Some(node);
+        self.reports[i].label = f.label(Some(node));
+        if !self.cx.wait_until(t) {
+            bail!("not fired: the run stopped first");
+        }
+        self.cx.fired(&mut self.reports[i], i + 1);
+        act(self.backend, f.action, node)?;
+        self.after_action(i, node, evidence);
+        Ok(())
+    }
+
+    /// What an action on `node` means for the fault windows: down, or back up.
+    fn after_action(&mut self, i: usize, node: NodeId, evidence: &mut Vec<String>) {
+        let now = self.cx.now_s();
+        match self.plan[i].action {
+            Action::Stop | Action::Kill => {
+                evidence.push(down_evidence(self.backend, node));
+                self.down.insert(node, i);
+            }
+            Action::Pause => {
+                self.down.insert(node, i);
+            }
+            Action::Start | Action::Resume => {
+                if let Some(j) = self.down.remove(&node) {
+                    self.reports[j].recovered_s = Some(now);
+                }
+                self.reports[i].recovered_s = Some(now);
+            }
+            Action::Restart => self.reports[i].recovered_s = Some(now),
+            Action::RollingRestart => {}
+        }
+    }
+
+    /// Fault `i`'s automatic recovery (`recover_after`), unless the fault itself failed.
+    fn recover(&mut self, i: usize) {
+        let (Some(node), Some(action)) = (self.reports[i].node, self.plan[i].action.recovery())
+        else {
+            return;
+        };
+        if self.reports[i].error.is_some() {
+            return;
+        }
+        let t = self.cx.now_s();
+        (self.cx.log)(&format!(
+            "fault {} recovery at {t:.3}s: {} broker {node}",
+            i + 1,
+            action.verb()
+        ));
+        match act(self.backend, action, node) {
+            Ok(()) => {
+                self.down.remove(&node);
+                self.reports[i].recovered_s = Some(t);
+            }
+            Err(e) => self.reports[i].error = Some(format!("recovery failed: {e:#}")),
+        }
+    }
 }

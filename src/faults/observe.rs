@@ -16,18 +16,23 @@ pub const GAP_MIN_US: u64 = 100_000;
 /// Failure timestamps kept (the count beyond is still reported).
 const MAX_FAILURE_TIMES: usize = 100_000;
 
+/// A stretch longer than `GAP_MIN_US` without acks, in µs since the run's origin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Gap {
+    /// Time of the last ack before the gap.
     pub from_us: u64,
+    /// Time of the first ack after it, or the end of the load if none came.
     pub to_us: u64,
 }
 
 impl Gap {
+    /// Length of the gap, µs.
     pub fn len_us(&self) -> u64 {
         self.to_us - self.from_us
     }
 }
 
+/// When the run's producers got acks and failures, kept as gaps and failure times.
 #[derive(Debug, Default)]
 pub struct AckTimeline {
     last_any: Option<u64>,
@@ -38,10 +43,13 @@ pub struct AckTimeline {
     pub gaps: BTreeMap<i32, Vec<Gap>>,
     /// Times of failed deliveries (first `MAX_FAILURE_TIMES`).
     pub failures: Vec<u64>,
+    /// Failed deliveries beyond the first `MAX_FAILURE_TIMES`: counted, not timed.
     pub failures_not_kept: u64,
 }
 
 impl AckTimeline {
+    /// Notes an ack on `partition` at `t_us` (µs since the run's origin), recording the
+    /// gap before it if it was longer than `GAP_MIN_US`.
     pub fn on_ack(&mut self, partition: i32, t_us: u64) {
         if let Some(prev) = self.last_any {
             if t_us > prev + GAP_MIN_US {
@@ -62,6 +70,7 @@ impl AckTimeline {
         *last = (*last).max(t_us);
     }
 
+    /// Notes a failed delivery at `t_us` (µs since the run's origin).
     pub fn on_failure(&mut self, t_us: u64) {
         if self.failures.len() < MAX_FAILURE_TIMES {
             self.failures.push(t_us);
@@ -95,12 +104,16 @@ impl AckTimeline {
 /// One metadata observation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample {
+    /// When the metadata was read, µs since the run's origin.
     pub t_us: u64,
+    /// Ids of the live brokers the metadata listed.
     pub brokers: Vec<NodeId>,
+    /// Leader, replicas and ISR of each partition of the run's topic.
     pub partitions: Vec<PartitionInfo>,
 }
 
 impl Sample {
+    /// How many partitions have fewer in-sync replicas than replicas.
     pub fn under_replicated(&self) -> usize {
         self.partitions
             .iter()
@@ -108,6 +121,7 @@ impl Sample {
             .count()
     }
 
+    /// Leader of `partition`; `None` if it has none or is not in the sample.
     pub fn leader_of(&self, partition: i32) -> Option<NodeId> {
         self.partitions
             .iter()
@@ -119,6 +133,7 @@ impl Sample {
 /// Metadata samples, kept only when something changed.
 #[derive(Debug, Default, Clone)]
 pub struct MetadataTimeline {
+    /// Samples in time order, each different from the one before.
     pub samples: Vec<Sample>,
 }
 
@@ -128,6 +143,7 @@ impl MetadataTimeline {
         self.samples.iter().rev().find(|s| s.t_us <= t_us)
     }
 
+    /// Samples taken strictly after `t_us`, in time order.
     pub fn after(&self, t_us: u64) -> impl Iterator<Item = &Sample> {
         self.samples.iter().filter(move |s| s.t_us > t_us)
     }

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::cluster::NodeId;
 
+/// What a fault does to its target node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Action {
@@ -28,8 +29,10 @@ pub enum Action {
 }
 
 impl Action {
+    /// Every action as a scenario writes it, for error messages.
     pub const NAMES: &'static str = "stop, kill, pause, resume, start, restart, rolling-restart";
 
+    /// The action a scenario names (`stop`, `kill`, ...); `None` if there is no such action.
     pub fn parse(s: &str) -> Option<Action> {
         Some(match s {
             "stop" => Action::Stop,
@@ -57,6 +60,7 @@ impl Action {
         }
     }
 
+    /// The action as a scenario writes it, e.g. `rolling-restart`.
     pub fn verb(self) -> &'static str {
         match self {
             Action::Stop => "stop",
@@ -70,8 +74,10 @@ impl Action {
     }
 }
 
+/// Which node a fault hits: by id, or by role, resolved when the fault fires.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Target {
+    /// The node with this id.
     Broker(NodeId),
     /// The broker leading this partition of the run's topic when the fault fires.
     Leader(i32),
@@ -86,8 +92,11 @@ pub enum Target {
 }
 
 impl Target {
+    /// Every target form a scenario may write, for error messages.
     pub const FORMS: &'static str = "broker:N, leader:P, follower:P, controller, random, all";
 
+    /// A target as a scenario writes it (`broker:2`, `leader:0`, `all`, ...); `None` if
+    /// malformed.
     pub fn parse(s: &str) -> Option<Target> {
         let (kind, arg) = match s.split_once(':') {
             Some((k, a)) => (k, Some(a)),
@@ -118,12 +127,16 @@ impl fmt::Display for Target {
     }
 }
 
+/// One fault of the plan, as the scenario gives it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FaultSpec {
+    /// Position in the scenario's fault list, from 0.
     pub index: usize,
     /// Offset from load start.
     pub at: Duration,
+    /// What to do to the node.
     pub action: Action,
+    /// Which node, resolved when the fault fires.
     pub target: Target,
     /// Bring the node back (start / resume) this long after the fault.
     pub recover_after: Option<Duration>,

@@ -8,9 +8,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::metrics::Percentiles;
 
+/// What happened for one fault of the plan.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct FaultReport {
+    /// Position of the fault in the scenario's fault list, from 0.
     pub index: usize,
     /// stop | kill | pause | resume | start | restart | rolling-restart
     pub action: String,
@@ -22,6 +24,7 @@ pub struct FaultReport {
     pub label: String,
     /// Scheduled and actual firing time.
     pub scheduled_s: f64,
+    /// When the action was actually taken; 0 if the fault never fired.
     pub fired_s: f64,
     /// When the node was brought back (automatic recovery or a later fault), if it was.
     pub recovered_s: Option<f64>,
@@ -31,9 +34,11 @@ pub struct FaultReport {
     pub evidence: Vec<String>,
     /// Set when the action itself failed.
     pub error: Option<String>,
+    /// Failover metrics around the fault; `None` if it never fired.
     pub metrics: Option<FailoverMetrics>,
 }
 
+/// How the load and the cluster fared around one fault.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct FailoverMetrics {
@@ -47,9 +52,12 @@ pub struct FailoverMetrics {
     pub leader_reelection_s: BTreeMap<i32, f64>,
     /// Time until acked throughput was back to >= 90% of the pre-fault mean (s).
     pub throughput_recovery_s: Option<f64>,
+    /// Mean acked records/s over the 10 s before the fault; 0 if none were measured.
     pub pre_fault_ack_rate: f64,
     /// Most under-replicated partitions seen, and when the count was back to zero (s since firing).
     pub max_under_replicated: usize,
+    /// Seconds from firing until that count was zero again; `None` if it never rose
+    /// above zero or never cleared.
     pub under_replicated_cleared_after_s: Option<f64>,
     /// Failed deliveries by error kind in the fault's window.
     pub errors: BTreeMap<String, u64>,

@@ -11,15 +11,21 @@ use crate::kafka::metadata::{MetadataClient, PartitionInfo};
 
 /// What resolution needs to know about the cluster right now.
 pub trait ClusterView {
+    /// Leader, replicas and ISR of each partition of the run's topic.
     fn partitions(&self) -> Result<Vec<PartitionInfo>>;
+    /// The active KRaft quorum leader, if known.
     fn controller(&self) -> Option<NodeId>;
+    /// Ids of the nodes that are up.
     fn up_nodes(&self) -> Vec<NodeId>;
 }
 
 /// The live cluster: metadata through librdkafka, the rest from the backend.
 pub struct LiveView<'a> {
+    /// The cluster backend: controller and node states.
     pub backend: &'a dyn ClusterBackend,
+    /// Metadata client for the topic's partitions.
     pub metadata: &'a MetadataClient,
+    /// The run's topic, whose partitions `leader:P` and `follower:P` name.
     pub topic: &'a str,
 }
 

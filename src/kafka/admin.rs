@@ -12,8 +12,11 @@ use rdkafka::error::RDKafkaErrorCode;
 /// A topic to create.
 #[derive(Debug, Clone)]
 pub struct TopicSpec {
+    /// Topic name.
     pub name: String,
+    /// Number of partitions.
     pub partitions: i32,
+    /// Replicas per partition.
     pub replication_factor: i32,
     /// Topic-level configs, e.g. `min.insync.replicas`.
     pub configs: Vec<(String, String)>,

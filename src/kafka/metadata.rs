@@ -10,16 +10,21 @@ use serde::Serialize;
 
 use crate::names::BrokerId;
 
+/// One partition of a topic as the cluster metadata reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PartitionInfo {
+    /// Partition index (0-based).
     pub partition: i32,
     /// Broker id of the leader; `None` while there is none.
     pub leader: Option<BrokerId>,
+    /// Broker ids of the assigned replicas, preferred leader first.
     pub replicas: Vec<BrokerId>,
+    /// Broker ids of the in-sync replicas.
     pub isr: Vec<BrokerId>,
 }
 
 impl PartitionInfo {
+    /// Fewer replicas are in sync than are assigned.
     pub fn under_replicated(&self) -> bool {
         self.isr.len() < self.replicas.len()
     }
@@ -31,10 +36,13 @@ pub struct MetadataClient {
 }
 
 impl MetadataClient {
+    /// A metadata client for the brokers at `bootstrap` (comma-separated `host:port` list).
     pub fn new(bootstrap: &str) -> Result<Self> {
         let consumer = ClientConfig::new()
             .set("bootstrap.servers", bootstrap)
             .set("socket.timeout.ms", "2000")
+            // Every request is explicit; no background refresh traffic between polls.
+            .set("topic.metadata.refresh.interval.ms", "-1")
             .create()
             .context("cannot create a Kafka metadata client")?;
         Ok(MetadataClient { consumer })
@@ -50,13 +58,17 @@ impl MetadataClient {
             .consumer
             .fetch_metadata(Some(topic), timeout)
             .context("metadata request failed")?;
-        let mut brokers: Vec<BrokerId> = md
-            .brokers()
-            .iter()
-            .filter_map(|b| broker_id(b.id()))
-            .collect();
-        brokers.sort_unstable();
-        Ok((brokers, partitions_of(&md, topic)))
+        Ok((brokers_of(&md), partitions_of(&md, topic)))
+    }
+
+    /// Broker ids the cluster lists now (registered, not fenced), sorted. Errors when no
+    /// broker answers within `timeout`.
+    pub fn brokers(&self, timeout: Duration) -> Result<Vec<BrokerId>> {
+        let md = self
+            .consumer
+            .fetch_metadata(None, timeout)
+            .context("metadata request failed")?;
+        Ok(brokers_of(&md))
     }
 
     /// Partitions of `topic`, sorted by partition; empty when the topic does not exist.
@@ -72,6 +84,16 @@ impl MetadataClient {
 /// librdkafka's broker id (-1 for none) as kbench's.
 fn broker_id(id: i32) -> Option<BrokerId> {
     BrokerId::try_from(id).ok()
+}
+
+fn brokers_of(md: &rdkafka::metadata::Metadata) -> Vec<BrokerId> {
+    let mut brokers: Vec<BrokerId> = md
+        .brokers()
+        .iter()
+        .filter_map(|b| broker_id(b.id()))
+        .collect();
+    brokers.sort_unstable();
+    brokers
 }
 
 fn partitions_of(md: &rdkafka::metadata::Metadata, topic: &str) -> Vec<PartitionInfo> {

@@ -19,26 +19,40 @@ use crate::avro::registry::SchemaCache;
 use crate::avro::wire;
 use crate::metrics::{Counter, Kind, Recorder};
 
+/// Everything one consumer thread needs.
 #[derive(Clone)]
 pub struct ConsumerConfig {
+    /// This consumer's number, used in its `client.id`.
     pub id: u32,
+    /// Kafka bootstrap servers.
     pub bootstrap: String,
+    /// Topic to read.
     pub topic: String,
+    /// Consumer group id.
     pub group: String,
+    /// librdkafka consumer properties, applied over kbench's defaults.
     pub properties: Vec<(String, String)>,
+    /// Schema registry that writer schemas are resolved from.
     pub registry_url: String,
+    /// The run's monotonic origin; end-to-end latency is timed against it.
     pub origin: Instant,
 }
 
+/// What a consumer reports when it is done.
 #[derive(Debug, Clone, Default)]
 pub struct ConsumerReport {
+    /// The consumer's number.
     pub id: u32,
+    /// kbench records read and decoded, duplicates included.
     pub consumed: u64,
     /// Messages that were not kbench records (wrong framing, unknown schema, bad header).
     pub undecodable: u64,
+    /// The first 10 consumer or decode errors, as messages.
     pub errors: Vec<String>,
 }
 
+/// A consumer in `cfg.group` subscribed to `cfg.topic`, starting from the earliest
+/// offset where the group has none.
 pub fn create(cfg: &ConsumerConfig) -> Result<BaseConsumer> {
     let mut cc = ClientConfig::new();
     cc.set("bootstrap.servers", &cfg.bootstrap)

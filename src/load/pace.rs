@@ -3,7 +3,7 @@
 //! lag so a saturated generator is reported instead of silently slowing the offered load.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::Serialize;
 
@@ -20,59 +20,10 @@ pub const SATURATION_FINAL_LAG: Duration = Duration::from_millis(100);
 
 /// Time as offsets from one run origin, so every send, ack and fault shares one clock.
 pub trait Clock {
+    /// Time since the clock's origin.
     fn now(&self) -> Duration;
     /// Returns once `now() >= t`, immediately if `t` is already past.
     fn sleep_until(&self, t: Duration);
-}
-
-/// The real clock: `Instant` offsets from a shared origin.
-///
-/// `sleep_until` sleeps with `std::thread::sleep` until `SPIN_WINDOW` before the target, then
-/// spins: OS sleeps overshoot by tens of µs (timer slack, scheduling), which would be charged to
-/// every record as lag. The price is a busy thread for up to `SPIN_WINDOW` per record, so at
-/// rates above ~10k records/s a producer thread effectively busy-waits.
-#[derive(Debug, Clone, Copy)]
-pub struct MonotonicClock {
-    origin: Instant,
-}
-
-/// How long before a deadline `MonotonicClock` stops sleeping and starts spinning.
-pub const SPIN_WINDOW: Duration = Duration::from_micros(100);
-
-impl MonotonicClock {
-    /// A clock whose origin is now.
-    pub fn start() -> Self {
-        Self::with_origin(Instant::now())
-    }
-
-    /// A clock sharing an origin taken elsewhere (the run start).
-    pub fn with_origin(origin: Instant) -> Self {
-        Self { origin }
-    }
-}
-
-impl Clock for MonotonicClock {
-    fn now(&self) -> Duration {
-        self.origin.elapsed()
-    }
-
-    fn sleep_until(&self, t: Duration) {
-        let Some(deadline) = self.origin.checked_add(t) else {
-            return;
-        };
-        loop {
-            let now = Instant::now();
-            if now >= deadline {
-                return;
-            }
-            let left = deadline - now;
-            if left > SPIN_WINDOW {
-                std::thread::sleep(left - SPIN_WINDOW);
-            } else {
-                std::hint::spin_loop();
-            }
-        }
-    }
 }
 
 /// A clock for tests: time moves only through `sleep_until` and `advance` (a slow send).
@@ -82,10 +33,12 @@ pub struct VirtualClock {
 }
 
 impl VirtualClock {
+    /// A virtual clock at time zero.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// Moves time forward by `d`, as a slow send would.
     pub fn advance(&self, d: Duration) {
         self.now_ns.fetch_add(nanos(d), Ordering::SeqCst);
     }
@@ -104,8 +57,11 @@ impl Clock for VirtualClock {
 /// One record released by the pacer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Slot {
+    /// The record's sequence number in the schedule, from 0.
     pub seq: u64,
+    /// When the schedule wants the record sent, on the pacer's clock.
     pub intended: Duration,
+    /// When the pacer released it, on the same clock.
     pub actual: Duration,
     /// `actual - intended`, never negative.
     pub lag: Duration,
@@ -114,6 +70,7 @@ pub struct Slot {
 /// Send-lag accounting of one pacer (or several, merged).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct LagStats {
+    /// Largest lag of any slot.
     pub max_lag: Duration,
     /// Slots released with lag > `BEHIND_LAG`.
     pub behind_count: u64,
@@ -121,10 +78,12 @@ pub struct LagStats {
     pub late_count: u64,
     /// Lag of the most recent slot.
     pub last_lag: Duration,
+    /// Slots released.
     pub total: u64,
 }
 
 impl LagStats {
+    /// Accounts for one slot released `lag` after its intended time.
     pub fn record(&mut self, lag: Duration) {
         self.max_lag = self.max_lag.max(lag);
         self.behind_count += u64::from(lag > BEHIND_LAG);
@@ -165,6 +124,7 @@ pub struct Pacer<C: Clock> {
 }
 
 impl<C: Clock> Pacer<C> {
+    /// Paces `schedule` on `clock`, from the schedule's first record.
     pub fn new(schedule: Schedule, clock: C) -> Self {
         Self {
             schedule,
@@ -173,14 +133,17 @@ impl<C: Clock> Pacer<C> {
         }
     }
 
+    /// Lag accounting of the slots released so far.
     pub fn lag_stats(&self) -> LagStats {
         self.stats
     }
 
+    /// Whether the generator has failed to keep up so far (see `LagStats::saturated`).
     pub fn saturated(&self) -> bool {
         self.stats.saturated()
     }
 
+    /// The clock the pacer runs on.
     pub fn clock(&self) -> &C {
         &self.clock
     }
@@ -267,14 +230,5 @@ mod tests {
         let mut merged = p.lag_stats();
         merged.merge(&end.lag_stats());
         assert!(merged.saturated());
-    }
-
-    #[test]
-    fn monotonic_clock_wakes_on_time() {
-        let clock = MonotonicClock::start();
-        let target = clock.now() + ms(3);
-        clock.sleep_until(target);
-        let woke = clock.now();
-        assert!(woke >= target && woke < target + ms(50), "{woke:?}");
     }
 }

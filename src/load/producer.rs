@@ -15,7 +15,7 @@ use rdkafka::message::Message;
 use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
 use rdkafka::ClientContext;
 
-use super::pace::{Clock, LagStats, Pacer};
+use super::pace::{Clock, LagStats, Pacer, Slot};
 use super::schedule::{RateProfile, Schedule};
 use crate::audit::ledger::Ledger;
 use crate::avro::generate::{self, Generator, Sizes};
@@ -63,23 +63,35 @@ impl Acks {
 /// Everything one producer thread needs.
 #[derive(Clone)]
 pub struct ProducerConfig {
+    /// Producer number, used in its `client.id`, in every record's header and in the seed.
     pub id: u32,
+    /// Kafka bootstrap servers.
     pub bootstrap: String,
+    /// Topic to write to.
     pub topic: String,
+    /// Schema of the records, with kbench's header fields, as registered.
     pub schema: Arc<Schema>,
+    /// Registry id of `schema`, written in every record's wire prefix.
     pub schema_id: u32,
+    /// String, bytes and collection lengths of the generated records.
     pub sizes: Sizes,
+    /// Seeds record generation; combined with `id` so each producer draws its own records.
     pub seed: u64,
     /// This producer's share of the rate.
     pub profile: RateProfile,
     /// Intended send times run from `start` (offset from the origin) for `duration`.
     pub start: Duration,
+    /// Length of the schedule: no intended send time falls at or after `start + duration`.
     pub duration: Duration,
     /// Stop after this many records even if the schedule has more (`kbench produce --count`).
     pub max_records: Option<u64>,
+    /// Which replicas must have a record before the broker acknowledges it.
     pub acks: Acks,
+    /// librdkafka's `enable.idempotence`.
     pub idempotence: bool,
+    /// librdkafka producer properties, applied over kbench's defaults.
     pub properties: Vec<(String, String)>,
+    /// The run's monotonic origin; send and ack times are µs since it.
     pub origin: Instant,
     /// Wall clock (ms since the epoch) at `origin`.
     pub wall_origin_ms: i64,
@@ -90,9 +102,13 @@ pub struct ProducerConfig {
 /// What a producer reports when it is done.
 #[derive(Debug, Clone, Default)]
 pub struct ProducerReport {
+    /// The producer's number.
     pub id: u32,
+    /// Records handed to librdkafka.
     pub sent: u64,
+    /// Send lag of the producer's pacer over the whole schedule.
     pub lag: LagStats,
+    /// The producer could not keep up with its schedule (see `LagStats::saturated`).
     pub saturated: bool,
     /// Deliveries still unresolved when the flush timed out.
     pub unresolved: u64,
@@ -253,6 +269,105 @@ fn client_config(cfg: &ProducerConfig) -> ClientConfig {
     cc
 }
 
+/// How large the in-flight ring must be and how long a delivery may take, from the producer's
+/// effective properties.
+struct Limits {
+    ring_len: u64,
+    delivery_timeout: Duration,
+}
+
+impl Limits {
+    fn of(cc: &ClientConfig) -> Limits {
+        let max_msgs: u64 = cc
+            .get("queue.buffering.max.messages")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(100_000);
+        let timeout_ms: u64 = cc
+            .get("message.timeout.ms")
+            .or_else(|| cc.get("delivery.timeout.ms"))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(30_000);
+        Limits {
+            ring_len: max_msgs.next_power_of_two().max(1024),
+            delivery_timeout: Duration::from_millis(timeout_ms),
+        }
+    }
+}
+
+/// Draws records into one reused buffer: generator, header slots and the Confluent frame.
+struct RecordDraw<'a> {
+    cfg: &'a ProducerConfig,
+    generator: Generator,
+    slots: HeaderSlots,
+    buf: Vec<u8>,
+}
+
+impl<'a> RecordDraw<'a> {
+    fn new(cfg: &'a ProducerConfig) -> Result<RecordDraw<'a>> {
+        let slots = HeaderSlots::new(&cfg.schema).context("schema lacks kbench's header fields")?;
+        Ok(RecordDraw {
+            cfg,
+            generator: Self::generator(cfg)?,
+            slots,
+            buf: Vec::with_capacity(1024),
+        })
+    }
+
+    fn generator(cfg: &ProducerConfig) -> Result<Generator> {
+        Ok(Generator::new(
+            &cfg.schema,
+            cfg.seed ^ (u64::from(cfg.id) << 32),
+            cfg.sizes,
+        )?)
+    }
+
+    /// Records are valid by construction (property-tested against apache-avro's decoder);
+    /// decoding every one would cost more than drawing it, so the first one is checked, on a
+    /// twin generator, before the loop — the loop then draws that same record again.
+    fn check_first(&self) -> Result<()> {
+        let mut twin = Self::generator(self.cfg)?;
+        let header = Header {
+            producer: self.cfg.id as i32,
+            seq: 0,
+            intended_us: 0,
+            wall_ms: self.cfg.wall_origin_ms,
+        };
+        let mut buf = Vec::with_capacity(1024);
+        wire::start_frame(&mut buf, self.cfg.schema_id);
+        twin.encode_stamped(&mut buf, &self.slots, &header);
+        let value = generate::decode_whole(&self.cfg.schema, &buf[wire::PREFIX_LEN..])
+            .context("checking the first generated record against the schema")?;
+        anyhow::ensure!(
+            self.slots.get(&value) == Some(header),
+            "the first generated record does not carry its kbench header"
+        );
+        Ok(())
+    }
+
+    /// The record for `slot`, framed, in the reused buffer.
+    #[inline]
+    fn draw(&mut self, slot: &Slot) -> &[u8] {
+        let start_us = micros(self.cfg.start);
+        let header = Header {
+            producer: self.cfg.id as i32,
+            seq: slot.seq as i64,
+            intended_us: (start_us + micros(slot.intended)) as i64,
+            wall_ms: self.cfg.wall_origin_ms + ((start_us + micros(slot.actual)) / 1000) as i64,
+        };
+        wire::start_frame(&mut self.buf, self.cfg.schema_id);
+        self.generator
+            .encode_stamped(&mut self.buf, &self.slots, &header);
+        &self.buf
+    }
+}
+
+/// What the send loop leaves.
+struct SendTotals {
+    sent: u64,
+    lag: LagStats,
+    saturated: bool,
+}
+
 /// Run one producer to the end of its schedule (or until `stop`), then wait for every
 /// outstanding delivery.
 pub fn run(
@@ -262,116 +377,137 @@ pub fn run(
     stop: Arc<AtomicBool>,
 ) -> Result<ProducerReport> {
     let cc = client_config(&cfg);
-    let max_msgs: u64 = cc
-        .get("queue.buffering.max.messages")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000);
-    let ring_len = max_msgs.next_power_of_two().max(1024);
-    let timeout_ms: u64 = cc
-        .get("message.timeout.ms")
-        .or_else(|| cc.get("delivery.timeout.ms"))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(30_000);
+    let limits = Limits::of(&cc);
+    let producer = create(&cfg, &cc, &limits, recorder, ledger)?;
+    let mut draw = RecordDraw::new(&cfg)?;
+    draw.check_first()?;
+    // Delivery reports are served on a thread of their own, so each ack is timed when it arrives
+    // while the sender sleeps precisely until its next intended send time.
+    let sending_done = AtomicBool::new(false);
+    let totals = std::thread::scope(|s| {
+        s.spawn(|| {
+            while !sending_done.load(Ordering::Relaxed) {
+                producer.poll(Duration::from_millis(100));
+            }
+        });
+        let totals = send_all(&cfg, &producer, &mut draw, &stop);
+        sending_done.store(true, Ordering::Relaxed);
+        totals
+    });
+    let unresolved = await_deliveries(&producer, &cfg, &limits);
+    Ok(ProducerReport {
+        id: cfg.id,
+        sent: totals.sent,
+        lag: totals.lag,
+        saturated: totals.saturated,
+        unresolved,
+    })
+}
+
+fn create(
+    cfg: &ProducerConfig,
+    cc: &ClientConfig,
+    limits: &Limits,
+    recorder: Recorder,
+    ledger: Arc<Mutex<Ledger>>,
+) -> Result<BaseProducer<Ctx>> {
     let ctx = Ctx {
         producer_id: cfg.id,
         origin: cfg.origin,
         state: Mutex::new(Inflight {
-            ring: vec![(0, 0); ring_len as usize],
-            mask: ring_len - 1,
+            ring: vec![(0, 0); limits.ring_len as usize],
+            mask: limits.ring_len - 1,
             recorder: Some(recorder),
             pending: 0,
         }),
         ledger,
         timeline: Arc::clone(&cfg.timeline),
     };
-    let producer: BaseProducer<Ctx> = cc.create_with_context(ctx).with_context(|| {
+    cc.create_with_context(ctx).with_context(|| {
         format!(
             "cannot create producer {} (check [producer.properties])",
             cfg.id
         )
-    })?;
-    let slots = HeaderSlots::new(&cfg.schema).context("schema lacks kbench's header fields")?;
-    let mut generator =
-        Generator::new(&cfg.schema, cfg.seed ^ (u64::from(cfg.id) << 32), cfg.sizes)?;
-    // Records are valid by construction (property-tested against apache-avro's decoder);
-    // decoding every one would cost more than drawing it, so only the first one is checked.
-    let mut first_checked = false;
+    })
+}
+
+/// The schedule's next slot, unless the run is stopping or the record budget is spent.
+#[inline]
+fn next_slot<C: Clock>(
+    pacer: &mut Pacer<C>,
+    stop: &AtomicBool,
+    sent: u64,
+    max: Option<u64>,
+) -> Option<Slot> {
+    if stop.load(Ordering::Relaxed) || crate::signals::requested() || max.is_some_and(|m| sent >= m)
+    {
+        return None;
+    }
+    pacer.next()
+}
+
+/// Follow the schedule: one record per slot, each sent at (or as soon as possible after) its
+/// intended time.
+fn send_all(
+    cfg: &ProducerConfig,
+    producer: &BaseProducer<Ctx>,
+    draw: &mut RecordDraw<'_>,
+    stop: &AtomicBool,
+) -> SendTotals {
     let clock = SendClock {
         base: cfg.origin + cfg.start,
     };
-    // Delivery reports are served on a thread of their own, so each ack is timed when it arrives
-    // while the sender sleeps precisely until its next intended send time.
-    let sending_done = AtomicBool::new(false);
-    let (sent, lag, saturated) = std::thread::scope(|s| {
-        s.spawn(|| {
-            while !sending_done.load(Ordering::Relaxed) {
-                producer.poll(Duration::from_millis(100));
+    let mut pacer = Pacer::new(Schedule::new(cfg.profile.clone(), cfg.duration), clock);
+    let mut sent = 0u64;
+    while let Some(slot) = next_slot(&mut pacer, stop, sent, cfg.max_records) {
+        send_one(cfg, producer, draw, &slot);
+        sent += 1;
+    }
+    SendTotals {
+        sent,
+        lag: pacer.lag_stats(),
+        saturated: pacer.saturated(),
+    }
+}
+
+/// Draw, stamp and hand one record to librdkafka; a record it refuses is a failure at once.
+#[inline]
+fn send_one(
+    cfg: &ProducerConfig,
+    producer: &BaseProducer<Ctx>,
+    draw: &mut RecordDraw<'_>,
+    slot: &Slot,
+) {
+    let start_us = micros(cfg.start);
+    let payload = draw.draw(slot);
+    producer.context().lock().on_send(
+        slot.seq,
+        start_us + micros(slot.intended),
+        start_us + micros(slot.actual),
+    );
+    let mut record = BaseRecord::<(), [u8], usize>::with_opaque_to(&cfg.topic, slot.seq as usize)
+        .payload(payload);
+    loop {
+        match producer.send(record) {
+            Ok(()) => return,
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
+                record = r;
+                // The poller thread drains delivery reports, which frees queue space.
+                std::thread::sleep(Duration::from_millis(1));
             }
-        });
-        let send = || -> Result<(u64, LagStats, bool)> {
-            let mut pacer = Pacer::new(Schedule::new(cfg.profile.clone(), cfg.duration), clock);
-            let start_us = micros(cfg.start);
-            let mut buf = Vec::with_capacity(1024);
-            let mut sent = 0u64;
-            while !stop.load(Ordering::Relaxed)
-                && !crate::signals::requested()
-                && cfg.max_records.is_none_or(|m| sent < m)
-            {
-                let Some(slot) = pacer.next() else { break };
-                let intended = start_us + micros(slot.intended);
-                let actual = start_us + micros(slot.actual);
-                let header = Header {
-                    producer: cfg.id as i32,
-                    seq: slot.seq as i64,
-                    intended_us: intended as i64,
-                    wall_ms: cfg.wall_origin_ms + (actual / 1000) as i64,
-                };
-                wire::start_frame(&mut buf, cfg.schema_id);
-                generator.encode_stamped(&mut buf, &slots, &header);
-                if !first_checked {
-                    let datum = &buf[wire::PREFIX_LEN..];
-                    let value = generate::decode_whole(&cfg.schema, datum)
-                        .context("checking the first generated record against the schema")?;
-                    anyhow::ensure!(
-                        slots.get(&value) == Some(header),
-                        "the first generated record does not carry its kbench header"
-                    );
-                    first_checked = true;
-                }
-                producer
-                    .context()
-                    .lock()
-                    .on_send(slot.seq, intended, actual);
-                sent += 1;
-                let mut record =
-                    BaseRecord::<(), [u8], usize>::with_opaque_to(&cfg.topic, slot.seq as usize)
-                        .payload(&buf[..]);
-                loop {
-                    match producer.send(record) {
-                        Ok(()) => break,
-                        Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
-                            record = r;
-                            // The poller thread drains delivery reports, which frees queue space.
-                            std::thread::sleep(Duration::from_millis(1));
-                        }
-                        Err((e, _)) => {
-                            // Refused before it left this process: a failure at once, never a silent drop.
-                            producer.context().resolve(slot.seq, -1, Some(&e));
-                            break;
-                        }
-                    }
-                }
+            Err((e, _)) => {
+                // Refused before it left this process: a failure at once, never a silent drop.
+                producer.context().resolve(slot.seq, -1, Some(&e));
+                return;
             }
-            let lag = pacer.lag_stats();
-            let saturated = pacer.saturated();
-            Ok((sent, lag, saturated))
-        };
-        let result = send();
-        sending_done.store(true, Ordering::Relaxed);
-        result
-    })?;
-    // Every record gets an answer: acked, failed, or (after the timeout) counted as unresolved.
-    let deadline = Instant::now() + Duration::from_millis(timeout_ms) + Duration::from_secs(10);
+        }
+    }
+}
+
+/// Every record gets an answer: acked, failed, or (after the delivery timeout) counted as
+/// unresolved. Returns how many stayed unresolved.
+fn await_deliveries(producer: &BaseProducer<Ctx>, cfg: &ProducerConfig, limits: &Limits) -> u64 {
+    let deadline = Instant::now() + limits.delivery_timeout + Duration::from_secs(10);
     loop {
         let now = micros(cfg.origin.elapsed());
         let mut st = producer.context().lock();
@@ -383,18 +519,10 @@ pub fn run(
         producer.poll(Duration::from_millis(50));
     }
     let mut st = producer.context().lock();
-    let unresolved = st.pending;
     if let Some(r) = st.recorder.take() {
         r.finish();
     }
-    drop(st);
-    Ok(ProducerReport {
-        id: cfg.id,
-        sent,
-        lag,
-        saturated,
-        unresolved,
-    })
+    st.pending
 }
 
 #[cfg(test)]

@@ -10,25 +10,32 @@ use serde::{Deserialize, Serialize};
 /// and the bound keeps the fixed-point integration below inside `u128`.
 pub const MAX_RATE: f64 = 1e9;
 
-/// A rate change: from offset `at` (since the run origin) the rate is `rate` records/s.
+/// A rate change: from offset `at` (since the load starts) the rate is `rate` records/s.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Step {
+    /// When this rate takes effect, as an offset from the start of the schedule.
     pub at: Duration,
+    /// Records/s from `at` until the next step.
     pub rate: f64,
 }
 
 /// Offered load of ONE producer in records/second over time; the caller splits a total rate.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum RateProfile {
+    /// The same rate throughout.
     Constant {
+        /// Records/s.
         rate: f64,
     },
     /// Sorted by `at`; the rate is 0 before the first step, and the last step's rate holds on.
     Steps(Vec<Step>),
     /// Linear from `from` to `to` over `over`, then `to` for the rest of the run.
     Ramp {
+        /// Rate at the start, records/s.
         from: f64,
+        /// Rate reached after `over` and held for the rest of the run, records/s.
         to: f64,
+        /// How long the ramp lasts, from the start of the schedule.
         over: Duration,
     },
 }
@@ -83,21 +90,6 @@ impl RateProfile {
                 Err("ramp over = 0: a ramp needs a positive duration".into())
             }
             _ => Ok(()),
-        }
-    }
-
-    /// Instantaneous rate at offset `t`, records/s.
-    pub fn rate_at(&self, t: Duration) -> f64 {
-        match self {
-            Self::Constant { rate } => *rate,
-            Self::Steps(steps) => {
-                let current = steps.iter().take_while(|s| s.at <= t).last();
-                current.map_or(0.0, |s| s.rate)
-            }
-            Self::Ramp { to, over, .. } if t >= *over => *to,
-            Self::Ramp { from, to, over } => {
-                from + (to - from) * (t.as_secs_f64() / over.as_secs_f64())
-            }
         }
     }
 }
@@ -201,6 +193,7 @@ impl Schedule {
         Self::try_new(profile, duration).unwrap_or_else(|_| Self::from_segments(Vec::new(), 0))
     }
 
+    /// Like `new`, but an invalid profile is an error saying what is wrong.
     pub fn try_new(profile: RateProfile, duration: Duration) -> Result<Self, InvalidProfile> {
         profile.validate().map_err(InvalidProfile)?;
         Ok(Self::from_segments(segments(&profile), nanos(duration)))
@@ -250,6 +243,7 @@ impl Schedule {
         Some((k, t))
     }
 
+    /// Next record's intended offset, without its sequence; `None` once done.
     pub fn next_intended(&mut self) -> Option<Duration> {
         self.next_indexed().map(|(_, t)| t)
     }
@@ -260,6 +254,24 @@ impl Iterator for Schedule {
 
     fn next(&mut self) -> Option<Duration> {
         self.next_intended()
+    }
+}
+
+#[cfg(test)]
+impl RateProfile {
+    /// Instantaneous rate at offset `t`, records/s.
+    fn rate_at(&self, t: Duration) -> f64 {
+        match self {
+            Self::Constant { rate } => *rate,
+            Self::Steps(steps) => {
+                let current = steps.iter().take_while(|s| s.at <= t).last();
+                current.map_or(0.0, |s| s.rate)
+            }
+            Self::Ramp { to, over, .. } if t >= *over => *to,
+            Self::Ramp { from, to, over } => {
+                from + (to - from) * (t.as_secs_f64() / over.as_secs_f64())
+            }
+        }
     }
 }
 

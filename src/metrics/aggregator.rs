@@ -42,8 +42,11 @@ const GRACE_S: u64 = 3;
 /// A named time window of the run, in µs since the origin; phases may overlap.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Phase {
+    /// Phase name, e.g. "warmup", "measured" or "fault 1 during".
     pub name: String,
+    /// Start (inclusive), in µs since the run origin.
     pub from_us: u64,
+    /// End (exclusive), in µs since the run origin.
     pub to_us: u64,
 }
 

@@ -67,6 +67,7 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Every kind, in index order.
     pub const ALL: [Kind; 5] = [
         Kind::AckCorrected,
         Kind::AckRaw,
@@ -74,8 +75,10 @@ impl Kind {
         Kind::EndToEnd,
         Kind::ErrorTtf,
     ];
+    /// Number of kinds.
     pub const COUNT: usize = Kind::ALL.len();
 
+    /// The kind's name in results.json, the report and its .hlog file name.
     pub fn name(self) -> &'static str {
         match self {
             Kind::AckCorrected => "ack_corrected",
@@ -86,6 +89,7 @@ impl Kind {
         }
     }
 
+    /// The kind's .hlog file name, e.g. `e2e.hlog`.
     pub fn file_name(self) -> String {
         format!("{}.hlog", self.name())
     }
@@ -110,21 +114,28 @@ impl Kind {
 /// Event counters carried by every interval.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Counter {
+    /// Records sent by a producer (counted at the actual send time).
     Sent,
+    /// Records the cluster acknowledged.
     Acked,
+    /// Deliveries reported failed, including records the client refused.
     Failed,
+    /// kbench records consumed and decoded.
     Consumed,
 }
 
 impl Counter {
+    /// Every counter, in index order.
     pub const ALL: [Counter; 4] = [
         Counter::Sent,
         Counter::Acked,
         Counter::Failed,
         Counter::Consumed,
     ];
+    /// Number of counters.
     pub const COUNT: usize = Counter::ALL.len();
 
+    /// Position in [`Counter::ALL`] and in every per-counter array.
     pub fn index(self) -> usize {
         self as usize
     }

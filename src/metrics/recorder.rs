@@ -47,6 +47,7 @@ pub struct Interval {
 }
 
 impl Interval {
+    /// An interval of `source` for `second` with nothing recorded.
     pub fn empty(source: String, second: u64) -> Interval {
         Interval {
             source,
@@ -82,6 +83,7 @@ pub struct Recorder {
 }
 
 impl Recorder {
+    /// A recorder named `source` (e.g. "producer-0") that sends its intervals over `tx`.
     pub fn new(source: String, tx: Sender<Interval>) -> Recorder {
         Recorder {
             source,

@@ -11,9 +11,13 @@ use super::{Counter, Kind};
 /// Event counts.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counts {
+    /// Records sent.
     pub sent: u64,
+    /// Records the cluster acknowledged.
     pub acked: u64,
+    /// Deliveries reported failed.
     pub failed: u64,
+    /// kbench records consumed and decoded.
     pub consumed: u64,
 }
 
@@ -31,10 +35,6 @@ impl Counts {
             *slot = slot.saturating_add(n);
         }
     }
-
-    pub fn add_counts(&mut self, other: &Counts) {
-        self.add(&[other.sent, other.acked, other.failed, other.consumed]);
-    }
 }
 
 /// Snapshot for the progress line. Raw totals move as intervals arrive; `last_second` moves when
@@ -43,10 +43,15 @@ impl Counts {
 pub struct Live {
     /// End of the latest second any source reported, in whole seconds since the origin.
     pub elapsed_s: u64,
+    /// Records sent so far, all producers.
     pub sent_total: u64,
+    /// Records acknowledged so far, all producers.
     pub acked_total: u64,
+    /// Deliveries reported failed so far, all producers.
     pub failed_total: u64,
+    /// Records consumed so far, all consumers.
     pub consumed_total: u64,
+    /// The latest finalized second; `None` until one is finalized.
     pub last_second: Option<SecondRow>,
 }
 
@@ -56,16 +61,27 @@ pub struct Live {
 pub struct SecondRow {
     /// Second index since the run origin.
     pub t: u64,
+    /// Records sent in this second.
     pub sent: u64,
+    /// Records acknowledged in this second.
     pub acked: u64,
+    /// Deliveries reported failed in this second.
     pub failed: u64,
+    /// Records consumed in this second.
     pub consumed: u64,
+    /// Median ack latency (µs).
     pub ack_p50_us: Option<u64>,
+    /// 99th percentile ack latency (µs).
     pub ack_p99_us: Option<u64>,
+    /// Highest ack latency (µs).
     pub ack_max_us: Option<u64>,
+    /// Median end-to-end latency (µs).
     pub e2e_p50_us: Option<u64>,
+    /// 99th percentile end-to-end latency (µs).
     pub e2e_p99_us: Option<u64>,
+    /// Highest end-to-end latency (µs).
     pub e2e_max_us: Option<u64>,
+    /// Highest send lag (µs).
     pub lag_max_us: Option<u64>,
 }
 
@@ -122,15 +138,25 @@ impl SecondRow {
 /// equivalent value of the bucket, 3 significant digits).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Percentiles {
+    /// Number of values.
     pub count: u64,
+    /// Lowest value (µs).
     pub min_us: u64,
+    /// Mean (µs).
     pub mean_us: f64,
+    /// Median (µs).
     pub p50_us: u64,
+    /// 90th percentile (µs).
     pub p90_us: u64,
+    /// 99th percentile (µs).
     pub p99_us: u64,
+    /// 99.9th percentile (µs).
     pub p99_9_us: u64,
+    /// 99.99th percentile (µs).
     pub p99_99_us: u64,
+    /// 99.999th percentile (µs).
     pub p99_999_us: u64,
+    /// Highest value (µs).
     pub max_us: u64,
 }
 
@@ -169,9 +195,13 @@ impl Percentiles {
 /// Counts and latency of one phase: every second whose start lies in `[from_us, to_us)`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PhaseSummary {
+    /// Phase name, e.g. "warmup", "measured" or "fault 1 during".
     pub name: String,
+    /// Start (inclusive), in µs since the run origin.
     pub from_us: u64,
+    /// End (exclusive), in µs since the run origin.
     pub to_us: u64,
+    /// Events in the phase's seconds.
     pub counts: Counts,
     /// Failed deliveries by librdkafka error name.
     pub errors: BTreeMap<String, u64>,
@@ -188,6 +218,8 @@ fn no_histograms() -> [Option<Histogram<u64>>; Kind::COUNT] {
 }
 
 impl PhaseSummary {
+    /// The merged histogram of `kind`; `None` if the phase had no value of it, or when the
+    /// summary was read back from JSON (histograms are not serialized).
     pub fn histogram(&self, kind: Kind) -> Option<&Histogram<u64>> {
         self.histograms[kind.index()].as_ref()
     }
@@ -196,6 +228,7 @@ impl PhaseSummary {
 /// Everything the aggregator learned over the run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Summary {
+    /// Per-phase counts and latency, in the order the phases were given.
     pub phases: Vec<PhaseSummary>,
     /// One row per second that any source reported (an idle source still reports, via `tick`),
     /// ordered by `t`.
@@ -210,5 +243,6 @@ pub struct Summary {
     /// Kind name -> values hdrhistogram could not hold at all (kinds with none are left out;
     /// normally empty). Counted here because they are missing from the histograms.
     pub unrecorded: BTreeMap<String, u64>,
+    /// Event counts over the whole run.
     pub totals: Counts,
 }

@@ -13,24 +13,38 @@ use super::html::esc;
 use super::phases::{rebuild, PhaseHists};
 use super::results::{read, Results};
 
+/// One key figure of both runs, with its delta and whether it regressed.
 #[derive(Debug, Clone, Serialize)]
 pub struct Figure {
+    /// What is compared, e.g. "ack p99" or "lost".
     pub name: String,
+    /// Unit of `base` and `new`: records/s, ms, s or records.
     pub unit: String,
+    /// Value in the base run.
     pub base: f64,
+    /// Value in the new run.
     pub new: f64,
     /// (new − base) / base, in percent; infinite when base is 0 and new is not.
     pub delta_pct: f64,
+    /// Whether an increase is a change for the worse (false for the achieved rate).
     pub higher_is_worse: bool,
+    /// Worse by more than the threshold; lost, duplicated and reordered regress on any
+    /// increase.
     pub regressed: bool,
 }
 
+/// Outcome of `kbench compare`: every key figure and the overall verdict.
 #[derive(Debug, Clone, Serialize)]
 pub struct Comparison {
+    /// The base run directory.
     pub base: String,
+    /// The new run directory.
     pub new: String,
+    /// How much worse a figure may get before it counts as regressed (%).
     pub threshold_pct: f64,
+    /// The compared figures, in table order.
     pub figures: Vec<Figure>,
+    /// Whether any figure regressed.
     pub regressed: bool,
 }
 

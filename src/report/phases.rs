@@ -39,12 +39,16 @@ pub const UNRECOVERED_SPAN_S: f64 = 5.0;
 pub enum Stage {
     /// One of results.json's own phases.
     Run,
+    /// A fault's "before" window, up to its firing.
     Before,
+    /// A fault's "during" window, from its firing to its recovery (5 s if it never recovers).
     During,
+    /// A fault's "after" window, from its recovery on.
     After,
 }
 
 impl Stage {
+    /// Lower-case name, as the report shows it.
     pub fn name(self) -> &'static str {
         match self {
             Stage::Run => "run",
@@ -60,11 +64,13 @@ impl Stage {
 pub struct PhaseHists {
     /// The results.json phase name, or "before" / "during" / "after" for a fault window.
     pub name: String,
+    /// Which part of the run the phase covers.
     pub stage: Stage,
     /// Index into `results.faults` for a fault window.
     pub fault: Option<usize>,
     /// µs since the run origin, `[from_us, to_us)`.
     pub from_us: u64,
+    /// End of the window, exclusive (µs since the run origin).
     pub to_us: u64,
     /// Kinds without a value in the window are left out.
     pub hists: BTreeMap<String, Histogram<u64>>,

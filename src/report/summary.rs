@@ -8,8 +8,19 @@ fn ms(us: u64) -> String {
     format!("{:.2}", us as f64 / 1000.0)
 }
 
+/// The plain-text summary `kbench run` prints: rate, resources, counts, latency per phase,
+/// faults, objectives and the audit.
 pub fn render(r: &Results) -> String {
     let mut s = String::new();
+    rate_and_resources(&mut s, r);
+    latency(&mut s, r);
+    faults(&mut s, r);
+    slos(&mut s, r);
+    let _ = write!(s, "{}", r.audit);
+    s
+}
+
+fn rate_and_resources(s: &mut String, r: &Results) {
     let rate = &r.rate;
     let _ = writeln!(
         s,
@@ -46,6 +57,9 @@ pub fn render(r: &Results) -> String {
             jvms.join(", ")
         }
     );
+}
+
+fn latency(s: &mut String, r: &Results) {
     let c = &r.counts;
     let _ = writeln!(
         s,
@@ -81,6 +95,9 @@ pub fn render(r: &Results) -> String {
         let list: Vec<String> = r.errors.iter().map(|(k, v)| format!("{k} x{v}")).collect();
         let _ = writeln!(s, "errors    {}", list.join(", "));
     }
+}
+
+fn faults(s: &mut String, r: &Results) {
     for f in &r.faults {
         let _ = write!(
             s,
@@ -118,6 +135,9 @@ pub fn render(r: &Results) -> String {
             }
         }
     }
+}
+
+fn slos(s: &mut String, r: &Results) {
     for o in &r.slos {
         let measured = o
             .measured
@@ -132,6 +152,4 @@ pub fn render(r: &Results) -> String {
             o.description
         );
     }
-    let _ = write!(s, "{}", r.audit);
-    s
 }

@@ -8,112 +8,145 @@ use super::source::{ScenarioError, Source};
 use crate::faults::plan::{Action, FaultSpec, Target};
 use crate::names::BROKER_IDS;
 
+/// `[[fault]]` entries -> the fault plan, in firing order.
 pub fn validate(
     src: &Source,
     raw: &[RawFault],
     total: Duration,
     partitions: i32,
 ) -> Result<Vec<FaultSpec>, ScenarioError> {
-    let mut plan = Vec::new();
-    for (i, f) in raw.iter().enumerate() {
-        let field = |k: &str| format!("fault.{i}.{k}");
-        let at = crate::duration::parse(&f.at).map_err(|e| src.error(&field("at"), e))?;
-        if at >= total {
-            return Err(src.error(
-                &field("at"),
-                format!(
-                    "{} is outside the run, which lasts {} (warm-up + duration)",
-                    f.at,
-                    crate::duration::display(total)
-                ),
-            ));
-        }
-        let action = Action::parse(&f.action).ok_or_else(|| {
-            src.error(
-                &field("action"),
-                format!(
-                    "unknown action \"{}\"; allowed: {}",
-                    f.action,
-                    Action::NAMES
-                ),
-            )
-        })?;
-        let target = Target::parse(&f.target).ok_or_else(|| {
-            src.error(
-                &field("target"),
-                format!(
-                    "unknown target \"{}\"; allowed: {}",
-                    f.target,
-                    Target::FORMS
-                ),
-            )
-        })?;
-        match target {
-            Target::Broker(n) if !BROKER_IDS.contains(&n) => {
-                return Err(src.error(
-                    &field("target"),
-                    format!(
-                        "there is no broker {n}; brokers are {} to {}",
-                        BROKER_IDS[0],
-                        BROKER_IDS[BROKER_IDS.len() - 1]
-                    ),
-                ))
-            }
-            Target::Leader(p) | Target::Follower(p) if p < 0 || p >= partitions => {
-                return Err(src.error(
-                    &field("target"),
-                    format!(
-                        "the topic has partitions 0 to {}; there is no partition {p}",
-                        partitions - 1
-                    ),
-                ))
-            }
-            Target::All if action != Action::RollingRestart => {
-                return Err(src.error(
-                    &field("target"),
-                    "\"all\" only goes with action = \"rolling-restart\"",
-                ))
-            }
-            t if action == Action::RollingRestart && t != Target::All => {
-                return Err(src.error(&field("target"), "a rolling restart takes target = \"all\""))
-            }
-            _ => {}
-        }
-        let recover_after = match &f.recover_after {
-            None => None,
-            Some(text) => {
-                let d = crate::duration::parse(text)
-                    .map_err(|e| src.error(&field("recover_after"), e))?;
-                if action.recovery().is_none() {
-                    return Err(src.error(
-                        &field("recover_after"),
-                        format!(
-                            "only stop, kill and pause can recover automatically, not {}",
-                            action.verb()
-                        ),
-                    ));
-                }
-                if d.is_zero() || at + d >= total {
-                    return Err(src.error(
-                        &field("recover_after"),
-                        "recovery must come after the fault and before the end of the run",
-                    ));
-                }
-                Some(d)
-            }
-        };
-        plan.push(FaultSpec {
-            index: i,
-            at,
-            action,
-            target,
-            recover_after,
-        });
-    }
+    let plan = raw
+        .iter()
+        .enumerate()
+        .map(|(i, f)| fault_entry(src, i, f, total, partitions))
+        .collect::<Result<Vec<_>, _>>()?;
     check_overlaps(src, &plan)?;
     let mut sorted = plan;
     sorted.sort_by_key(|f| f.at);
     Ok(sorted)
+}
+
+/// One `[[fault]]` entry, field by field.
+fn fault_entry(
+    src: &Source,
+    i: usize,
+    f: &RawFault,
+    total: Duration,
+    partitions: i32,
+) -> Result<FaultSpec, ScenarioError> {
+    let field = |k: &str| format!("fault.{i}.{k}");
+    let at = crate::duration::parse(&f.at).map_err(|e| src.error(&field("at"), e))?;
+    if at >= total {
+        return Err(src.error(
+            &field("at"),
+            format!(
+                "{} is outside the run, which lasts {} (warm-up + duration)",
+                f.at,
+                crate::duration::display(total)
+            ),
+        ));
+    }
+    let action = Action::parse(&f.action).ok_or_else(|| {
+        src.error(
+            &field("action"),
+            format!(
+                "unknown action \"{}\"; allowed: {}",
+                f.action,
+                Action::NAMES
+            ),
+        )
+    })?;
+    let target = Target::parse(&f.target).ok_or_else(|| {
+        src.error(
+            &field("target"),
+            format!(
+                "unknown target \"{}\"; allowed: {}",
+                f.target,
+                Target::FORMS
+            ),
+        )
+    })?;
+    check_target(src, &field("target"), action, target, partitions)?;
+    let recover_after = recovery(src, &field("recover_after"), f, action, at, total)?;
+    Ok(FaultSpec {
+        index: i,
+        at,
+        action,
+        target,
+        recover_after,
+    })
+}
+
+/// The target exists (a static broker, a partition of the topic) and fits the action.
+fn check_target(
+    src: &Source,
+    field: &str,
+    action: Action,
+    target: Target,
+    partitions: i32,
+) -> Result<(), ScenarioError> {
+    match target {
+        Target::Broker(n) if !BROKER_IDS.contains(&n) => {
+            return Err(src.error(
+                field,
+                format!(
+                    "there is no broker {n}; brokers are {} to {}",
+                    BROKER_IDS[0],
+                    BROKER_IDS[BROKER_IDS.len() - 1]
+                ),
+            ))
+        }
+        Target::Leader(p) | Target::Follower(p) if p < 0 || p >= partitions => {
+            return Err(src.error(
+                field,
+                format!(
+                    "the topic has partitions 0 to {}; there is no partition {p}",
+                    partitions - 1
+                ),
+            ))
+        }
+        Target::All if action != Action::RollingRestart => {
+            return Err(src.error(field, "\"all\" only goes with action = \"rolling-restart\""))
+        }
+        t if action == Action::RollingRestart && t != Target::All => {
+            return Err(src.error(field, "a rolling restart takes target = \"all\""))
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// `recover_after`: only for stop, kill and pause, and ending inside the run.
+fn recovery(
+    src: &Source,
+    field: &str,
+    f: &RawFault,
+    action: Action,
+    at: Duration,
+    total: Duration,
+) -> Result<Option<Duration>, ScenarioError> {
+    Ok(match &f.recover_after {
+        None => None,
+        Some(text) => {
+            let d = crate::duration::parse(text).map_err(|e| src.error(field, e))?;
+            if action.recovery().is_none() {
+                return Err(src.error(
+                    field,
+                    format!(
+                        "only stop, kill and pause can recover automatically, not {}",
+                        action.verb()
+                    ),
+                ));
+            }
+            if d.is_zero() || at + d >= total {
+                return Err(src.error(
+                    field,
+                    "recovery must come after the fault and before the end of the run",
+                ));
+            }
+            Some(d)
+        }
+    })
 }
 
 /// A node that is down (stopped, killed or paused until its recovery) must not be the target

@@ -20,23 +20,34 @@ use crate::load::producer::Acks;
 use crate::load::schedule::RateProfile;
 use crate::names::{BackendKind, BrokerId};
 
+/// A validated scenario: the cluster, topic, schema, load, faults and SLOs of one run.
 #[derive(Debug, Clone)]
 pub struct Scenario {
+    /// Path of the scenario file, as given.
     pub file: PathBuf,
+    /// `run.name`: letters, digits, `-`, `_` and `.`; it names the report directory.
     pub name: String,
+    /// `run.description`; empty when not given.
     pub description: String,
     /// Measured part of the run, after the warm-up.
     pub duration: Duration,
     /// Load runs during the warm-up but is left out of the statistics.
     pub warmup: Duration,
+    /// `run.seed` (default 1): seeds record generation and the choice of random fault targets.
     pub seed: u64,
     /// How long consumers may take, after the producers stop, to read everything back.
     pub drain_timeout: Duration,
+    /// `[cluster]`: which backend runs the cluster, and how to start or reach it.
     pub cluster: ClusterSpec,
+    /// `[topic]`: name, partitions, replication factor and topic configs.
     pub topic: TopicSpec,
+    /// `topic.recreate` (default true): delete an existing topic first so the run starts empty.
     pub recreate_topic: bool,
+    /// `[schema]`: the Avro schema, its subject strategy and value sizes.
     pub schema: SchemaSpec,
+    /// `[producer]`: how many producers, at what rate, with which delivery settings.
     pub producer: ProducerSpec,
+    /// `[consumer]`: how many consumers, their group and client properties.
     pub consumer: ConsumerSpec,
     /// Faults in firing order.
     pub faults: Vec<crate::faults::plan::FaultSpec>,
@@ -46,17 +57,24 @@ pub struct Scenario {
     pub text: String,
 }
 
+/// The cluster a scenario runs against, from `[cluster]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClusterSpec {
+    /// Local JVMs that kbench starts (the default backend).
     Process {
+        /// How long the cluster may take to become ready (`cluster.ready_timeout`, default 240s).
         ready_timeout: Duration,
     },
     /// The same topology as containers through the Docker Engine API.
     Docker {
+        /// How long the cluster may take to become ready (`cluster.ready_timeout`, default 240s).
         ready_timeout: Duration,
     },
+    /// A cluster someone else runs; kbench only connects to it.
     External {
+        /// Comma-separated `host:port` list of its brokers (`cluster.bootstrap`).
         bootstrap: String,
+        /// Base URL of its Confluent-compatible schema registry (`cluster.registry_url`).
         registry_url: String,
         /// The brokers' containers, for faults through the Docker Engine API.
         containers: Option<Containers>,
@@ -83,6 +101,7 @@ pub enum Containers {
     Named(std::collections::BTreeMap<BrokerId, String>),
 }
 
+/// How the registry subject of the schema is named (`schema.subject_strategy`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SubjectStrategy {
     /// `<topic>-value`
@@ -93,32 +112,44 @@ pub enum SubjectStrategy {
     TopicRecord,
 }
 
+/// The value schema from `[schema]` and how the records drawn from it are sized.
 #[derive(Debug, Clone)]
 pub struct SchemaSpec {
+    /// Path of the `.avsc` file, resolved against the scenario file's directory.
     pub file: PathBuf,
     /// The schema as the user wrote it.
     pub avsc: String,
+    /// How the registry subject is named (default `topic`: `<topic>-value`).
     pub subject_strategy: SubjectStrategy,
+    /// Lengths of generated strings, bytes and collections (defaults 16, 16 and 4).
     pub sizes: Sizes,
     /// Target encoded record size in bytes; string and bytes lengths are calibrated to it.
     pub record_size: Option<usize>,
 }
 
+/// The producers, from `[producer]`.
 #[derive(Debug, Clone)]
 pub struct ProducerSpec {
+    /// Number of producer clients (1-256, default 1).
     pub count: u32,
     /// Total rate over all producers (records/s).
     pub rate: RateProfile,
+    /// `acks` the producers use (default `all`).
     pub acks: Acks,
+    /// `enable.idempotence` (default true; needs `acks = "all"`).
     pub idempotence: bool,
     /// librdkafka properties passed through as written.
     pub properties: Vec<(String, String)>,
 }
 
+/// The consumers, from `[consumer]`.
 #[derive(Debug, Clone)]
 pub struct ConsumerSpec {
+    /// Number of consumer clients in the group (1-256, default 1).
     pub count: u32,
+    /// Consumer group id (default `kbench-<run name>`).
     pub group: String,
+    /// librdkafka consumer properties passed through as written.
     pub properties: Vec<(String, String)>,
 }
 

@@ -10,11 +10,15 @@ use toml::de::{DeTable, DeValue};
 /// A problem in a scenario file, located as precisely as the file allows.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct ScenarioError {
+    /// The scenario file.
     pub file: PathBuf,
+    /// 1-based line of the problem; 0 when the file could not be read.
     pub line: usize,
+    /// 1-based column of the problem; 0 when the file could not be read.
     pub col: usize,
     /// Dotted path of the offending field, e.g. `producer.rate`.
     pub field: String,
+    /// What is wrong and, where it helps, what is allowed.
     pub message: String,
 }
 
@@ -30,11 +34,14 @@ impl fmt::Display for ScenarioError {
 
 /// The text of a scenario file, for locating fields in it.
 pub struct Source {
+    /// Path the scenario was read from; relative files are resolved against its directory.
     pub path: PathBuf,
+    /// The file's contents.
     pub text: String,
 }
 
 impl Source {
+    /// The scenario `text`, as read from `path`.
     pub fn new(path: &Path, text: String) -> Source {
         Source {
             path: path.to_path_buf(),
@@ -51,6 +58,7 @@ impl Source {
         (line, col)
     }
 
+    /// An error about `field`, located at the start of `span`, or at 1:1 without one.
     pub fn error_at(
         &self,
         span: Option<Range<usize>>,

@@ -14,15 +14,17 @@ use super::faults::ContainerFaults;
 use super::spec::{
     self, container_specs, label, ContainerSpec, Role, KAFKA_LOG_DIR, REGISTRY_VERSION,
 };
+use crate::cluster::ready::{self, Stage, Starting};
 use crate::cluster::status::{ClusterStatus, NodeStatus, ProcessState};
 use crate::cluster::topology::{NodeId, Topology};
 use crate::cluster::{dist, probe, ClusterBackend, StartOptions, StopMode, Versions};
 use crate::names::BackendKind;
-use crate::signals;
 
 /// Lines of a container's log shown when it fails to come up.
 const LOG_LINES: usize = 30;
 
+/// Backend that runs the topology's Kafka nodes and the Confluent Schema Registry as
+/// Docker containers on one network.
 pub struct DockerBackend {
     topo: Topology,
     cluster: String,
@@ -76,10 +78,12 @@ impl DockerBackend {
         })
     }
 
+    /// The cluster name: prefix of its container names and name of its network.
     pub fn cluster(&self) -> &str {
         &self.cluster
     }
 
+    /// Specs of every container of the cluster: the Kafka nodes, then the registry.
     pub fn specs(&self) -> &[ContainerSpec] {
         &self.specs
     }
@@ -159,64 +163,6 @@ impl DockerBackend {
             .and_then(|(id, _)| NodeId::try_from(id).ok())
     }
 
-    fn wait_brokers(&self, deadline: Instant) -> Result<()> {
-        let want = self.topo.node_ids();
-        let bootstrap = self.topo.bootstrap_servers();
-        let mut have = Vec::new();
-        loop {
-            signals::check()?;
-            self.check_running(self.role(Role::Kafka))?;
-            if let Ok(ids) = probe::registered_brokers(&bootstrap, Duration::from_secs(1)) {
-                have = ids;
-            }
-            let leader = self.quorum_leader();
-            if want.iter().all(|id| have.contains(id)) && leader.is_some() {
-                return Ok(());
-            }
-            if Instant::now() >= deadline {
-                let mut msg = format!(
-                    "the cluster was not ready in time: brokers registered {have:?} of {want:?}, \
-                     quorum leader {leader:?}"
-                );
-                let missing = self
-                    .role(Role::Kafka)
-                    .find(|s| s.node.is_some_and(|id| !have.contains(&id)));
-                if let Some(s) = missing.or_else(|| self.role(Role::Kafka).next()) {
-                    msg.push_str(&format!(
-                        "\nlast lines of container {}:\n{}",
-                        s.name,
-                        self.engine().logs_tail(&s.name, LOG_LINES)
-                    ));
-                }
-                bail!(msg);
-            }
-            signals::sleep(Duration::from_millis(300))?;
-        }
-    }
-
-    fn wait_registry(&self, deadline: Instant) -> Result<()> {
-        let url = self.registry_url();
-        loop {
-            signals::check()?;
-            self.check_running(&self.specs)?;
-            if probe::registry_answers(&url, Duration::from_secs(2)) {
-                return Ok(());
-            }
-            if Instant::now() >= deadline {
-                let logs = self
-                    .role(Role::Registry)
-                    .map(|s| {
-                        let tail = self.engine().logs_tail(&s.name, LOG_LINES);
-                        format!("last lines of container {}:\n{tail}", s.name)
-                    })
-                    .collect::<Vec<_>>()
-                    .join("\n");
-                bail!("the schema registry did not answer GET {url}/subjects in time; {logs}");
-            }
-            signals::sleep(Duration::from_millis(300))?;
-        }
-    }
-
     fn create_all(&mut self) -> Result<()> {
         let network_labels: HashMap<String, String> = HashMap::from([
             (label::MANAGED.to_string(), "true".to_string()),
@@ -238,6 +184,50 @@ impl DockerBackend {
     /// The container's state; `None` when the engine cannot say.
     fn container_state(&self, name: &str) -> Option<ProcessState> {
         self.engine().state(name).ok().map(RunState::process_state)
+    }
+}
+
+impl Starting for DockerBackend {
+    fn check_alive(&self, stage: Stage) -> Result<()> {
+        match stage {
+            Stage::Brokers => self.check_running(self.role(Role::Kafka)),
+            Stage::Registry => self.check_running(&self.specs),
+        }
+    }
+
+    fn quorum_leader(&self) -> Option<NodeId> {
+        DockerBackend::quorum_leader(self)
+    }
+
+    fn registered(&self) -> Vec<NodeId> {
+        probe::registered_brokers(&self.topo.bootstrap_servers(), Duration::from_secs(1))
+            .unwrap_or_default()
+    }
+
+    fn registry_answers(&self) -> bool {
+        probe::registry_answers(&self.registry_url(), Duration::from_secs(2))
+    }
+
+    fn log_tail(&self, stage: Stage, registered: &[NodeId]) -> String {
+        let tail = |s: &ContainerSpec| {
+            let lines = self.engine().logs_tail(&s.name, LOG_LINES);
+            format!("last lines of container {}:\n{lines}", s.name)
+        };
+        match stage {
+            Stage::Registry => self
+                .role(Role::Registry)
+                .map(tail)
+                .collect::<Vec<_>>()
+                .join("\n"),
+            Stage::Brokers => {
+                let missing = self
+                    .role(Role::Kafka)
+                    .find(|s| s.node.is_some_and(|id| !registered.contains(&id)));
+                missing
+                    .or_else(|| self.role(Role::Kafka).next())
+                    .map_or(String::new(), |s| format!("\n{}", tail(s)))
+            }
+        }
     }
 }
 
@@ -264,7 +254,7 @@ impl ClusterBackend for DockerBackend {
         for name in &kafka {
             self.engine().start(name)?;
         }
-        self.wait_brokers(deadline)?;
+        ready::wait_brokers(self, &self.topo.node_ids(), deadline)?;
         progress(&crate::cluster::brokers_ready_note(
             &self.topo.node_ids(),
             self.quorum_leader(),
@@ -274,7 +264,7 @@ impl ClusterBackend for DockerBackend {
         for name in &registry {
             self.engine().start(name)?;
         }
-        self.wait_registry(deadline)?;
+        ready::wait_registry(self, &self.registry_url(), deadline)?;
         progress(&crate::cluster::registry_ready_note(
             &self.registry_url(),
             t0,

@@ -39,18 +39,24 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(180);
      elsewhere. Cause: {reason}"
 )]
 pub struct NoEngine {
+    /// Endpoint that was tried, e.g. `unix:///var/run/docker.sock`.
     pub endpoint: String,
+    /// Why it failed: the connection error with its sources, or the ping timeout.
     pub reason: String,
 }
 
 /// How a container is, as far as faults and status care.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RunState {
+    /// Up and running.
     Running,
+    /// Frozen by `docker pause`; its process still exists.
     Paused,
+    /// Being restarted by the engine.
     Restarting,
     /// Created, exited or dead: it exists but runs nothing.
     Stopped,
+    /// No container of that name exists.
     Missing,
 }
 

@@ -243,7 +243,13 @@ fn serve(conn: UnixStream, world: &Mutex<World>) {
     }
 }
 
-fn route(w: &mut World, method: &str, target: &str, body: &[u8]) -> Reply {
+/// The path without bollard's API-version prefix and the query, with the request logged.
+fn record<'t>(
+    w: &mut World,
+    method: &str,
+    target: &'t str,
+    body: &[u8],
+) -> (&'t str, &'t str, Value) {
     // bollard prefixes every path with the API version, e.g. `/v1.53`.
     let target = match target.strip_prefix("/v1.") {
         Some(rest) => rest.find('/').map_or(target, |i| &rest[i..]),
@@ -260,6 +266,18 @@ fn route(w: &mut World, method: &str, target: &str, body: &[u8]) -> Reply {
         line,
         body: body.clone(),
     });
+    (path, query, body)
+}
+
+fn no_route(path: &str) -> Reply {
+    json_reply(
+        404,
+        json!({ "message": format!("fake engine: no route {path}") }),
+    )
+}
+
+fn route(w: &mut World, method: &str, target: &str, body: &[u8]) -> Reply {
+    let (path, query, body) = record(w, method, target, body);
     let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match (method, segs.as_slice()) {
         ("GET", ["_ping"]) => Reply {
@@ -268,65 +286,13 @@ fn route(w: &mut World, method: &str, target: &str, body: &[u8]) -> Reply {
             content_type: "text/plain",
             upgrade: false,
         },
-        ("GET", ["images", rest @ .., "json"]) => {
-            let image = rest.join("/");
-            if w.images.contains(&image) {
-                json_reply(200, json!({ "Id": "sha256:0" }))
-            } else {
-                missing(&image)
-            }
+        (_, ["images", rest @ ..]) => {
+            image_call(w, method, rest, query).unwrap_or_else(|| no_route(path))
         }
-        ("POST", ["images", "create"]) => {
-            let image = format!(
-                "{}:{}",
-                query_param(query, "fromImage").unwrap_or_default(),
-                query_param(query, "tag").unwrap_or_default()
-            );
-            if !w.pullable {
-                return missing(&format!("pull access denied for {image}"));
-            }
-            w.images.insert(image);
-            json_reply(200, json!({ "status": "Downloaded newer image" }))
+        (_, ["networks", rest @ ..]) => {
+            network_call(w, method, rest, query, body).unwrap_or_else(|| no_route(path))
         }
-        ("POST", ["networks", "create"]) => {
-            let name = body["Name"].as_str().unwrap_or_default().to_string();
-            if w.networks.contains_key(&name) {
-                return json_reply(409, json!({ "message": "network exists" }));
-            }
-            w.networks.insert(name, body["Labels"].clone());
-            json_reply(201, json!({ "Id": "net0", "Warning": "" }))
-        }
-        ("GET", ["networks"]) => {
-            let list: Vec<Value> = w
-                .networks
-                .iter()
-                .filter(|(_, labels)| matches_filter(labels, query))
-                .map(|(n, labels)| json!({ "Name": n, "Labels": labels }))
-                .collect();
-            json_reply(200, Value::Array(list))
-        }
-        ("GET", ["networks", name]) => match w.networks.get(*name) {
-            Some(labels) => json_reply(200, json!({ "Name": name, "Labels": labels })),
-            None => missing(name),
-        },
-        ("DELETE", ["networks", name]) => match w.networks.remove(*name) {
-            Some(_) => empty(204),
-            None => missing(name),
-        },
-        ("POST", ["containers", "create"]) => {
-            let name = query_param(query, "name").unwrap_or_default();
-            if w.containers.contains_key(&name) {
-                return json_reply(409, json!({ "message": "name in use" }));
-            }
-            let c = Container {
-                status: "created",
-                exit: 0,
-                labels: body["Labels"].clone(),
-                created: body,
-            };
-            w.containers.insert(name.clone(), c);
-            json_reply(201, json!({ "Id": name, "Warnings": [] }))
-        }
+        ("POST", ["containers", "create"]) => create_container(w, query, body),
         ("GET", ["containers", "json"]) => {
             let list: Vec<Value> = w
                 .containers
@@ -343,11 +309,86 @@ fn route(w: &mut World, method: &str, target: &str, body: &[u8]) -> Reply {
             upgrade: true,
         },
         (_, ["containers", name, rest @ ..]) => container_call(w, method, name, rest),
-        _ => json_reply(
-            404,
-            json!({ "message": format!("fake engine: no route {path}") }),
-        ),
+        _ => no_route(path),
     }
+}
+
+fn image_call(w: &mut World, method: &str, segs: &[&str], query: &str) -> Option<Reply> {
+    Some(match (method, segs) {
+        ("GET", [rest @ .., "json"]) => {
+            let image = rest.join("/");
+            if w.images.contains(&image) {
+                json_reply(200, json!({ "Id": "sha256:0" }))
+            } else {
+                missing(&image)
+            }
+        }
+        ("POST", ["create"]) => {
+            let image = format!(
+                "{}:{}",
+                query_param(query, "fromImage").unwrap_or_default(),
+                query_param(query, "tag").unwrap_or_default()
+            );
+            if !w.pullable {
+                return Some(missing(&format!("pull access denied for {image}")));
+            }
+            w.images.insert(image);
+            json_reply(200, json!({ "status": "Downloaded newer image" }))
+        }
+        _ => return None,
+    })
+}
+
+fn network_call(
+    w: &mut World,
+    method: &str,
+    segs: &[&str],
+    query: &str,
+    body: Value,
+) -> Option<Reply> {
+    Some(match (method, segs) {
+        ("POST", ["create"]) => {
+            let name = body["Name"].as_str().unwrap_or_default().to_string();
+            if w.networks.contains_key(&name) {
+                return Some(json_reply(409, json!({ "message": "network exists" })));
+            }
+            w.networks.insert(name, body["Labels"].clone());
+            json_reply(201, json!({ "Id": "net0", "Warning": "" }))
+        }
+        ("GET", []) => {
+            let list: Vec<Value> = w
+                .networks
+                .iter()
+                .filter(|(_, labels)| matches_filter(labels, query))
+                .map(|(n, labels)| json!({ "Name": n, "Labels": labels }))
+                .collect();
+            json_reply(200, Value::Array(list))
+        }
+        ("GET", [name]) => match w.networks.get(*name) {
+            Some(labels) => json_reply(200, json!({ "Name": name, "Labels": labels })),
+            None => missing(name),
+        },
+        ("DELETE", [name]) => match w.networks.remove(*name) {
+            Some(_) => empty(204),
+            None => missing(name),
+        },
+        _ => return None,
+    })
+}
+
+fn create_container(w: &mut World, query: &str, body: Value) -> Reply {
+    let name = query_param(query, "name").unwrap_or_default();
+    if w.containers.contains_key(&name) {
+        return json_reply(409, json!({ "message": "name in use" }));
+    }
+    let c = Container {
+        status: "created",
+        exit: 0,
+        labels: body["Labels"].clone(),
+        created: body,
+    };
+    w.containers.insert(name.clone(), c);
+    json_reply(201, json!({ "Id": name, "Warnings": [] }))
 }
 
 fn container_call(w: &mut World, method: &str, name: &str, rest: &[&str]) -> Reply {

@@ -19,6 +19,7 @@ pub const GRACEFUL_TIMEOUT: Duration = Duration::from_secs(120);
 /// Exit status of a process ended by SIGKILL (128 + 9).
 const KILLED: i64 = 137;
 
+/// Node faults (stop, kill, pause, resume, restart) on Kafka containers, by node id.
 pub struct ContainerFaults {
     names: BTreeMap<NodeId, String>,
     pub(super) engine: Engine,
@@ -42,10 +43,12 @@ impl ContainerFaults {
             .collect()
     }
 
+    /// The node → container name map it addresses.
     pub fn names(&self) -> &BTreeMap<NodeId, String> {
         &self.names
     }
 
+    /// Container name of `node`; an error listing the known nodes when it has none.
     pub fn container(&self, node: NodeId) -> Result<&str> {
         self.names.get(&node).map(String::as_str).with_context(|| {
             format!(
@@ -55,6 +58,7 @@ impl ContainerFaults {
         })
     }
 
+    /// The engine's current state of `node`'s container.
     pub fn state(&self, node: NodeId) -> Result<RunState> {
         self.engine.state(self.container(node)?)
     }
@@ -68,6 +72,8 @@ impl ContainerFaults {
         Ok((name, state))
     }
 
+    /// Take `node` down as `mode` says: `docker stop` (an error if it had to be killed after
+    /// `GRACEFUL_TIMEOUT`), SIGKILL or `docker pause`. Fails when it is not running.
     pub fn stop(&self, node: NodeId, mode: StopMode) -> Result<()> {
         let (name, state) = self.alive_container(node)?;
         match mode {

@@ -23,20 +23,27 @@ pub const KAFKA_LOG_DIR: &str = "/var/lib/kafka/data";
 
 /// Label keys kbench puts on everything it creates, so leftovers can be found after a crash.
 pub mod label {
+    /// Set to `true` on every container and network kbench creates.
     pub const MANAGED: &str = "dev.kbench.managed";
+    /// Name of the cluster the container or network belongs to.
     pub const CLUSTER: &str = "dev.kbench.cluster";
+    /// The container's role: `kafka` or `registry`.
     pub const ROLE: &str = "dev.kbench.role";
+    /// The Kafka node id, or `registry` for the registry container.
     pub const NODE: &str = "dev.kbench.node";
 }
 
 /// What a container is for; decides start order and which probes apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
+    /// A combined KRaft broker + controller node.
     Kafka,
+    /// The Confluent Schema Registry.
     Registry,
 }
 
 impl Role {
+    /// The role's name as the role label carries it: `kafka` or `registry`.
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Kafka => "kafka",
@@ -48,8 +55,11 @@ impl Role {
 /// A container port published on the host.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Published {
+    /// Host address the port is published on (loopback, `127.0.0.1`).
     pub host_ip: String,
+    /// Port on the host that clients connect to.
     pub host_port: u16,
+    /// Port inside the container that it forwards to.
     pub container_port: u16,
 }
 
@@ -60,20 +70,26 @@ pub struct ContainerSpec {
     pub name: String,
     /// Host name on the cluster network, also the compose service name (`kafka1`, ...).
     pub hostname: String,
+    /// Image reference, e.g. `apache/kafka:<kafka version>`.
     pub image: String,
+    /// Whether it is a Kafka node or the registry.
     pub role: Role,
     /// Kafka node id; `None` for the registry.
     pub node: Option<NodeId>,
     /// Sorted by key.
     pub env: Vec<(String, String)>,
+    /// Ports published on the host: a node's client listener, or the registry's API port.
     pub ports: Vec<Published>,
+    /// kbench's `dev.kbench.*` labels (see `label`), by key.
     pub labels: BTreeMap<String, String>,
+    /// Docker network it joins, named after the cluster.
     pub network: String,
     /// Host names of the containers that must be up first.
     pub depends_on: Vec<String>,
 }
 
 impl ContainerSpec {
+    /// Value of the environment variable `key`, if the spec sets it.
     pub fn env_value(&self, key: &str) -> Option<&str> {
         self.env
             .iter()
@@ -82,10 +98,12 @@ impl ContainerSpec {
     }
 }
 
+/// The apache/kafka image, tagged with the Kafka version the pom pins.
 pub fn kafka_image() -> String {
     format!("{KAFKA_REPO}:{}", dist::kafka_version())
 }
 
+/// The Confluent Schema Registry image at the pinned `REGISTRY_VERSION`.
 pub fn registry_image() -> String {
     format!("{REGISTRY_REPO}:{REGISTRY_VERSION}")
 }

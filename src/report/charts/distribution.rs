@@ -131,13 +131,29 @@ pub fn run_phases(charts_dir: &Path, rebuilt: &Rebuilt) -> Result<Chart> {
     )
 }
 
-/// One panel per kind, one line per fault window.
-pub fn fault_phases(charts_dir: &Path, results: &Results, rebuilt: &Rebuilt) -> Result<Chart> {
-    let stage_colour = |stage: Stage| match stage {
+fn stage_colour(stage: Stage) -> RGBColor {
+    match stage {
         Stage::Before => BLUE,
         Stage::During => VERMILLION,
         _ => GREEN,
-    };
+    }
+}
+
+/// Fault `fi`'s dash pattern: the first fault (in `faults`' order) solid, later ones dashed.
+fn dash(faults: &[usize], fi: usize) -> Option<u32> {
+    let k = faults.iter().position(|&f| f == fi).unwrap_or(0) as u32;
+    (k > 0).then(|| 12u32.saturating_sub(3 * (k - 1)).max(3))
+}
+
+fn fault_name(results: &Results, fi: usize) -> String {
+    match results.faults.get(fi) {
+        Some(f) => format!("#{} {}", f.index + 1, f.label),
+        None => "fault".to_string(),
+    }
+}
+
+/// One panel per kind, one line per fault window.
+pub fn fault_phases(charts_dir: &Path, results: &Results, rebuilt: &Rebuilt) -> Result<Chart> {
     // Faults in the order their windows come; the first is drawn solid, later ones dashed.
     let mut faults: Vec<usize> = Vec::new();
     for p in &rebuilt.fault_phases {
@@ -146,14 +162,6 @@ pub fn fault_phases(charts_dir: &Path, results: &Results, rebuilt: &Rebuilt) -> 
             faults.push(fi);
         }
     }
-    let dash = |fi: usize| {
-        let k = faults.iter().position(|&f| f == fi).unwrap_or(0) as u32;
-        (k > 0).then(|| 12u32.saturating_sub(3 * (k - 1)).max(3))
-    };
-    let name_of = |fi: usize| match results.faults.get(fi) {
-        Some(f) => format!("#{} {}", f.index + 1, f.label),
-        None => "fault".to_string(),
-    };
     let mut panels = Vec::new();
     for (kind, name) in KINDS {
         let lines = (rebuilt.fault_phases.iter())
@@ -163,7 +171,7 @@ pub fn fault_phases(charts_dir: &Path, results: &Results, rebuilt: &Rebuilt) -> 
                 Some(Line {
                     colour: stage_colour(p.stage),
                     width: 2,
-                    dash: dash(fi),
+                    dash: dash(&faults, fi),
                     points: curve(h),
                 })
             })
@@ -173,11 +181,29 @@ pub fn fault_phases(charts_dir: &Path, results: &Results, rebuilt: &Rebuilt) -> 
             lines,
         });
     }
+    let chart = Distribution {
+        title: "Latency by percentile, before / during / after each fault".into(),
+        panels,
+        panel_height: 360,
+        legend: fault_legend(results, &faults),
+    };
+    render(
+        charts_dir,
+        "latency-distribution-faults",
+        "Latency by percentile around faults",
+        "Before: since the previous fault (or the end of warm-up); during: from the action to \
+         recovery (5 s when there is none); after: until the next fault or the end of the run.",
+        &chart,
+    )
+}
+
+/// Stages by colour; with several faults, each fault by its dash pattern too.
+fn fault_legend(results: &Results, faults: &[usize]) -> Vec<LegendItem> {
     let mut legend: Vec<LegendItem> = [Stage::Before, Stage::During, Stage::After]
         .into_iter()
         .map(|stage| LegendItem {
             label: if faults.len() == 1 {
-                format!("{} {}", stage.name(), name_of(faults[0]))
+                format!("{} {}", stage.name(), fault_name(results, faults[0]))
             } else {
                 stage.name().to_string()
             },
@@ -190,28 +216,15 @@ pub fn fault_phases(charts_dir: &Path, results: &Results, rebuilt: &Rebuilt) -> 
         .collect();
     if faults.len() > 1 {
         legend.extend(faults.iter().map(|&fi| LegendItem {
-            label: name_of(fi),
+            label: fault_name(results, fi),
             colour: INK,
             mark: Mark::Line {
                 width: 2,
-                dashed: dash(fi).is_some(),
+                dashed: dash(faults, fi).is_some(),
             },
         }));
     }
-    let chart = Distribution {
-        title: "Latency by percentile, before / during / after each fault".into(),
-        panels,
-        panel_height: 360,
-        legend,
-    };
-    render(
-        charts_dir,
-        "latency-distribution-faults",
-        "Latency by percentile around faults",
-        "Before: since the previous fault (or the end of warm-up); during: from the action to \
-         recovery (5 s when there is none); after: until the next fault or the end of the run.",
-        &chart,
-    )
+    legend
 }
 
 impl Draw for Distribution {

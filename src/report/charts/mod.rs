@@ -31,6 +31,7 @@ pub const WIDTH: u32 = 1100;
 pub struct Chart {
     /// File stem under `charts/`, also the HTML anchor.
     pub name: String,
+    /// Title drawn on the chart and used as its heading on the page.
     pub title: String,
     /// One sentence under the chart saying how to read it.
     pub caption: String,

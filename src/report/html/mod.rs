@@ -212,12 +212,17 @@ fn kv_table(s: &mut String, caption: &str, rows: &[(&str, String)]) {
 }
 
 fn environment(s: &mut String, r: &Results) {
-    let sc = &r.scenario;
-    let env = &r.environment;
-    let rate = &r.rate;
     s.push_str(
         "<section id=\"environment\">\n<h2>Scenario and environment</h2>\n<div class=\"grid\">\n",
     );
+    scenario_table(s, r);
+    environment_table(s, r);
+    rate_table(s, r);
+    s.push_str("</div>\n</section>\n");
+}
+
+fn scenario_table(s: &mut String, r: &Results) {
+    let sc = &r.scenario;
     kv_table(
         s,
         "Scenario",
@@ -245,6 +250,10 @@ fn environment(s: &mut String, r: &Results) {
             ),
         ],
     );
+}
+
+fn environment_table(s: &mut String, r: &Results) {
+    let env = &r.environment;
     kv_table(
         s,
         "Environment",
@@ -263,6 +272,10 @@ fn environment(s: &mut String, r: &Results) {
             ("OS", env.os.clone()),
         ],
     );
+}
+
+fn rate_table(s: &mut String, r: &Results) {
+    let rate = &r.rate;
     kv_table(
         s,
         "Rate",
@@ -306,7 +319,6 @@ fn environment(s: &mut String, r: &Results) {
             ),
         ],
     );
-    s.push_str("</div>\n</section>\n");
 }
 
 fn files(s: &mut String, r: &Results, rebuilt: &Rebuilt, charts: &[Chart]) {

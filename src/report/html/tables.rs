@@ -58,6 +58,58 @@ fn per_partition(map: &BTreeMap<i32, f64>) -> String {
     parts.join(", ")
 }
 
+/// A fault table cell: the fault, and the load's start (s since the origin).
+type FaultCell = fn(&FaultReport, f64) -> String;
+
+/// A figure of the fault's failover metrics, or a dash where none were recorded.
+fn metric(f: &FaultReport, get: impl Fn(&FailoverMetrics) -> String) -> String {
+    f.metrics.as_ref().map_or(DASH.to_string(), get)
+}
+
+/// The fault table's rows, in reading order.
+const FAULT_ROWS: [(&str, FaultCell); 13] = [
+    ("action", |f, _| format!("{} {}", f.action, f.target)),
+    ("node", |f, _| {
+        f.node.map_or(DASH.into(), |n| format!("broker {n}"))
+    }),
+    ("fired at (s)", |f, start| fmt_s(f.fired_s - start, 2)),
+    ("recovered at (s)", recovered),
+    ("first error after (s)", |f, _| {
+        metric(f, |m| opt_s(m.first_error_after_s, 2))
+    }),
+    ("longest ack gap (s)", |f, _| {
+        metric(f, |m| fmt_s(m.longest_ack_gap_s, 2))
+    }),
+    ("ack gap per partition (s)", |f, _| {
+        metric(f, |m| per_partition(&m.partition_ack_gaps_s))
+    }),
+    ("leader re-election per partition (s)", |f, _| {
+        metric(f, |m| per_partition(&m.leader_reelection_s))
+    }),
+    ("throughput recovery after (s)", |f, _| {
+        metric(f, |m| opt_s(m.throughput_recovery_s, 1))
+    }),
+    ("pre-fault ack rate (records/s)", |f, _| {
+        metric(f, |m| {
+            format!("{} records/s", super::fmt_rate(m.pre_fault_ack_rate))
+        })
+    }),
+    (
+        "under-replicated partitions (max, cleared after)",
+        |f, _| metric(f, under_replicated),
+    ),
+    ("failed deliveries by error", |f, _| {
+        metric(f, |m| by_kind(&m.errors))
+    }),
+    ("checked after the action", |f, _| {
+        if f.evidence.is_empty() {
+            DASH.into()
+        } else {
+            f.evidence.join("; ")
+        }
+    }),
+];
+
 /// One column per fault, one row per figure: faults are few, figures many, and a row per figure
 /// keeps each column narrow enough to fit the page.
 pub(super) fn faults(s: &mut String, r: &Results) {
@@ -75,112 +127,8 @@ pub(super) fn faults(s: &mut String, r: &Results) {
     }
     head.push_str("</tr></thead>\n<tbody>\n");
     s.push_str(&head);
-    let m = |f: &FaultReport| f.metrics.clone();
-    let metric = |f: &FaultReport, get: &dyn Fn(&FailoverMetrics) -> String| {
-        m(f).map_or(DASH.to_string(), |m| get(&m))
-    };
-    let rows: Vec<(&str, Vec<String>)> = vec![
-        (
-            "action",
-            r.faults
-                .iter()
-                .map(|f| format!("{} {}", f.action, f.target))
-                .collect(),
-        ),
-        (
-            "node",
-            r.faults
-                .iter()
-                .map(|f| f.node.map_or(DASH.into(), |n| format!("broker {n}")))
-                .collect(),
-        ),
-        (
-            "fired at (s)",
-            r.faults
-                .iter()
-                .map(|f| fmt_s(f.fired_s - start, 2))
-                .collect(),
-        ),
-        (
-            "recovered at (s)",
-            r.faults.iter().map(|f| recovered(f, start)).collect(),
-        ),
-        (
-            "first error after (s)",
-            r.faults
-                .iter()
-                .map(|f| metric(f, &|m| opt_s(m.first_error_after_s, 2)))
-                .collect(),
-        ),
-        (
-            "longest ack gap (s)",
-            r.faults
-                .iter()
-                .map(|f| metric(f, &|m| fmt_s(m.longest_ack_gap_s, 2)))
-                .collect(),
-        ),
-        (
-            "ack gap per partition (s)",
-            r.faults
-                .iter()
-                .map(|f| metric(f, &|m| per_partition(&m.partition_ack_gaps_s)))
-                .collect(),
-        ),
-        (
-            "leader re-election per partition (s)",
-            r.faults
-                .iter()
-                .map(|f| metric(f, &|m| per_partition(&m.leader_reelection_s)))
-                .collect(),
-        ),
-        (
-            "throughput recovery after (s)",
-            r.faults
-                .iter()
-                .map(|f| metric(f, &|m| opt_s(m.throughput_recovery_s, 1)))
-                .collect(),
-        ),
-        (
-            "pre-fault ack rate (records/s)",
-            r.faults
-                .iter()
-                .map(|f| {
-                    metric(f, &|m| {
-                        format!("{} records/s", super::fmt_rate(m.pre_fault_ack_rate))
-                    })
-                })
-                .collect(),
-        ),
-        (
-            "under-replicated partitions (max, cleared after)",
-            r.faults
-                .iter()
-                .map(|f| metric(f, &under_replicated))
-                .collect(),
-        ),
-        (
-            "failed deliveries by error",
-            r.faults
-                .iter()
-                .map(|f| metric(f, &|m| by_kind(&m.errors)))
-                .collect(),
-        ),
-        (
-            "checked after the action",
-            r.faults
-                .iter()
-                .map(|f| {
-                    if f.evidence.is_empty() {
-                        DASH.into()
-                    } else {
-                        f.evidence.join("; ")
-                    }
-                })
-                .collect(),
-        ),
-    ];
-    for (label, cells) in rows {
-        let cells: Vec<(bool, String)> = cells.into_iter().map(|c| (false, c)).collect();
+    for (label, cell) in FAULT_ROWS {
+        let cells: Vec<(bool, String)> = r.faults.iter().map(|f| (false, cell(f, start))).collect();
         row(s, &esc(label), &cells);
     }
     let notes: Vec<(bool, String)> = (r.faults.iter())
