@@ -74,8 +74,38 @@ fn cluster_lifecycle_against_real_jvms() {
         .filter(|l| l.starts_with(|c: char| c.is_ascii_digit()) && l.contains(" up "))
         .count();
     assert_eq!(up_brokers, 3, "three brokers up:\n{text}");
-    assert!(text.contains("leader"), "{text}");
+    // Exactly one broker row carries the quorum-leader mark, and the quorum line names it.
+    let leaders: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with(|c: char| c.is_ascii_digit()) && l.trim_end().ends_with("leader"))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(leaders.len(), 1, "one quorum leader row:\n{text}");
+    assert!(
+        text.contains(&format!("quorum    leader node {}", leaders[0])),
+        "the quorum line names broker {}:\n{text}",
+        leaders[0]
+    );
     assert!(backend.status().unwrap().all_up());
+    // The same as JSON, for scripts.
+    let st = home.run(&["cluster", "status", "--json"]);
+    assert!(st.status.success());
+    let json: serde_json::Value = serde_json::from_slice(&st.stdout).expect("status --json parses");
+    assert_eq!(json["backend"], "process");
+    assert_eq!(json["registry_up"], true);
+    let nodes = json["nodes"].as_array().expect("nodes");
+    assert_eq!(nodes.len(), 3);
+    assert!(
+        nodes
+            .iter()
+            .all(|n| n["registered"] == true && n["process"] == "running"),
+        "{json}"
+    );
+    assert_eq!(
+        json["quorum_leader"].as_u64().map(|l| l.to_string()),
+        Some(leaders[0].to_string()),
+        "JSON and table agree on the quorum leader"
+    );
 
     // Every bootstrap address alone is enough to produce and consume.
     let bootstrap = backend.bootstrap_servers();

@@ -55,6 +55,8 @@ fn engine_answers_or_the_error_says_how_to_get_one() {
 #[test]
 #[ignore = "needs a Docker engine; run with --ignored"]
 fn docker_cluster_survives_faults() {
+    // The same ports as every other cluster test: take turns with them.
+    let _lock = common::cluster_lock();
     let cluster = format!("kbench-it-{}", std::process::id());
     let backend = DockerBackend::connect(Topology::default(), &cluster)
         .unwrap_or_else(|e| skipped_without_engine(&e));
@@ -126,6 +128,7 @@ fn skipped_without_engine(e: &anyhow::Error) -> ! {
 #[test]
 #[ignore = "needs a Docker engine; run with --ignored"]
 fn failover_scenario_on_the_docker_backend() {
+    let _lock = common::cluster_lock();
     if let Err(e) = DockerBackend::connect(Topology::default(), "kbench-it-probe") {
         skipped_without_engine(&e);
     }
@@ -150,6 +153,8 @@ fn failover_scenario_on_the_docker_backend() {
     assert!(f.recovered_s.is_some(), "the killed broker came back");
     assert!(r.audit.ok, "audit: {:?}", r.audit);
     assert_eq!(r.audit.lost, 0);
-    let left = down_labelled(None).expect("engine still answers");
+    // Only the run's own cluster: other kbench containers on this engine are not ours.
+    let left = down_labelled(Some(kbench::cluster::docker::DEFAULT_CLUSTER))
+        .expect("engine still answers");
     assert!(left.is_empty(), "the run left {left:?}");
 }

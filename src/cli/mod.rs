@@ -123,41 +123,8 @@ pub enum Command {
     /// kbench / perf-test ratios and writes them as JSON under --reports. With the defaults it
     /// takes 10 to 15 minutes on a 2-core machine.
     CompareTools {
-        /// Records per run in the unthrottled phase (same count for both tools).
-        #[arg(long, default_value_t = 200_000,
-              value_parser = clap::value_parser!(u64).range(1..))]
-        records: u64,
-        /// Record size in bytes: kbench calibrates its Avro records to it, perf-test sends
-        /// payloads of exactly this size.
-        #[arg(long, default_value_t = 1024)]
-        record_size: usize,
-        /// Measured runs of each tool per phase, alternating which goes first; median and
-        /// spread are reported.
-        #[arg(long, default_value_t = 3,
-              value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
-        repeats: usize,
-        /// Unmeasured runs of each tool before the first measured one of each partition count,
-        /// so neither is charged for the fresh cluster's or topic's warm-up (the brokers' JIT
-        /// takes a few minutes of load to settle: on a 2-core machine one round left the first
-        /// measured runs up to 2x slower).
-        #[arg(long, default_value_t = 3)]
-        warmup_rounds: usize,
-        /// Seconds of load per run in the fixed-rate phase.
-        #[arg(long, default_value_t = 20.0)]
-        fixed_rate_seconds: f64,
-        /// linger.ms given to both tools (5 is both clients' default). Larger values trade
-        /// latency for bigger batches in both clients.
-        #[arg(long, default_value_t = 5)]
-        linger_ms: u32,
-        /// Partition counts to compare on, comma-separated: the whole comparison runs once per
-        /// count, each on a topic of its own (replication 3, min.insync.replicas 2). The layout
-        /// matters: librdkafka (kbench) sends one partition per produce request, the Java client
-        /// (perf-test) one request per broker for all the partitions it leads, so 3 partitions
-        /// (one per broker) puts the same requests on the wire and 6 (two per broker) gives
-        /// perf-test fewer, larger ones.
-        #[arg(long, value_delimiter = ',', default_values_t = [3, 6],
-              value_parser = clap::value_parser!(u32).range(1..=1000))]
-        partitions: Vec<u32>,
+        #[command(flatten)]
+        options: kbench::compare_tools::Options,
         /// Where the comparison's JSON is written.
         #[arg(long, default_value = "reports")]
         reports: PathBuf,
@@ -264,26 +231,6 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::CompareTools {
-            records,
-            record_size,
-            repeats,
-            warmup_rounds,
-            fixed_rate_seconds,
-            linger_ms,
-            partitions,
-            reports,
-        } => tools_cmd::run(
-            kbench::compare_tools::Options {
-                records,
-                record_size,
-                repeats,
-                warmup_rounds,
-                fixed_rate_seconds,
-                linger_ms,
-                partitions,
-            },
-            reports,
-        ),
+        Command::CompareTools { options, reports } => tools_cmd::run(options, reports),
     }
 }

@@ -23,24 +23,43 @@ pub use tools::{
     kbench, kbench_properties, parse_perf_test, perf_test, shared_properties, Sample, Workload,
 };
 
-/// Options of `kbench compare-tools`.
-#[derive(Debug, Clone)]
+/// Options of `kbench compare-tools`; the field docs are its `--help`.
+#[derive(Debug, Clone, clap::Args)]
 pub struct Options {
-    /// Records each tool sends per run of the unthrottled phase.
+    /// Records per run in the unthrottled phase (same count for both tools).
+    #[arg(long, default_value_t = 200_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
     pub records: u64,
-    /// Size of every record in bytes, for both tools.
+    /// Record size in bytes: kbench calibrates its Avro records to it, perf-test sends
+    /// payloads of exactly this size.
+    #[arg(long, default_value_t = 1024)]
     pub record_size: usize,
-    /// Measured runs of each tool per phase and topic layout.
+    /// Measured runs of each tool per phase, alternating which goes first; median and
+    /// spread are reported.
+    #[arg(long, default_value_t = 3,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub repeats: usize,
-    /// Unmeasured rounds of both tools before the first measured one of each layout: a fresh
-    /// cluster's JIT makes its first minute slower, and whichever tool ran then would be charged
-    /// for it; a fresh topic's first seconds (leader elections, new segments) likewise.
+    /// Unmeasured runs of each tool before the first measured one of each partition count,
+    /// so neither is charged for the fresh cluster's or topic's warm-up (the brokers' JIT
+    /// takes a few minutes of load to settle: on a 2-core machine one round left the first
+    /// measured runs up to 2x slower).
+    #[arg(long, default_value_t = 3)]
     pub warmup_rounds: usize,
-    /// Seconds of load in the fixed-rate phase.
+    /// Seconds of load per run in the fixed-rate phase.
+    #[arg(long, default_value_t = 20.0)]
     pub fixed_rate_seconds: f64,
-    /// `linger.ms` of both tools.
+    /// linger.ms given to both tools (5 is both clients' default). Larger values trade
+    /// latency for bigger batches in both clients.
+    #[arg(long, default_value_t = 5)]
     pub linger_ms: u32,
-    /// Partition counts of the topic, one full comparison each, in this order.
+    /// Partition counts to compare on, comma-separated: the whole comparison runs once per
+    /// count, each on a topic of its own (replication 3, min.insync.replicas 2). The layout
+    /// matters: librdkafka (kbench) sends one partition per produce request, the Java client
+    /// (perf-test) one request per broker for all the partitions it leads, so 3 partitions
+    /// (one per broker) puts the same requests on the wire and 6 (two per broker) gives
+    /// perf-test fewer, larger ones.
+    #[arg(long, value_delimiter = ',', default_values_t = [3, 6],
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub partitions: Vec<u32>,
 }
 

@@ -41,8 +41,18 @@ impl TestHome {
         c
     }
 
+    /// `kbench ARGS`, bounded by [`COMMAND_TIMEOUT`]: a hung kbench fails the test with its
+    /// output instead of hanging CI.
     pub fn run(&self, args: &[&str]) -> Output {
-        let out = self.cmd().args(args).output().expect("kbench runs");
+        self.run_within(args, COMMAND_TIMEOUT)
+    }
+
+    /// `kbench ARGS`, killed (and the test failed, with what it printed) after `timeout`.
+    pub fn run_within(&self, args: &[&str], timeout: Duration) -> Output {
+        let mut cmd = self.cmd();
+        cmd.args(args);
+        let out = output_within(cmd, timeout)
+            .unwrap_or_else(|partial| panic!("kbench {} {partial}", args.join(" ")));
         eprintln!(
             "$ kbench {}\n{}{}",
             args.join(" "),
@@ -63,10 +73,7 @@ impl TestHome {
             reports.to_str().unwrap(),
         ]);
         assert!(out.status.success(), "kbench run failed");
-        assert!(
-            jvms_under(&self.runs()).is_empty(),
-            "the run tore its cluster down"
-        );
+        self.assert_nothing_left();
         let dir = std::fs::read_dir(&reports)
             .unwrap()
             .next()
@@ -75,6 +82,22 @@ impl TestHome {
             .path();
         let r = kbench::report::results::read(&dir).expect("results.json parses");
         (dir, r)
+    }
+
+    /// Nothing of this home's clusters runs or listens any more, checked from /proc and the
+    /// ports themselves rather than by kbench's own bookkeeping.
+    pub fn assert_nothing_left(&self) {
+        let left = processes_naming(&self.home);
+        assert!(left.is_empty(), "processes left behind: {left:?}");
+        assert!(
+            jvms_under(&self.runs()).is_empty(),
+            "kbench's own view agrees"
+        );
+        let open: Vec<u16> = CLUSTER_PORTS
+            .into_iter()
+            .filter(|p| port_open(*p))
+            .collect();
+        assert!(open.is_empty(), "ports still listening: {open:?}");
     }
 
     /// The newest state file under this home, if any.
@@ -96,6 +119,56 @@ impl Drop for TestHome {
     }
 }
 
+/// Longest a single kbench command may take in a test: the longest test scenario runs about
+/// 2 minutes plus a cluster start (under a minute) and teardown.
+pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// Run `cmd` to completion, or kill it after `timeout`; the error holds what it printed.
+pub fn output_within(mut cmd: Command, timeout: Duration) -> Result<Output, String> {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("kbench starts");
+    let drain = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = r.read_to_end(&mut buf);
+            buf
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().expect("piped")));
+    let stderr = drain(Box::new(child.stderr.take().expect("piped")));
+    let end = Instant::now() + timeout;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break Some(status);
+        }
+        if Instant::now() >= end {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let (stdout, stderr) = (stdout.join().unwrap(), stderr.join().unwrap());
+    match status {
+        Some(status) => Ok(Output {
+            status,
+            stdout,
+            stderr,
+        }),
+        None => Err(format!(
+            "was killed after {timeout:?}; it printed:\n{}{}",
+            String::from_utf8_lossy(&stdout),
+            String::from_utf8_lossy(&stderr)
+        )),
+    }
+}
+
 /// Poll `cond` until it holds or `timeout` passes.
 pub fn wait_for(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
     let end = Instant::now() + timeout;
@@ -106,6 +179,33 @@ pub fn wait_for(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+/// Every port a kbench cluster listens on: clients, inter-broker, controllers, the registry and
+/// its management interface.
+pub const CLUSTER_PORTS: [u16; 11] = [
+    9092, 9093, 9094, 19092, 19093, 19094, 29092, 29093, 29094, 8081, 9081,
+];
+
+/// Live processes (pid, command line) whose command line mentions `dir`, read from /proc.
+pub fn processes_naming(dir: &Path) -> Vec<(i32, String)> {
+    let needle = dir.to_string_lossy().to_string();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| *pid != std::process::id() as i32)
+        .filter_map(|pid| {
+            let raw = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+            let cmd = String::from_utf8_lossy(&raw).replace('\0', " ");
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            let zombie = stat
+                .rsplit_once(')')
+                .is_some_and(|(_, r)| r.trim_start().starts_with('Z'));
+            (cmd.contains(&needle) && !zombie).then_some((pid, cmd))
+        })
+        .collect()
 }
 
 /// Processes whose command line names a work directory under `runs`.

@@ -1,0 +1,116 @@
+//! README promises of the commands that need no cluster: `validate`, `report`, `compose`, exit
+//! code 2 for bad input (with the file, line and field named), and `--help` for every command.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::TestHome;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn text(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[test]
+fn validate_accepts_the_shipped_scenarios_and_names_the_field_of_a_bad_one() {
+    let home = TestHome::new("cli-validate");
+    let shipped: Vec<PathBuf> = std::fs::read_dir(root().join("scenarios"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    assert!(shipped.len() >= 4, "{shipped:?}");
+    let args: Vec<&str> = std::iter::once("validate")
+        .chain(shipped.iter().map(|p| p.to_str().unwrap()))
+        .collect();
+    let ok = home.run(&args);
+    assert!(ok.status.success(), "{}", text(&ok));
+
+    let bad = home.home.join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[run]\nname = \"bad\"\nduration = \"10s\"\n\n[topic]\nname = \"t\"\npartitions = 0\n\n\
+         [schema]\nfile = \"x.avsc\"\n\n[producer]\nrate = 10\n",
+    )
+    .unwrap();
+    for cmd in ["validate", "run"] {
+        let out = home.run(&[cmd, bad.to_str().unwrap()]);
+        let msg = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{cmd}: {msg}");
+        assert!(
+            msg.contains(&format!("{}:7:", bad.display())) && msg.contains("topic.partitions"),
+            "{cmd} names file, line and field: {msg}"
+        );
+    }
+    let missing = home.run(&["run", "no-such-scenario.toml"]);
+    assert_eq!(missing.status.code(), Some(2), "{}", text(&missing));
+    assert!(text(&missing).contains("no-such-scenario.toml"));
+}
+
+#[test]
+fn report_rebuilds_a_run_directory_from_its_files() {
+    let home = TestHome::new("cli-report");
+    let dir = home.home.join("run");
+    std::fs::create_dir_all(&dir).unwrap();
+    for e in std::fs::read_dir(root().join("tests/fixtures/quickstart-run")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), dir.join(e.file_name())).unwrap();
+    }
+    let out = home.run(&["report", dir.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    let html = std::fs::read_to_string(dir.join("index.html")).unwrap();
+    assert!(
+        html.contains("<svg") && html.contains("quickstart"),
+        "a full report"
+    );
+    assert!(dir.join("charts").read_dir().unwrap().count() > 0);
+    let empty = home.home.join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let out = home.run(&["report", empty.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("results.json"), "{}", text(&out));
+}
+
+#[test]
+fn compose_prints_the_committed_compose_file() {
+    let home = TestHome::new("cli-compose");
+    let out = home.run(&["compose"]);
+    assert!(out.status.success());
+    let committed = std::fs::read_to_string(root().join("compose/docker-compose.yml")).unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), committed);
+}
+
+#[test]
+fn every_command_explains_itself() {
+    let home = TestHome::new("cli-help");
+    let top = home.run(&["--help"]);
+    assert!(top.status.success());
+    let listed = String::from_utf8_lossy(&top.stdout).to_string();
+    for cmd in [
+        "run",
+        "report",
+        "compare",
+        "compare-tools",
+        "compose",
+        "validate",
+        "produce",
+        "consume",
+        "cluster",
+    ] {
+        assert!(listed.contains(cmd), "--help lists {cmd}");
+        let out = home.run(&[cmd, "--help"]);
+        assert!(out.status.success(), "{cmd} --help");
+        assert!(String::from_utf8_lossy(&out.stdout).contains("Usage"));
+    }
+    let bad = home.run(&["compare-tools", "--partitions", "0"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(text(&bad).contains("--partitions"), "{}", text(&bad));
+}
