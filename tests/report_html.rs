@@ -1,41 +1,17 @@
 //! The HTML report built from a real run's results (tests/fixtures/quickstart-run): every section
 //! and chart is there, nothing external is referenced, charts exist as SVG and PNG, faults add
-//! their table and bands — and Debian's chromium, headless and offline, renders the page, takes a
-//! screenshot, and requests nothing but the file itself.
+//! their table and bands, a real failover run renders its fault and objectives. The browser
+//! checks are in tests/report_browser.rs.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
 
 use kbench::faults::report::{FailoverMetrics, FaultReport};
 use kbench::report::rebuild::{build_report, build_report_from};
 use kbench::slo::{Op, SloResult};
 
-const CHARTS: [&str; 4] = [
-    "latency-distribution",
-    "latency-over-time",
-    "throughput-over-time",
-    "send-lag-over-time",
-];
+use common::fixtures::{assert_png, fresh_failover_run, fresh_run, CHARTS};
 
-fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/quickstart-run")
-}
-
-/// A fresh copy of the fixture run directory, so building the report never writes into the
-/// source tree.
-fn fresh_run(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("report_html")
-        .join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    for entry in std::fs::read_dir(fixture()).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), dir.join(entry.file_name())).unwrap();
-    }
-    dir
-}
+mod common;
 
 /// The page without its `<pre>` scenario echo, which quotes the scenario file verbatim.
 fn outside_pre(html: &str) -> String {
@@ -57,15 +33,6 @@ fn figure_svg<'a>(html: &'a str, chart: &str) -> &'a str {
         .find("<svg")
         .unwrap_or_else(|| panic!("chart {chart} has no inline <svg>"));
     &fig[svg..]
-}
-
-fn assert_png(path: &Path) {
-    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    assert!(
-        bytes.starts_with(b"\x89PNG\r\n\x1a\n") && bytes.len() > 1000,
-        "{} is not a PNG",
-        path.display()
-    );
 }
 
 #[test]
@@ -280,6 +247,45 @@ fn slos_are_listed_with_their_measured_values() {
     assert!(!html.contains("No SLOs:"));
 }
 
+/// The path a real run takes: a fault with measured failover figures and objectives judged by
+/// kbench itself, rendered from files alone.
+#[test]
+fn a_real_failover_run_reports_its_fault_and_objectives() {
+    let dir = fresh_failover_run("real-failover");
+    let results = kbench::report::results::read(&dir).unwrap();
+    let html = std::fs::read_to_string(build_report(&dir).unwrap()).unwrap();
+    let m = results.faults[0].metrics.as_ref().expect("measured");
+    let reelection = format!("p0: {:.2} s", m.leader_reelection_s[&0]);
+    let missed: Vec<&str> = (results.slos.iter())
+        .filter(|s| !s.pass)
+        .map(|s| s.key.as_str())
+        .collect();
+    assert_eq!(missed, ["ack_p50_ms", "ack_p99_ms"], "{:?}", results.slos);
+    for needle in [
+        "<title>kbench report: failover-fixture</title>",
+        "Run FAILED:",
+        "3 of 5 SLOs met; audit OK.",
+        "<section id=\"faults\">",
+        "kill broker 2 (leader p0)",
+        reelection.as_str(),
+        "Before fault #1",
+        "During fault #1",
+        "After fault #1",
+        "<strong>PASS</strong> longest time a partition got no ack, any fault",
+        "<strong>FAIL</strong> ack_corrected latency p50, measured phase",
+    ] {
+        assert!(html.contains(needle), "index.html lacks {needle:?}");
+    }
+    assert!(!html.contains("No SLOs:"));
+    for chart in CHARTS.iter().chain(&["latency-distribution-faults"]) {
+        assert!(
+            html.contains(&format!("id=\"chart-{chart}\"")),
+            "no chart {chart}"
+        );
+    }
+    assert_png(&dir.join("charts/latency-distribution-faults.png"));
+}
+
 #[test]
 fn missing_results_is_a_clear_error() {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("report_html/empty");
@@ -309,175 +315,4 @@ fn broken_inputs_are_errors_not_panics() {
     let html = std::fs::read_to_string(build_report(&dir).unwrap()).unwrap();
     assert!(html.contains("Missing log:"));
     assert!(html.contains("e2e.hlog (missing)"));
-}
-
-// ---- In a real browser -------------------------------------------------------------------------
-
-fn chromium() -> PathBuf {
-    let candidates = ["chromium", "chromium-browser", "google-chrome"];
-    if let Some(p) = std::env::var_os("KBENCH_CHROMIUM") {
-        return PathBuf::from(p);
-    }
-    for name in candidates {
-        let found = Command::new("sh")
-            .arg("-c")
-            .arg(format!("command -v {name}"))
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
-        if let Some(path) = found.filter(|p| !p.is_empty()) {
-            return PathBuf::from(path);
-        }
-    }
-    panic!(
-        "this test needs Debian's chromium to render the report (apt-get install -y chromium, \
-         or set KBENCH_CHROMIUM to a Chromium binary); none of {candidates:?} is on PATH"
-    );
-}
-
-/// Runs headless chromium on `page` with networking off (every host resolves to nothing) and a
-/// net log, with extra arguments; returns its stdout and the net log's path. Output goes to files:
-/// a DOM dump outgrows a pipe's buffer, and chromium would block on it.
-fn run_chromium(work: &Path, tag: &str, page: &Path, extra: &[String]) -> (String, PathBuf) {
-    let net_log = work.join(format!("netlog-{tag}.json"));
-    let stdout_path = work.join(format!("{tag}.stdout"));
-    let stderr_path = work.join(format!("{tag}.stderr"));
-    let profile = work.join(format!("profile-{tag}"));
-    let _ = std::fs::remove_dir_all(&profile);
-    let _ = std::fs::remove_file(&net_log);
-    let mut cmd = Command::new(chromium());
-    cmd.args([
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--hide-scrollbars",
-        "--host-resolver-rules=MAP * ~NOTFOUND",
-        "--net-log-capture-mode=Everything",
-    ])
-    .arg(format!("--user-data-dir={}", profile.display()))
-    .arg(format!("--log-net-log={}", net_log.display()))
-    .args(extra)
-    .arg(format!("file://{}", page.display()))
-    .stdin(Stdio::null())
-    .stdout(std::fs::File::create(&stdout_path).unwrap())
-    .stderr(std::fs::File::create(&stderr_path).unwrap());
-    let mut child = cmd
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {}: {e}", cmd.get_program().to_string_lossy()));
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("chromium did not finish within 120 s on {}", page.display());
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
-    assert!(status.success(), "chromium failed ({status}): {stderr}");
-    (std::fs::read_to_string(&stdout_path).unwrap(), net_log)
-}
-
-/// URLs that the page itself asked for (not the browser's own background services): requests
-/// whose network isolation key is the file:// page.
-fn page_requests(net_log: &Path) -> Vec<String> {
-    let text = std::fs::read_to_string(net_log)
-        .unwrap_or_else(|e| panic!("no net log at {}: {e}", net_log.display()));
-    // A log cut short by a crash lacks its closing brackets; chromium documents that form.
-    let log: serde_json::Value = serde_json::from_str(&text)
-        .or_else(|_| serde_json::from_str(&format!("{}]}}", text.trim_end().trim_end_matches(','))))
-        .expect("the net log is JSON");
-    let start_job = log["constants"]["logEventTypes"]["URL_REQUEST_START_JOB"]
-        .as_u64()
-        .expect("the net log names its event types");
-    let events = log["events"].as_array().expect("the net log has events");
-    events
-        .iter()
-        .filter(|e| e["type"].as_u64() == Some(start_job))
-        .filter(|e| {
-            let p = &e["params"];
-            let nik = p["network_isolation_key"].as_str().unwrap_or("");
-            let site = p["site_for_cookies"].as_str().unwrap_or("");
-            nik.starts_with("file://") || site.contains("site=file://")
-        })
-        .filter_map(|e| e["params"]["url"].as_str().map(str::to_string))
-        .collect()
-}
-
-#[test]
-fn chromium_renders_the_report_offline() {
-    let dir = fresh_run("chromium");
-    let index = build_report(&dir).unwrap();
-    let work = dir.join("chromium");
-    std::fs::create_dir_all(&work).unwrap();
-
-    // The detector must see an external request when a page makes one, or a pass means nothing.
-    let control = work.join("control.html");
-    std::fs::write(
-        &control,
-        "<!DOCTYPE html><html><body><img src=\"http://external.invalid/x.png\"></body></html>",
-    )
-    .unwrap();
-    let (_, log) = run_chromium(&work, "control", &control, &["--dump-dom".into()]);
-    let seen = page_requests(&log);
-    assert!(
-        seen.iter()
-            .any(|u| u.starts_with("http://external.invalid/")),
-        "the net log check does not see a page's external request: {seen:?}"
-    );
-
-    let (dom, log) = run_chromium(&work, "dom", &index, &["--dump-dom".into()]);
-    assert!(
-        dom.matches("<svg").count() >= CHARTS.len(),
-        "DOM has the inline charts"
-    );
-    for chart in CHARTS {
-        assert!(
-            dom.contains(&format!("id=\"chart-{chart}\"")),
-            "DOM lacks {chart}"
-        );
-    }
-    for needle in [
-        "<table",
-        "Audit OK:",
-        "Latency percentiles",
-        "p99.9 (ms)",
-        "Kafka version",
-    ] {
-        assert!(dom.contains(needle), "DOM lacks {needle:?}");
-    }
-    let external: Vec<String> = (page_requests(&log).into_iter())
-        .filter(|u| !u.starts_with("file:") && !u.starts_with("data:") && !u.starts_with("about:"))
-        .collect();
-    assert!(external.is_empty(), "the report requested {external:?}");
-
-    let shot = dir.join("report-screenshot.png");
-    let _ = std::fs::remove_file(&shot);
-    let (_, log) = run_chromium(
-        &work,
-        "shot",
-        &index,
-        &[
-            format!("--screenshot={}", shot.display()),
-            "--window-size=1400,4000".into(),
-        ],
-    );
-    assert_png(&shot);
-    let external: Vec<String> = (page_requests(&log).into_iter())
-        .filter(|u| !u.starts_with("file:") && !u.starts_with("data:") && !u.starts_with("about:"))
-        .collect();
-    assert!(external.is_empty(), "the report requested {external:?}");
-    // CI keeps reports/ as an artifact; the directory is local output, not source.
-    let reports = Path::new(env!("CARGO_MANIFEST_DIR")).join("reports");
-    if std::fs::create_dir_all(&reports).is_ok() {
-        let _ = std::fs::copy(&shot, reports.join("report-screenshot.png"));
-    }
 }

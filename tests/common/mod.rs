@@ -2,6 +2,8 @@
 //! downloaded distributions), running the real `kbench` binary, and small waits.
 #![allow(dead_code)]
 
+pub mod fixtures;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
