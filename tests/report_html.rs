@@ -286,6 +286,30 @@ fn a_real_failover_run_reports_its_fault_and_objectives() {
     assert_png(&dir.join("charts/latency-distribution-faults.png"));
 }
 
+/// README: failed deliveries raise a warning at the top of the report, with their count; a
+/// run without any has none.
+#[test]
+fn failed_deliveries_raise_a_warning() {
+    let dir = fresh_run("failed-deliveries");
+    let clean = std::fs::read_to_string(build_report(&dir).unwrap()).unwrap();
+    assert!(
+        !clean.contains("Failed deliveries:"),
+        "no warning without failures"
+    );
+    let mut results = kbench::report::results::read(&dir).unwrap();
+    results.counts.failed = 1234;
+    results.errors.insert("MessageTimedOut".into(), 1234);
+    let html = std::fs::read_to_string(build_report_from(&dir, &results).unwrap()).unwrap();
+    let warning = html
+        .find("Failed deliveries:")
+        .expect("a failed-deliveries banner");
+    assert!(
+        html[warning..].contains("1,234 deliveries were reported failed"),
+        "the banner counts them"
+    );
+    assert!(html.contains("MessageTimedOut"), "by kind in the counts");
+}
+
 #[test]
 fn missing_results_is_a_clear_error() {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("report_html/empty");

@@ -21,14 +21,15 @@ const BOOTSTRAP: &str = "127.0.0.1:9092,127.0.0.1:9093,127.0.0.1:9094";
 const REGISTRY: &str = "http://127.0.0.1:8081/apis/ccompat/v7";
 const TOPIC: &str = "kbench-promises";
 
-fn scenario(dir: &Path, name: &str, body: &str) -> PathBuf {
-    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/schemas/reading.avsc");
+/// A 14 s scenario (2 s warm-up) on the detached cluster; `schema` adds to its `[schema]`.
+fn scenario(dir: &Path, name: &str, schema: &str, body: &str) -> PathBuf {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/schemas/reading.avsc");
     let text = format!(
         "[run]\nname = \"{name}\"\nduration = \"12s\"\nwarmup = \"2s\"\nseed = 7\n\n\
          [cluster]\nbackend = \"external\"\nbootstrap = \"{BOOTSTRAP}\"\n\
          registry_url = \"{REGISTRY}\"\n\n\
-         [schema]\nfile = \"{}\"\nsubject_strategy = \"topic_record\"\nrecord_size = 300\n\n{body}",
-        schema.display()
+         [schema]\nfile = \"{}\"\n{schema}\n\n{body}",
+        file.display()
     );
     let path = dir.join(format!("{name}.toml"));
     std::fs::write(&path, text).unwrap();
@@ -116,6 +117,7 @@ fn run_keeps_its_readme_promises() {
     let gate = scenario(
         &dir,
         "promises-gate",
+        "subject_strategy = \"topic_record\"\nrecord_size = 300",
         &format!(
             "[topic]\nname = \"{TOPIC}\"\npartitions = 4\n[topic.configs]\n\"retention.ms\" = \"3600000\"\n\n\
              [producer]\ncount = 2\nacks = 1\nidempotence = false\n\
@@ -186,13 +188,17 @@ fn run_keeps_its_readme_promises() {
     assert_eq!(after_first, r.counts.acked as i64);
 
     // recreate = false keeps the topic and its records; the group resumes at its committed
-    // offsets, so the audit sees only this run's records.
+    // offsets, so the audit sees only this run's records. This run also ramps its rate with
+    // acks = 0 and registers its schema under the record's full name.
     let keep = scenario(
         &dir,
         "promises-keep",
+        "subject_strategy = \"record\"",
         &format!(
             "[topic]\nname = \"{TOPIC}\"\npartitions = 4\nrecreate = false\n\n\
-             [producer]\nrate = 300\n\n[consumer]\ngroup = \"kbench-promises-gate\"\n"
+             [producer]\nacks = 0\nidempotence = false\n\
+             [producer.ramp]\nfrom = 100\nto = 500\nover = \"12s\"\n\n\
+             [consumer]\ngroup = \"kbench-promises-gate\"\n"
         ),
     );
     let (code, second) = run(&home, &keep);
@@ -203,4 +209,21 @@ fn run_keeps_its_readme_promises() {
         second.audit
     );
     assert_eq!(records_in_topic(), after_first + second.counts.acked as i64);
+    assert_eq!(second.schema.subject, "dev.kbench.seed.Reading");
+    assert!(registry_subjects().contains(&second.schema.subject));
+    // A ramp from 100/s to 500/s over 12 s, then 500/s: (100 + 500) / 2 * 12 + 500 * 2.
+    assert_eq!(second.rate.target_records, 3_600 + 1_000);
+    let ls = second.load_start_s.round() as u64;
+    let sent_at = |s: u64| {
+        (second.series.iter())
+            .find(|r| r.t == ls + s)
+            .map_or(0, |r| r.sent)
+    };
+    assert!(
+        sent_at(1) < sent_at(6) && sent_at(6) < sent_at(11),
+        "the rate ramps up: {} {} {}",
+        sent_at(1),
+        sent_at(6),
+        sent_at(11)
+    );
 }
