@@ -89,6 +89,9 @@ pub struct ProduceSummary {
     pub send_lag: Option<crate::metrics::Percentiles>,
     /// The producer could not keep up with `--rate` (see `LagStats::saturated`).
     pub generator_saturated: bool,
+    /// One row per second (`t` counts from the producer's clock origin): sent, acked, failed,
+    /// ack latency p50 / p99 / max — where a run's start-up or a stall shows.
+    pub seconds: Vec<crate::metrics::SecondRow>,
 }
 
 /// Produce `count` records at `rate` records/s, creating the topic (RF 3, min ISR 2) if needed.
@@ -141,6 +144,7 @@ pub fn produce(ep: &Endpoints, o: &ProduceOptions) -> Result<ProduceSummary> {
         ack_raw: kind("ack_raw"),
         send_lag: kind("send_lag"),
         generator_saturated: report.saturated,
+        seconds: summary.series,
     })
 }
 
