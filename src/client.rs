@@ -77,6 +77,12 @@ pub struct ProduceSummary {
     pub acked: u64,
     /// Records whose delivery was reported failed.
     pub failed: u64,
+    /// How long the producer took to be ready to send (producer id, partition leaders known
+    /// and connected); the schedule's clock starts then, so no record is charged for it.
+    /// `None`: not seen ready within 10 s, and the schedule started anyway (see `waiting_for`).
+    pub ready_after_s: Option<f64>,
+    /// What readiness still lacked when the schedule started without it.
+    pub waiting_for: Option<String>,
     /// Wall time from the first intended send to the last delivery report.
     pub elapsed_s: f64,
     /// Acked records per second over `elapsed_s`.
@@ -126,7 +132,11 @@ pub fn produce(ep: &Endpoints, o: &ProduceOptions) -> Result<ProduceSummary> {
     let measured = produce_measured(ep, o, &schema, &clock, &tmp);
     std::fs::remove_dir_all(&tmp).ok();
     let (report, summary, verdict) = measured?;
-    let elapsed_s = clock.origin.elapsed().as_secs_f64();
+    let elapsed_s = clock
+        .origin
+        .elapsed()
+        .saturating_sub(report.start)
+        .as_secs_f64();
     let kind = |k: &str| {
         summary
             .phases
@@ -138,6 +148,8 @@ pub fn produce(ep: &Endpoints, o: &ProduceOptions) -> Result<ProduceSummary> {
         subject: schema.registered.subject,
         acked: verdict.acked,
         failed: verdict.failed,
+        ready_after_s: report.ready_after.map(|d| d.as_secs_f64()),
+        waiting_for: report.waiting_for,
         elapsed_s,
         acked_rate: verdict.acked as f64 / elapsed_s.max(1e-9),
         ack: kind("ack_corrected"),
@@ -168,6 +180,7 @@ fn produce_measured(
         profile: RateProfile::Constant { rate: o.rate },
         duration: Duration::from_secs_f64(o.count as f64 / o.rate) + Duration::from_secs(1),
         max_records: Some(o.count),
+        start_when_ready: true,
         properties: o.properties.clone(),
         ..producer_base(ep, &o.topic, schema, o.seed, clock)
     };

@@ -36,6 +36,18 @@ pub fn produce(e: EndpointArgs, o: ProduceOptions, json: bool) -> Result<ExitCod
             ms(|q| q.p99_us),
             ms(|q| q.p99_9_us)
         );
+        // The summary says when its clock started, so nobody mistakes start-up for steady state.
+        match (s.ready_after_s, &s.waiting_for) {
+            (Some(r), _) => println!(
+                "clock started when the producer was ready ({r:.3}s after it was created: \
+                 producer id, partition leaders known and connected); start-up is not measured"
+            ),
+            (None, Some(w)) => println!(
+                "the producer was not ready within 10s ({w}); the clock started anyway, so the \
+                 first records carry its start-up"
+            ),
+            (None, None) => {}
+        }
     }
     Ok(if s.failed == 0 && s.acked == count {
         ExitCode::SUCCESS

@@ -20,6 +20,7 @@ pub fn render(c: &Comparison) -> String {
         list(&c.properties),
         list(&c.kbench_properties)
     );
+    let _ = writeln!(s, "{}", start_up_note(c.fixed_rate_seconds));
     for l in &c.layouts {
         let _ = writeln!(
             s,
@@ -66,6 +67,12 @@ fn phase(s: &mut String, c: &Comparison, p: &PhaseResult) {
             cell(PERF_TEST)
         );
     }
+    let _ = writeln!(
+        s,
+        "  p99 per run (ms): kbench {} | perf-test {}",
+        p99_per_run(p, KBENCH),
+        p99_per_run(p, PERF_TEST)
+    );
     if let Some(e) = p.stats[KBENCH].get("rate_error") {
         let _ = writeln!(
             s,
@@ -75,6 +82,27 @@ fn phase(s: &mut String, c: &Comparison, p: &PhaseResult) {
             e.max * 100.0
         );
     }
+}
+
+/// How both tools' start-up is kept out of the figures, and why the fixed-rate phase is long.
+fn start_up_note(fixed_rate_seconds: f64) -> String {
+    format!(
+        "start-up: kbench's clock starts once its producer is ready (producer id, partition \
+         leaders known and connected); perf-test's at its first send, which blocks until \
+         metadata is known. Neither charges start-up to more than its first record. Fixed-rate \
+         runs last {fixed_rate_seconds:.0} s, so a one-off stall shorter than {:.2} s cannot be \
+         a run's p99 by itself; each run's p99 is listed.",
+        fixed_rate_seconds / 100.0
+    )
+}
+
+/// Each run's p99 in the order the runs came, so one bad run is visible behind a median.
+fn p99_per_run(p: &PhaseResult, tool: &str) -> String {
+    let runs: Vec<String> = (p.samples.iter())
+        .filter(|x| x.tool == tool)
+        .map(|x| format!("{:.1}", x.p99_ms))
+        .collect();
+    runs.join(", ")
 }
 
 /// The headline ratios of every layout on one screen.
@@ -111,12 +139,21 @@ mod tests {
                 Sample {
                     tool: KBENCH.into(),
                     records_per_s: kbench_rps,
+                    p99_ms: 12.5,
                     rate_error,
                     ..Sample::default()
                 },
                 Sample {
                     tool: PERF_TEST.into(),
                     records_per_s: 100.0,
+                    p99_ms: 9.0,
+                    ..Sample::default()
+                },
+                Sample {
+                    tool: KBENCH.into(),
+                    records_per_s: kbench_rps,
+                    p99_ms: 480.0,
+                    rate_error,
                     ..Sample::default()
                 },
             ]
@@ -142,6 +179,7 @@ mod tests {
             record_size: 1024,
             repeats: 1,
             warmup_rounds: 0,
+            fixed_rate_seconds: 40.0,
             properties: vec![("linger.ms".into(), "5".into())],
             kbench_properties: Vec::new(),
             layouts: vec![layout(3, 150.0), layout(6, 80.0)],
@@ -152,6 +190,12 @@ mod tests {
         let rps = out.find("  records_per_s").expect("records row");
         assert!(rps < out.find("  p999_ms").expect("p99.9 row"), "{out}");
         assert!(out.contains("achieved-rate error: median -0.200%"), "{out}");
+        // One bad run shows even though the median hides it.
+        assert!(
+            out.contains("p99 per run (ms): kbench 12.5, 480.0 | perf-test 9.0"),
+            "{out}"
+        );
+        assert!(out.contains("shorter than 0.40 s cannot be"), "{out}");
         let summary = &out[out.find("ratios kbench / perf-test").expect("summary")..];
         let rows: Vec<&str> = summary.lines().skip(2).collect();
         assert!(rows[0].trim_start().starts_with("3 ") && rows[0].contains("1.50"));

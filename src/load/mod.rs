@@ -2,6 +2,8 @@
 //! that read everything back.
 
 pub mod consumer;
+mod delivery;
 pub mod pace;
 pub mod producer;
+pub mod ready;
 pub mod schedule;

@@ -11,18 +11,18 @@ use anyhow::{Context, Result};
 use apache_avro::Schema;
 use rdkafka::config::ClientConfig;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::Message;
-use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
-use rdkafka::ClientContext;
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 
+use super::delivery::{micros, Ctx};
 use super::pace::{Clock, LagStats, Pacer, Slot};
+use super::ready::{self, Readiness};
 use super::schedule::{RateProfile, Schedule};
 use crate::audit::ledger::Ledger;
 use crate::avro::generate::{self, Generator, Sizes};
 use crate::avro::header::{Header, HeaderSlots};
 use crate::avro::wire;
 use crate::faults::observe::AckTimeline;
-use crate::metrics::{Counter, Kind, Recorder};
+use crate::metrics::Recorder;
 
 /// How many replicas must have a record before the broker acknowledges it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
@@ -81,6 +81,10 @@ pub struct ProducerConfig {
     pub profile: RateProfile,
     /// Intended send times run from `start` (offset from the origin) for `duration`.
     pub start: Duration,
+    /// Start the schedule once the producer is ready (see `ready`), not at `start`: for
+    /// `kbench produce`, which has no load start shared with other producers. A run's
+    /// producers wait for readiness only until `start`.
+    pub start_when_ready: bool,
     /// Length of the schedule: no intended send time falls at or after `start + duration`.
     pub duration: Duration,
     /// Stop after this many records even if the schedule has more (`kbench produce --count`).
@@ -112,120 +116,13 @@ pub struct ProducerReport {
     pub saturated: bool,
     /// Deliveries still unresolved when the flush timed out.
     pub unresolved: u64,
-}
-
-/// Intended and actual send time of in-flight records, indexed by sequence modulo the ring size.
-/// librdkafka never holds more than `queue.buffering.max.messages` records, so a ring at least
-/// that large never overwrites an unresolved entry.
-struct Inflight {
-    ring: Vec<(u64, u64)>,
-    mask: u64,
-    /// Taken out when the producer is done, to hand the last interval to the aggregator.
-    recorder: Option<Recorder>,
-    pending: u64,
-}
-
-impl Inflight {
-    fn on_send(&mut self, seq: u64, intended: u64, actual: u64) {
-        let idx = (seq & self.mask) as usize;
-        self.ring[idx] = (intended, actual);
-        self.pending += 1;
-        if let Some(r) = self.recorder.as_mut() {
-            // `SendClock` never releases a slot early; should a clock ever step back, an early
-            // send is no lag, never a wrapped u64 in the histogram.
-            r.record(Kind::SendLag, actual, actual.saturating_sub(intended));
-            r.count(Counter::Sent, actual, 1);
-            r.tick(actual);
-        }
-    }
-
-    /// Resolve record `seq` at `now`: acked, or failed with `error`. Returns nothing to do for
-    /// the recorder once it was handed back (librdkafka may still purge records at shutdown).
-    fn resolve(&mut self, seq: u64, now: u64, error: Option<&KafkaError>) {
-        let (intended, sent) = self.ring[(seq & self.mask) as usize];
-        self.pending = self.pending.saturating_sub(1);
-        let Some(r) = self.recorder.as_mut() else {
-            return;
-        };
-        match error {
-            None => {
-                r.record(Kind::AckCorrected, now, now.saturating_sub(intended));
-                r.record(Kind::AckRaw, now, now.saturating_sub(sent));
-                r.count(Counter::Acked, now, 1);
-            }
-            Some(e) => {
-                r.error(&error_kind(e), now, now.saturating_sub(intended));
-                r.count(Counter::Failed, now, 1);
-            }
-        }
-    }
-
-    fn tick(&mut self, now: u64) {
-        if let Some(r) = self.recorder.as_mut() {
-            r.tick(now);
-        }
-    }
-}
-
-struct Ctx {
-    producer_id: u32,
-    origin: Instant,
-    state: Mutex<Inflight>,
-    ledger: Arc<Mutex<Ledger>>,
-    timeline: Arc<Mutex<AckTimeline>>,
-}
-
-impl Ctx {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inflight> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn resolve(&self, seq: u64, partition: i32, error: Option<&KafkaError>) {
-        let now = micros(self.origin.elapsed());
-        self.lock().resolve(seq, now, error);
-        {
-            let mut tl = self.timeline.lock().unwrap_or_else(|e| e.into_inner());
-            match error {
-                None => tl.on_ack(partition, now),
-                Some(_) => tl.on_failure(now),
-            }
-        }
-        let mut ledger = self.ledger.lock().unwrap_or_else(|e| e.into_inner());
-        match error {
-            None => ledger.on_ack(self.producer_id, seq),
-            Some(_) => ledger.on_failed(self.producer_id, seq),
-        }
-    }
-}
-
-impl ClientContext for Ctx {}
-
-fn micros(d: Duration) -> u64 {
-    d.as_micros() as u64
-}
-
-impl ProducerContext for Ctx {
-    type DeliveryOpaque = usize;
-
-    fn delivery(&self, result: &DeliveryResult<'_>, seq: usize) {
-        match result {
-            Ok(m) => self.resolve(seq as u64, m.partition(), None),
-            Err((e, m)) => self.resolve(seq as u64, m.partition(), Some(e)),
-        }
-    }
-}
-
-/// A stable name for a delivery error, e.g. `MessageTimedOut` or `NotEnoughReplicas`.
-pub fn error_kind(e: &KafkaError) -> String {
-    match e.rdkafka_error_code() {
-        Some(code) => format!("{code:?}"),
-        None => format!("{e}")
-            .split(':')
-            .next()
-            .unwrap_or("Unknown")
-            .trim()
-            .to_string(),
-    }
+    /// When the schedule started, as an offset from the origin.
+    pub start: Duration,
+    /// How long after its creation the producer was ready to send; `None` when it was not
+    /// seen ready before the schedule had to start (see `waiting_for`).
+    pub ready_after: Option<Duration>,
+    /// What readiness still lacked when the schedule started without it.
+    pub waiting_for: Option<String>,
 }
 
 /// The schedule's clock: time since this producer's schedule starts, and one precise sleep per
@@ -262,7 +159,15 @@ fn client_config(cfg: &ProducerConfig) -> ClientConfig {
         .set("linger.ms", "5")
         // Java clients always set TCP_NODELAY; librdkafka leaves Nagle on unless told, which
         // holds a small produce request back until the previous one is acked.
-        .set("socket.nagle.disable", "true");
+        .set("socket.nagle.disable", "true")
+        .set(
+            "statistics.interval.ms",
+            ready::STATS_INTERVAL_MS.to_string(),
+        )
+        // Connect to every broker at once rather than on the first record for it, so the
+        // producer is ready (see `ready`) before its schedule starts and no record pays for a
+        // connection set-up.
+        .set("enable.sparse.connections", "false");
     for (k, v) in &cfg.properties {
         cc.set(k, v);
     }
@@ -376,9 +281,17 @@ pub fn run(
     ledger: Arc<Mutex<Ledger>>,
     stop: Arc<AtomicBool>,
 ) -> Result<ProducerReport> {
+    let mut cfg = cfg;
     let cc = client_config(&cfg);
     let limits = Limits::of(&cc);
+    let created = Instant::now();
     let producer = create(&cfg, &cc, &limits, recorder, ledger)?;
+    let ready = await_ready(&producer, &cfg, &cc);
+    let ready_after = ready.then(|| created.elapsed());
+    if cfg.start_when_ready {
+        cfg.start = cfg.origin.elapsed();
+    }
+    let waiting_for = (!ready).then(|| producer.context().readiness().waiting_for());
     let mut draw = RecordDraw::new(&cfg)?;
     draw.check_first()?;
     // Delivery reports are served on a thread of their own, so each ack is timed when it arrives
@@ -401,7 +314,34 @@ pub fn run(
         lag: totals.lag,
         saturated: totals.saturated,
         unresolved,
+        start: cfg.start,
+        ready_after,
+        waiting_for,
     })
+}
+
+/// Longest `kbench produce` waits for its producer to be ready before starting anyway.
+const READY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Wait until librdkafka's statistics say the producer can send (producer id, leaders known and
+/// connected) — until the schedule's start at the latest, or [`READY_TIMEOUT`] for a schedule
+/// that starts when ready. Whether it became ready.
+fn await_ready(producer: &BaseProducer<Ctx>, cfg: &ProducerConfig, cc: &ClientConfig) -> bool {
+    if cc.get("statistics.interval.ms") == Some("0") {
+        return false; // the user turned statistics off: readiness cannot be seen
+    }
+    let deadline = match cfg.start_when_ready {
+        true => Instant::now() + READY_TIMEOUT,
+        false => cfg.origin + cfg.start,
+    };
+    // Asking for the topic's metadata makes it known to the producer, so librdkafka assigns its
+    // partitions to their leaders and connects to them before the first record.
+    let _ = (producer.client()).fetch_metadata(Some(&cfg.topic), Duration::from_secs(5));
+    let readiness = producer.context().readiness();
+    while !readiness.is_ready() && Instant::now() < deadline && !crate::signals::requested() {
+        producer.poll(Duration::from_millis(5));
+    }
+    readiness.is_ready()
 }
 
 fn create(
@@ -411,18 +351,15 @@ fn create(
     recorder: Recorder,
     ledger: Arc<Mutex<Ledger>>,
 ) -> Result<BaseProducer<Ctx>> {
-    let ctx = Ctx {
-        producer_id: cfg.id,
-        origin: cfg.origin,
-        state: Mutex::new(Inflight {
-            ring: vec![(0, 0); limits.ring_len as usize],
-            mask: limits.ring_len - 1,
-            recorder: Some(recorder),
-            pending: 0,
-        }),
+    let ctx = Ctx::new(
+        cfg.id,
+        cfg.origin,
+        limits.ring_len,
+        recorder,
         ledger,
-        timeline: Arc::clone(&cfg.timeline),
-    };
+        Arc::clone(&cfg.timeline),
+        Readiness::new(&cfg.topic, cfg.idempotence),
+    );
     cc.create_with_context(ctx).with_context(|| {
         format!(
             "cannot create producer {} (check [producer.properties])",
@@ -512,38 +449,13 @@ fn await_deliveries(producer: &BaseProducer<Ctx>, cfg: &ProducerConfig, limits: 
         let now = micros(cfg.origin.elapsed());
         let mut st = producer.context().lock();
         st.tick(now);
-        if st.pending == 0 || Instant::now() >= deadline {
+        if st.pending() == 0 || Instant::now() >= deadline {
             break;
         }
         drop(st);
         producer.poll(Duration::from_millis(50));
     }
     let mut st = producer.context().lock();
-    if let Some(r) = st.recorder.take() {
-        r.finish();
-    }
-    st.pending
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::sync::mpsc;
-
-    #[test]
-    fn a_send_stamped_before_its_intended_time_has_zero_lag_not_an_overflow() {
-        let (tx, rx) = mpsc::channel();
-        let mut inflight = Inflight {
-            ring: vec![(0, 0); 4],
-            mask: 3,
-            recorder: Some(Recorder::new("p".into(), tx)),
-            pending: 0,
-        };
-        inflight.on_send(0, 1_000, 998);
-        inflight.recorder.take().unwrap().finish();
-        let iv = rx.recv().unwrap();
-        let lag = iv.hists[Kind::SendLag.index()].as_ref().unwrap();
-        assert_eq!((lag.len(), lag.max()), (1, 0));
-        assert_eq!(iv.overflow[Kind::SendLag.index()], 0);
-    }
+    st.finish();
+    st.pending()
 }

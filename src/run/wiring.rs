@@ -147,6 +147,7 @@ pub fn producer_base(
         seed,
         profile: RateProfile::Constant { rate: 0.0 },
         start: Duration::ZERO,
+        start_when_ready: false,
         duration: Duration::ZERO,
         max_records: None,
         acks: Acks::All,
