@@ -186,6 +186,11 @@ impl Topology {
             ),
             kv("share.coordinator.state.topic.min.isr", "2".into()),
             kv("group.initial.rebalance.delay.ms", "0".into()),
+            // A benchmark writes hundreds of MB/s onto one machine's disk: topics that bound
+            // their size (`retention.bytes`) must actually shrink within seconds, not every
+            // 5 minutes with deleted segments kept for another minute (Kafka's defaults).
+            kv("log.retention.check.interval.ms", "10000".into()),
+            kv("log.segment.delete.delay.ms", "1000".into()),
             kv("auto.create.topics.enable", "false".into()),
         ]
     }

@@ -70,6 +70,20 @@ pub struct Options {
 const REPLICATION_FACTOR: i32 = 3;
 const MIN_INSYNC_REPLICAS: u32 = 2;
 
+/// Settings of every comparison topic: two of three replicas in sync, and a bounded size — the
+/// runs write tens of GB at today's rates, more than a development machine's disk holds, and
+/// only the newest records matter (the brokers enforce retention every 10 s, see topology).
+fn topic_configs() -> Vec<(String, String)> {
+    vec![
+        (
+            "min.insync.replicas".into(),
+            MIN_INSYNC_REPLICAS.to_string(),
+        ),
+        ("retention.bytes".into(), (256u64 << 20).to_string()),
+        ("segment.bytes".into(), (64u64 << 20).to_string()),
+    ]
+}
+
 /// Result of `kbench compare-tools`: the settings both tools got and one result per
 /// topic layout.
 #[derive(Debug, Clone, Serialize)]
@@ -130,10 +144,7 @@ pub fn compare(
                 name: topic.clone(),
                 partitions: partitions as i32,
                 replication_factor: REPLICATION_FACTOR,
-                configs: vec![(
-                    "min.insync.replicas".into(),
-                    MIN_INSYNC_REPLICAS.to_string(),
-                )],
+                configs: topic_configs(),
             },
             true,
         )?;

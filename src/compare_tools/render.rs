@@ -21,6 +21,11 @@ pub fn render(c: &Comparison) -> String {
         list(&c.kbench_properties)
     );
     let _ = writeln!(s, "{}", start_up_note(c.fixed_rate_seconds));
+    let _ = writeln!(
+        s,
+        "topics keep at most 256 MiB per partition (retention.bytes, enforced every 10 s) so the \
+         runs fit on the disk"
+    );
     for l in &c.layouts {
         let _ = writeln!(
             s,

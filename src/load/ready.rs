@@ -141,26 +141,23 @@ mod tests {
 
     /// Statistics shaped like librdkafka's (only the fields readiness reads, plus noise).
     fn stats(idemp: &str, leaders: &[(i32, i32)], brokers: &[(i32, &str)]) -> Vec<u8> {
-        let parts: Vec<String> = leaders
-            .iter()
-            .map(|(p, l)| {
-                format!("\"{p}\": {{\"partition\": {p}, \"leader\": {l}, \"msgq_cnt\": 0}}")
-            })
-            .chain(["\"-1\": {\"partition\": -1, \"leader\": -1}".to_string()])
-            .collect();
-        let brokers: Vec<String> = brokers
-            .iter()
-            .map(|(id, st)| {
-                format!("\"127.0.0.1:{}/{id}\": {{\"nodeid\": {id}, \"state\": \"{st}\", \"rtt\": {{}}}}", 9091 + id)
-            })
-            .chain(["\"127.0.0.1:9092/bootstrap\": {\"nodeid\": -1, \"state\": \"UP\"}".to_string()])
-            .collect();
-        format!(
-            "{{\"name\": \"p\", \"brokers\": {{{}}}, \"topics\": {{\"t\": {{\"topic\": \"t\", \"partitions\": {{{}}}}}}}, \
-             \"eos\": {{\"idemp_state\": \"{idemp}\", \"producer_id\": 1}}}}",
-            brokers.join(", "),
-            parts.join(", ")
-        )
+        let mut partitions = serde_json::Map::new();
+        for (p, l) in leaders.iter().chain(&[(-1, -1)]) {
+            let entry = serde_json::json!({ "partition": p, "leader": l, "msgq_cnt": 0 });
+            partitions.insert(p.to_string(), entry);
+        }
+        let mut nodes = serde_json::Map::new();
+        for (id, state) in brokers.iter().chain(&[(-1, "UP")]) {
+            let entry = serde_json::json!({ "nodeid": id, "state": state, "rtt": {} });
+            nodes.insert(format!("127.0.0.1:{}/{id}", 9091 + id), entry);
+        }
+        serde_json::json!({
+            "name": "p",
+            "brokers": nodes,
+            "topics": { "t": { "topic": "t", "partitions": partitions } },
+            "eos": { "idemp_state": idemp, "producer_id": 1 },
+        })
+        .to_string()
         .into_bytes()
     }
 
