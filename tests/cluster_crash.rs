@@ -9,10 +9,9 @@ use std::time::Duration;
 
 use common::{wait_for, TestHome};
 
-#[test]
-fn sigkilled_kbench_is_cleaned_up_by_cluster_down() {
-    let _lock = common::cluster_lock();
-    let home = TestHome::new("crash");
+/// Start `cluster up` in the foreground and SIGKILL it once every node's JVM is recorded, before
+/// the cluster is ready; the state file as it was then.
+fn kill_once_nodes_are_spawned(home: &TestHome) -> kbench::cluster::state::ClusterState {
     let mut child = home
         .cmd()
         .args(["cluster", "up"])
@@ -20,7 +19,6 @@ fn sigkilled_kbench_is_cleaned_up_by_cluster_down() {
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
-    // Kill kbench once it has started some JVMs but before the cluster is ready.
     wait_for("nodes spawned", Duration::from_secs(120), || {
         home.state()
             .is_some_and(|s| s.nodes.iter().all(|n| n.process.is_some()))
@@ -29,6 +27,14 @@ fn sigkilled_kbench_is_cleaned_up_by_cluster_down() {
     // SAFETY: signalling our own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
     child.wait().unwrap();
+    state
+}
+
+#[test]
+fn sigkilled_kbench_is_cleaned_up_by_cluster_down() {
+    let _lock = common::cluster_lock();
+    let home = TestHome::new("crash");
+    let state = kill_once_nodes_are_spawned(&home);
     let procs = state.processes();
     assert!(
         procs.iter().any(|p| p.alive()),
@@ -86,20 +92,7 @@ fn sigterm_to_foreground_cluster_up_tears_down() {
 fn jvms_missing_from_the_state_file_are_found_by_their_command_line() {
     let _lock = common::cluster_lock();
     let home = TestHome::new("unrecorded");
-    let mut child = home
-        .cmd()
-        .args(["cluster", "up"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    wait_for("nodes spawned", Duration::from_secs(120), || {
-        home.state()
-            .is_some_and(|s| s.nodes.iter().all(|n| n.process.is_some()))
-    });
-    // SAFETY: signalling our own child.
-    unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
-    child.wait().unwrap();
+    kill_once_nodes_are_spawned(&home);
     let path = home.state_file().unwrap();
     let mut state: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
