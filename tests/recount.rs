@@ -110,9 +110,7 @@ fn leader_of_p0() -> u32 {
 #[test]
 fn an_independent_recount_matches_the_audit_and_can_see_a_loss() {
     let _lock = common::cluster_lock();
-    let home = TestHome::new("recount");
-    let up = home.run(&["cluster", "up", "--detach"]);
-    assert!(up.status.success(), "cluster up failed");
+    let home = TestHome::detached("recount");
     let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/schemas/reading.avsc");
     let scenario = home.home.join("recount.toml");
     std::fs::write(
@@ -154,13 +152,7 @@ fn an_independent_recount_matches_the_audit_and_can_see_a_loss() {
         out.status.success(),
         "kbench run against the external cluster"
     );
-    let dir = std::fs::read_dir(&reports)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let r = kbench::report::results::read(&dir).unwrap();
+    let (_, r) = common::read_run(&reports);
     assert!(r.counts.acked > 5_000, "{:?}", r.counts);
     assert_eq!(r.audit.acked, r.counts.acked, "{}", r.audit);
     assert!(r.audit.ok, "{}", r.audit);

@@ -50,13 +50,7 @@ fn run(home: &TestHome, scenario: &Path) -> (i32, Results) {
         "--reports",
         reports.to_str().unwrap(),
     ]);
-    let dir = std::fs::read_dir(&reports)
-        .expect("a report directory")
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let r = kbench::report::results::read(&dir).expect("results.json parses");
+    let (_, r) = common::read_run(&reports);
     (out.status.code().unwrap_or(-1), r)
 }
 
@@ -106,9 +100,7 @@ fn registry_subjects() -> Vec<String> {
 #[test]
 fn run_keeps_its_readme_promises() {
     let _lock = common::cluster_lock();
-    let home = TestHome::new("promises");
-    let up = home.run(&["cluster", "up", "--detach"]);
-    assert!(up.status.success(), "cluster up failed");
+    let home = TestHome::detached("promises");
     let dir = home.home.join("scenarios");
     std::fs::create_dir_all(&dir).unwrap();
 

@@ -76,14 +76,16 @@ impl TestHome {
         ]);
         assert!(out.status.success(), "kbench run failed");
         self.assert_nothing_left();
-        let dir = std::fs::read_dir(&reports)
-            .unwrap()
-            .next()
-            .unwrap()
-            .unwrap()
-            .path();
-        let r = kbench::report::results::read(&dir).expect("results.json parses");
-        (dir, r)
+        read_run(&reports)
+    }
+
+    /// A home whose cluster was started with `kbench cluster up --detach`, for tests that use
+    /// it as an external cluster; `Drop` takes it down.
+    pub fn detached(name: &str) -> TestHome {
+        let home = TestHome::new(name);
+        let up = home.run(&["cluster", "up", "--detach"]);
+        assert!(up.status.success(), "cluster up failed");
+        home
     }
 
     /// Nothing of this home's clusters runs or listens any more, checked from /proc and the
@@ -169,6 +171,18 @@ pub fn output_within(mut cmd: Command, timeout: Duration) -> Result<Output, Stri
             String::from_utf8_lossy(&stderr)
         )),
     }
+}
+
+/// The one run directory under `reports`, with its parsed results.
+pub fn read_run(reports: &Path) -> (PathBuf, kbench::report::results::Results) {
+    let dir = std::fs::read_dir(reports)
+        .expect("a reports directory")
+        .next()
+        .expect("a run directory")
+        .unwrap()
+        .path();
+    let r = kbench::report::results::read(&dir).expect("results.json parses");
+    (dir, r)
 }
 
 /// Poll `cond` until it holds or `timeout` passes.
