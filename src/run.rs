@@ -3,6 +3,7 @@
 //! consumers, producers with the fault plan, drain, audit, results, cluster down (the last step
 //! also on error and Ctrl-C, through the cluster guard). Everything else is a part it calls.
 
+mod cutoff;
 mod drive;
 pub mod wiring;
 pub mod workers;
@@ -26,6 +27,7 @@ use crate::metrics::Phase;
 use crate::progress::Progress;
 use crate::report::results::{self, ConsumerInfo, Environment, Results, SchemaInfo};
 use crate::scenario::{ClusterSpec, Containers, Scenario};
+use cutoff::Cutoff;
 use drive::{DriveInputs, Driven};
 use wiring::{Endpoints, MetricsPipe, PreparedSchema, RunClock};
 use workers::Worker;
@@ -45,7 +47,9 @@ pub struct Outcome {
     pub results: Results,
 }
 
-/// Run `sc` and write its results. The cluster is torn down before this returns.
+/// Run `sc` and write its results. The cluster is torn down before this returns. A run cut
+/// short once its load has begun (signal, or error) still writes what it measured, marked
+/// `aborted`; before that, an error or a signal is returned as such.
 pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<Outcome> {
     let progress = Progress::new();
     let dir = report_dir(&opts.reports_dir, &sc.name)?;
@@ -64,7 +68,8 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<Outcome> {
     consumers.wait_for_assignment(sc.topic.partitions)?;
     let window = LoadWindow::plan(sc, clock.origin.elapsed());
     let aggregator = pipe.spawn_aggregator(&dir, &clock, window.phases(sc))?;
-    let driven = drive::producers_and_faults(DriveInputs {
+    let mut cutoff = Cutoff::new(sc.abort_drain);
+    let mut driven = drive::producers_and_faults(DriveInputs {
         sc,
         backend: cluster.guard.backend(),
         endpoints: &cluster.endpoints,
@@ -75,12 +80,34 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<Outcome> {
         ledger: &ledger,
         progress: &progress,
     })?;
-    let drained = drain(sc, consumers, &ledger, &progress, &driven, &clock, &window)?;
-    let summary = aggregator.join()?;
+    // An error stopped the load before any signal seen after it.
+    if let Some((e, at)) = driven.failure.take() {
+        cutoff.error_since(e, at, &progress);
+    }
+    cutoff.poll_signal();
+    let drain = Drain {
+        sc,
+        ledger: &ledger,
+        progress: &progress,
+        clock: &clock,
+        window: &window,
+    };
+    let drained = drain.run(consumers, &driven, &mut cluster, &mut cutoff);
+    let summary = cutoff.keep(aggregator.join(), &progress);
     progress.finish();
-    crate::signals::check()?;
+    let summary = summary.unwrap_or_default();
+    let settle_for = cutoff.left(sc.drain_timeout, Instant::now());
     let observers = driven.observers;
-    let faults = drive::analyse_faults(sc, &mut cluster, observers, &summary, &window, &progress)?;
+    let faults = drive::analyse_faults(
+        sc,
+        &mut cluster,
+        observers,
+        &summary,
+        &window,
+        settle_for,
+        &progress,
+    );
+    let faults = cutoff.keep(faults, &progress).unwrap_or_default();
     let environment = environment(sc, &mut cluster, started_at, drained.seconds);
     let teardown = cluster.guard.teardown();
     let results = results::build(results::Inputs {
@@ -94,6 +121,7 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<Outcome> {
         verdict: ledger.lock().unwrap_or_else(|e| e.into_inner()).verdict(),
         producers: driven.producers,
         consumers: drained.consumers,
+        aborted: cutoff.aborted(&clock, window.start),
     });
     write_report(&dir, &results)?;
     teardown.context("tearing the cluster down")?;
@@ -268,10 +296,15 @@ impl ConsumerGroup {
         self.workers.iter().all(Worker::is_finished)
     }
 
-    /// Stop every consumer and collect their reports (a panic is an error of the run).
-    fn stop_and_join(self) -> Result<Vec<ConsumerReport>> {
+    /// Stop every consumer and collect the reports of those that ended well, with the first
+    /// error (a panic is an error of the run).
+    fn stop_and_join(self) -> (Vec<ConsumerReport>, Option<anyhow::Error>) {
         self.stop.store(true, Ordering::Relaxed);
-        self.workers.into_iter().map(Worker::join).collect()
+        let mut failure = None;
+        let reports = (self.workers.into_iter())
+            .filter_map(|w| w.join().map_err(|e| failure.get_or_insert(e)).ok())
+            .collect();
+        (reports, failure)
     }
 }
 
@@ -366,41 +399,63 @@ struct Drained {
     consumers: Vec<ConsumerInfo>,
 }
 
-/// Step 5: read until every acknowledged record was consumed (or the drain timeout), then stop
-/// the consumers.
-fn drain(
-    sc: &Scenario,
-    consumers: ConsumerGroup,
-    ledger: &Arc<Mutex<Ledger>>,
-    progress: &Progress,
-    driven: &Driven,
-    clock: &RunClock,
-    window: &LoadWindow,
-) -> Result<Drained> {
-    progress.note("producers done; draining consumers");
-    let t0 = Instant::now();
-    loop {
-        let lost = ledger
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .verdict()
-            .lost;
-        if lost == 0
-            || t0.elapsed() >= sc.drain_timeout
-            || crate::signals::requested()
-            || consumers.all_finished()
-        {
-            break;
+/// Step 5, reading back what was acknowledged, with what it looks at.
+struct Drain<'a> {
+    sc: &'a Scenario,
+    ledger: &'a Arc<Mutex<Ledger>>,
+    progress: &'a Progress,
+    clock: &'a RunClock,
+    window: &'a LoadWindow,
+}
+
+impl Drain<'_> {
+    /// Read until every acknowledged record was consumed, for up to `drain_timeout` — or, for a
+    /// run cut short, `abort_drain` (nothing after a second signal) — then stop the consumers.
+    /// A cluster process dying outside the plan meanwhile cuts the run.
+    fn run(
+        &self,
+        consumers: ConsumerGroup,
+        driven: &Driven,
+        cluster: &mut StartedCluster,
+        cutoff: &mut Cutoff,
+    ) -> Drained {
+        self.progress.note(if cutoff.is_cut() {
+            "load stopped early; draining consumers (bounded by run.abort_drain; Ctrl-C again skips)"
+        } else {
+            "producers done; draining consumers"
+        });
+        let t0 = Instant::now();
+        loop {
+            cutoff.poll_signal();
+            if !cutoff.is_cut() {
+                if let Some(m) = driven.watch.outside_plan(cluster.guard.backend()) {
+                    cutoff.error(anyhow::anyhow!(m), self.progress);
+                }
+            }
+            let lost = self
+                .ledger
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .verdict()
+                .lost;
+            let left = cutoff.left(self.sc.drain_timeout, t0);
+            if lost == 0 || left.is_zero() || consumers.all_finished() {
+                break;
+            }
+            self.progress
+                .update(self.window.elapsed(self.clock), &driven.live);
+            std::thread::sleep(left.min(Duration::from_millis(200)));
         }
-        progress.update(window.elapsed(clock), &driven.live);
-        std::thread::sleep(Duration::from_millis(200));
+        let seconds = t0.elapsed().as_secs_f64();
+        let (reports, failure) = consumers.stop_and_join();
+        if let Some(e) = failure {
+            cutoff.error(e, self.progress);
+        }
+        Drained {
+            seconds,
+            consumers: reports.into_iter().map(consumer_info).collect(),
+        }
     }
-    let seconds = t0.elapsed().as_secs_f64();
-    let consumers = consumers.stop_and_join()?;
-    Ok(Drained {
-        seconds,
-        consumers: consumers.into_iter().map(consumer_info).collect(),
-    })
 }
 
 fn consumer_info(c: ConsumerReport) -> ConsumerInfo {

@@ -261,8 +261,27 @@ pub struct SloResult {
     pub measured: Option<f64>,
     /// Unit of `limit` and `measured`.
     pub unit: String,
-    /// Whether the objective held.
+    /// Whether the objective held (false when not evaluated).
     pub pass: bool,
+    /// False when the run was cut short: `measured` covers only part of the run, so the
+    /// objective is neither met nor missed.
+    #[serde(default = "evaluated_by_default")]
+    pub evaluated: bool,
+}
+
+fn evaluated_by_default() -> bool {
+    true
+}
+
+impl SloResult {
+    /// This objective on a run cut short: shown with what was measured, not judged.
+    pub fn not_evaluated(self) -> SloResult {
+        SloResult {
+            pass: false,
+            evaluated: false,
+            ..self
+        }
+    }
 }
 
 /// Every key `[slo]` accepts, for error messages.
@@ -318,6 +337,7 @@ pub fn evaluate(slos: &[Slo], numbers: &Numbers<'_>) -> Vec<SloResult> {
                 measured,
                 unit: o.unit().into(),
                 pass: measured.is_some_and(|v| o.op().holds(v, s.limit)),
+                evaluated: true,
             }
         })
         .collect()

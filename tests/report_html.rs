@@ -228,6 +228,7 @@ fn slos_are_listed_with_their_measured_values() {
         measured,
         unit: unit.into(),
         pass,
+        evaluated: true,
     };
     results.slos = vec![
         slo("ack_p99_ms", Op::AtMost, 50.0, Some(627.2), "ms", false),

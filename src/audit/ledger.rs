@@ -4,11 +4,11 @@
 
 use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
-use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
 use super::ranges::RangeSet;
+pub use super::verdict::Verdict;
 
 /// How many offenders of each kind are kept as examples.
 pub const MAX_EXAMPLES: usize = 10;
@@ -183,101 +183,6 @@ impl Ledger {
 fn add_examples(examples: &mut Vec<(u32, u64)>, producer: u32, set: &RangeSet) {
     let room = MAX_EXAMPLES.saturating_sub(examples.len());
     examples.extend(set.first_n(room).into_iter().map(|seq| (producer, seq)));
-}
-
-/// Outcome of the audit. Example lists hold up to `MAX_EXAMPLES` entries, ordered by
-/// (producer, seq).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Verdict {
-    /// Records the cluster acknowledged.
-    pub acked: u64,
-    /// Delivery reported failure.
-    pub failed: u64,
-    /// Distinct sequences consumed.
-    pub consumed_unique: u64,
-    /// Acked and never consumed.
-    pub lost: u64,
-    /// Distinct sequences consumed more than once.
-    pub duplicated: u64,
-    /// Extra deliveries beyond the first (a sequence seen three times counts 2).
-    pub duplicate_deliveries: u64,
-    /// First deliveries consumed after a higher sequence of their producer in the same partition.
-    pub reordered: u64,
-    /// Consumed but neither acked nor failed: legitimate under acks=all when the ack was lost
-    /// to a timeout, so reported apart and not a failure.
-    pub unexpected: u64,
-    /// Reported failed yet consumed (retries, timeouts): not lost, but worth knowing.
-    pub failed_but_delivered: u64,
-    /// Lost records, as (producer, seq).
-    pub first_lost: Vec<(u32, u64)>,
-    /// Records consumed more than once, as (producer, seq).
-    pub first_duplicated: Vec<(u32, u64)>,
-    /// Reordered records, each with the sequence consumed just before it.
-    pub first_reordered: Vec<Reorder>,
-    /// Records consumed but neither acked nor failed, as (producer, seq).
-    pub first_unexpected: Vec<(u32, u64)>,
-    /// `lost == 0 && duplicated == 0 && reordered == 0`.
-    pub ok: bool,
-}
-
-/// How many examples the one-paragraph summary names; the full list is in results.json.
-const SHOWN: usize = 3;
-
-fn first(total: u64, items: &[String]) -> String {
-    let shown = items[..items.len().min(SHOWN)].join(", ");
-    let more = if total > SHOWN as u64 { ", ..." } else { "" };
-    format!(" (first: {shown}{more})")
-}
-
-fn seqs(items: &[(u32, u64)]) -> Vec<String> {
-    items.iter().map(|(p, s)| format!("p{p}#{s}")).collect()
-}
-
-impl fmt::Display for Verdict {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (acked, consumed) = (self.acked, self.consumed_unique);
-        if self.ok {
-            let zeros = "0 lost, 0 duplicated, 0 reordered";
-            write!(f, "audit OK: {acked} acked, {consumed} consumed, {zeros}")?;
-        } else {
-            let reorders: Vec<String> = (self.first_reordered.iter())
-                .map(|r| {
-                    let (p, seq, prev, part) = (r.producer, r.seq, r.previous_seq, r.partition);
-                    format!("p{p}#{seq} after #{prev} in partition {part}")
-                })
-                .collect();
-            let extra = self.duplicate_deliveries;
-            let duplicated = if extra > self.duplicated {
-                format!("duplicated ({extra} extra deliveries)")
-            } else {
-                "duplicated".into()
-            };
-            let problems = [
-                (self.lost, "lost".into(), seqs(&self.first_lost)),
-                (self.duplicated, duplicated, seqs(&self.first_duplicated)),
-                (self.reordered, "reordered".into(), reorders),
-            ];
-            let text: Vec<String> = (problems.iter().filter(|p| p.0 > 0))
-                .map(|(n, what, examples)| format!("{n} {what}{}", first(*n, examples)))
-                .collect();
-            let text = text.join(", ");
-            write!(
-                f,
-                "audit FAILED: {text}; {acked} acked, {consumed} consumed"
-            )?;
-        }
-        if self.failed > 0 {
-            let (n, d) = (self.failed, self.failed_but_delivered);
-            write!(f, "; {n} reported failed, {d} of them delivered anyway")?;
-        }
-        if self.unexpected > 0 {
-            let n = self.unexpected;
-            let examples = first(n, &seqs(&self.first_unexpected));
-            write!(f, "; {n} consumed but never acked nor failed{examples}")?;
-            write!(f, " (acks lost to timeouts?)")?;
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]

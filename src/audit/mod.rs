@@ -3,3 +3,4 @@
 
 pub mod ledger;
 pub mod ranges;
+pub mod verdict;

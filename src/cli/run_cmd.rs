@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Result;
+use kbench::report::results::AbortKind;
 use kbench::report::summary;
 use kbench::run::{self, RunOptions};
 use kbench::scenario::Scenario;
@@ -12,6 +13,9 @@ use super::UsageError;
 
 /// Exit code of a run that finished but failed its checks (audit or an SLO).
 pub const CHECKS_FAILED: u8 = 3;
+
+/// Exit code of a run stopped by a signal (128 + SIGINT, as shells report it).
+pub const INTERRUPTED: u8 = 130;
 
 fn load(path: &Path) -> Result<Scenario> {
     Scenario::load(path).map_err(|e| UsageError(e.to_string()).into())
@@ -77,6 +81,20 @@ pub fn run_scenario(file: &Path, reports: PathBuf) -> Result<ExitCode> {
     println!("{}", summary::render(&outcome.results));
     println!("results   {}", outcome.dir.join("results.json").display());
     println!("report    {}", outcome.dir.join("index.html").display());
+    if let Some(a) = &outcome.results.aborted {
+        eprintln!(
+            "kbench: the run was cut short ({}); partial results and report in {}",
+            match a.kind {
+                AbortKind::Interrupted => format!("interrupted by {}", a.reason),
+                AbortKind::Error => format!("error: {}", a.reason),
+            },
+            outcome.dir.display()
+        );
+        return Ok(ExitCode::from(match a.kind {
+            AbortKind::Interrupted => INTERRUPTED,
+            AbortKind::Error => 1,
+        }));
+    }
     if outcome.results.passed() {
         Ok(ExitCode::SUCCESS)
     } else {

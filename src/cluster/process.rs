@@ -12,8 +12,9 @@ use super::dist::{self, Dist};
 use super::proc_ctl::{self, ProcRef, ProcState};
 use super::ready::{self, Stage, Starting};
 use super::state::{ClusterState, NodeRecord, RegistryRecord};
-use super::status::{ClusterStatus, NodeStatus};
+use super::status::{ClusterStatus, NodeStatus, ProcessState};
 use super::topology::{NodeId, Topology, HOST};
+use super::watch::Member;
 use super::{jvm_cmd, probe, ClusterBackend, StartOptions, StopMode, Versions};
 use crate::names::BackendKind;
 
@@ -398,6 +399,17 @@ impl ClusterBackend for ProcessBackend {
 
     fn controller(&self) -> Option<NodeId> {
         self.quorum_leader()
+    }
+
+    fn processes(&self) -> Option<Vec<(Member, ProcessState)>> {
+        let state = |p: Option<ProcRef>| p.map_or(ProcState::Gone, |p| p.state()).into();
+        let nodes = self.state.nodes.iter();
+        let members = nodes.map(|n| (Member::Broker(n.id), state(n.process)));
+        Some(
+            members
+                .chain([(Member::Registry, state(self.state.registry.process))])
+                .collect(),
+        )
     }
 
     fn peak_rss_mib(&self) -> std::collections::BTreeMap<String, f64> {

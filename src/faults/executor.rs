@@ -12,6 +12,7 @@ use rand::SeedableRng;
 use super::plan::{Action, FaultSpec};
 use super::report::FaultReport;
 use super::resolve::{resolve, LiveView};
+use crate::cluster::watch::Watch;
 use crate::cluster::{ClusterBackend, NodeId, StopMode};
 use crate::kafka::metadata::MetadataClient;
 
@@ -44,24 +45,27 @@ impl ExecContext<'_> {
         (self.log)(&format!("fault {n} at {:.3}s: {}", r.fired_s, r.label));
     }
 
-    /// Sleep until `t` after load start; false if the run is stopping first.
-    fn wait_until(&self, t: Duration) -> bool {
-        let deadline = self.origin + self.load_start + t;
-        loop {
-            if self.stop.load(Ordering::Relaxed) || crate::signals::requested() {
-                return false;
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                return true;
-            }
-            std::thread::sleep((deadline - now).min(Duration::from_millis(20)));
-        }
+    /// Whether the run is stopping (load over, or a signal).
+    fn stopping(&self) -> bool {
+        self.stop.load(Ordering::Relaxed) || crate::signals::requested()
     }
 }
 
 /// How long before its time a fault's target is resolved.
 const RESOLVE_LEAD: Duration = Duration::from_millis(300);
+
+/// How often the cluster's processes are looked at for deaths outside the plan.
+const WATCH_PERIOD: Duration = Duration::from_millis(500);
+
+/// What the executor leaves: one report per fault, and what it knows of the cluster.
+pub struct Executed {
+    /// One report per fault, in plan order.
+    pub reports: Vec<FaultReport>,
+    /// The nodes the plan left down, to keep watching the cluster after the load.
+    pub watch: Watch,
+    /// A process died outside the plan: the run cannot go on.
+    pub broken: Option<String>,
+}
 
 #[derive(Debug, Clone, Copy)]
 enum Event {
@@ -141,12 +145,13 @@ fn act(backend: &mut dyn ClusterBackend, action: Action, node: NodeId) -> Result
     }
 }
 
-/// Run the whole plan; returns one report per fault (fault order).
+/// Run the whole plan, then keep watching the cluster's processes until the load is over; a
+/// process dying outside the plan ends it early (`broken`).
 pub fn execute(
     plan: &[FaultSpec],
     backend: &mut dyn ClusterBackend,
     cx: &ExecContext<'_>,
-) -> Vec<FaultReport> {
+) -> Executed {
     let mut run = Executor {
         plan,
         backend,
@@ -155,6 +160,7 @@ pub fn execute(
         rng: rand_chacha::ChaCha8Rng::seed_from_u64(cx.seed ^ 0xfa_u64),
         down: BTreeMap::new(),
         reports: plan.iter().map(|f| planned_report(f, cx)).collect(),
+        broken: None,
     };
     for (t, ev) in timeline(plan) {
         // Targets are resolved just before the scheduled time, so a slow metadata request does
@@ -163,8 +169,7 @@ pub fn execute(
             Event::Fire(_) => RESOLVE_LEAD,
             Event::Recover(_) => Duration::ZERO,
         };
-        if !cx.wait_until(t.saturating_sub(lead)) {
-            run.mark_unfired();
+        if !run.wait_until(Some(t.saturating_sub(lead))) {
             break;
         }
         match ev {
@@ -172,7 +177,15 @@ pub fn execute(
             Event::Recover(i) => run.recover(i),
         }
     }
-    run.reports
+    if run.broken.is_none() {
+        run.wait_until(None);
+    }
+    run.mark_unfired();
+    Executed {
+        watch: Watch::new(run.down.keys().copied()),
+        reports: run.reports,
+        broken: run.broken,
+    }
 }
 
 /// A fault's report before it fires: what was planned, and when.
@@ -210,9 +223,42 @@ struct Executor<'p, 'b, 'c> {
     /// Node -> fault that took it down, so a later start / resume closes that fault's window.
     down: BTreeMap<NodeId, usize>,
     reports: Vec<FaultReport>,
+    /// Set when a process died outside the plan.
+    broken: Option<String>,
 }
 
 impl Executor<'_, '_, '_> {
+    /// Sleep until `t` after load start (or until the run stops, for `None`), looking at the
+    /// cluster's processes on the way; false if the run is stopping or broke first.
+    fn wait_until(&mut self, t: Option<Duration>) -> bool {
+        let deadline = t.and_then(|t| (self.cx.origin + self.cx.load_start).checked_add(t));
+        let mut next_look = Instant::now();
+        loop {
+            if self.cx.stopping() || self.broken.is_some() {
+                return false;
+            }
+            let now = Instant::now();
+            if now >= next_look {
+                let watch = Watch::new(self.down.keys().copied());
+                self.broken = watch.outside_plan(&*self.backend);
+                if let Some(m) = &self.broken {
+                    (self.cx.log)(&format!("at {:.3}s: {m}; stopping", self.cx.now_s()));
+                    return false;
+                }
+                next_look = now + WATCH_PERIOD;
+            }
+            if deadline.is_some_and(|d| now >= d) {
+                return true;
+            }
+            let until = deadline.map_or(next_look, |d| d.min(next_look));
+            std::thread::sleep(
+                until
+                    .saturating_duration_since(now)
+                    .min(Duration::from_millis(20)),
+            );
+        }
+    }
+
     /// The run is stopping: every fault not yet fired says so.
     fn mark_unfired(&mut self) {
         for r in self
@@ -245,7 +291,9 @@ impl Executor<'_, '_, '_> {
         t: Duration,
         evidence: &mut Vec<String>,
     ) -> Result<()> {
-        self.cx.wait_until(t);
+        if !self.wait_until(Some(t)) {
+            bail!("not fired: the run stopped first");
+        }
         self.cx.fired(&mut self.reports[i], i + 1);
         let md = self.md.as_ref().context("no metadata client")?;
         rolling_restart(self.backend, md, self.cx, evidence)?;
@@ -265,7 +313,7 @@ impl Executor<'_, '_, '_> {
         let node = resolve(f.target, &view, &mut self.rng)?;
         self.reports[i].node = Some(node);
         self.reports[i].label = f.label(Some(node));
-        if !self.cx.wait_until(t) {
+        if !self.wait_until(Some(t)) {
             bail!("not fired: the run stopped first");
         }
         self.cx.fired(&mut self.reports[i], i + 1);

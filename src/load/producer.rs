@@ -101,6 +101,9 @@ pub struct ProducerConfig {
     pub wall_origin_ms: i64,
     /// Ack and failure times per partition, shared by all producers of a run.
     pub timeline: Arc<Mutex<AckTimeline>>,
+    /// How long outstanding deliveries are awaited once the load was stopped early (a signal
+    /// or `stop`); a second signal ends the wait at once.
+    pub abort_drain: Duration,
 }
 
 /// What a producer reports when it is done.
@@ -307,7 +310,7 @@ pub fn run(
         sending_done.store(true, Ordering::Relaxed);
         totals
     });
-    let unresolved = await_deliveries(&producer, &cfg, &limits);
+    let unresolved = await_deliveries(&producer, &cfg, &limits, &stop);
     Ok(ProducerReport {
         id: cfg.id,
         sent: totals.sent,
@@ -442,14 +445,25 @@ fn send_one(
 }
 
 /// Every record gets an answer: acked, failed, or (after the delivery timeout) counted as
-/// unresolved. Returns how many stayed unresolved.
-fn await_deliveries(producer: &BaseProducer<Ctx>, cfg: &ProducerConfig, limits: &Limits) -> u64 {
-    let deadline = Instant::now() + limits.delivery_timeout + Duration::from_secs(10);
+/// unresolved. A load stopped early waits `abort_drain` at most, a second signal not at all.
+/// Returns how many stayed unresolved.
+fn await_deliveries(
+    producer: &BaseProducer<Ctx>,
+    cfg: &ProducerConfig,
+    limits: &Limits,
+    stop: &AtomicBool,
+) -> u64 {
+    let mut deadline = Instant::now() + limits.delivery_timeout + Duration::from_secs(10);
+    let mut cut = false;
     loop {
+        if !cut && (stop.load(Ordering::Relaxed) || crate::signals::requested()) {
+            cut = true;
+            deadline = deadline.min(Instant::now() + cfg.abort_drain);
+        }
         let now = micros(cfg.origin.elapsed());
         let mut st = producer.context().lock();
         st.tick(now);
-        if st.pending() == 0 || Instant::now() >= deadline {
+        if st.pending() == 0 || Instant::now() >= deadline || crate::signals::hurry() {
             break;
         }
         drop(st);

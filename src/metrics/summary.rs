@@ -226,7 +226,7 @@ impl PhaseSummary {
 }
 
 /// Everything the aggregator learned over the run.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Summary {
     /// Per-phase counts and latency, in the order the phases were given.
     pub phases: Vec<PhaseSummary>,

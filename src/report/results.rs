@@ -56,9 +56,57 @@ pub struct Results {
     /// One entry per `[[fault]]`, in firing order.
     #[serde(default)]
     pub faults: Vec<crate::faults::report::FaultReport>,
-    /// The scenario's `[slo]` objectives, checked.
+    /// The scenario's `[slo]` objectives, checked (not evaluated for a run cut short).
     #[serde(default)]
     pub slos: Vec<crate::slo::SloResult>,
+    /// Set when the run was cut short after its load began; every figure then covers the run
+    /// up to the stop.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aborted: Option<Aborted>,
+}
+
+/// Why and when a run was cut short.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Aborted {
+    /// A signal, or an error.
+    pub kind: AbortKind,
+    /// The signal's name, or the error's message.
+    pub reason: String,
+    /// When kbench noticed and stopped the load (RFC 3339, UTC).
+    pub at: String,
+    /// Seconds into the load (from its first intended send) at the stop.
+    pub load_s: f64,
+    /// A second signal skipped the drain (otherwise it ran for at most `run.abort_drain`).
+    pub drain_skipped: bool,
+}
+
+/// What cut a run short.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AbortKind {
+    /// SIGINT, SIGTERM or SIGHUP (exit code 130).
+    Interrupted,
+    /// An error once the load had begun (exit code 1).
+    Error,
+}
+
+impl Aborted {
+    /// One line for the terminal and the report's banner.
+    pub fn describe(&self, total_s: f64) -> String {
+        let what = match self.kind {
+            AbortKind::Interrupted => format!("interrupted by {}", self.reason),
+            AbortKind::Error => format!("stopped by an error: {}", self.reason),
+        };
+        let drain = if self.drain_skipped {
+            "drain skipped by a second signal"
+        } else {
+            "drain bounded by run.abort_drain"
+        };
+        format!(
+            "run cut short {:.1} s into its {total_s:.0} s load, {what} ({drain})",
+            self.load_s
+        )
+    }
 }
 
 impl Results {
@@ -78,9 +126,9 @@ impl Results {
         )
     }
 
-    /// Whether the run passed its checks: the audit and every SLO.
+    /// Whether the run passed its checks: it ran to its end, and the audit and every SLO held.
     pub fn passed(&self) -> bool {
-        self.audit.ok && self.slos.iter().all(|s| s.pass)
+        self.aborted.is_none() && self.audit.ok && self.slos.iter().all(|s| s.pass)
     }
 }
 
@@ -237,6 +285,8 @@ pub struct Inputs<'a> {
     pub producers: Vec<ProducerInfo>,
     /// Per consumer thread.
     pub consumers: Vec<ConsumerInfo>,
+    /// Set when the run was cut short.
+    pub aborted: Option<Aborted>,
 }
 
 /// The longest time any partition got no ack, over all faults (s).
@@ -275,7 +325,11 @@ fn scenario_echo(sc: &Scenario) -> ScenarioEcho {
 fn rate_info(i: &Inputs<'_>) -> RateInfo {
     let sc = i.scenario;
     let measured = i.summary.phases.iter().find(|p| p.name == "measured");
-    let measured_s = sc.duration.as_secs_f64().max(1e-9);
+    let mut measured_s = sc.duration.as_secs_f64();
+    if let Some(a) = &i.aborted {
+        measured_s = measured_s.min(a.load_s - sc.warmup.as_secs_f64());
+    }
+    let measured_s = measured_s.max(1e-9);
     let total_s = sc.total_duration().as_secs_f64().max(1e-9);
     let target_rate = i.target_total as f64 / total_s;
     let achieved_rate = measured.map_or(0.0, |p| p.counts.acked as f64 / measured_s);
@@ -328,10 +382,17 @@ fn judge(i: &Inputs<'_>, rate: &RateInfo) -> Vec<crate::slo::SloResult> {
     crate::slo::evaluate(&i.scenario.slos, &n)
 }
 
-/// Assemble the results of a finished run, objectives judged.
+/// Assemble the results of a run, objectives judged — unless it was cut short: then the
+/// objectives are listed unjudged and the audit is marked incomplete.
 pub fn build(i: Inputs<'_>) -> Results {
     let rate = rate_info(&i);
-    let slos = judge(&i, &rate);
+    let mut slos = judge(&i, &rate);
+    let mut audit = i.verdict.clone();
+    audit.in_flight = i.producers.iter().map(|p| p.unresolved).sum();
+    if i.aborted.is_some() {
+        slos = slos.into_iter().map(|s| s.not_evaluated()).collect();
+        audit = audit.cut_short();
+    }
     Results {
         format_version: FORMAT_VERSION,
         kbench_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -342,7 +403,7 @@ pub fn build(i: Inputs<'_>) -> Results {
         counts: i.summary.totals,
         phases: i.summary.phases,
         errors: i.summary.errors,
-        audit: i.verdict,
+        audit,
         producers: i.producers,
         consumers: i.consumers,
         series: i.summary.series,
@@ -355,6 +416,7 @@ pub fn build(i: Inputs<'_>) -> Results {
         load_start_s: i.load_start_s,
         faults: i.faults,
         slos,
+        aborted: i.aborted,
     }
 }
 
@@ -416,5 +478,33 @@ mod tests {
             .p50_us;
         assert_eq!(out[1].measured, Some(p50 as f64 / 1000.0));
         assert_eq!(out[3].op, Op::AtLeast);
+    }
+
+    #[test]
+    fn a_run_cut_short_never_passes_and_says_why() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/quickstart-run");
+        let mut r = read(&dir).unwrap();
+        assert!(
+            r.aborted.is_none(),
+            "older results.json files read as whole runs"
+        );
+        let whole = r.passed();
+        r.aborted = Some(Aborted {
+            kind: AbortKind::Interrupted,
+            reason: "SIGINT".into(),
+            at: "2026-12-01T00:00:00Z".into(),
+            load_s: 9.25,
+            drain_skipped: true,
+        });
+        assert!(whole && !r.passed());
+        let line = r.aborted.as_ref().unwrap().describe(25.0);
+        assert_eq!(
+            line,
+            "run cut short 9.2 s into its 25 s load, interrupted by SIGINT (drain skipped by a \
+             second signal)"
+        );
+        let json = serde_json::to_string(&r).unwrap();
+        assert!(json.contains("\"kind\":\"interrupted\""), "{json:.0}");
     }
 }

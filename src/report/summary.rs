@@ -12,6 +12,14 @@ fn ms(us: u64) -> String {
 /// faults, objectives and the audit.
 pub fn render(r: &Results) -> String {
     let mut s = String::new();
+    if let Some(a) = &r.aborted {
+        let total = r.scenario.duration_s + r.scenario.warmup_s;
+        let _ = writeln!(
+            s,
+            "CUT SHORT {}; figures cover the run up to the stop, SLOs not evaluated",
+            a.describe(total)
+        );
+    }
     rate_and_resources(&mut s, r);
     latency(&mut s, r);
     faults(&mut s, r);
@@ -145,7 +153,11 @@ fn slos(s: &mut String, r: &Results) {
         let _ = writeln!(
             s,
             "slo       {} {} {} {}: {measured} ({})",
-            if o.pass { "PASS" } else { "FAIL" },
+            match (o.evaluated, o.pass) {
+                (false, _) => "NOT EVALUATED",
+                (true, true) => "PASS",
+                (true, false) => "FAIL",
+            },
             o.key,
             o.op,
             o.limit,

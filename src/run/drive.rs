@@ -12,6 +12,7 @@ use super::wiring::{self, Endpoints, MetricsPipe, PreparedSchema, RunClock};
 use super::workers::{joined, Worker};
 use super::{LoadWindow, StartedCluster};
 use crate::audit::ledger::Ledger;
+use crate::cluster::watch::Watch;
 use crate::cluster::ClusterBackend;
 use crate::faults::analysis;
 use crate::faults::executor::{self, ExecContext};
@@ -51,9 +52,41 @@ pub(super) struct Driven {
     pub observers: FaultObservers,
     /// The live figures, for the progress line during the drain.
     pub live: Arc<Mutex<Live>>,
+    /// What the fault plan left down, to keep watching the cluster after the load.
+    pub watch: Watch,
+    /// What ended the load early (a producer's error, a process dying outside the plan), and
+    /// when the load was stopped for it.
+    pub failure: Option<(anyhow::Error, Instant)>,
 }
 
-/// Run every producer to the end of its schedule while the fault plan fires.
+/// Producers still running, the reports of those that ended, and the first error among them.
+struct Fleet {
+    running: Vec<Worker<ProducerReport>>,
+    done: Vec<ProducerReport>,
+    failure: Option<anyhow::Error>,
+}
+
+impl Fleet {
+    /// Join every producer that has ended; the first error is kept.
+    fn reap(&mut self) {
+        let (ended, running) = std::mem::take(&mut self.running)
+            .into_iter()
+            .partition(Worker::is_finished);
+        self.running = running;
+        for w in ended {
+            match w.join() {
+                Ok(r) => self.done.push(r),
+                Err(e) => {
+                    self.failure.get_or_insert(e);
+                }
+            }
+        }
+    }
+}
+
+/// Run every producer to the end of its schedule while the fault plan fires. A producer that
+/// fails, or a cluster process dying outside the plan, stops the others (`Driven::failure`);
+/// a signal stops them too. Only failing to start a producer is an error here.
 pub(super) fn producers_and_faults(i: DriveInputs<'_>) -> Result<Driven> {
     let acks = Arc::new(Mutex::new(AckTimeline::default()));
     let stop = Arc::new(AtomicBool::new(false));
@@ -79,26 +112,50 @@ pub(super) fn producers_and_faults(i: DriveInputs<'_>) -> Result<Driven> {
         stop: &fault_stop,
         log: &|m| i.progress.note(m),
     };
-    let (reports, producer_reports) = std::thread::scope(|s| {
+    let mut fleet = Fleet {
+        running: producers,
+        done: Vec::new(),
+        failure: None,
+    };
+    let mut stopped_at = None;
+    let executed = std::thread::scope(|s| {
         let exec = s.spawn(|| executor::execute(&i.sc.faults, i.backend, &cx));
-        while producers.iter().any(|p| !p.is_finished()) {
+        while !fleet.running.is_empty() {
+            fleet.reap();
+            // The executor only ends early when a process died outside the plan (or on a signal,
+            // which the producers see themselves).
+            if (fleet.failure.is_some() || exec.is_finished()) && stopped_at.is_none() {
+                stop.store(true, Ordering::Relaxed);
+                stopped_at = Some(Instant::now());
+                if let Some(e) = &fleet.failure {
+                    i.progress.note(&format!("stopping the load: {e:#}"));
+                }
+            }
             i.progress.update(i.window.elapsed(i.clock), &live);
             std::thread::sleep(Duration::from_millis(250));
         }
-        let reports: Result<Vec<ProducerReport>> =
-            producers.into_iter().map(Worker::join).collect();
-        // Every fault is scheduled inside the run, so the plan is done unless the run was cut short.
         fault_stop.store(true, Ordering::Relaxed);
-        (joined("the fault executor", exec.join()), reports)
+        joined("the fault executor", exec.join())
     });
+    let (executed, failure) = match executed {
+        Ok(x) => {
+            let broken = x.broken.clone().map(anyhow::Error::msg);
+            (Some(x), broken.or(fleet.failure))
+        }
+        Err(e) => (None, Some(e)),
+    };
+    let failure = failure.map(|e| (e, stopped_at.unwrap_or_else(Instant::now)));
+    let (reports, watch) = executed.map_or_else(Default::default, |x| (x.reports, x.watch));
     Ok(Driven {
-        producers: producer_reports?.iter().map(producer_info).collect(),
+        producers: fleet.done.iter().map(producer_info).collect(),
         observers: FaultObservers {
-            reports: reports?,
+            reports,
             acks,
             poller,
         },
         live,
+        watch,
+        failure,
     })
 }
 
@@ -119,6 +176,7 @@ fn producer_config(
         idempotence: sc.producer.idempotence,
         properties: sc.producer.properties.clone(),
         timeline: Arc::clone(acks),
+        abort_drain: sc.abort_drain,
         ..base.clone()
     }
 }
@@ -159,13 +217,14 @@ fn start_metadata_poller(
     Ok(Some((worker, stop)))
 }
 
-/// Give the cluster time to heal, stop the poller, and measure every fault.
+/// Give the cluster up to `settle_for` to heal, stop the poller, and measure every fault.
 pub(super) fn analyse_faults(
     sc: &Scenario,
     cluster: &mut StartedCluster,
     observers: FaultObservers,
     summary: &Summary,
     window: &LoadWindow,
+    settle_for: Duration,
     progress: &Progress,
 ) -> Result<Vec<FaultReport>> {
     let FaultObservers {
@@ -178,7 +237,7 @@ pub(super) fn analyse_faults(
     };
     let nodes = cluster.guard.backend().node_ids().len();
     let (bootstrap, topic) = (&cluster.endpoints.bootstrap, &sc.topic.name);
-    settle(bootstrap, topic, nodes, sc.drain_timeout, progress);
+    settle(bootstrap, topic, nodes, settle_for, progress);
     stop.store(true, Ordering::Relaxed);
     let metadata = poller.join()?;
     let mut acks = std::mem::take(&mut *acks.lock().unwrap_or_else(|e| e.into_inner()));

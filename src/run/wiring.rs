@@ -156,6 +156,7 @@ pub fn producer_base(
         origin: clock.origin,
         wall_origin_ms: clock.wall_origin_ms,
         timeline: Arc::default(),
+        abort_drain: Duration::from_secs(5),
     }
 }
 

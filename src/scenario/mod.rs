@@ -37,6 +37,8 @@ pub struct Scenario {
     pub seed: u64,
     /// How long consumers may take, after the producers stop, to read everything back.
     pub drain_timeout: Duration,
+    /// How long a run cut short (signal or error) may drain before writing what it has.
+    pub abort_drain: Duration,
     /// `[cluster]`: which backend runs the cluster, and how to start or reach it.
     pub cluster: ClusterSpec,
     /// `[topic]`: name, partitions, replication factor and topic configs.

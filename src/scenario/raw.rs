@@ -31,6 +31,7 @@ pub struct RawRun {
     pub warmup: Option<String>,
     pub seed: Option<u64>,
     pub drain_timeout: Option<String>,
+    pub abort_drain: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

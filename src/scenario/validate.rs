@@ -64,6 +64,7 @@ struct RunSection {
     warmup: Duration,
     seed: u64,
     drain_timeout: Duration,
+    abort_drain: Duration,
 }
 
 impl RunSection {
@@ -91,6 +92,11 @@ fn run_section(src: &Source, raw: &RawRun) -> R<RunSection> {
             src,
             "run.drain_timeout",
             raw.drain_timeout.as_deref().unwrap_or("60s"),
+        )?,
+        abort_drain: duration(
+            src,
+            "run.abort_drain",
+            raw.abort_drain.as_deref().unwrap_or("5s"),
         )?,
     })
 }
@@ -417,6 +423,7 @@ pub fn validate(src: Source) -> R<Scenario> {
         warmup: run.warmup,
         seed: run.seed,
         drain_timeout: run.drain_timeout,
+        abort_drain: run.abort_drain,
         cluster,
         topic,
         recreate_topic: raw.topic.recreate.unwrap_or(true),

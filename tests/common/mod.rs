@@ -2,6 +2,7 @@
 //! downloaded distributions), running the real `kbench` binary, and small waits.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod fixtures;
 
 use std::path::{Path, PathBuf};

@@ -41,9 +41,33 @@ fn audit_body(v: &Verdict) -> String {
     format!("{detail}. {aside}")
 }
 
+fn incomplete_body(v: &Verdict) -> String {
+    format!(
+        "{} acked, {} read back; {} unresolved ({} acked but not read back before the stop, {} \
+         awaiting their ack) — none counted lost, since the drain that would settle them was \
+         cut; {} duplicated, {} reordered.",
+        fmt_int(v.acked),
+        fmt_int(v.consumed_unique),
+        fmt_int(v.unresolved()),
+        fmt_int(v.unread),
+        fmt_int(v.in_flight),
+        fmt_int(v.duplicated),
+        fmt_int(v.reordered)
+    )
+}
+
 pub(super) fn verdict(s: &mut String, r: &Results, rebuilt: &Rebuilt) {
     s.push_str("<section id=\"verdict\">\n<h2 class=\"sr\">Verdict</h2>\n");
-    if !r.slos.is_empty() {
+    if let Some(a) = &r.aborted {
+        let total = r.scenario.duration_s + r.scenario.warmup_s;
+        let body = format!(
+            "{} (at {}). Every figure below covers the run up to the stop; the SLOs are not \
+             evaluated and the audit is incomplete.",
+            a.describe(total),
+            a.at
+        );
+        banner(s, "fail big", "Run CUT SHORT:", &body);
+    } else if !r.slos.is_empty() {
         let missed = r.slos.iter().filter(|x| !x.pass).count();
         let body = format!(
             "{} of {} SLOs met; audit {}.",
@@ -57,7 +81,9 @@ pub(super) fn verdict(s: &mut String, r: &Results, rebuilt: &Rebuilt) {
             banner(s, "fail big", "Run FAILED:", &body);
         }
     }
-    if r.audit.ok {
+    if !r.audit.complete {
+        banner(s, "warn", "Audit INCOMPLETE:", &incomplete_body(&r.audit));
+    } else if r.audit.ok {
         banner(s, "ok", "Audit OK:", &audit_body(&r.audit));
     } else {
         banner(s, "fail", "Audit FAILED:", &audit_body(&r.audit));
@@ -111,10 +137,10 @@ fn slos(s: &mut String, r: &Results) {
         );
     }
     for slo in &r.slos {
-        let (class, word) = if slo.pass {
-            ("pass", "PASS")
-        } else {
-            ("fail", "FAIL")
+        let (class, word) = match (slo.evaluated, slo.pass) {
+            (false, _) => ("none", "NOT EVALUATED"),
+            (true, true) => ("pass", "PASS"),
+            (true, false) => ("fail", "FAIL"),
         };
         let unit = if slo.unit.is_empty() {
             String::new()
