@@ -494,6 +494,7 @@ fn environment(
         started_at,
         finished_at: crate::timefmt::now_rfc3339(),
         cluster_ready_s: cluster.ready_s,
+        jvm_tuning: cluster.guard.backend().jvm_tuning(),
         drain_s,
         cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
         os: std::env::consts::OS.to_string(),

@@ -32,6 +32,8 @@ pub struct Dist {
     pub kafka_java: Java,
     /// Java that runs Apicurio Registry (at least `REGISTRY_MIN_JAVA`, 21).
     pub registry_java: Java,
+    /// Class-data-sharing archives for both, kept next to the distributions.
+    pub archives: super::cds::Archives,
 }
 
 /// A Java executable and its major version.
@@ -77,7 +79,13 @@ pub fn ensure(progress: &dyn Fn(&str)) -> Result<Dist> {
     }
     let kafka_java = find_java(KAFKA_MIN_JAVA, "KBENCH_JAVA", "Kafka")?;
     let registry_java = registry_java(&root, progress)?;
+    let archives = super::cds::Archives::prepare(
+        &root.join("cds"),
+        (&kafka_java, &kafka_dir.join("libs")),
+        (&registry_java, &registry_dir),
+    );
     Ok(Dist {
+        archives,
         kafka_version,
         registry_version,
         kafka_libs: kafka_dir.join("libs"),

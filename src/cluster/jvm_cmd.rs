@@ -63,7 +63,10 @@ fn kafka_java(dist: &Dist, workdir: &Path) -> Command {
 
 /// Format one node's storage with Kafka's own tool (`kafka-storage format`).
 pub fn format_storage(dist: &Dist, workdir: &Path, cluster_id: &str, config: &Path) -> Command {
-    let mut cmd = kafka_java(dist, workdir);
+    let mut cmd = Command::new(&dist.kafka_java.path);
+    // The format tool loads a subset of the nodes' classes: the nodes' archive serves it too.
+    cmd.args(dist.archives.kafka_flags(false));
+    cmd.args(kafka_java(dist, workdir).get_args());
     cmd.args([
         "kafka.tools.StorageTool",
         "format",
@@ -118,6 +121,7 @@ pub fn kafka_node(dist: &Dist, workdir: &Path, id: u32, config: &Path) -> Comman
         "-XX:MaxGCPauseMillis=20",
         "-XX:+ExitOnOutOfMemoryError",
     ]);
+    cmd.args(dist.archives.kafka_flags(id == crate::names::BROKER_IDS[0]));
     cmd.arg(format!("-Dkbench.node={id}"));
     let base = kafka_java(dist, workdir);
     cmd.args(base.get_args());
@@ -132,6 +136,7 @@ pub fn registry(dist: &Dist, workdir: &Path, topo: &Topology) -> Command {
     // Quarkus may write next to where it runs; keep that inside the cluster's directory.
     cmd.current_dir(workdir.join("registry"));
     cmd.args(["-Xms128m", "-Xmx512m", "-XX:+ExitOnOutOfMemoryError"])
+        .args(dist.archives.registry_flags())
         .arg(format!("-Dkbench.workdir={}", workdir.display()))
         .arg("-Dkbench.node=registry")
         .arg("-Dapicurio.storage.kind=kafkasql")

@@ -4,6 +4,7 @@
 //! API, and `external` points at a cluster someone else runs (faults through its containers).
 //! The process and docker backends wait for readiness the same way (`ready`).
 
+pub mod cds;
 pub mod cleanup;
 pub mod dist;
 pub mod docker;
@@ -102,6 +103,11 @@ pub trait ClusterBackend: Send {
     /// every second); `None` where the backend cannot see its processes.
     fn processes(&self) -> Option<Vec<(watch::Member, ProcessState)>> {
         None
+    }
+    /// What the cluster's JVMs run with beyond their defaults to start faster, in words, for
+    /// the results' environment; empty where kbench does not start them.
+    fn jvm_tuning(&self) -> Vec<String> {
+        Vec::new()
     }
     /// The active KRaft quorum leader, if known.
     fn controller(&self) -> Option<NodeId> {

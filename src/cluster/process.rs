@@ -401,6 +401,12 @@ impl ClusterBackend for ProcessBackend {
         self.quorum_leader()
     }
 
+    fn jvm_tuning(&self) -> Vec<String> {
+        self.dist
+            .as_ref()
+            .map_or_else(Vec::new, |d| d.archives.describe())
+    }
+
     fn processes(&self) -> Option<Vec<(Member, ProcessState)>> {
         let state = |p: Option<ProcRef>| p.map_or(ProcState::Gone, |p| p.state()).into();
         let nodes = self.state.nodes.iter();

@@ -11,7 +11,7 @@ use super::topology::NodeId;
 use crate::signals;
 
 /// How often readiness is polled.
-const POLL: Duration = Duration::from_millis(300);
+const POLL: Duration = Duration::from_millis(100);
 
 /// Which part of start-up is being waited for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

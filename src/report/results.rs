@@ -180,6 +180,10 @@ pub struct Environment {
     pub finished_at: String,
     /// Time the cluster took to start and become ready (s).
     pub cluster_ready_s: f64,
+    /// What the cluster's JVMs were started with beyond their defaults to start faster
+    /// (class-data sharing archives, the registry's JIT), in words.
+    #[serde(default)]
+    pub jvm_tuning: Vec<String>,
     /// Time the consumers spent reading back after the producers stopped (s).
     pub drain_s: f64,
     /// CPUs available to kbench.

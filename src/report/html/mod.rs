@@ -267,6 +267,14 @@ fn environment_table(s: &mut String, r: &Results) {
             ("started (UTC)", env.started_at.clone()),
             ("finished (UTC)", env.finished_at.clone()),
             ("cluster ready after", fmt_s(env.cluster_ready_s, 1)),
+            (
+                "JVM start-up settings",
+                if env.jvm_tuning.is_empty() {
+                    "defaults".to_string()
+                } else {
+                    env.jvm_tuning.join("; ")
+                },
+            ),
             ("consumer drain", fmt_s(env.drain_s, 2)),
             ("CPUs", env.cpus.to_string()),
             ("OS", env.os.clone()),
