@@ -21,6 +21,13 @@ pub struct Archives {
     kafka: PathBuf,
     kafka_ready: bool,
     registry: PathBuf,
+    /// `KBENCH_JVM_TUNING=off`: every JVM with its defaults, for comparing against.
+    off: bool,
+}
+
+/// Whether `KBENCH_JVM_TUNING=off` asks for the JVMs' defaults.
+fn turned_off() -> bool {
+    std::env::var("KBENCH_JVM_TUNING").is_ok_and(|v| v.eq_ignore_ascii_case("off"))
 }
 
 /// The JIT setting the registry runs with, and why (for the results' environment).
@@ -37,13 +44,16 @@ impl Archives {
             kafka_ready: kafka_archive.is_file(),
             kafka: kafka_archive,
             registry: dir.join(name("registry", registry.0, registry.1)),
+            off: turned_off(),
         }
     }
 
     /// Flags of a Kafka JVM; `records` marks the one JVM that writes the archive when there is
     /// none yet.
     pub fn kafka_flags(&self, records: bool) -> Vec<String> {
-        if self.kafka_ready {
+        if self.off {
+            Vec::new()
+        } else if self.kafka_ready {
             vec![format!("-XX:SharedArchiveFile={}", self.kafka.display())]
         } else if records {
             vec![format!(
@@ -57,6 +67,9 @@ impl Archives {
 
     /// Flags of the registry JVM (Java 21+).
     pub fn registry_flags(&self) -> Vec<String> {
+        if self.off {
+            return Vec::new();
+        }
         vec![
             "-XX:+AutoCreateSharedArchive".into(),
             format!("-XX:SharedArchiveFile={}", self.registry.display()),
@@ -66,6 +79,9 @@ impl Archives {
 
     /// What the JVMs are started with beyond their defaults, in words, for the results.
     pub fn describe(&self) -> Vec<String> {
+        if self.off {
+            return vec!["JVM defaults (KBENCH_JVM_TUNING=off)".into()];
+        }
         let kafka = if self.kafka_ready {
             format!(
                 "Kafka nodes: class-data sharing archive {} (start-up only; classes and JIT as without it)",
