@@ -47,6 +47,12 @@ pub enum Command {
     /// Results go to <reports>/<scenario>-<UTC time>/ (results.json and one HdrHistogram
     /// interval log per latency kind). Exit code 3 means the run finished but missed an `[slo]`
     /// objective or the audit found lost, duplicated or reordered records.
+    ///
+    /// Ctrl-C or SIGTERM during the load, or an error once it began (e.g. a broker dying outside
+    /// the fault plan), stops the load, drains for at most `run.abort_drain` (default 5s) and
+    /// still writes results.json and index.html, marked as cut short (SLOs not evaluated, audit
+    /// incomplete); exit code 130 for a signal, 1 for an error. A second Ctrl-C skips the drain;
+    /// a third exits at once (then `kbench cluster down` cleans up).
     Run {
         /// Scenario file, e.g. scenarios/quickstart.toml.
         scenario: PathBuf,
