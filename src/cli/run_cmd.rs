@@ -82,12 +82,10 @@ pub fn run_scenario(file: &Path, reports: PathBuf) -> Result<ExitCode> {
     println!("results   {}", outcome.dir.join("results.json").display());
     println!("report    {}", outcome.dir.join("index.html").display());
     if let Some(a) = &outcome.results.aborted {
+        let sc = &outcome.results.scenario;
         eprintln!(
-            "kbench: the run was cut short ({}); partial results and report in {}",
-            match a.kind {
-                AbortKind::Interrupted => format!("interrupted by {}", a.reason),
-                AbortKind::Error => format!("error: {}", a.reason),
-            },
+            "kbench: {}; partial results and report in {}",
+            a.describe(sc.duration_s + sc.warmup_s),
             outcome.dir.display()
         );
         return Ok(ExitCode::from(match a.kind {
