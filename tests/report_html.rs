@@ -341,3 +341,35 @@ fn broken_inputs_are_errors_not_panics() {
     assert!(html.contains("Missing log:"));
     assert!(html.contains("e2e.hlog (missing)"));
 }
+
+#[test]
+fn a_run_cut_short_says_so_first_and_does_not_report_a_rate_it_never_measured() {
+    use kbench::report::results::{AbortKind, Aborted};
+    let dir = fresh_run("cut-short");
+    let mut results = kbench::report::results::read(&dir).unwrap();
+    let warmup = results.scenario.warmup_s;
+    results.aborted = Some(Aborted {
+        kind: AbortKind::Error,
+        reason: "broker 2 exited outside the fault plan".into(),
+        at: "2026-12-01T00:00:00Z".into(),
+        load_s: warmup / 2.0,
+        drain_skipped: false,
+    });
+    results.audit = results.audit.clone().cut_short();
+    results.slos = results
+        .slos
+        .into_iter()
+        .map(SloResult::not_evaluated)
+        .collect();
+    let html = std::fs::read_to_string(build_report_from(&dir, &results).unwrap()).unwrap();
+    let banner = html.find("Run CUT SHORT:").expect("the cut-short banner");
+    assert!(
+        banner
+            < html
+                .find("Audit INCOMPLETE:")
+                .expect("the audit says incomplete")
+    );
+    assert!(html.contains("stopped by an error: broker 2 exited outside the fault plan"));
+    assert!(html.contains("cut short before the measured phase"));
+    assert!(!html.contains("Run PASSED"), "a run cut short never passes");
+}

@@ -178,16 +178,28 @@ pub(super) fn key_figures(s: &mut String, r: &Results) {
             .and_then(|p| p.latency.get(kind))
             .map_or(("—".to_string(), ""), |q| (fmt_ms(q.p99_us), "ms"))
     };
-    let figures = [
+    // A run cut short in its warm-up has no measured time: a rate of 0 would read as a finding.
+    let unmeasured = r
+        .aborted
+        .as_ref()
+        .is_some_and(|a| a.load_s <= r.scenario.warmup_s);
+    let achieved = if unmeasured {
         (
-            "achieved rate".to_string(),
+            ("—".to_string(), ""),
+            "cut short before the measured phase".to_string(),
+        )
+    } else {
+        (
             (fmt_rate(r.rate.achieved_rate), "records/s"),
             format!(
                 "{:.1}% of {} records/s target",
                 r.rate.achieved_ratio * 100.0,
                 fmt_rate(r.rate.target_rate)
             ),
-        ),
+        )
+    };
+    let figures = [
+        ("achieved rate".to_string(), achieved.0, achieved.1),
         (
             "ack p99 (corrected)".into(),
             p99("ack_corrected"),
