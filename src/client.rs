@@ -13,7 +13,6 @@ use anyhow::{bail, Context, Result};
 use rdkafka::consumer::Consumer;
 use rdkafka::message::Message;
 use schema_registry_converter::async_impl::easy_avro::EasyAvroDecoder;
-use schema_registry_converter::async_impl::schema_registry::SrSettings;
 
 use crate::audit::ledger::{Ledger, Verdict};
 use crate::avro::generate::Sizes;
@@ -116,10 +115,10 @@ pub fn produce(ep: &Endpoints, o: &ProduceOptions) -> Result<ProduceSummary> {
         replication_factor: 3,
         configs: vec![("min.insync.replicas".into(), "2".into())],
     };
-    admin::create_topic(&ep.bootstrap, &spec, false)?;
+    admin::create_topic(&ep.brokers, &spec, false)?;
     let subject = |_: &apache_avro::Schema| format!("{}-value", o.topic);
     let schema = prepare_schema(
-        &ep.registry_url,
+        &ep.registry,
         subject,
         &avsc,
         o.seed,
@@ -208,21 +207,21 @@ pub struct ConsumeOptions {
 pub fn consume(ep: &Endpoints, o: &ConsumeOptions, out: &mut dyn Write) -> Result<u64> {
     let cfg = consumer::ConsumerConfig {
         id: 0,
-        bootstrap: ep.bootstrap.clone(),
+        brokers: ep.brokers.clone(),
         topic: o.topic.clone(),
         group: o
             .group
             .clone()
             .unwrap_or_else(|| format!("kbench-consume-{}", std::process::id())),
         properties: vec![("enable.auto.commit".into(), "false".into())],
-        registry_url: ep.registry_url.clone(),
+        registry: ep.registry.clone(),
         origin: Instant::now(),
     };
     let c = consumer::create(&cfg)?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let decoder = EasyAvroDecoder::new(SrSettings::new(ep.registry_url.clone()));
+    let decoder = EasyAvroDecoder::new(ep.registry.sr_settings()?);
     let mut n = 0u64;
     let mut last = Instant::now();
     while o.count.is_none_or(|max| n < max) && last.elapsed() < o.idle_timeout {

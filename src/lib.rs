@@ -7,6 +7,7 @@
 //! |---|---|---|
 //! | input | [`scenario`], [`slo`] | TOML to a validated `Scenario`; objectives, typed |
 //! | order | [`run`] | the one place that knows a run's steps; `run::wiring` is shared with `produce` |
+//! | connect | [`security`] | `ClientSecurity`: TLS, SASL, registry auth for every client; secrets; connection errors explained |
 //! | 1 cluster up | [`cluster`] | `ClusterBackend`: process, docker, external; readiness; state file |
 //! | 2 topic, schema | [`kafka`], [`avro`] | admin and metadata clients, topic lock; schema, registry, generator, wire format |
 //! | 3-4 load | [`load`] | rate schedule, pacer, producers, consumers |
@@ -34,6 +35,7 @@ pub mod progress;
 pub mod report;
 pub mod run;
 pub mod scenario;
+pub mod security;
 pub mod signals;
 pub mod slo;
 pub mod timefmt;

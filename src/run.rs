@@ -5,6 +5,7 @@
 
 mod cutoff;
 mod drive;
+mod start;
 pub mod wiring;
 pub mod workers;
 
@@ -16,19 +17,16 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{bail, Context, Result};
 
 use crate::audit::ledger::Ledger;
-use crate::cluster::docker::{self, ContainerFaults, DockerBackend};
-use crate::cluster::external::ExternalBackend;
-use crate::cluster::process::ProcessBackend;
-use crate::cluster::{ClusterBackend, ClusterGuard, StartOptions, Topology, Versions};
 use crate::kafka::admin;
 use crate::load::consumer::{self, ConsumerReport};
 use crate::load::schedule::RateProfile;
 use crate::metrics::Phase;
 use crate::progress::Progress;
 use crate::report::results::{self, ConsumerInfo, Environment, Results, SchemaInfo};
-use crate::scenario::{ClusterSpec, Containers, Scenario};
+use crate::scenario::Scenario;
 use cutoff::Cutoff;
 use drive::{DriveInputs, Driven};
+use start::{start_cluster, StartedCluster};
 use wiring::{Endpoints, MetricsPipe, PreparedSchema, RunClock};
 use workers::Worker;
 
@@ -57,7 +55,7 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<Outcome> {
     let mut cluster = start_cluster(sc, &progress)?;
     let _topic_lock = crate::kafka::topic_lock::acquire(
         &crate::paths::kbench_home()?.join("locks"),
-        &cluster.endpoints.bootstrap,
+        &cluster.endpoints.brokers.bootstrap,
         &sc.topic.name,
     )?;
     let schema = prepare_topic_and_schema(sc, &cluster.endpoints, &progress)?;
@@ -128,69 +126,6 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<Outcome> {
     Ok(Outcome { dir, results })
 }
 
-/// A started cluster: its guard (teardown on every way out), where it answers, and facts for
-/// the results.
-struct StartedCluster {
-    guard: ClusterGuard,
-    endpoints: Endpoints,
-    versions: Versions,
-    ready_s: f64,
-}
-
-/// Step 1: the backend the scenario names, started and ready.
-fn start_cluster(sc: &Scenario, progress: &Progress) -> Result<StartedCluster> {
-    let (backend, start_opts) = backend_for(sc)?;
-    let mut guard = ClusterGuard::new(backend);
-    let t0 = Instant::now();
-    guard.backend().start(&start_opts, &|m| progress.note(m))?;
-    let backend = guard.backend();
-    let endpoints = Endpoints {
-        bootstrap: backend.bootstrap_servers(),
-        registry_url: backend.registry_url(),
-    };
-    let versions = backend.versions();
-    Ok(StartedCluster {
-        guard,
-        endpoints,
-        versions,
-        ready_s: t0.elapsed().as_secs_f64(),
-    })
-}
-
-fn backend_for(sc: &Scenario) -> Result<(Box<dyn ClusterBackend>, StartOptions)> {
-    let ready_timeout = match &sc.cluster {
-        ClusterSpec::External {
-            bootstrap,
-            registry_url,
-            containers,
-        } => {
-            let names = containers.as_ref().map(|c| match c {
-                Containers::Compose => ContainerFaults::compose_names(&Topology::default()),
-                Containers::Named(names) => names.clone(),
-            });
-            let b = ExternalBackend::new(bootstrap, registry_url).with_containers(names);
-            return Ok((Box::new(b), StartOptions::default()));
-        }
-        ClusterSpec::Process { ready_timeout } | ClusterSpec::Docker { ready_timeout } => {
-            *ready_timeout
-        }
-    };
-    let backend: Box<dyn ClusterBackend> = if let ClusterSpec::Docker { .. } = sc.cluster {
-        Box::new(DockerBackend::connect(
-            Topology::default(),
-            docker::DEFAULT_CLUSTER,
-        )?)
-    } else {
-        let workdir = crate::paths::runs_dir()?.join(crate::paths::new_run_name(&sc.name));
-        Box::new(ProcessBackend::create(workdir, Topology::default())?)
-    };
-    let opts = StartOptions {
-        ready_timeout,
-        detached: false,
-    };
-    Ok((backend, opts))
-}
-
 fn report_dir(parent: &Path, name: &str) -> Result<PathBuf> {
     let secs = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -208,9 +143,9 @@ fn prepare_topic_and_schema(
     endpoints: &Endpoints,
     progress: &Progress,
 ) -> Result<PreparedSchema> {
-    admin::create_topic(&endpoints.bootstrap, &sc.topic, sc.recreate_topic)?;
+    admin::create_topic(&endpoints.brokers, &sc.topic, sc.recreate_topic)?;
     let schema = wiring::prepare_schema(
-        &endpoints.registry_url,
+        &endpoints.registry,
         |parsed| sc.subject(&crate::avro::registry::full_name(parsed).unwrap_or_default()),
         &sc.schema.avsc,
         sc.seed,
@@ -249,11 +184,11 @@ fn start_consumers(
     for id in 0..sc.consumer.count {
         let cfg = consumer::ConsumerConfig {
             id,
-            bootstrap: endpoints.bootstrap.clone(),
+            brokers: endpoints.brokers.clone(),
             topic: sc.topic.name.clone(),
             group: sc.consumer.group.clone(),
             properties: sc.consumer.properties.clone(),
-            registry_url: endpoints.registry_url.clone(),
+            registry: endpoints.registry.clone(),
             origin: clock.origin,
         };
         let assigned = Arc::new(AtomicUsize::new(0));
@@ -489,8 +424,8 @@ fn environment(
         kafka_version: cluster.versions.kafka.clone(),
         registry_version: cluster.versions.registry.clone(),
         backend: sc.cluster.kind(),
-        bootstrap_servers: cluster.endpoints.bootstrap.clone(),
-        registry_url: cluster.endpoints.registry_url.clone(),
+        bootstrap_servers: cluster.endpoints.brokers.bootstrap.clone(),
+        registry_url: cluster.endpoints.registry.url.clone(),
         started_at,
         finished_at: crate::timefmt::now_rfc3339(),
         cluster_ready_s: cluster.ready_s,

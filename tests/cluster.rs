@@ -115,7 +115,7 @@ fn cluster_lifecycle_against_real_jvms() {
         replication_factor: 3,
         configs: vec![("min.insync.replicas".into(), "2".into())],
     };
-    create_topic(&bootstrap, &spec("it-bootstrap"), true).unwrap();
+    create_topic(&backend.brokers(), &spec("it-bootstrap"), true).unwrap();
     for addr in bootstrap.split(',') {
         produce(addr, "it-bootstrap", 20, addr);
     }
@@ -204,8 +204,8 @@ fn cluster_lifecycle_against_real_jvms() {
     assert_eq!(decoded, 25);
 
     // SIGKILL one broker: acks=all with min ISR 2 still succeeds; after a restart it rejoins.
-    create_topic(&bootstrap, &spec("it-failover"), true).unwrap();
-    let md = MetadataClient::new(&bootstrap).unwrap();
+    create_topic(&backend.brokers(), &spec("it-failover"), true).unwrap();
+    let md = MetadataClient::new(&backend.brokers()).unwrap();
     let victim = 2;
     let victim_proc = backend.state().node(victim).unwrap().process.unwrap();
     backend.stop(victim, StopMode::Kill).unwrap();

@@ -66,7 +66,7 @@ fn sigterm_to_foreground_cluster_up_tears_down() {
     wait_for("cluster ready", Duration::from_secs(300), || {
         home.state().is_some_and(|s| s.registry.process.is_some())
             && kbench::cluster::probe::registry_answers(
-                "http://127.0.0.1:8081/apis/ccompat/v7",
+                &kbench::cluster::Registry::plain("http://127.0.0.1:8081/apis/ccompat/v7"),
                 Duration::from_secs(1),
             )
     });

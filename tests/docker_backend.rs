@@ -82,7 +82,7 @@ fn docker_cluster_survives_faults() {
         replication_factor: 3,
         configs: vec![("min.insync.replicas".into(), "2".into())],
     };
-    create_topic(&bootstrap, &topic, true).expect("topic created");
+    create_topic(&b.brokers(), &topic, true).expect("topic created");
     produce_acks_all(&bootstrap, "it-docker", 20, "docker");
 
     // A killed broker: the container is down, acks=all writes go on with two in sync.

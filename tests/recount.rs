@@ -102,7 +102,9 @@ fn recount() -> (HashSet<(i32, i64)>, usize) {
 
 /// The broker leading partition 0 now.
 fn leader_of_p0() -> u32 {
-    let md = kbench::kafka::metadata::MetadataClient::new(BOOTSTRAP).unwrap();
+    let md =
+        kbench::kafka::metadata::MetadataClient::new(&kbench::kafka::Brokers::plain(BOOTSTRAP))
+            .unwrap();
     let parts = md.partitions(TOPIC, Duration::from_secs(5)).unwrap();
     parts[0].leader.expect("partition 0 has a leader")
 }

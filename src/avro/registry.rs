@@ -12,6 +12,8 @@ use schema_registry_converter::async_impl::schema_registry::{
 };
 use schema_registry_converter::schema_registry_common::{SchemaType, SuppliedSchema};
 
+use crate::security::registry::Registry;
+
 /// A schema registered for a run.
 #[derive(Debug, Clone)]
 pub struct Registered {
@@ -41,7 +43,7 @@ pub fn full_name(schema: &Schema) -> Option<String> {
 }
 
 /// Register `augmented_json` under `subject` (idempotent: the same schema gets the same id).
-pub fn register(registry_url: &str, subject: &str, augmented_json: &str) -> Result<Registered> {
+pub fn register(registry: &Registry, subject: &str, augmented_json: &str) -> Result<Registered> {
     let schema =
         Schema::parse_str(augmented_json).context("the schema to register is not valid Avro")?;
     let supplied = SuppliedSchema::new(
@@ -49,11 +51,11 @@ pub fn register(registry_url: &str, subject: &str, augmented_json: &str) -> Resu
         SchemaType::Avro,
         augmented_json.to_string(),
     );
-    let sr = SrSettings::new(registry_url.to_string());
+    let sr = registry.sr_settings()?;
     let reg = runtime()?
         .block_on(post_schema(&sr, subject.to_string(), supplied))
         .map_err(|e| anyhow::anyhow!("{e}"))
-        .with_context(|| format!("registering subject {subject} at {registry_url} failed"))?;
+        .with_context(|| format!("registering subject {subject} at {registry} failed"))?;
     Ok(Registered {
         id: reg.id,
         subject: subject.to_string(),
@@ -70,10 +72,10 @@ pub struct SchemaCache {
 }
 
 impl SchemaCache {
-    /// An empty cache for the registry at `registry_url`, with its own async runtime.
-    pub fn new(registry_url: &str) -> Result<Self> {
+    /// An empty cache for `registry`, with its own async runtime.
+    pub fn new(registry: &Registry) -> Result<Self> {
         Ok(SchemaCache {
-            sr: SrSettings::new(registry_url.to_string()),
+            sr: registry.sr_settings()?,
             rt: runtime()?,
             by_id: HashMap::new(),
         })

@@ -8,16 +8,23 @@ use kbench::client::{self, ConsumeOptions, Endpoints, ProduceOptions};
 
 use super::EndpointArgs;
 
-fn endpoints(e: EndpointArgs) -> Endpoints {
-    Endpoints {
-        bootstrap: e.bootstrap,
-        registry_url: e.registry,
-    }
+/// The brokers and registry of the command line, with the `--security` file's settings read
+/// from the environment now.
+fn endpoints(e: EndpointArgs) -> Result<Endpoints> {
+    let security = match &e.security {
+        Some(path) => kbench::scenario::security::load_file(path)?.resolve()?,
+        None => Default::default(),
+    };
+    let (kafka, registry) = kbench::security::spec::shared(security);
+    Ok(Endpoints {
+        brokers: kbench::kafka::Brokers::new(e.bootstrap, kafka),
+        registry: kbench::security::registry::Registry::new(e.registry, registry),
+    })
 }
 
 pub fn produce(e: EndpointArgs, o: ProduceOptions, json: bool) -> Result<ExitCode> {
     let (topic, count) = (o.topic.clone(), o.count);
-    let s = client::produce(&endpoints(e), &o)?;
+    let s = client::produce(&endpoints(e)?, &o)?;
     if json {
         println!("{}", serde_json::to_string(&s)?);
     } else {
@@ -65,7 +72,7 @@ pub fn consume(
 ) -> Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     let n = client::consume(
-        &endpoints(e),
+        &endpoints(e)?,
         &ConsumeOptions {
             topic,
             group,

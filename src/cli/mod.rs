@@ -154,6 +154,11 @@ pub struct EndpointArgs {
         default_value = "http://127.0.0.1:8081/apis/ccompat/v7"
     )]
     pub registry: String,
+    /// TOML file with a [security] table, keys as in a scenario's [cluster.security] (protocol,
+    /// sasl_mechanism, username, password = "${VAR}", ca_file, cert_file, key_file,
+    /// verify_hostname, [security.registry]); secrets are read from the environment.
+    #[arg(long, env = "KBENCH_SECURITY")]
+    pub security: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

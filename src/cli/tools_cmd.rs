@@ -18,11 +18,11 @@ pub fn run(o: Options, reports: PathBuf) -> Result<ExitCode> {
         .backend()
         .start(&StartOptions::default(), &|m| eprintln!("kbench: {m}"))?;
     let dist = dist::ensure(&|m| eprintln!("kbench: {m}"))?;
-    let bootstrap = guard.backend().bootstrap_servers();
-    let registry = guard.backend().registry_url();
-    let c = compare_tools::compare(&dist, &bootstrap, &registry, &o, &|m| {
-        eprintln!("kbench: {m}")
-    })?;
+    let ep = kbench::run::wiring::Endpoints {
+        brokers: guard.backend().brokers(),
+        registry: guard.backend().registry(),
+    };
+    let c = compare_tools::compare(&dist, &ep, &o, &|m| eprintln!("kbench: {m}"))?;
     guard.teardown()?;
     println!("{}", compare_tools::render(&c));
     std::fs::create_dir_all(&reports)

@@ -11,26 +11,25 @@ use std::collections::BTreeMap;
 use super::docker::ContainerFaults;
 use super::status::{ClusterStatus, NodeStatus};
 use super::topology::NodeId;
-use super::{probe, ClusterBackend, StartOptions, StopMode, Versions};
+use super::{probe, Brokers, ClusterBackend, Registry, StartOptions, StopMode, Versions};
 use crate::names::BackendKind;
 
 /// Backend for a cluster kbench does not run: it only connects to its brokers and
 /// registry, and faults nodes only through named containers.
 pub struct ExternalBackend {
-    bootstrap: String,
-    registry_url: String,
+    brokers: Brokers,
+    registry: Registry,
     containers: Option<BTreeMap<NodeId, String>>,
     /// Connected in `start`, when containers are named.
     faults: Option<ContainerFaults>,
 }
 
 impl ExternalBackend {
-    /// A backend for the brokers at `bootstrap` (`host:port,...`) and the registry at
-    /// `registry_url` (trailing `/` dropped); no node faults until containers are named.
-    pub fn new(bootstrap: impl Into<String>, registry_url: impl Into<String>) -> Self {
+    /// A backend for `brokers` and `registry`; no node faults until containers are named.
+    pub fn new(brokers: Brokers, registry: Registry) -> Self {
         ExternalBackend {
-            bootstrap: bootstrap.into(),
-            registry_url: registry_url.into().trim_end_matches('/').to_string(),
+            brokers,
+            registry,
             containers: None,
             faults: None,
         }
@@ -50,7 +49,7 @@ impl ExternalBackend {
         anyhow::anyhow!(
             "cannot {what}: the external backend does not control the brokers of {}; \
              name its containers (`containers = \"compose\"` in [cluster]) or use the process backend",
-            self.bootstrap
+            self.brokers
         )
     }
 }
@@ -63,35 +62,32 @@ impl ClusterBackend for ExternalBackend {
     /// Nothing to start: check that the brokers and the registry answer.
     fn start(&mut self, opts: &StartOptions, progress: &dyn Fn(&str)) -> Result<()> {
         let timeout = opts.ready_timeout.min(Duration::from_secs(30));
-        let brokers = probe::registered_brokers(&self.bootstrap, timeout)?;
+        let brokers = probe::registered_brokers(&self.brokers, timeout)?;
         if brokers.is_empty() {
-            bail!("the cluster at {} lists no brokers", self.bootstrap);
+            bail!("the cluster at {} lists no brokers", self.brokers);
         }
-        if !probe::registry_answers(&self.registry_url, Duration::from_secs(10)) {
-            bail!(
-                "the schema registry at {} does not answer GET /subjects",
-                self.registry_url
-            );
-        }
+        self.registry.check(Duration::from_secs(10))?;
         if let Some(names) = &self.containers {
             self.faults = Some(ContainerFaults::connect(names.clone())?);
         }
         progress(&format!(
-            "external cluster at {}: brokers {brokers:?}; registry {}",
-            self.bootstrap, self.registry_url
+            "external cluster at {} ({}): brokers {brokers:?}; registry {}",
+            self.brokers,
+            self.brokers.security.describe(),
+            self.registry
         ));
         Ok(())
     }
 
     fn status(&self) -> Result<ClusterStatus> {
         let (ids, metadata_error) =
-            match probe::registered_brokers(&self.bootstrap, Duration::from_secs(2)) {
+            match probe::registered_brokers(&self.brokers, Duration::from_secs(2)) {
                 Ok(ids) => (ids, None),
                 Err(e) => (Vec::new(), Some(format!("{e:#}"))),
             };
         Ok(ClusterStatus {
             backend: BackendKind::External,
-            bootstrap_servers: self.bootstrap.clone(),
+            bootstrap_servers: self.brokers.bootstrap.clone(),
             nodes: ids
                 .iter()
                 .map(|&id| NodeStatus {
@@ -103,8 +99,8 @@ impl ClusterBackend for ExternalBackend {
                 })
                 .collect(),
             quorum_leader: None,
-            registry_url: self.registry_url.clone(),
-            registry_up: probe::registry_answers(&self.registry_url, Duration::from_secs(2)),
+            registry_url: self.registry.url.clone(),
+            registry_up: probe::registry_answers(&self.registry, Duration::from_secs(2)),
             registry_process: None,
             metadata_error,
         })
@@ -135,15 +131,15 @@ impl ClusterBackend for ExternalBackend {
         if let Some(names) = &self.containers {
             return names.keys().copied().collect();
         }
-        probe::registered_brokers(&self.bootstrap, Duration::from_secs(2)).unwrap_or_default()
+        probe::registered_brokers(&self.brokers, Duration::from_secs(2)).unwrap_or_default()
     }
 
-    fn bootstrap_servers(&self) -> String {
-        self.bootstrap.clone()
+    fn brokers(&self) -> Brokers {
+        self.brokers.clone()
     }
 
-    fn registry_url(&self) -> String {
-        self.registry_url.clone()
+    fn registry(&self) -> Registry {
+        self.registry.clone()
     }
 
     fn teardown(&mut self) -> Result<()> {

@@ -25,7 +25,9 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
+pub use crate::kafka::Brokers;
 pub use crate::names::BackendKind;
+pub use crate::security::registry::Registry;
 pub use status::{ClusterStatus, NodeState, NodeStatus, ProcessState};
 pub use topology::{NodeId, Topology};
 
@@ -86,10 +88,18 @@ pub trait ClusterBackend: Send {
     fn restart(&mut self, node: NodeId) -> Result<()>;
     /// Ids of the cluster's Kafka nodes.
     fn node_ids(&self) -> Vec<NodeId>;
+    /// The brokers' client listeners and the security every client needs to reach them.
+    fn brokers(&self) -> Brokers;
+    /// The Confluent-compatible registry API and the auth every request carries.
+    fn registry(&self) -> Registry;
     /// Comma-separated `host:port` list of the brokers' client listeners.
-    fn bootstrap_servers(&self) -> String;
+    fn bootstrap_servers(&self) -> String {
+        self.brokers().bootstrap
+    }
     /// Base URL of the Confluent-compatible registry API.
-    fn registry_url(&self) -> String;
+    fn registry_url(&self) -> String {
+        self.registry().url
+    }
     /// Stop everything this backend started and remove its data. Idempotent.
     fn teardown(&mut self) -> Result<()>;
     /// Versions of the software under test, for reports.

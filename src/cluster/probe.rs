@@ -10,29 +10,20 @@ use serde::Deserialize;
 
 use super::topology::NodeId;
 use crate::kafka::metadata::MetadataClient;
+use crate::kafka::Brokers;
+use crate::security::registry::Registry;
 
 /// Node ids of the brokers the cluster currently lists in its metadata (registered and not
 /// fenced). Errors when no broker in `bootstrap` answers within `timeout`.
-pub fn registered_brokers(bootstrap: &str, timeout: Duration) -> Result<Vec<NodeId>> {
-    MetadataClient::new(bootstrap)?
+pub fn registered_brokers(brokers: &Brokers, timeout: Duration) -> Result<Vec<NodeId>> {
+    MetadataClient::new(brokers)?
         .brokers(timeout)
-        .with_context(|| format!("no broker of {bootstrap} answered a metadata request"))
+        .with_context(|| format!("no broker of {brokers} answered a metadata request"))
 }
 
-/// Whether `GET <registry_url>/subjects` answers 200 within `timeout`.
-pub fn registry_answers(registry_url: &str, timeout: Duration) -> bool {
-    let url = format!("{}/subjects", registry_url.trim_end_matches('/'));
-    let Ok(client) = reqwest::blocking::Client::builder()
-        .timeout(timeout)
-        .build()
-    else {
-        return false;
-    };
-    client
-        .get(url)
-        .send()
-        .map(|r| r.status().is_success())
-        .unwrap_or(false)
+/// Whether `GET <registry>/subjects` answers 200 within `timeout`.
+pub fn registry_answers(registry: &Registry, timeout: Duration) -> bool {
+    registry.answers(timeout)
 }
 
 #[derive(Debug, Deserialize)]

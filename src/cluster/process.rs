@@ -15,7 +15,7 @@ use super::state::{ClusterState, NodeRecord, RegistryRecord};
 use super::status::{ClusterStatus, NodeStatus, ProcessState};
 use super::topology::{NodeId, Topology, HOST};
 use super::watch::Member;
-use super::{jvm_cmd, probe, ClusterBackend, StartOptions, StopMode, Versions};
+use super::{jvm_cmd, probe, Brokers, ClusterBackend, Registry, StartOptions, StopMode, Versions};
 use crate::names::BackendKind;
 
 /// How long a node gets for a controlled shutdown before it is reported as hung.
@@ -216,12 +216,11 @@ impl Starting for ProcessBackend {
     }
 
     fn registered(&self) -> Vec<NodeId> {
-        probe::registered_brokers(&self.state.bootstrap_servers, Duration::from_secs(1))
-            .unwrap_or_default()
+        probe::registered_brokers(&self.brokers(), Duration::from_secs(1)).unwrap_or_default()
     }
 
     fn registry_answers(&self) -> bool {
-        probe::registry_answers(&self.state.registry_url, Duration::from_secs(2))
+        probe::registry_answers(&self.registry(), Duration::from_secs(2))
     }
 
     fn log_tail(&self, stage: Stage, registered: &[NodeId]) -> String {
@@ -286,13 +285,11 @@ impl ClusterBackend for ProcessBackend {
     }
 
     fn status(&self) -> Result<ClusterStatus> {
-        let (registered, metadata_error) = match probe::registered_brokers(
-            &self.state.bootstrap_servers,
-            Duration::from_millis(1500),
-        ) {
-            Ok(ids) => (ids, None),
-            Err(e) => (Vec::new(), Some(format!("{e:#}"))),
-        };
+        let (registered, metadata_error) =
+            match probe::registered_brokers(&self.brokers(), Duration::from_millis(1500)) {
+                Ok(ids) => (ids, None),
+                Err(e) => (Vec::new(), Some(format!("{e:#}"))),
+            };
         let leader = self.quorum_leader();
         let nodes = self
             .state
@@ -312,7 +309,7 @@ impl ClusterBackend for ProcessBackend {
             nodes,
             quorum_leader: leader,
             registry_url: self.state.registry_url.clone(),
-            registry_up: probe::registry_answers(&self.state.registry_url, Duration::from_secs(2)),
+            registry_up: probe::registry_answers(&self.registry(), Duration::from_secs(2)),
             registry_process: Some(
                 self.state
                     .registry
@@ -372,12 +369,12 @@ impl ClusterBackend for ProcessBackend {
         self.topo.node_ids()
     }
 
-    fn bootstrap_servers(&self) -> String {
-        self.state.bootstrap_servers.clone()
+    fn brokers(&self) -> Brokers {
+        Brokers::plain(self.state.bootstrap_servers.clone())
     }
 
-    fn registry_url(&self) -> String {
-        self.state.registry_url.clone()
+    fn registry(&self) -> Registry {
+        Registry::plain(self.state.registry_url.clone())
     }
 
     fn teardown(&mut self) -> Result<()> {

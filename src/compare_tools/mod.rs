@@ -7,6 +7,7 @@
 //! produce request, the Java client one request per broker).
 
 mod render;
+mod secured;
 mod stats;
 mod tools;
 
@@ -15,6 +16,7 @@ use serde::Serialize;
 
 use crate::cluster::dist::Dist;
 use crate::kafka::admin::{create_topic, TopicSpec};
+use crate::run::wiring::Endpoints;
 
 pub use render::render;
 use stats::phase;
@@ -124,13 +126,7 @@ pub struct LayoutResult {
 }
 
 /// Every layout in `o.partitions` against a running cluster, each on a topic of its own.
-pub fn compare(
-    dist: &Dist,
-    bootstrap: &str,
-    registry: &str,
-    o: &Options,
-    log: &dyn Fn(&str),
-) -> Result<Comparison> {
+pub fn compare(dist: &Dist, ep: &Endpoints, o: &Options, log: &dyn Fn(&str)) -> Result<Comparison> {
     let properties = shared_properties(o.linger_ms);
     let mut layouts = Vec::new();
     for &partitions in &o.partitions {
@@ -139,7 +135,7 @@ pub fn compare(
             "topic {topic}: {partitions} partitions, replication {REPLICATION_FACTOR}"
         ));
         create_topic(
-            bootstrap,
+            &ep.brokers,
             &TopicSpec {
                 name: topic.clone(),
                 partitions: partitions as i32,
@@ -155,7 +151,7 @@ pub fn compare(
             rate: None,
             properties: properties.clone(),
         };
-        let (unthrottled, fixed_rate) = layout(dist, bootstrap, registry, w, o, log)?;
+        let (unthrottled, fixed_rate) = layout(dist, ep, w, o, log)?;
         layouts.push(LayoutResult {
             topic,
             partitions,
@@ -180,8 +176,7 @@ pub fn compare(
 /// Warm-up, then both phases on `w`'s topic: unthrottled, then at half the saturation found.
 fn layout(
     dist: &Dist,
-    bootstrap: &str,
-    registry: &str,
+    ep: &Endpoints,
     mut w: Workload,
     o: &Options,
     log: &dyn Fn(&str),
@@ -194,9 +189,9 @@ fn layout(
         for first_kbench in [even, !even] {
             crate::signals::check()?;
             let s = if first_kbench {
-                kbench(bootstrap, registry, w)?
+                kbench(ep, w)?
             } else {
-                perf_test(dist, bootstrap, w)?
+                perf_test(dist, &ep.brokers, w)?
             };
             let round = match warming.get() {
                 true => format!("warm-up round {} (not counted)", i + 1),

@@ -8,7 +8,10 @@ use std::process::{Command, Stdio};
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 
+use super::secured::SecuredConfig;
 use crate::cluster::dist::Dist;
+use crate::kafka::Brokers;
+use crate::run::wiring::Endpoints;
 
 /// Name of kbench's side in samples, tables and JSON.
 pub(super) const KBENCH: &str = "kbench";
@@ -141,7 +144,8 @@ pub fn parse_perf_test(out: &str) -> Option<(f64, f64, f64, f64)> {
 }
 
 /// Kafka's `kafka-producer-perf-test` (acks=all, idempotent) on `w`, as a child process.
-pub fn perf_test(dist: &Dist, bootstrap: &str, w: &Workload) -> Result<Sample> {
+pub fn perf_test(dist: &Dist, brokers: &Brokers, w: &Workload) -> Result<Sample> {
+    let secured = SecuredConfig::write(brokers)?;
     let mut cmd = Command::new(&dist.kafka_java.path);
     cmd.arg("-Xmx512m")
         .arg("-cp")
@@ -161,9 +165,12 @@ pub fn perf_test(dist: &Dist, bootstrap: &str, w: &Workload) -> Result<Sample> {
             &w.rate.map_or("-1".to_string(), |r| format!("{r:.0}")),
         ])
         .arg("--producer-props")
-        .arg(format!("bootstrap.servers={bootstrap}"))
+        .arg(format!("bootstrap.servers={}", brokers.bootstrap))
         .args(["acks=all", "enable.idempotence=true"])
         .args(w.properties.iter().map(|(k, v)| format!("{k}={v}")));
+    if let Some(s) = &secured {
+        cmd.arg("--producer.config").arg(&s.config);
+    }
     let (ok, out, cpu) = run_measured(cmd)?;
     let (rps, p50, p99, p999) = parse_perf_test(&out)
         .with_context(|| format!("unexpected kafka-producer-perf-test output:\n{out}"))?;
@@ -185,7 +192,10 @@ pub fn perf_test(dist: &Dist, bootstrap: &str, w: &Workload) -> Result<Sample> {
 
 /// kbench's own producer path (`kbench produce`: Avro, registry framing, CO-corrected
 /// histograms, audit ledger) as a child process.
-pub fn kbench(bootstrap: &str, registry: &str, w: &Workload) -> Result<Sample> {
+pub fn kbench(ep: &Endpoints, w: &Workload) -> Result<Sample> {
+    if *ep.brokers.security != Default::default() || *ep.registry.auth != Default::default() {
+        bail!("kbench's side of compare-tools runs on the plaintext cluster compare-tools starts itself");
+    }
     let exe = std::env::current_exe().context("cannot find the kbench executable")?;
     let mut cmd = Command::new(exe);
     // "Unthrottled" for an open-loop generator: a schedule far above what the cluster takes,
@@ -205,9 +215,9 @@ pub fn kbench(bootstrap: &str, registry: &str, w: &Workload) -> Result<Sample> {
         "--record-size",
         &w.record_size.to_string(),
         "--bootstrap",
-        bootstrap,
+        &ep.brokers.bootstrap,
         "--registry",
-        registry,
+        &ep.registry.url,
     ])
     .args(
         w.properties

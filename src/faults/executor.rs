@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use rand::SeedableRng;
 
+use super::commands::{NodeAction, NodeCommands};
 use super::plan::{Action, FaultSpec};
 use super::report::FaultReport;
 use super::resolve::{resolve, LiveView};
@@ -22,8 +23,11 @@ pub struct ExecContext<'a> {
     pub origin: Instant,
     /// Offset of load start from the origin; fault times count from it.
     pub load_start: Duration,
-    /// Kafka bootstrap list, for target resolution and rejoin checks.
-    pub bootstrap: &'a str,
+    /// The brokers, for target resolution and rejoin checks.
+    pub brokers: &'a crate::kafka::Brokers,
+    /// The operator's commands, when node faults go through them (external clusters) rather
+    /// than through the backend.
+    pub commands: Option<&'a NodeCommands>,
     /// The run's topic (leaders, followers and ISRs are of its partitions).
     pub topic: &'a str,
     /// Seeds the choice of `random` targets.
@@ -114,7 +118,7 @@ fn rolling_restart(
     order.sort_by_key(|n| Some(*n) == controller);
     for node in order {
         let t0 = Instant::now();
-        backend.restart(node)?;
+        act(backend, cx.commands, Action::Restart, node, evidence)?;
         let back = crate::kafka::admin::wait_until(Duration::from_secs(180), || {
             cx.stop.load(Ordering::Relaxed)
                 || md
@@ -134,7 +138,30 @@ fn rolling_restart(
     Ok(())
 }
 
-fn act(backend: &mut dyn ClusterBackend, action: Action, node: NodeId) -> Result<()> {
+/// Carry out `action` on `node`: through the operator's commands when there are some (each
+/// command's outcome goes into `evidence`), otherwise through the backend.
+fn act(
+    backend: &mut dyn ClusterBackend,
+    commands: Option<&NodeCommands>,
+    action: Action,
+    node: NodeId,
+    evidence: &mut Vec<String>,
+) -> Result<()> {
+    if let Some(cmds) = commands {
+        let steps: &[NodeAction] = match action {
+            Action::Stop => &[NodeAction::Stop],
+            Action::Kill => &[NodeAction::Kill],
+            Action::Pause => &[NodeAction::Pause],
+            Action::Resume => &[NodeAction::Resume],
+            Action::Start => &[NodeAction::Start],
+            Action::Restart | Action::RollingRestart => &[NodeAction::Stop, NodeAction::Start],
+        };
+        for step in steps {
+            let outcome = cmds.run(*step, node)?;
+            evidence.push(format!("{} node {node}: {outcome}", step.key()));
+        }
+        return Ok(());
+    }
     match action {
         Action::Stop => backend.stop(node, StopMode::Graceful),
         Action::Kill => backend.stop(node, StopMode::Kill),
@@ -156,7 +183,7 @@ pub fn execute(
         plan,
         backend,
         cx,
-        md: MetadataClient::new(cx.bootstrap).ok(),
+        md: MetadataClient::new(cx.brokers).ok(),
         rng: rand_chacha::ChaCha8Rng::seed_from_u64(cx.seed ^ 0xfa_u64),
         down: BTreeMap::new(),
         reports: plan.iter().map(|f| planned_report(f, cx)).collect(),
@@ -317,7 +344,7 @@ impl Executor<'_, '_, '_> {
             bail!("not fired: the run stopped first");
         }
         self.cx.fired(&mut self.reports[i], i + 1);
-        act(self.backend, f.action, node)?;
+        act(self.backend, self.cx.commands, f.action, node, evidence)?;
         self.after_action(i, node, evidence);
         Ok(())
     }
@@ -359,7 +386,10 @@ impl Executor<'_, '_, '_> {
             i + 1,
             action.verb()
         ));
-        match act(self.backend, action, node) {
+        let mut evidence = Vec::new();
+        let result = act(self.backend, self.cx.commands, action, node, &mut evidence);
+        self.reports[i].evidence.extend(evidence);
+        match result {
             Ok(()) => {
                 self.down.remove(&node);
                 self.reports[i].recovered_s = Some(t);

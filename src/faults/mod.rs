@@ -2,6 +2,7 @@
 //! their scheduled times, and what each one did to the cluster and the load (`FaultReport`).
 
 pub mod analysis;
+pub mod commands;
 pub mod executor;
 pub mod observe;
 pub mod plan;

@@ -151,14 +151,14 @@ impl MetadataTimeline {
 
 /// Poll `topic`'s metadata every `period` until `stop`, recording changes.
 pub fn poll_metadata(
-    bootstrap: &str,
+    brokers: &crate::kafka::Brokers,
     topic: &str,
     origin: Instant,
     period: Duration,
     stop: Arc<AtomicBool>,
 ) -> MetadataTimeline {
     let mut tl = MetadataTimeline::default();
-    let Ok(client) = MetadataClient::new(bootstrap) else {
+    let Ok(client) = MetadataClient::new(brokers) else {
         return tl;
     };
     while !stop.load(Ordering::Relaxed) {

@@ -6,8 +6,9 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
-use rdkafka::config::ClientConfig;
 use rdkafka::error::RDKafkaErrorCode;
+
+use super::brokers::Brokers;
 
 /// A topic to create.
 #[derive(Debug, Clone)]
@@ -22,9 +23,9 @@ pub struct TopicSpec {
     pub configs: Vec<(String, String)>,
 }
 
-fn admin(bootstrap: &str) -> Result<AdminClient<DefaultClientContext>> {
-    ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
+fn admin(brokers: &Brokers) -> Result<AdminClient<DefaultClientContext>> {
+    brokers
+        .client_config()
         .create()
         .context("cannot create a Kafka admin client")
 }
@@ -38,8 +39,8 @@ fn block_on<F: std::future::Future>(f: F) -> Result<F::Output> {
 
 /// Create `spec`; with `recreate`, delete an existing topic of that name first so a run starts
 /// from an empty log. Waits until every partition has a leader.
-pub fn create_topic(bootstrap: &str, spec: &TopicSpec, recreate: bool) -> Result<()> {
-    let client = admin(bootstrap)?;
+pub fn create_topic(brokers: &Brokers, spec: &TopicSpec, recreate: bool) -> Result<()> {
+    let client = admin(brokers)?;
     let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
     if recreate {
         let res = block_on(client.delete_topics(&[&spec.name], &opts))?
@@ -53,7 +54,7 @@ pub fn create_topic(bootstrap: &str, spec: &TopicSpec, recreate: bool) -> Result
         }
         // Deletion is asynchronous on the brokers; creation fails until it has finished.
         wait_until(Duration::from_secs(30), || {
-            super::metadata::partitions(bootstrap, &spec.name, Duration::from_secs(2))
+            super::metadata::partitions(brokers, &spec.name, Duration::from_secs(2))
                 .map(|p| p.is_empty())
                 .unwrap_or(false)
         });
@@ -93,7 +94,7 @@ pub fn create_topic(bootstrap: &str, spec: &TopicSpec, recreate: bool) -> Result
         bail!(e);
     }
     let ready = wait_until(Duration::from_secs(30), || {
-        super::metadata::partitions(bootstrap, &spec.name, Duration::from_secs(2))
+        super::metadata::partitions(brokers, &spec.name, Duration::from_secs(2))
             .map(|p| {
                 (existed || p.len() == spec.partitions as usize)
                     && !p.is_empty()

@@ -4,11 +4,14 @@
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::client::ClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
+use rdkafka::error::KafkaError;
 use serde::Serialize;
 
+use super::brokers::Brokers;
 use crate::names::BrokerId;
+use crate::security::diagnose::{self, ErrorLog};
 
 /// One partition of a topic as the cluster metadata reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -30,22 +33,53 @@ impl PartitionInfo {
     }
 }
 
+/// Keeps the connection errors librdkafka reports, which say why a request timed out.
+#[derive(Default)]
+pub struct Listening {
+    errors: ErrorLog,
+}
+
+impl ClientContext for Listening {
+    fn error(&self, error: KafkaError, reason: &str) {
+        self.errors.record(&format!("{error}: {reason}"));
+    }
+}
+
+impl ConsumerContext for Listening {}
+
 /// A reusable metadata client, so pollers do not create a librdkafka instance per poll.
 pub struct MetadataClient {
-    consumer: BaseConsumer,
+    consumer: BaseConsumer<Listening>,
+    brokers: Brokers,
 }
 
 impl MetadataClient {
-    /// A metadata client for the brokers at `bootstrap` (comma-separated `host:port` list).
-    pub fn new(bootstrap: &str) -> Result<Self> {
-        let consumer = ClientConfig::new()
-            .set("bootstrap.servers", bootstrap)
+    /// A metadata client for `brokers`.
+    pub fn new(brokers: &Brokers) -> Result<Self> {
+        let consumer = brokers
+            .client_config()
             .set("socket.timeout.ms", "2000")
             // Every request is explicit; no background refresh traffic between polls.
             .set("topic.metadata.refresh.interval.ms", "-1")
-            .create()
+            .create_with_context(Listening::default())
             .context("cannot create a Kafka metadata client")?;
-        Ok(MetadataClient { consumer })
+        Ok(MetadataClient {
+            consumer,
+            brokers: brokers.clone(),
+        })
+    }
+
+    /// Why requests fail, in a user's words, when librdkafka said something telling.
+    pub fn connection_problem(&self) -> Option<String> {
+        let raw = self.consumer.context().errors.last()?;
+        diagnose::explain(&raw, &self.brokers.bootstrap, &self.brokers.security)
+    }
+
+    fn failed(&self, e: KafkaError) -> anyhow::Error {
+        match self.connection_problem() {
+            Some(cause) => anyhow::anyhow!("{cause}"),
+            None => anyhow::Error::new(e).context("metadata request failed"),
+        }
     }
 
     /// Live broker ids and the partitions of `topic`, from one metadata request.
@@ -57,7 +91,7 @@ impl MetadataClient {
         let md = self
             .consumer
             .fetch_metadata(Some(topic), timeout)
-            .context("metadata request failed")?;
+            .map_err(|e| self.failed(e))?;
         Ok((brokers_of(&md), partitions_of(&md, topic)))
     }
 
@@ -67,7 +101,7 @@ impl MetadataClient {
         let md = self
             .consumer
             .fetch_metadata(None, timeout)
-            .context("metadata request failed")?;
+            .map_err(|e| self.failed(e))?;
         Ok(brokers_of(&md))
     }
 
@@ -76,7 +110,7 @@ impl MetadataClient {
         let md = self
             .consumer
             .fetch_metadata(Some(topic), timeout)
-            .context("metadata request failed")?;
+            .map_err(|e| self.failed(e))?;
         Ok(partitions_of(&md, topic))
     }
 }
@@ -114,6 +148,6 @@ fn partitions_of(md: &rdkafka::metadata::Metadata, topic: &str) -> Vec<Partition
 }
 
 /// One-shot form of [`MetadataClient::partitions`].
-pub fn partitions(bootstrap: &str, topic: &str, timeout: Duration) -> Result<Vec<PartitionInfo>> {
-    MetadataClient::new(bootstrap)?.partitions(topic, timeout)
+pub fn partitions(brokers: &Brokers, topic: &str, timeout: Duration) -> Result<Vec<PartitionInfo>> {
+    MetadataClient::new(brokers)?.partitions(topic, timeout)
 }

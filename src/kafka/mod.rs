@@ -2,5 +2,8 @@
 //! through librdkafka, and the lock that keeps two runs off one topic.
 
 pub mod admin;
+pub mod brokers;
 pub mod metadata;
 pub mod topic_lock;
+
+pub use brokers::Brokers;

@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use apache_avro::reader::datum::GenericDatumReader;
-use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 
@@ -24,8 +23,8 @@ use crate::metrics::{Counter, Kind, Recorder};
 pub struct ConsumerConfig {
     /// This consumer's number, used in its `client.id`.
     pub id: u32,
-    /// Kafka bootstrap servers.
-    pub bootstrap: String,
+    /// The brokers and how to connect to them.
+    pub brokers: crate::kafka::Brokers,
     /// Topic to read.
     pub topic: String,
     /// Consumer group id.
@@ -33,7 +32,7 @@ pub struct ConsumerConfig {
     /// librdkafka consumer properties, applied over kbench's defaults.
     pub properties: Vec<(String, String)>,
     /// Schema registry that writer schemas are resolved from.
-    pub registry_url: String,
+    pub registry: crate::security::registry::Registry,
     /// The run's monotonic origin; end-to-end latency is timed against it.
     pub origin: Instant,
 }
@@ -54,9 +53,8 @@ pub struct ConsumerReport {
 /// A consumer in `cfg.group` subscribed to `cfg.topic`, starting from the earliest
 /// offset where the group has none.
 pub fn create(cfg: &ConsumerConfig) -> Result<BaseConsumer> {
-    let mut cc = ClientConfig::new();
-    cc.set("bootstrap.servers", &cfg.bootstrap)
-        .set("group.id", &cfg.group)
+    let mut cc = cfg.brokers.client_config();
+    cc.set("group.id", &cfg.group)
         .set("client.id", format!("kbench-consumer-{}", cfg.id))
         .set("auto.offset.reset", "earliest")
         .set("enable.auto.commit", "true")
@@ -114,7 +112,7 @@ pub fn run(
     assigned: Arc<AtomicUsize>,
 ) -> Result<ConsumerReport> {
     let consumer = create(&cfg)?;
-    let mut cache = SchemaCache::new(&cfg.registry_url)?;
+    let mut cache = SchemaCache::new(&cfg.registry)?;
     let mut checked = HashSet::new();
     let mut report = ConsumerReport {
         id: cfg.id,

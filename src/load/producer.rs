@@ -65,8 +65,8 @@ impl Acks {
 pub struct ProducerConfig {
     /// Producer number, used in its `client.id`, in every record's header and in the seed.
     pub id: u32,
-    /// Kafka bootstrap servers.
-    pub bootstrap: String,
+    /// The brokers and how to connect to them.
+    pub brokers: crate::kafka::Brokers,
     /// Topic to write to.
     pub topic: String,
     /// Schema of the records, with kbench's header fields, as registered.
@@ -152,9 +152,8 @@ impl Clock for SendClock {
 }
 
 fn client_config(cfg: &ProducerConfig) -> ClientConfig {
-    let mut cc = ClientConfig::new();
-    cc.set("bootstrap.servers", &cfg.bootstrap)
-        .set("acks", cfg.acks.as_str())
+    let mut cc = cfg.brokers.client_config();
+    cc.set("acks", cfg.acks.as_str())
         .set("enable.idempotence", cfg.idempotence.to_string())
         .set("client.id", format!("kbench-producer-{}", cfg.id))
         // A failover run wants a bounded answer for every record; librdkafka's default is 5 min.

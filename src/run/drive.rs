@@ -19,11 +19,12 @@ use crate::faults::executor::{self, ExecContext};
 use crate::faults::observe::{self, AckTimeline, MetadataTimeline};
 use crate::faults::report::FaultReport;
 use crate::kafka::admin;
+use crate::kafka::Brokers;
 use crate::load::producer::{ProducerConfig, ProducerReport};
 use crate::metrics::{Live, Summary};
 use crate::progress::Progress;
 use crate::report::results::ProducerInfo;
-use crate::scenario::Scenario;
+use crate::scenario::{ClusterSpec, ExternalFaults, Scenario};
 
 /// What the load step needs from the run.
 pub(super) struct DriveInputs<'a> {
@@ -106,7 +107,14 @@ pub(super) fn producers_and_faults(i: DriveInputs<'_>) -> Result<Driven> {
     let cx = ExecContext {
         origin: i.clock.origin,
         load_start: i.window.start,
-        bootstrap: &i.endpoints.bootstrap,
+        brokers: &i.endpoints.brokers,
+        commands: match &i.sc.cluster {
+            ClusterSpec::External {
+                faults: ExternalFaults::Commands(c),
+                ..
+            } => Some(c),
+            _ => None,
+        },
         topic: &i.sc.topic.name,
         seed: i.sc.seed,
         stop: &fault_stop,
@@ -202,8 +210,8 @@ fn start_metadata_poller(
         return Ok(None);
     }
     let stop = Arc::new(AtomicBool::new(false));
-    let (bootstrap, topic, origin) = (
-        endpoints.bootstrap.clone(),
+    let (brokers, topic, origin) = (
+        endpoints.brokers.clone(),
         sc.topic.name.clone(),
         clock.origin,
     );
@@ -211,7 +219,7 @@ fn start_metadata_poller(
     let worker = Worker::spawn("metadata-poller", move || {
         let period = Duration::from_millis(100);
         Ok(observe::poll_metadata(
-            &bootstrap, &topic, origin, period, poll_stop,
+            &brokers, &topic, origin, period, poll_stop,
         ))
     })?;
     Ok(Some((worker, stop)))
@@ -236,8 +244,8 @@ pub(super) fn analyse_faults(
         return Ok(reports);
     };
     let nodes = cluster.guard.backend().node_ids().len();
-    let (bootstrap, topic) = (&cluster.endpoints.bootstrap, &sc.topic.name);
-    settle(bootstrap, topic, nodes, settle_for, progress);
+    let (brokers, topic) = (&cluster.endpoints.brokers, &sc.topic.name);
+    settle(brokers, topic, nodes, settle_for, progress);
     stop.store(true, Ordering::Relaxed);
     let metadata = poller.join()?;
     let mut acks = std::mem::take(&mut *acks.lock().unwrap_or_else(|e| e.into_inner()));
@@ -259,8 +267,8 @@ pub(super) fn analyse_faults(
 
 /// After a fault run, wait (up to `timeout`) until every broker is registered and every replica
 /// is back in sync, so recovery times are measured even when they reach past the load.
-fn settle(bootstrap: &str, topic: &str, nodes: usize, timeout: Duration, progress: &Progress) {
-    let Ok(md) = crate::kafka::metadata::MetadataClient::new(bootstrap) else {
+fn settle(brokers: &Brokers, topic: &str, nodes: usize, timeout: Duration, progress: &Progress) {
+    let Ok(md) = crate::kafka::metadata::MetadataClient::new(brokers) else {
         return;
     };
     let healed = || {

@@ -15,17 +15,19 @@ use crate::audit::ledger::Ledger;
 use crate::avro::generate::{self, Sizes};
 use crate::avro::header;
 use crate::avro::registry::{self, Registered};
+use crate::kafka::Brokers;
 use crate::load::producer::{self, Acks, ProducerConfig, ProducerReport};
 use crate::load::schedule::RateProfile;
 use crate::metrics::{Aggregator, Interval, Live, Phase, Recorder, Summary};
+use crate::security::registry::Registry;
 
-/// Where the cluster answers.
+/// Where the cluster answers, and how every client of a run connects to it.
 #[derive(Debug, Clone)]
 pub struct Endpoints {
-    /// Kafka bootstrap list, `host:port,...`.
-    pub bootstrap: String,
-    /// Base URL of the registry's Confluent-compatible API.
-    pub registry_url: String,
+    /// The brokers: bootstrap list and security.
+    pub brokers: Brokers,
+    /// The registry: URL and auth.
+    pub registry: Registry,
 }
 
 /// The run's one clock: every send, ack, consume and fault is an offset from `origin`; records
@@ -63,7 +65,7 @@ pub struct PreparedSchema {
 /// Add kbench's header to `avsc`, register it under `subject`, and calibrate value sizes to
 /// `record_size` when one is asked for (else use `sizes`).
 pub fn prepare_schema(
-    registry_url: &str,
+    registry: &Registry,
     subject: impl FnOnce(&apache_avro::Schema) -> String,
     avsc: &str,
     seed: u64,
@@ -72,7 +74,7 @@ pub fn prepare_schema(
 ) -> Result<PreparedSchema> {
     let augmented = header::augment_schema(avsc)?;
     let parsed = apache_avro::Schema::parse_str(&augmented)?;
-    let registered = registry::register(registry_url, &subject(&parsed), &augmented)?;
+    let registered = registry::register(registry, &subject(&parsed), &augmented)?;
     let sizes = match record_size {
         Some(target) => generate::calibrate(&registered.schema, seed, target)?,
         None => sizes,
@@ -139,7 +141,7 @@ pub fn producer_base(
 ) -> ProducerConfig {
     ProducerConfig {
         id: 0,
-        bootstrap: endpoints.bootstrap.clone(),
+        brokers: endpoints.brokers.clone(),
         topic: topic.to_string(),
         schema: Arc::clone(&schema.registered.schema),
         schema_id: schema.registered.id,

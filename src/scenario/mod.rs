@@ -1,8 +1,10 @@
 //! Scenario files (`scenarios/*.toml`) turned into a validated [`Scenario`]. Every problem is a
 //! [`ScenarioError`] naming file, line, column and field, and saying what is allowed.
 
+mod commands;
 mod faults;
 mod raw;
+pub mod security;
 pub mod source;
 mod validate;
 
@@ -78,8 +80,10 @@ pub enum ClusterSpec {
         bootstrap: String,
         /// Base URL of its Confluent-compatible schema registry (`cluster.registry_url`).
         registry_url: String,
-        /// The brokers' containers, for faults through the Docker Engine API.
-        containers: Option<Containers>,
+        /// How kbench's clients connect (`[cluster.security]`; plaintext when absent).
+        security: Box<crate::security::spec::SecuritySpec>,
+        /// How node faults reach its brokers.
+        faults: ExternalFaults,
     },
 }
 
@@ -92,6 +96,17 @@ impl ClusterSpec {
             ClusterSpec::External { .. } => BackendKind::External,
         }
     }
+}
+
+/// How faults reach the brokers of an external cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExternalFaults {
+    /// Not at all: a scenario with faults is refused.
+    None,
+    /// Through their containers (`cluster.containers`).
+    Containers(Containers),
+    /// Through the operator's commands (`[cluster.commands]`).
+    Commands(crate::faults::commands::NodeCommands),
 }
 
 /// Where an external cluster's brokers run, so faults can reach them.

@@ -43,6 +43,49 @@ pub struct RawCluster {
     /// External clusters in containers: `"compose"` (kafka1..3) or `{ 1 = "name", ... }`.
     pub containers: Option<toml::Value>,
     pub ready_timeout: Option<String>,
+    pub security: Option<RawSecurity>,
+    /// Faults on an external cluster through the operator's commands.
+    pub commands: Option<RawCommands>,
+    /// Per-node values for the command templates: `[cluster.nodes.1] host = "..."`.
+    #[serde(default)]
+    pub nodes: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+/// `[cluster.security]` (also the `[security]` table of a `--security` file).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSecurity {
+    pub protocol: Option<String>,
+    pub sasl_mechanism: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub ca_file: Option<String>,
+    pub cert_file: Option<String>,
+    pub key_file: Option<String>,
+    pub key_password: Option<String>,
+    pub verify_hostname: Option<bool>,
+    pub registry: Option<RawRegistryAuth>,
+}
+
+/// `[cluster.security.registry]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRegistryAuth {
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub ca_file: Option<String>,
+}
+
+/// `[cluster.commands]`: one shell command template per node action.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCommands {
+    pub stop: Option<String>,
+    pub kill: Option<String>,
+    pub pause: Option<String>,
+    pub resume: Option<String>,
+    pub start: Option<String>,
+    pub timeout: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

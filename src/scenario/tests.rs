@@ -188,7 +188,7 @@ fn external_clusters_take_faults_only_with_named_containers() {
     let sc = parse(&format!("{BASE}\n{ext}containers = \"compose\"\n\n{fault}")).unwrap();
     match sc.cluster {
         ClusterSpec::External {
-            containers: Some(c),
+            faults: ExternalFaults::Containers(c),
             ..
         } => assert_eq!(c, super::Containers::Compose),
         other => panic!("{other:?}"),
@@ -198,8 +198,83 @@ fn external_clusters_take_faults_only_with_named_containers() {
     ))
     .unwrap();
     assert!(
-        matches!(sc.cluster, ClusterSpec::External { containers: Some(super::Containers::Named(ref c)), .. } if c[&3] == "c")
+        matches!(sc.cluster, ClusterSpec::External { faults: ExternalFaults::Containers(super::Containers::Named(ref c)), .. } if c[&3] == "c")
     );
     let e = err(&format!("{BASE}\n{ext}containers = 5\n"));
     assert_eq!(e.field, "cluster.containers", "{e}");
+}
+
+const EXT: &str = "[cluster]\nbackend = \"external\"\nbootstrap = \"127.0.0.1:9092\"\nregistry_url = \"http://127.0.0.1:8081\"\n";
+
+#[test]
+fn security_takes_secrets_only_from_the_environment() {
+    let sec = "[cluster.security]\nprotocol = \"SASL_SSL\"\nsasl_mechanism = \"SCRAM-SHA-512\"\nusername = \"kbench\"\n";
+    let e = err(&format!("{BASE}\n{EXT}\n{sec}password = \"hunter2\"\n"));
+    assert_eq!(e.field, "cluster.security.password", "{e}");
+    assert!(e.message.contains("environment variable"), "{e}");
+    assert!(!e.to_string().contains("hunter2"), "{e}");
+    let sc = parse(&format!(
+        "{BASE}\n{EXT}\n{sec}password = \"${{KBENCH_TEST_UNSET_PW}}\"\n"
+    ))
+    .unwrap();
+    let ClusterSpec::External { security, .. } = &sc.cluster else {
+        panic!()
+    };
+    let e = security.resolve().unwrap_err().to_string();
+    assert!(
+        e.contains("KBENCH_TEST_UNSET_PW is not set") && e.contains("password"),
+        "{e}"
+    );
+    let e = err(&format!(
+        "{BASE}\n{EXT}\n[cluster.security]\nprotocol = \"SSL\"\nusername = \"x\"\n"
+    ));
+    assert_eq!(e.field, "cluster.security.username", "{e}");
+    let e = err(&format!("{BASE}\n{EXT}\n[cluster.security]\nprotocol = \"SASL_SSL\"\nsasl_mechanism = \"OAUTHBEARER\"\n"));
+    assert!(e.message.contains("libcurl"), "{e}");
+    let e = err(&format!(
+        "{BASE}\n{EXT}\n[cluster.security]\nprotocol = \"TLS\"\n"
+    ));
+    assert!(e.message.contains("SASL_SSL"), "{e}");
+    let e = err(&format!(
+        "{BASE}\n{EXT}\n[cluster.security]\nprotocol = \"SSL\"\ncert_file = \"c.pem\"\n"
+    ));
+    assert_eq!(e.field, "cluster.security.key_file", "{e}");
+    let e = err(&format!(
+        "{BASE}\n[cluster]\n[cluster.security]\nprotocol = \"SSL\"\n"
+    ));
+    assert!(e.message.contains("cluster up --security"), "{e}");
+}
+
+#[test]
+fn client_properties_cannot_override_security() {
+    let e = err(&BASE.replace(
+        "[producer]",
+        "[producer]\nproperties = { \"sasl.password\" = \"x\" }",
+    ));
+    assert_eq!(e.field, "producer.properties.sasl.password", "{e}");
+}
+
+#[test]
+fn command_faults_need_their_commands_and_node_values() {
+    let fault = "[[fault]]\nat = \"2s\"\naction = \"kill\"\ntarget = \"leader:0\"\nrecover_after = \"3s\"\n";
+    let e = err(&format!(
+        "{BASE}\n{EXT}\n[cluster.commands]\nkill = \"kill -9 {{node}}\"\n\n{fault}"
+    ));
+    assert!(e.message.contains("needs a `start` command"), "{e}");
+    let e = err(&format!(
+        "{BASE}\n{EXT}\n[cluster.commands]\nkill = \"ssh {{host}} x\"\nstart = \"s\"\n\n{fault}"
+    ));
+    assert_eq!(e.field, "cluster.commands.kill", "{e}");
+    assert!(e.message.contains("{host}"), "{e}");
+    let ok = format!("{BASE}\n{EXT}\n[cluster.commands]\nkill = \"ssh {{host}} kill\"\nstart = \"ssh {{host}} start\"\ntimeout = \"20s\"\n[cluster.nodes.1]\nhost = \"a\"\n\n{fault}");
+    let sc = parse(&ok).unwrap();
+    let ClusterSpec::External {
+        faults: ExternalFaults::Commands(c),
+        ..
+    } = &sc.cluster
+    else {
+        panic!("{:?}", sc.cluster)
+    };
+    assert_eq!(c.timeout, std::time::Duration::from_secs(20));
+    assert_eq!(c.nodes[&1]["host"], "a");
 }

@@ -11,12 +11,16 @@ use super::raw::{property_string, RawCluster, RawConsumer, RawProducer, RawScena
 use super::raw::{RawRun, RawTopic};
 use super::source::{ScenarioError, Source};
 use super::SubjectStrategy;
-use super::{ClusterSpec, ConsumerSpec, Containers, ProducerSpec, Scenario, SchemaSpec};
+use super::{
+    ClusterSpec, ConsumerSpec, Containers, ExternalFaults, ProducerSpec, Scenario, SchemaSpec,
+};
 use crate::avro::generate::Sizes;
+use crate::faults::plan::FaultSpec;
 use crate::kafka::admin::TopicSpec;
 use crate::load::producer::Acks;
 use crate::load::schedule::{RateProfile, Step};
 use crate::names::{BackendKind, BrokerId};
+use crate::security::spec::SecuritySpec;
 
 type R<T> = Result<T, ScenarioError>;
 
@@ -43,6 +47,17 @@ fn properties(
     table: &str,
     props: &BTreeMap<String, toml::Value>,
 ) -> R<Vec<(String, String)>> {
+    if let Some(k) = props.keys().find(|k| {
+        ["security.", "sasl.", "ssl."]
+            .iter()
+            .any(|p| k.starts_with(p))
+    }) {
+        return Err(src.error(
+            &format!("{table}.{k}"),
+            "connection security is set once, in [cluster.security], for every client kbench makes \
+             (admin, metadata, producers, consumers); it cannot differ per client",
+        ));
+    }
     props
         .iter()
         .map(|(k, v)| {
@@ -146,14 +161,21 @@ fn cluster_section(src: &Source, raw: &RawCluster) -> R<ClusterSpec> {
     if kind == BackendKind::External {
         return external_cluster(src, raw);
     }
-    for (f, v) in [
-        ("bootstrap", &raw.bootstrap),
-        ("registry_url", &raw.registry_url),
+    for (f, set) in [
+        ("bootstrap", raw.bootstrap.is_some()),
+        ("registry_url", raw.registry_url.is_some()),
+        ("security", raw.security.is_some()),
+        ("commands", raw.commands.is_some()),
+        ("nodes", !raw.nodes.is_empty()),
     ] {
-        if v.is_some() {
+        if set {
+            let hint = match f {
+                "security" => "; for a secured local cluster run `kbench cluster up --security sasl_ssl --detach` and point an external scenario at it (scenarios/external-secure.toml)",
+                _ => "",
+            };
             return Err(src.error(
                 &format!("cluster.{f}"),
-                "only applies to backend = \"external\"",
+                format!("only applies to backend = \"external\"{hint}"),
             ));
         }
     }
@@ -176,10 +198,37 @@ fn external_cluster(src: &Source, raw: &RawCluster) -> R<ClusterSpec> {
             "backend = \"external\" needs `registry_url = \"http://host:port\"`",
         )
     })?;
+    if registry_url.contains('@') {
+        return Err(src.error(
+            "cluster.registry_url",
+            "carries credentials; put them in [cluster.security.registry] (username, password = \"${VAR}\") so they stay out of reports",
+        ));
+    }
+    let security = match &raw.security {
+        Some(s) => super::security::security_section(src, "cluster.security", s)?,
+        None => SecuritySpec {
+            origin: src.path.display().to_string(),
+            ..SecuritySpec::default()
+        },
+    };
+    let faults = match (containers(src, raw.containers.as_ref())?, &raw.commands) {
+        (Some(_), Some(_)) => {
+            return Err(src.error(
+                "cluster.commands",
+                "give either containers or commands for faults, not both",
+            ))
+        }
+        (Some(c), None) => ExternalFaults::Containers(c),
+        (None, Some(c)) => {
+            ExternalFaults::Commands(super::commands::commands_section(src, c, &raw.nodes)?)
+        }
+        (None, None) => ExternalFaults::None,
+    };
     Ok(ClusterSpec::External {
         bootstrap,
         registry_url,
-        containers: containers(src, raw.containers.as_ref())?,
+        security: Box::new(security),
+        faults,
     })
 }
 
@@ -381,23 +430,23 @@ fn slo_section(
 }
 
 /// Faults on an external cluster need a way to reach its brokers.
-fn check_faults_reachable(src: &Source, cluster: &ClusterSpec, faults: usize) -> R<()> {
-    if faults > 0
-        && matches!(
-            cluster,
-            ClusterSpec::External {
-                containers: None,
-                ..
-            }
-        )
-    {
-        return Err(src.error(
+fn check_faults_reachable(src: &Source, cluster: &ClusterSpec, faults: &[FaultSpec]) -> R<()> {
+    match cluster {
+        ClusterSpec::External {
+            faults: ExternalFaults::None,
+            ..
+        } if !faults.is_empty() => Err(src.error(
             "fault",
-            "the external backend can only stop brokers that run in containers: set `containers = \"compose\"` \
-             (or `containers = { 1 = \"kafka1\", ... }`) in [cluster], or use backend = \"process\"",
-        ));
+            "kbench cannot reach the brokers of an external cluster: give [cluster.commands] \
+             (e.g. kill = \"ssh {host} sudo systemctl kill -s KILL kafka\") or, for containers, \
+             `containers = \"compose\"` in [cluster]; or use backend = \"process\"",
+        )),
+        ClusterSpec::External {
+            faults: ExternalFaults::Commands(c),
+            ..
+        } => super::commands::check_faults(src, c, faults),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 /// Parse `src` and validate it section by section.
@@ -413,7 +462,7 @@ pub fn validate(src: Source) -> R<Scenario> {
     let producer = producer_section(&src, &raw.producer, run.total())?;
     let consumer = consumer_section(&src, &raw.consumer, &run.name)?;
     let faults = super::faults::validate(&src, &raw.faults, run.total(), topic.partitions)?;
-    check_faults_reachable(&src, &cluster, faults.len())?;
+    check_faults_reachable(&src, &cluster, &faults)?;
     let slos = slo_section(&src, raw.slo.as_ref())?;
     Ok(Scenario {
         file: src.path.clone(),

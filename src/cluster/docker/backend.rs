@@ -17,7 +17,9 @@ use super::spec::{
 use crate::cluster::ready::{self, Stage, Starting};
 use crate::cluster::status::{ClusterStatus, NodeStatus, ProcessState};
 use crate::cluster::topology::{NodeId, Topology};
-use crate::cluster::{dist, probe, ClusterBackend, StartOptions, StopMode, Versions};
+use crate::cluster::{
+    dist, probe, Brokers, ClusterBackend, Registry, StartOptions, StopMode, Versions,
+};
 use crate::names::BackendKind;
 
 /// Lines of a container's log shown when it fails to come up.
@@ -200,12 +202,11 @@ impl Starting for DockerBackend {
     }
 
     fn registered(&self) -> Vec<NodeId> {
-        probe::registered_brokers(&self.topo.bootstrap_servers(), Duration::from_secs(1))
-            .unwrap_or_default()
+        probe::registered_brokers(&self.brokers(), Duration::from_secs(1)).unwrap_or_default()
     }
 
     fn registry_answers(&self) -> bool {
-        probe::registry_answers(&self.registry_url(), Duration::from_secs(2))
+        probe::registry_answers(&self.registry(), Duration::from_secs(2))
     }
 
     fn log_tail(&self, stage: Stage, registered: &[NodeId]) -> String {
@@ -273,13 +274,11 @@ impl ClusterBackend for DockerBackend {
     }
 
     fn status(&self) -> Result<ClusterStatus> {
-        let (registered, metadata_error) = match probe::registered_brokers(
-            &self.topo.bootstrap_servers(),
-            Duration::from_millis(1500),
-        ) {
-            Ok(ids) => (ids, None),
-            Err(e) => (Vec::new(), Some(format!("{e:#}"))),
-        };
+        let (registered, metadata_error) =
+            match probe::registered_brokers(&self.brokers(), Duration::from_millis(1500)) {
+                Ok(ids) => (ids, None),
+                Err(e) => (Vec::new(), Some(format!("{e:#}"))),
+            };
         let leader = self.quorum_leader();
         let nodes = self
             .role(Role::Kafka)
@@ -304,7 +303,7 @@ impl ClusterBackend for DockerBackend {
             bootstrap_servers: self.topo.bootstrap_servers(),
             nodes,
             quorum_leader: leader,
-            registry_up: probe::registry_answers(&registry_url, Duration::from_secs(2)),
+            registry_up: probe::registry_answers(&self.registry(), Duration::from_secs(2)),
             registry_url,
             registry_process,
             metadata_error,
@@ -327,12 +326,12 @@ impl ClusterBackend for DockerBackend {
         self.topo.node_ids()
     }
 
-    fn bootstrap_servers(&self) -> String {
-        self.topo.bootstrap_servers()
+    fn brokers(&self) -> Brokers {
+        Brokers::plain(self.topo.bootstrap_servers())
     }
 
-    fn registry_url(&self) -> String {
-        spec::registry_url(&self.topo)
+    fn registry(&self) -> Registry {
+        Registry::plain(spec::registry_url(&self.topo))
     }
 
     /// Removes the containers (with their data volumes) and the network this instance created;

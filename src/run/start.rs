@@ -1,0 +1,90 @@
+//! Step 1 of a run: the backend the scenario names, built (an external cluster's security read
+//! from the environment here, at the edge) and started until ready, with what the rest of the
+//! run needs from it.
+
+use std::time::Instant;
+
+use anyhow::Result;
+
+use super::wiring::Endpoints;
+use crate::cluster::docker::{self, ContainerFaults, DockerBackend};
+use crate::cluster::external::ExternalBackend;
+use crate::cluster::process::ProcessBackend;
+use crate::cluster::{
+    Brokers, ClusterBackend, ClusterGuard, Registry, StartOptions, Topology, Versions,
+};
+use crate::progress::Progress;
+use crate::scenario::{ClusterSpec, Containers, ExternalFaults, Scenario};
+use crate::security::spec;
+
+/// A started cluster: its guard (teardown on every way out), where it answers, and facts for
+/// the results.
+pub(super) struct StartedCluster {
+    pub guard: ClusterGuard,
+    pub endpoints: Endpoints,
+    pub versions: Versions,
+    pub ready_s: f64,
+}
+
+/// Step 1: the backend the scenario names, started and ready.
+pub(super) fn start_cluster(sc: &Scenario, progress: &Progress) -> Result<StartedCluster> {
+    let (backend, start_opts) = backend_for(sc)?;
+    let mut guard = ClusterGuard::new(backend);
+    let t0 = Instant::now();
+    guard.backend().start(&start_opts, &|m| progress.note(m))?;
+    let backend = guard.backend();
+    let endpoints = Endpoints {
+        brokers: backend.brokers(),
+        registry: backend.registry(),
+    };
+    let versions = backend.versions();
+    Ok(StartedCluster {
+        guard,
+        endpoints,
+        versions,
+        ready_s: t0.elapsed().as_secs_f64(),
+    })
+}
+
+fn backend_for(sc: &Scenario) -> Result<(Box<dyn ClusterBackend>, StartOptions)> {
+    let ready_timeout = match &sc.cluster {
+        ClusterSpec::External {
+            bootstrap,
+            registry_url,
+            security,
+            faults,
+        } => {
+            let (kafka, registry) = spec::shared(security.resolve()?);
+            let names = match faults {
+                ExternalFaults::Containers(Containers::Compose) => {
+                    Some(ContainerFaults::compose_names(&Topology::default()))
+                }
+                ExternalFaults::Containers(Containers::Named(names)) => Some(names.clone()),
+                _ => None,
+            };
+            let b = ExternalBackend::new(
+                Brokers::new(bootstrap, kafka),
+                Registry::new(registry_url, registry),
+            )
+            .with_containers(names);
+            return Ok((Box::new(b), StartOptions::default()));
+        }
+        ClusterSpec::Process { ready_timeout } | ClusterSpec::Docker { ready_timeout } => {
+            *ready_timeout
+        }
+    };
+    let backend: Box<dyn ClusterBackend> = if let ClusterSpec::Docker { .. } = sc.cluster {
+        Box::new(DockerBackend::connect(
+            Topology::default(),
+            docker::DEFAULT_CLUSTER,
+        )?)
+    } else {
+        let workdir = crate::paths::runs_dir()?.join(crate::paths::new_run_name(&sc.name));
+        Box::new(ProcessBackend::create(workdir, Topology::default())?)
+    };
+    let opts = StartOptions {
+        ready_timeout,
+        detached: false,
+    };
+    Ok((backend, opts))
+}

@@ -1,0 +1,104 @@
+//! `[cluster.commands]` and `[cluster.nodes.N]` validated into [`NodeCommands`]: every
+//! placeholder a template uses must be `{node}`, `{kbench}` or a key every listed node defines,
+//! and every fault of the plan must have the commands it (and its recovery) needs.
+
+use std::collections::BTreeMap;
+
+use super::raw::RawCommands;
+use super::source::{ScenarioError, Source};
+use crate::faults::commands::{placeholders, NodeAction, NodeCommands, BUILTIN_PLACEHOLDERS};
+use crate::faults::plan::{Action, FaultSpec};
+use crate::names::BrokerId;
+
+type R<T> = Result<T, ScenarioError>;
+
+fn node_values(
+    src: &Source,
+    raw: &BTreeMap<String, BTreeMap<String, String>>,
+) -> R<BTreeMap<BrokerId, BTreeMap<String, String>>> {
+    raw.iter()
+        .map(|(k, v)| {
+            let id = k.parse::<BrokerId>().map_err(|_| {
+                src.error(
+                    &format!("cluster.nodes.{k}"),
+                    "node tables are named by broker id, e.g. [cluster.nodes.1]",
+                )
+            })?;
+            Ok((id, v.clone()))
+        })
+        .collect()
+}
+
+/// Validate the command templates and per-node values of an external cluster.
+pub fn commands_section(
+    src: &Source,
+    raw: &RawCommands,
+    nodes: &BTreeMap<String, BTreeMap<String, String>>,
+) -> R<NodeCommands> {
+    let nodes = node_values(src, nodes)?;
+    let given = [&raw.stop, &raw.kill, &raw.pause, &raw.resume, &raw.start];
+    let mut templates = BTreeMap::new();
+    for (action, t) in NodeAction::ALL.into_iter().zip(given) {
+        let Some(t) = t else { continue };
+        let field = format!("cluster.commands.{}", action.key());
+        if t.trim().is_empty() {
+            return Err(src.error(&field, "is empty"));
+        }
+        for name in placeholders(t) {
+            if BUILTIN_PLACEHOLDERS.contains(&name.as_str()) {
+                continue;
+            }
+            if nodes.is_empty() || nodes.values().any(|v| !v.contains_key(&name)) {
+                return Err(src.error(
+                    &field,
+                    format!("uses {{{name}}}, which every [cluster.nodes.N] table must define (e.g. [cluster.nodes.1] {name} = \"...\"); built in: {{node}}, {{kbench}}"),
+                ));
+            }
+        }
+        templates.insert(action, t.clone());
+    }
+    let timeout = crate::duration::parse(raw.timeout.as_deref().unwrap_or("60s"))
+        .map_err(|e| src.error("cluster.commands.timeout", e))?;
+    Ok(NodeCommands {
+        templates,
+        nodes,
+        timeout,
+    })
+}
+
+/// The commands fault `f` needs: its action's, and its recovery's when it has `recover_after`.
+fn needed(f: &FaultSpec) -> Vec<NodeAction> {
+    let of = |a: Action| match a {
+        Action::Stop => vec![NodeAction::Stop],
+        Action::Kill => vec![NodeAction::Kill],
+        Action::Pause => vec![NodeAction::Pause],
+        Action::Resume => vec![NodeAction::Resume],
+        Action::Start => vec![NodeAction::Start],
+        Action::Restart | Action::RollingRestart => vec![NodeAction::Stop, NodeAction::Start],
+    };
+    let mut out = of(f.action);
+    if f.recovers_at().is_some() {
+        out.extend(f.action.recovery().map(of).unwrap_or_default());
+    }
+    out
+}
+
+/// Every fault of the plan has the commands it needs.
+pub fn check_faults(src: &Source, cmds: &NodeCommands, faults: &[FaultSpec]) -> R<()> {
+    for (i, f) in faults.iter().enumerate() {
+        if let Some(a) = needed(f)
+            .into_iter()
+            .find(|a| !cmds.templates.contains_key(a))
+        {
+            return Err(src.error(
+                &format!("fault.{i}.action"),
+                format!(
+                    "`{}` on an external cluster needs a `{}` command in [cluster.commands]",
+                    f.action.verb(),
+                    a.key()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,153 @@
+//! librdkafka's connection errors in the words a user can act on. A client that cannot connect
+//! only times out; the reason is in the errors librdkafka reported on the way, which
+//! [`ErrorLog`] keeps, and [`explain`] names the cause: credentials refused (with the mechanism),
+//! a certificate not trusted (with the CA file), TLS against plaintext or the reverse.
+
+use std::sync::Mutex;
+
+use super::KafkaSecurity;
+
+/// The most telling connection error a client has seen (authentication and TLS errors win over
+/// "all brokers down", which every failure ends in).
+#[derive(Debug, Default)]
+pub struct ErrorLog {
+    last: Mutex<Option<String>>,
+}
+
+impl ErrorLog {
+    /// Keep `reason` unless a more telling one is already kept.
+    pub fn record(&self, reason: &str) {
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        let weak = |s: &str| s.contains("brokers are down") || s.contains("Local: All broker");
+        if last.as_deref().is_none_or(weak) || !weak(reason) {
+            *last = Some(reason.to_string());
+        }
+    }
+
+    /// The kept error, if any.
+    pub fn last(&self) -> Option<String> {
+        self.last.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+/// What went wrong connecting to `bootstrap` with `security`, given librdkafka's error text;
+/// `None` when the text says nothing a user could act on.
+pub fn explain(raw: &str, bootstrap: &str, security: &KafkaSecurity) -> Option<String> {
+    let low = raw.to_lowercase();
+    let ca = || match security.tls.as_ref().and_then(|t| t.ca_file.as_ref()) {
+        Some(p) => format!("the CA file {}", p.display()),
+        None => "the system's CAs (no ca_file is set)".to_string(),
+    };
+    if low.contains("authentication failed") || low.contains("sasl authentication error") {
+        let who = security.sasl.as_ref().map_or_else(
+            || "the client".to_string(),
+            |s| format!("user {} with SASL mechanism {}", s.username, s.mechanism),
+        );
+        return Some(format!(
+            "authentication failed: the brokers at {bootstrap} refused {who} (wrong user name or \
+             password, or the mechanism is not enabled for that user)"
+        ));
+    }
+    if low.contains("hostname mismatch") || low.contains("ip address mismatch") {
+        return Some(format!(
+            "the brokers' TLS certificate does not name the host in {bootstrap}; use the name it \
+             was issued for, or set verify_hostname = false in [cluster.security]"
+        ));
+    }
+    if low.contains("certificate verify failed") || low.contains("unable to get local issuer") {
+        return Some(format!(
+            "the brokers' TLS certificate at {bootstrap} is not trusted by {}: ca_file must be the \
+             CA that signed the brokers' certificates",
+            ca()
+        ));
+    }
+    if low.contains("connecting to a ssl listener") {
+        return Some(format!(
+            "the brokers at {bootstrap} expect TLS but kbench connected with {}: set protocol = \
+             \"SSL\" or \"SASL_SSL\" in [cluster.security]",
+            security.protocol
+        ));
+    }
+    if low.contains("wrong version number")
+        || low.contains("packet length too long")
+        || low.contains("connecting to a plaintext")
+    {
+        return Some(format!(
+            "the brokers at {bootstrap} do not speak TLS but kbench connected with {}: set \
+             protocol = \"PLAINTEXT\" or \"SASL_PLAINTEXT\" in [cluster.security]",
+            security.protocol
+        ));
+    }
+    if low.contains("certificate required") || low.contains("alert handshake failure") {
+        return Some(format!(
+            "the brokers at {bootstrap} refused the TLS handshake: they want a client certificate \
+             (mutual TLS); set cert_file and key_file in [cluster.security]"
+        ));
+    }
+    if low.contains("connecting to a sasl listener")
+        || low.contains("unsupported sasl mechanism")
+        || low.contains("sasl handshake")
+    {
+        return Some(format!(
+            "the brokers at {bootstrap} and kbench disagree on SASL ({raw}); check protocol and \
+             sasl_mechanism in [cluster.security]"
+        ));
+    }
+    if low.contains("connection refused") {
+        return Some(format!(
+            "no broker listens at {bootstrap} (connection refused)"
+        ));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::security::{Mechanism, Protocol, Sasl, Secret, Tls};
+
+    fn sec() -> KafkaSecurity {
+        KafkaSecurity {
+            protocol: Protocol::SaslSsl,
+            sasl: Some(Sasl {
+                mechanism: Mechanism::ScramSha512,
+                username: "kbench".into(),
+                password: Secret::new("x"),
+            }),
+            tls: Some(Tls {
+                ca_file: Some("/tmp/ca.pem".into()),
+                verify_hostname: true,
+                ..Tls::default()
+            }),
+        }
+    }
+
+    #[test]
+    fn librdkafka_texts_become_causes() {
+        let auth = "sasl_ssl://127.0.0.1:9092/bootstrap: SASL authentication error: Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-512 (after 5ms in state AUTH_REQ)";
+        let e = explain(auth, "h:1", &sec()).unwrap();
+        assert!(
+            e.contains("user kbench with SASL mechanism SCRAM-SHA-512"),
+            "{e}"
+        );
+        let ca = "ssl://127.0.0.1:9092/bootstrap: SSL handshake failed: error:0A000086:SSL routines::certificate verify failed: broker certificate could not be verified, verify that ssl.ca.location is correctly configured or root CA certificates are installed (install ca-certificates package) (after 3ms in state SSL_HANDSHAKE)";
+        assert!(explain(ca, "h:1", &sec()).unwrap().contains("/tmp/ca.pem"));
+        let plain = "127.0.0.1:9092/bootstrap: Disconnected while requesting ApiVersion: might be caused by incorrect security.protocol configuration (connecting to a SSL listener?) or broker version is < 0.10 (see api.version.request) (after 1ms in state APIVERSION_QUERY)";
+        assert!(explain(plain, "h:1", &KafkaSecurity::default())
+            .unwrap()
+            .contains("expect TLS but kbench connected with PLAINTEXT"));
+        assert_eq!(explain("Local: Timed out", "h:1", &sec()), None);
+    }
+
+    #[test]
+    fn the_telling_error_outlives_brokers_down() {
+        let log = ErrorLog::default();
+        log.record("SASL authentication error: Authentication failed");
+        log.record("1/1 brokers are down");
+        assert!(log.last().unwrap().contains("SASL"));
+        let fresh = ErrorLog::default();
+        fresh.record("1/1 brokers are down");
+        fresh.record("Connection refused");
+        assert_eq!(fresh.last().unwrap(), "Connection refused");
+    }
+}

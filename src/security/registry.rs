@@ -1,0 +1,127 @@
+//! The registry as a client reaches it: its URL and the credentials and trust every request
+//! carries. `SrSettings` (schema_registry_converter) and kbench's own blocking probes are both
+//! built here, so no registry request goes out without the scenario's auth.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use schema_registry_converter::async_impl::schema_registry::SrSettings;
+
+use super::RegistryAuth;
+
+/// A schema registry's Confluent-compatible API and how to authenticate to it.
+#[derive(Debug, Clone)]
+pub struct Registry {
+    /// Base URL, without a trailing `/` (e.g. `https://host:8443/apis/ccompat/v7`).
+    pub url: String,
+    /// Basic auth and CA.
+    pub auth: Arc<RegistryAuth>,
+}
+
+impl fmt::Display for Registry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.url)
+    }
+}
+
+/// The CA file as a reqwest certificate, naming the file when it cannot be read or parsed.
+fn ca_certificate(path: &std::path::Path) -> Result<reqwest::Certificate> {
+    let pem = std::fs::read(path)
+        .with_context(|| format!("cannot read the registry CA file {}", path.display()))?;
+    reqwest::Certificate::from_pem(&pem).with_context(|| {
+        format!(
+            "the registry CA file {} is not a PEM certificate",
+            path.display()
+        )
+    })
+}
+
+impl Registry {
+    /// A registry at `url` (trailing `/` dropped) with `auth`.
+    pub fn new(url: impl Into<String>, auth: Arc<RegistryAuth>) -> Registry {
+        Registry {
+            url: url.into().trim_end_matches('/').to_string(),
+            auth,
+        }
+    }
+
+    /// A registry without auth (the local plaintext cluster).
+    pub fn plain(url: impl Into<String>) -> Registry {
+        Registry::new(url, Arc::new(RegistryAuth::default()))
+    }
+
+    /// Settings for schema_registry_converter's async client, with this auth and CA.
+    pub fn sr_settings(&self) -> Result<SrSettings> {
+        let mut builder = SrSettings::new_builder(self.url.clone());
+        if let Some((user, password)) = &self.auth.basic {
+            builder.set_basic_authorization(user, Some(password.expose()));
+        }
+        let mut client = reqwest::Client::builder();
+        if let Some(ca) = &self.auth.ca_file {
+            client = client.add_root_certificate(ca_certificate(ca)?);
+        }
+        builder
+            .build_with(client)
+            .map_err(|e| anyhow::anyhow!("cannot build the registry client: {e}"))
+    }
+
+    /// `GET <url><path>` with this auth, through a blocking client that gives up after `timeout`.
+    pub fn get(&self, path: &str, timeout: Duration) -> Result<reqwest::blocking::Response> {
+        let mut client = reqwest::blocking::Client::builder().timeout(timeout);
+        if let Some(ca) = &self.auth.ca_file {
+            client = client.add_root_certificate(ca_certificate(ca)?);
+        }
+        let client = client.build().context("cannot build an HTTP client")?;
+        let mut req = client.get(format!("{}{path}", self.url));
+        if let Some((user, password)) = &self.auth.basic {
+            req = req.basic_auth(user, Some(password.expose()));
+        }
+        req.send()
+            .map_err(|e| anyhow::anyhow!("{}", describe_http_error(&e)))
+    }
+
+    /// Check that `GET /subjects` answers 200, or say why not: refused, TLS not trusted (naming
+    /// the CA file), credentials refused (401/403), or another status.
+    pub fn check(&self, timeout: Duration) -> Result<()> {
+        let resp = self
+            .get("/subjects", timeout)
+            .with_context(|| format!("the schema registry at {} does not answer", self.url))?;
+        let status = resp.status();
+        match status.as_u16() {
+            200..=299 => Ok(()),
+            401 | 403 => match &self.auth.basic {
+                Some((user, _)) => bail!(
+                    "the schema registry at {} refused the credentials of user {user} (HTTP {status})",
+                    self.url
+                ),
+                None => bail!(
+                    "the schema registry at {} wants credentials (HTTP {status}); set \
+                     username and password in [cluster.security.registry]",
+                    self.url
+                ),
+            },
+            _ => bail!(
+                "the schema registry at {} answered GET /subjects with HTTP {status}",
+                self.url
+            ),
+        }
+    }
+
+    /// Whether `GET /subjects` answers 200 within `timeout`.
+    pub fn answers(&self, timeout: Duration) -> bool {
+        self.check(timeout).is_ok()
+    }
+}
+
+/// reqwest's error with its causes, which is where "certificate verify failed" hides.
+fn describe_http_error(e: &reqwest::Error) -> String {
+    let mut s = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        s.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    s
+}
