@@ -430,6 +430,11 @@ fn environment(
         finished_at: crate::timefmt::now_rfc3339(),
         cluster_ready_s: cluster.ready_s,
         jvm_tuning: cluster.guard.backend().jvm_tuning(),
+        client_security: crate::security::ClientSecurity {
+            kafka: (*cluster.endpoints.brokers.security).clone(),
+            registry: (*cluster.endpoints.registry.auth).clone(),
+        }
+        .describe(),
         drain_s,
         cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
         os: std::env::consts::OS.to_string(),

@@ -10,7 +10,10 @@ use kbench::cluster::process::ProcessBackend;
 use kbench::cluster::{ClusterBackend, ClusterGuard, StartOptions, Topology};
 use kbench::{paths, signals};
 
-use super::{Backend, ClusterCommand};
+use kbench::cluster::secure::LocalSecurity;
+use kbench::cluster::StopMode;
+
+use super::{Backend, ClusterCommand, NodeActionArg, SecurityArg};
 
 pub fn run(cmd: ClusterCommand) -> Result<ExitCode> {
     match cmd {
@@ -19,7 +22,10 @@ pub fn run(cmd: ClusterCommand) -> Result<ExitCode> {
             workdir,
             timeout,
             backend,
-        } => up(detach, workdir, timeout, backend),
+            security,
+        } => up(detach, workdir, timeout, backend, security),
+        ClusterCommand::Env => env(),
+        ClusterCommand::Node { action, node } => node_action(action, node),
         ClusterCommand::Status { json, backend } => status(json, backend),
         ClusterCommand::Down { backend } => down(backend),
     }
@@ -34,7 +40,17 @@ fn up(
     workdir: Option<std::path::PathBuf>,
     timeout: std::time::Duration,
     kind: Backend,
+    security: Option<SecurityArg>,
 ) -> Result<ExitCode> {
+    if security.is_some() && kind != Backend::Process {
+        bail!(
+            "--security secures the process backend's listeners; the docker backend runs plaintext"
+        );
+    }
+    let security = security.map(|s| match s {
+        SecurityArg::SaslSsl => LocalSecurity::SaslSsl,
+        SecurityArg::Ssl => LocalSecurity::Ssl,
+    });
     let runs = paths::runs_dir()?;
     if let Some(live) = cleanup::live_state(&runs) {
         bail!(
@@ -45,10 +61,9 @@ fn up(
     let workdir = workdir.unwrap_or_else(|| runs.join(paths::new_run_name("cluster")));
     let t0 = Instant::now();
     let backend: Box<dyn ClusterBackend> = match kind {
-        Backend::Process => Box::new(ProcessBackend::create(
-            workdir.clone(),
-            Topology::default(),
-        )?),
+        Backend::Process => Box::new(
+            ProcessBackend::create(workdir.clone(), Topology::default())?.secured(security),
+        ),
         Backend::Docker => Box::new(docker()?),
     };
     let mut guard = ClusterGuard::new(backend);
@@ -128,6 +143,72 @@ fn down(kind: Backend) -> Result<ExitCode> {
     }
     if !report.strays.is_empty() {
         println!("stopped stray kbench JVMs: {:?}", report.strays);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The running local cluster, attached through its state file.
+fn attached() -> Result<ProcessBackend> {
+    let runs = paths::runs_dir()?;
+    match cleanup::live_state(&runs) {
+        Some(path) => ProcessBackend::attach(&path),
+        None => bail!(
+            "no cluster started by kbench is running (looked in {}); start one with `kbench cluster up --detach`",
+            runs.display()
+        ),
+    }
+}
+
+/// Single-quote `s` for a POSIX shell.
+fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+fn env() -> Result<ExitCode> {
+    let b = attached()?;
+    let path = |p: &std::path::Path| sh_quote(&p.display().to_string());
+    println!(
+        "export KBENCH_BOOTSTRAP={}",
+        sh_quote(&b.bootstrap_servers())
+    );
+    println!("export KBENCH_REGISTRY={}", sh_quote(&b.registry_url()));
+    let Some(c) = b.state().security.as_ref().map(|s| s.connection()) else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    println!("export KBENCH_SECURITY_PROTOCOL={}", c.protocol);
+    println!("export KBENCH_CA_FILE={}", path(&c.ca_file));
+    if let (Some(cert), Some(key)) = (&c.cert_file, &c.key_file) {
+        println!("export KBENCH_CERT_FILE={}", path(cert));
+        println!("export KBENCH_KEY_FILE={}", path(key));
+    }
+    if let (Some(m), Some(u), Some(p)) = (&c.sasl_mechanism, &c.username, &c.password_file) {
+        println!("export KBENCH_SASL_MECHANISM={m}");
+        println!("export KBENCH_SASL_USERNAME={}", sh_quote(u));
+        println!("export KBENCH_SASL_PASSWORD=\"$(cat {})\"", path(p));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn node_action(action: NodeActionArg, node: u32) -> Result<ExitCode> {
+    let mut b = attached()?;
+    match action {
+        NodeActionArg::Stop => b.stop(node, StopMode::Graceful)?,
+        NodeActionArg::Kill => b.stop(node, StopMode::Kill)?,
+        NodeActionArg::Pause => b.stop(node, StopMode::Pause)?,
+        NodeActionArg::Resume => b.resume(node)?,
+        NodeActionArg::Start => b.restart(node)?,
+    }
+    let pid = b.state().node(node).and_then(|n| n.process).map(|p| p.pid);
+    let verb = match action {
+        NodeActionArg::Stop => "stopped",
+        NodeActionArg::Kill => "killed",
+        NodeActionArg::Pause => "paused",
+        NodeActionArg::Resume => "resumed",
+        NodeActionArg::Start => "started",
+    };
+    match pid {
+        Some(pid) => println!("node {node} {verb} (pid {pid})"),
+        None => println!("node {node} {verb}"),
     }
     Ok(ExitCode::SUCCESS)
 }

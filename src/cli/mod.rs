@@ -180,6 +180,27 @@ pub enum ClusterCommand {
         timeout: std::time::Duration,
         #[arg(long, value_enum, default_value_t = Backend::Process)]
         backend: Backend,
+        /// Secure the client listeners (process backend): `sasl_ssl` (SCRAM-SHA-512, also
+        /// SCRAM-SHA-256 and PLAIN, user kbench, random password) or `ssl` (mutual TLS). A CA and
+        /// certificates are generated for the cluster with openssl; `kbench cluster status`
+        /// names the files a client needs and `kbench cluster env` exports them.
+        #[arg(long, value_enum)]
+        security: Option<SecurityArg>,
+    },
+    /// Print shell `export` lines for the running cluster: KBENCH_BOOTSTRAP, KBENCH_REGISTRY and,
+    /// for a secured cluster, KBENCH_CA_FILE, KBENCH_CERT_FILE, KBENCH_KEY_FILE,
+    /// KBENCH_SASL_USERNAME and KBENCH_SASL_PASSWORD (as `$(cat <password file>)`, so the
+    /// password itself is never printed). Use: eval "$(kbench cluster env)".
+    Env,
+    /// Act on one node of the running local cluster, as an operator's tool would: the command
+    /// templates of an external scenario can call it (`{kbench} cluster node kill {node}`).
+    Node {
+        /// What to do: stop (SIGTERM, controlled shutdown), kill (SIGKILL), pause (SIGSTOP),
+        /// resume (SIGCONT), start (on its data; stops it first if it runs).
+        #[arg(value_enum)]
+        action: NodeActionArg,
+        /// The node id (1-3).
+        node: u32,
     },
     /// Show each broker (address, up / down / paused, quorum leader) and the registry.
     Status {
@@ -196,6 +217,31 @@ pub enum ClusterCommand {
         #[arg(long, value_enum, default_value_t = Backend::Process)]
         backend: Backend,
     },
+}
+
+/// How `cluster up --security` secures the client listeners.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SecurityArg {
+    /// SASL over TLS with SCRAM-SHA-512 (and SCRAM-SHA-256, PLAIN).
+    #[value(name = "sasl_ssl", alias = "sasl-ssl")]
+    SaslSsl,
+    /// Mutual TLS: clients present a certificate signed by the cluster's CA.
+    Ssl,
+}
+
+/// What `cluster node` does to a node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum NodeActionArg {
+    /// SIGTERM: controlled shutdown.
+    Stop,
+    /// SIGKILL.
+    Kill,
+    /// SIGSTOP.
+    Pause,
+    /// SIGCONT.
+    Resume,
+    /// Start the node again on its data.
+    Start,
 }
 
 /// Which kind of cluster a `cluster` command manages.

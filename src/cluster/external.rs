@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 
 use std::collections::BTreeMap;
 
@@ -12,6 +12,7 @@ use super::docker::ContainerFaults;
 use super::status::{ClusterStatus, NodeStatus};
 use super::topology::NodeId;
 use super::{probe, Brokers, ClusterBackend, Registry, StartOptions, StopMode, Versions};
+use crate::kafka::metadata::MetadataClient;
 use crate::names::BackendKind;
 
 /// Backend for a cluster kbench does not run: it only connects to its brokers and
@@ -22,6 +23,9 @@ pub struct ExternalBackend {
     containers: Option<BTreeMap<NodeId, String>>,
     /// Connected in `start`, when containers are named.
     faults: Option<ContainerFaults>,
+    /// Client address of every broker seen in the metadata, so a broker that is down still
+    /// has one (its port can be checked while it is gone from the metadata).
+    addresses: BTreeMap<NodeId, String>,
 }
 
 impl ExternalBackend {
@@ -32,6 +36,7 @@ impl ExternalBackend {
             registry,
             containers: None,
             faults: None,
+            addresses: BTreeMap::new(),
         }
     }
 
@@ -62,7 +67,12 @@ impl ClusterBackend for ExternalBackend {
     /// Nothing to start: check that the brokers and the registry answer.
     fn start(&mut self, opts: &StartOptions, progress: &dyn Fn(&str)) -> Result<()> {
         let timeout = opts.ready_timeout.min(Duration::from_secs(30));
-        let brokers = probe::registered_brokers(&self.brokers, timeout)?;
+        let md = MetadataClient::new(&self.brokers)?;
+        let addresses = md.broker_addresses(timeout).with_context(|| {
+            format!("no broker of {} answered a metadata request", self.brokers)
+        })?;
+        let brokers: Vec<NodeId> = addresses.iter().map(|(id, _)| *id).collect();
+        self.addresses = addresses.into_iter().collect();
         if brokers.is_empty() {
             bail!("the cluster at {} lists no brokers", self.brokers);
         }
@@ -85,16 +95,22 @@ impl ClusterBackend for ExternalBackend {
                 Ok(ids) => (ids, None),
                 Err(e) => (Vec::new(), Some(format!("{e:#}"))),
             };
+        let known: std::collections::BTreeSet<NodeId> =
+            self.addresses.keys().chain(&ids).copied().collect();
         Ok(ClusterStatus {
             backend: BackendKind::External,
             bootstrap_servers: self.brokers.bootstrap.clone(),
-            nodes: ids
-                .iter()
-                .map(|&id| NodeStatus {
+            nodes: known
+                .into_iter()
+                .map(|id| NodeStatus {
                     id,
-                    address: "-".into(),
+                    address: self
+                        .addresses
+                        .get(&id)
+                        .cloned()
+                        .unwrap_or_else(|| "-".into()),
                     process: None,
-                    registered: true,
+                    registered: ids.contains(&id),
                     quorum_leader: false,
                 })
                 .collect(),
@@ -103,6 +119,7 @@ impl ClusterBackend for ExternalBackend {
             registry_up: probe::registry_answers(&self.registry, Duration::from_secs(2)),
             registry_process: None,
             metadata_error,
+            security: None,
         })
     }
 
@@ -130,6 +147,9 @@ impl ClusterBackend for ExternalBackend {
     fn node_ids(&self) -> Vec<NodeId> {
         if let Some(names) = &self.containers {
             return names.keys().copied().collect();
+        }
+        if !self.addresses.is_empty() {
+            return self.addresses.keys().copied().collect();
         }
         probe::registered_brokers(&self.brokers, Duration::from_secs(2)).unwrap_or_default()
     }

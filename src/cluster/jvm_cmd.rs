@@ -34,18 +34,28 @@ pub fn write_log_config(workdir: &Path) -> Result<()> {
         .with_context(|| format!("cannot write into {}", workdir.display()))
 }
 
-/// Write node `id`'s `server.properties` to `path`, with its data kept in `data_dir`.
+/// Write node `id`'s `server.properties` to `path`, with its data kept in `data_dir`; `extra`
+/// settings replace the topology's of the same key (a secured client listener) or are added.
+/// The file is readable by its owner only: a secured cluster's may hold a password.
 pub fn write_server_properties(
     topo: &Topology,
     id: u32,
     data_dir: &Path,
     path: &Path,
+    extra: &[(String, String)],
 ) -> Result<()> {
+    let mut props = topo.broker_properties(id, &data_dir.display().to_string());
+    for (k, v) in extra {
+        match props.iter_mut().find(|(kk, _)| kk == k) {
+            Some(p) => p.1 = v.clone(),
+            None => props.push((k.clone(), v.clone())),
+        }
+    }
     let mut text = String::from("# Written by kbench; regenerated at every `cluster up`.\n");
-    for (k, v) in topo.broker_properties(id, &data_dir.display().to_string()) {
+    for (k, v) in props {
         text.push_str(&format!("{k}={v}\n"));
     }
-    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+    super::secure::private_write(path, &text)
 }
 
 fn kafka_java(dist: &Dist, workdir: &Path) -> Command {
@@ -62,7 +72,13 @@ fn kafka_java(dist: &Dist, workdir: &Path) -> Command {
 }
 
 /// Format one node's storage with Kafka's own tool (`kafka-storage format`).
-pub fn format_storage(dist: &Dist, workdir: &Path, cluster_id: &str, config: &Path) -> Command {
+pub fn format_storage(
+    dist: &Dist,
+    workdir: &Path,
+    cluster_id: &str,
+    config: &Path,
+    extra_args: &[String],
+) -> Command {
     let mut cmd = Command::new(&dist.kafka_java.path);
     // The format tool loads a subset of the nodes' classes: the nodes' archive serves it too.
     cmd.args(dist.archives.kafka_flags(false));
@@ -75,7 +91,8 @@ pub fn format_storage(dist: &Dist, workdir: &Path, cluster_id: &str, config: &Pa
         cluster_id,
         "-c",
     ])
-    .arg(config);
+    .arg(config)
+    .args(extra_args);
     cmd
 }
 

@@ -15,6 +15,7 @@ pub mod probe;
 pub mod proc_ctl;
 pub mod process;
 mod ready;
+pub mod secure;
 pub mod state;
 pub mod status;
 pub mod topology;

@@ -11,12 +11,14 @@ use anyhow::{bail, Context, Result};
 use super::dist::{self, Dist};
 use super::proc_ctl::{self, ProcRef, ProcState};
 use super::ready::{self, Stage, Starting};
+use super::secure::{self, LocalSecurity};
 use super::state::{ClusterState, NodeRecord, RegistryRecord};
 use super::status::{ClusterStatus, NodeStatus, ProcessState};
 use super::topology::{NodeId, Topology, HOST};
 use super::watch::Member;
 use super::{jvm_cmd, probe, Brokers, ClusterBackend, Registry, StartOptions, StopMode, Versions};
 use crate::names::BackendKind;
+use crate::security::{ClientSecurity, Secret};
 
 /// How long a node gets for a controlled shutdown before it is reported as hung.
 const GRACEFUL_TIMEOUT: Duration = Duration::from_secs(120);
@@ -30,6 +32,12 @@ pub struct ProcessBackend {
     state: ClusterState,
     dist: Option<Dist>,
     torn_down: bool,
+    /// Secure the client listeners this way at start.
+    secure_as: Option<LocalSecurity>,
+    /// How kbench's own clients connect (plaintext unless secured).
+    client: ClientSecurity,
+    /// The SASL password while starting (written into the nodes' and registry's settings).
+    password: Option<Secret>,
 }
 
 /// Fail with the port's name when something already listens on one of the cluster's ports.
@@ -86,12 +94,16 @@ impl ProcessBackend {
                 log: workdir.join("registry").join("registry.log"),
                 process: None,
             },
+            security: None,
         };
         Ok(ProcessBackend {
             topo,
             state,
             dist: None,
             torn_down: false,
+            secure_as: None,
+            client: ClientSecurity::default(),
+            password: None,
         })
     }
 
@@ -107,12 +119,38 @@ impl ProcessBackend {
         }
         topo.registry_port = state.registry.port;
         topo.registry_management_port = state.registry.management_port;
+        let client = match &state.security {
+            Some(rec) => rec.client_security()?,
+            None => ClientSecurity::default(),
+        };
+        let password = client.kafka.sasl.as_ref().map(|s| s.password.clone());
         Ok(ProcessBackend {
             topo,
             state,
             dist: None,
             torn_down: false,
+            secure_as: None,
+            client,
+            password,
         })
+    }
+
+    /// Start with the client listeners secured (`None`: plaintext, the default).
+    pub fn secured(mut self, mode: Option<LocalSecurity>) -> Self {
+        self.secure_as = mode;
+        self
+    }
+
+    /// Generate the secured cluster's certificates and password, before the nodes' settings.
+    fn secure(&mut self) -> Result<()> {
+        let Some(mode) = self.secure_as else {
+            return Ok(());
+        };
+        let (rec, password) = secure::generate(&self.state.workdir.join("security"), mode)?;
+        self.client = rec.client_security()?;
+        self.password = Some(password);
+        self.state.security = Some(rec);
+        self.state.save()
     }
 
     /// The cluster's state, as its state file records it.
@@ -154,6 +192,12 @@ impl ProcessBackend {
 
     fn spawn_registry(&mut self) -> Result<()> {
         let dist = self.dist()?;
+        if let Some(rec) = &self.state.security {
+            let dir = self.state.workdir.join("registry").join("config");
+            std::fs::create_dir_all(&dir)?;
+            let props = rec.registry_properties(self.password.as_ref());
+            secure::private_write(&dir.join("application.properties"), &props)?;
+        }
         let cmd = jvm_cmd::registry(&dist, &self.state.workdir, &self.topo);
         let p = proc_ctl::spawn_logged(cmd, &self.state.registry.log)?;
         self.state.registry.process = Some(p);
@@ -165,10 +209,26 @@ impl ProcessBackend {
         let workdir = self.state.workdir.clone();
         jvm_cmd::write_log_config(&workdir)?;
         let mut formats = Vec::new();
+        let pw = self.password.as_ref();
+        let sec = self.state.security.as_ref();
+        let extra = sec.map_or_else(Vec::new, |s| s.broker_properties(pw));
+        let scram = sec.map_or_else(Vec::new, |s| s.format_args(pw));
         for rec in &self.state.nodes {
             std::fs::create_dir_all(&rec.data_dir)?;
-            jvm_cmd::write_server_properties(&self.topo, rec.id, &rec.data_dir, &rec.config)?;
-            let cmd = jvm_cmd::format_storage(&dist, &workdir, &self.state.cluster_id, &rec.config);
+            jvm_cmd::write_server_properties(
+                &self.topo,
+                rec.id,
+                &rec.data_dir,
+                &rec.config,
+                &extra,
+            )?;
+            let cmd = jvm_cmd::format_storage(
+                &dist,
+                &workdir,
+                &self.state.cluster_id,
+                &rec.config,
+                &scram,
+            );
             formats.push((cmd, rec.log.with_file_name("format.log")));
         }
         jvm_cmd::run_formats(formats)
@@ -259,6 +319,7 @@ impl ClusterBackend for ProcessBackend {
         let dist = self.dist()?;
         self.state.detached = opts.detached;
         self.state.save()?;
+        self.secure()?;
         progress(&format!(
             "starting Kafka {} (3 KRaft nodes) with {} and Apicurio Registry {} with {} in {}",
             dist.kafka_version,
@@ -318,6 +379,11 @@ impl ClusterBackend for ProcessBackend {
                     .into(),
             ),
             metadata_error,
+            security: self
+                .state
+                .security
+                .as_ref()
+                .map(secure::SecureRecord::connection),
         })
     }
 
@@ -370,11 +436,13 @@ impl ClusterBackend for ProcessBackend {
     }
 
     fn brokers(&self) -> Brokers {
-        Brokers::plain(self.state.bootstrap_servers.clone())
+        let security = std::sync::Arc::new(self.client.kafka.clone());
+        Brokers::new(self.state.bootstrap_servers.clone(), security)
     }
 
     fn registry(&self) -> Registry {
-        Registry::plain(self.state.registry_url.clone())
+        let auth = std::sync::Arc::new(self.client.registry.clone());
+        Registry::new(self.state.registry_url.clone(), auth)
     }
 
     fn teardown(&mut self) -> Result<()> {

@@ -74,6 +74,10 @@ pub struct ClusterState {
     pub nodes: Vec<NodeRecord>,
     /// The schema registry.
     pub registry: RegistryRecord,
+    /// How the client listeners are secured, and the files a client needs; `None` for
+    /// plaintext.
+    #[serde(default)]
+    pub security: Option<super::secure::SecureRecord>,
 }
 
 impl ClusterState {

@@ -116,6 +116,9 @@ pub struct ClusterStatus {
     pub registry_process: Option<ProcessState>,
     /// Set when the metadata request itself failed (e.g. every broker down).
     pub metadata_error: Option<String>,
+    /// What another client needs to connect to secured listeners (never the password itself,
+    /// only the file that holds it); `None` for plaintext.
+    pub security: Option<super::secure::Connection>,
 }
 
 impl NodeStatus {
@@ -168,6 +171,9 @@ impl fmt::Display for ClusterStatus {
             .quorum_leader
             .map_or("unknown".to_string(), |l| format!("node {l}"));
         writeln!(f, "quorum    leader {leader}")?;
+        if let Some(c) = &self.security {
+            writeln!(f, "security  {c}")?;
+        }
         write!(
             f,
             "registry  {} {}{}",

@@ -222,6 +222,29 @@ fn under_replication(m: &mut FailoverMetrics, o: &Observed<'_>, fired_us: u64, m
     }
 }
 
+/// What the cluster itself said about a node taken down: when it dropped out of the metadata
+/// (unregistered or fenced), or that it never did before coming back. The same evidence for
+/// every backend, including clusters whose processes kbench cannot see.
+fn left_metadata(node: NodeId, r: &FaultReport, o: &Observed<'_>) -> String {
+    let fired_us = (r.fired_s * 1e6) as u64;
+    let until_us = r.recovered_s.map_or(u64::MAX, |b| (b * 1e6) as u64);
+    match o
+        .metadata
+        .after(fired_us)
+        .take_while(|s| s.t_us <= until_us)
+        .find(|s| !s.brokers.contains(&node))
+    {
+        Some(s) => format!(
+            "cluster metadata: broker {node} unregistered {:.1}s after the {}",
+            secs(s.t_us - fired_us),
+            r.action
+        ),
+        None => {
+            format!("cluster metadata: broker {node} stayed registered until it was brought back")
+        }
+    }
+}
+
 /// Fill in `metrics` and `rejoined_s` of every fault that fired.
 pub fn analyze(reports: &mut [FaultReport], o: &Observed<'_>) {
     let fired: Vec<f64> = reports.iter().map(|r| r.fired_s).collect();
@@ -232,6 +255,12 @@ pub fn analyze(reports: &mut [FaultReport], o: &Observed<'_>) {
             .filter(|t| *t > r.fired_s)
             .fold(f64::INFINITY, f64::min);
         r.metrics = Some(metrics_for(r, next.min(o.load_end_s), next, o));
+        if let Some(node) = r
+            .node
+            .filter(|_| ["kill", "stop", "pause"].contains(&r.action.as_str()))
+        {
+            r.evidence.push(left_metadata(node, r, o));
+        }
         if let (Some(node), Some(back)) = (r.node, r.recovered_s) {
             let back_us = (back * 1e6) as u64;
             r.rejoined_s = o

@@ -5,8 +5,10 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use rdkafka::client::ClientContext;
+use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::KafkaError;
+use rdkafka::metadata::Metadata;
 use serde::Serialize;
 
 use super::brokers::Brokers;
@@ -43,6 +45,14 @@ impl ClientContext for Listening {
     fn error(&self, error: KafkaError, reason: &str) {
         self.errors.record(&format!("{error}: {reason}"));
     }
+
+    // librdkafka logs why a connection failed (FAIL lines) from its own threads as it happens;
+    // errors proper only arrive when a consumer is polled, and without their text.
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
+        if fac == "FAIL" || (level as i32) <= (RDKafkaLogLevel::Warning as i32) {
+            self.errors.record(message);
+        }
+    }
 }
 
 impl ConsumerContext for Listening {}
@@ -61,6 +71,9 @@ impl MetadataClient {
             .set("socket.timeout.ms", "2000")
             // Every request is explicit; no background refresh traffic between polls.
             .set("topic.metadata.refresh.interval.ms", "-1")
+            // rdkafka passes on only what the `log` crate would show, which is nothing here;
+            // a connection's FAIL lines, which say why it broke, are logged at Info.
+            .set_log_level(RDKafkaLogLevel::Info)
             .create_with_context(Listening::default())
             .context("cannot create a Kafka metadata client")?;
         Ok(MetadataClient {
@@ -71,8 +84,41 @@ impl MetadataClient {
 
     /// Why requests fail, in a user's words, when librdkafka said something telling.
     pub fn connection_problem(&self) -> Option<String> {
+        // rdkafka queues logs and errors as events: they reach the context only when polled.
+        let mut served = 0;
+        while self.consumer.poll(Duration::ZERO).is_some() && served < 1000 {
+            served += 1;
+        }
         let raw = self.consumer.context().errors.last()?;
         diagnose::explain(&raw, &self.brokers.bootstrap, &self.brokers.security)
+    }
+
+    /// One metadata request for `topic` (or every topic), retried in short steps until
+    /// `timeout`, giving up early when the connection failed for a reason time will not fix
+    /// (credentials, certificates, protocol).
+    fn fetch(&self, topic: Option<&str>, timeout: Duration) -> Result<Metadata> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self
+                .consumer
+                .fetch_metadata(topic, left.min(Duration::from_secs(1)))
+            {
+                Ok(md) => {
+                    self.consumer.context().errors.clear();
+                    return Ok(md);
+                }
+                Err(e) if left <= Duration::from_secs(1) => return Err(self.failed(e)),
+                Err(e) => {
+                    if self
+                        .connection_problem()
+                        .is_some_and(|p| !p.contains("connection refused"))
+                    {
+                        return Err(self.failed(e));
+                    }
+                }
+            }
+        }
     }
 
     fn failed(&self, e: KafkaError) -> anyhow::Error {
@@ -88,29 +134,30 @@ impl MetadataClient {
         topic: &str,
         timeout: Duration,
     ) -> Result<(Vec<BrokerId>, Vec<PartitionInfo>)> {
-        let md = self
-            .consumer
-            .fetch_metadata(Some(topic), timeout)
-            .map_err(|e| self.failed(e))?;
+        let md = self.fetch(Some(topic), timeout)?;
         Ok((brokers_of(&md), partitions_of(&md, topic)))
     }
 
     /// Broker ids the cluster lists now (registered, not fenced), sorted. Errors when no
     /// broker answers within `timeout`.
     pub fn brokers(&self, timeout: Duration) -> Result<Vec<BrokerId>> {
-        let md = self
-            .consumer
-            .fetch_metadata(None, timeout)
-            .map_err(|e| self.failed(e))?;
+        let md = self.fetch(None, timeout)?;
         Ok(brokers_of(&md))
+    }
+
+    /// `host:port` of every broker the cluster lists now, by id.
+    pub fn broker_addresses(&self, timeout: Duration) -> Result<Vec<(BrokerId, String)>> {
+        let md = self.fetch(None, timeout)?;
+        Ok(md
+            .brokers()
+            .iter()
+            .filter_map(|b| Some((broker_id(b.id())?, format!("{}:{}", b.host(), b.port()))))
+            .collect())
     }
 
     /// Partitions of `topic`, sorted by partition; empty when the topic does not exist.
     pub fn partitions(&self, topic: &str, timeout: Duration) -> Result<Vec<PartitionInfo>> {
-        let md = self
-            .consumer
-            .fetch_metadata(Some(topic), timeout)
-            .map_err(|e| self.failed(e))?;
+        let md = self.fetch(Some(topic), timeout)?;
         Ok(partitions_of(&md, topic))
     }
 }

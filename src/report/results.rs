@@ -184,6 +184,10 @@ pub struct Environment {
     /// (class-data sharing archives, the registry's JIT), in words.
     #[serde(default)]
     pub jvm_tuning: Vec<String>,
+    /// How kbench's clients connected (protocol, SASL mechanism and user, CA; never a secret);
+    /// `None` for plaintext.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_security: Option<String>,
     /// Time the consumers spent reading back after the producers stopped (s).
     pub drain_s: f64,
     /// CPUs available to kbench.

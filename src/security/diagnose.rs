@@ -24,6 +24,11 @@ impl ErrorLog {
         }
     }
 
+    /// Forget what was kept: the connection works again.
+    pub fn clear(&self) {
+        *self.last.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
     /// The kept error, if any.
     pub fn last(&self) -> Option<String> {
         self.last.lock().unwrap_or_else(|e| e.into_inner()).clone()
@@ -91,6 +96,22 @@ pub fn explain(raw: &str, bootstrap: &str, security: &KafkaSecurity) -> Option<S
         return Some(format!(
             "the brokers at {bootstrap} and kbench disagree on SASL ({raw}); check protocol and \
              sasl_mechanism in [cluster.security]"
+        ));
+    }
+    let closed = low.contains("connection closed by peer");
+    if closed && !security.protocol.tls() && low.contains("apiversion_query") {
+        return Some(format!(
+            "the brokers at {bootstrap} closed the connection at kbench's first request: they \
+             most likely expect TLS, and kbench connected with {}; set protocol = \"SSL\" or \
+             \"SASL_SSL\" in [cluster.security]",
+            security.protocol
+        ));
+    }
+    if closed && security.protocol.tls() && !security.protocol.sasl() {
+        return Some(format!(
+            "the brokers at {bootstrap} closed the TLS connection at kbench's first request: they \
+             most likely expect SASL (protocol = \"SASL_SSL\" with a user and password) or a client \
+             certificate kbench did not present (cert_file, key_file)"
         ));
     }
     if low.contains("connection refused") {

@@ -307,6 +307,7 @@ impl ClusterBackend for DockerBackend {
             registry_url,
             registry_process,
             metadata_error,
+            security: None,
         })
     }
 

@@ -264,6 +264,12 @@ fn environment_table(s: &mut String, r: &Results) {
             ("backend", env.backend.to_string()),
             ("bootstrap servers", env.bootstrap_servers.clone()),
             ("registry", env.registry_url.clone()),
+            (
+                "client security",
+                env.client_security
+                    .clone()
+                    .unwrap_or_else(|| "plaintext".into()),
+            ),
             ("started (UTC)", env.started_at.clone()),
             ("finished (UTC)", env.finished_at.clone()),
             ("cluster ready after", fmt_s(env.cluster_ready_s, 1)),
