@@ -119,10 +119,10 @@ impl ProcessBackend {
         }
         topo.registry_port = state.registry.port;
         topo.registry_management_port = state.registry.management_port;
-        let client = match &state.security {
-            Some(rec) => rec.client_security()?,
-            None => ClientSecurity::default(),
-        };
+        // A missing password file must not keep `cluster down` from stopping the processes.
+        let client = (state.security.as_ref())
+            .and_then(|rec| rec.client_security().ok())
+            .unwrap_or_default();
         let password = client.kafka.sasl.as_ref().map(|s| s.password.clone());
         Ok(ProcessBackend {
             topo,
@@ -452,6 +452,9 @@ impl ClusterBackend for ProcessBackend {
         let survivors = stop_all(&self.state);
         for n in &self.state.nodes {
             std::fs::remove_dir_all(&n.data_dir).ok();
+        }
+        if let Some(rec) = &self.state.security {
+            secure::remove(rec, &self.state);
         }
         std::fs::remove_file(self.state.path()).ok();
         self.torn_down = true;

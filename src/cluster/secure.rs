@@ -373,6 +373,18 @@ impl SecureRecord {
     }
 }
 
+/// Remove a secured cluster's keys, certificates, password and every settings file that holds
+/// the password (nodes' `server.properties`, the registry's `config/`), at teardown.
+pub fn remove(rec: &SecureRecord, state: &super::state::ClusterState) {
+    if let Some(dir) = rec.ca_file.parent() {
+        std::fs::remove_dir_all(dir).ok();
+    }
+    std::fs::remove_dir_all(state.workdir.join("registry").join("config")).ok();
+    for n in &state.nodes {
+        std::fs::remove_file(&n.config).ok();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

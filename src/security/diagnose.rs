@@ -83,6 +83,20 @@ pub fn explain(raw: &str, bootstrap: &str, security: &KafkaSecurity) -> Option<S
             security.protocol
         ));
     }
+    if low.contains("alert bad certificate") || low.contains("alert unknown ca") {
+        let cert = security.tls.as_ref().and_then(|t| t.cert_file.as_ref());
+        return Some(match cert {
+            Some(c) => format!(
+                "the brokers at {bootstrap} refused kbench's TLS client certificate {}: it is not \
+                 signed by a CA they trust (mutual TLS)",
+                c.display()
+            ),
+            None => format!(
+                "the brokers at {bootstrap} want a TLS client certificate (mutual TLS) and kbench \
+                 presented none; set cert_file and key_file in [cluster.security]"
+            ),
+        });
+    }
     if low.contains("certificate required") || low.contains("alert handshake failure") {
         return Some(format!(
             "the brokers at {bootstrap} refused the TLS handshake: they want a client certificate \

@@ -1,0 +1,312 @@
+//! Secured clusters, for real: `kbench cluster up --security sasl_ssl` (SCRAM-SHA-512 over TLS)
+//! and `--security ssl` (mutual TLS) start the local cluster with secured client listeners, and
+//! kbench reaches them as an external cluster: a leader kill and its restart carried out by
+//! command templates, the audit clean, failover metrics from the cluster's metadata; wrong
+//! password, untrusted CA and plaintext-against-TLS each end in a clear error within seconds;
+//! and the password appears in no output and no file of the report.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+use common::{cluster_lock, output_within, TestHome};
+
+fn scenario(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/scenarios")
+        .join(name)
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// `kbench ARGS` with `env` set, bounded in time; returns the output and how long it took.
+fn run_with(home: &TestHome, args: &[&str], env: &[(&str, &str)]) -> (Output, Duration) {
+    let mut cmd = home.cmd();
+    cmd.args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let t0 = Instant::now();
+    let out = output_within(cmd, Duration::from_secs(600)).unwrap_or_else(|e| panic!("{e}"));
+    eprintln!("$ kbench {}\n{}", args.join(" "), text(&out));
+    (out, t0.elapsed())
+}
+
+/// The secured cluster's connection facts from `cluster status --json`.
+fn connection(home: &TestHome) -> serde_json::Value {
+    let out = home.run(&["cluster", "status", "--json"]);
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["security"].clone()
+}
+
+/// Every file under `dir` whose bytes contain `needle`.
+fn files_containing(dir: &Path, needle: &str) -> Vec<PathBuf> {
+    let mut hits = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if std::fs::read(&p)
+                .unwrap()
+                .windows(needle.len())
+                .any(|w| w == needle.as_bytes())
+            {
+                hits.push(p);
+            }
+        }
+    }
+    hits
+}
+
+/// A CA that signed nothing of the cluster's.
+fn foreign_ca(home: &TestHome) -> PathBuf {
+    let out = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=not the cluster's CA",
+        ])
+        .arg("-keyout")
+        .arg(home.home.join("other-ca.key"))
+        .arg("-out")
+        .arg(home.home.join("other-ca.pem"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    home.home.join("other-ca.pem")
+}
+
+/// Write `base` with `protocol` and without the lines starting with any of `drop`, next to
+/// the original so its relative schema path still holds.
+fn variant(base: &str, name: &str, protocol: &str, drop: &[&str]) -> PathBuf {
+    let text = std::fs::read_to_string(scenario(base)).unwrap();
+    let out: String = text
+        .lines()
+        .filter(|l| !drop.iter().any(|d| l.starts_with(d)))
+        .map(|l| match l.starts_with("protocol =") {
+            true => format!("protocol = \"{protocol}\"\n"),
+            false => format!("{l}\n"),
+        })
+        .collect();
+    let path = scenario(&format!("tmp-{name}-{}.toml", std::process::id()));
+    std::fs::write(&path, out).unwrap();
+    path
+}
+
+#[test]
+fn sasl_ssl_cluster_reached_as_external_with_command_faults() {
+    let _lock = cluster_lock();
+    let home = TestHome::new("secure-sasl");
+    let up = home.run(&["cluster", "up", "--security", "sasl_ssl", "--detach"]);
+    assert!(up.status.success(), "cluster up --security sasl_ssl failed");
+    let c = connection(&home);
+    assert_eq!(c["protocol"], "SASL_SSL", "{c}");
+    assert_eq!(c["sasl_mechanism"], "SCRAM-SHA-512");
+    assert_eq!(c["username"], "kbench");
+    let password = std::fs::read_to_string(c["password_file"].as_str().unwrap()).unwrap();
+    let password = password.trim().to_string();
+    assert!(password.len() >= 16);
+    let ca = c["ca_file"].as_str().unwrap().to_string();
+    let mut outputs = vec![text(&up), text(&home.run(&["cluster", "status"]))];
+
+    // The run: leader of p0 killed and started again through `{kbench} cluster node ...`.
+    let reports = home.home.join("reports");
+    let env = [
+        ("KBENCH_SASL_PASSWORD", password.as_str()),
+        ("KBENCH_CA_FILE", ca.as_str()),
+    ];
+    let sc = scenario("external-secure-short.toml");
+    let (out, _) = run_with(
+        &home,
+        &[
+            "run",
+            sc.to_str().unwrap(),
+            "--reports",
+            reports.to_str().unwrap(),
+        ],
+        &env,
+    );
+    outputs.push(text(&out));
+    assert!(out.status.success(), "the secured external run failed");
+    let (dir, r) = common::read_run(&reports);
+    assert!(
+        r.audit.ok && r.audit.lost == 0 && r.audit.acked > 10_000,
+        "{:?}",
+        r.audit
+    );
+    assert!(r
+        .environment
+        .client_security
+        .as_deref()
+        .unwrap()
+        .starts_with("SASL_SSL, SCRAM-SHA-512 as kbench"));
+    let f = &r.faults[0];
+    assert!(f.error.is_none(), "{:?}", f.error);
+    let ev = f.evidence.join("\n");
+    assert!(
+        ev.contains("cluster node kill") && ev.contains("exit 0"),
+        "{ev}"
+    );
+    assert!(ev.contains("cluster node start"), "{ev}");
+    assert!(ev.contains("cluster metadata: broker"), "{ev}");
+    let m = f.metrics.as_ref().expect("failover metrics");
+    assert!(m.leader_reelection_s.contains_key(&0), "{m:?}");
+    assert!(f.rejoined_s.is_some(), "the killed broker rejoined");
+
+    // The same through `produce` with a --security file.
+    let sec = home.home.join("security.toml");
+    std::fs::write(&sec, "[security]\nprotocol = \"SASL_SSL\"\nsasl_mechanism = \"SCRAM-SHA-256\"\nusername = \"kbench\"\npassword = \"${KBENCH_SASL_PASSWORD}\"\nca_file = \"${KBENCH_CA_FILE}\"\n").unwrap();
+    let (out, _) = run_with(
+        &home,
+        &[
+            "produce",
+            "--topic",
+            "kbench-secure-produce",
+            "--count",
+            "200",
+            "--rate",
+            "200",
+            "--security",
+            sec.to_str().unwrap(),
+        ],
+        &env,
+    );
+    outputs.push(text(&out));
+    assert!(out.status.success(), "produce over SASL_SSL failed");
+
+    // Wrong password, untrusted CA, plaintext against TLS: each a clear error, fast.
+    let wrong = [
+        ("KBENCH_SASL_PASSWORD", "not-the-password"),
+        ("KBENCH_CA_FILE", ca.as_str()),
+    ];
+    let (out, took) = run_with(
+        &home,
+        &[
+            "run",
+            sc.to_str().unwrap(),
+            "--reports",
+            reports.to_str().unwrap(),
+        ],
+        &wrong,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let e = text(&out);
+    assert!(
+        e.contains("authentication failed")
+            && e.contains("user kbench with SASL mechanism SCRAM-SHA-512"),
+        "{e}"
+    );
+    assert!(took < Duration::from_secs(30), "took {took:?}");
+    let other = foreign_ca(&home);
+    let bad_ca = [
+        ("KBENCH_SASL_PASSWORD", password.as_str()),
+        ("KBENCH_CA_FILE", other.to_str().unwrap()),
+    ];
+    let (out, took) = run_with(&home, &["run", sc.to_str().unwrap()], &bad_ca);
+    assert_eq!(out.status.code(), Some(1));
+    let e = text(&out);
+    assert!(
+        e.contains("not trusted by the CA file") && e.contains("other-ca.pem"),
+        "{e}"
+    );
+    assert!(took < Duration::from_secs(30), "took {took:?}");
+    outputs.push(e);
+    let plain = variant(
+        "external-secure-short.toml",
+        "plain",
+        "PLAINTEXT",
+        &["sasl_mechanism", "username", "password", "ca_file"],
+    );
+    let (out, took) = run_with(&home, &["run", plain.to_str().unwrap()], &[]);
+    std::fs::remove_file(&plain).ok();
+    assert_eq!(out.status.code(), Some(1));
+    let e = text(&out);
+    assert!(
+        e.contains("most likely expect TLS") && e.contains("PLAINTEXT"),
+        "{e}"
+    );
+    assert!(took < Duration::from_secs(30), "took {took:?}");
+
+    // The secret is nowhere: not in any output, not in any file of the report.
+    for o in &outputs {
+        assert!(!o.contains(&password), "the password was printed");
+    }
+    let leaks = files_containing(&dir, &password);
+    assert!(leaks.is_empty(), "the password is in {leaks:?}");
+    assert!(files_containing(&dir, "not-the-password").is_empty());
+
+    let down = home.run(&["cluster", "down"]);
+    assert!(down.status.success());
+    home.assert_nothing_left();
+    assert!(
+        !Path::new(&ca).exists(),
+        "the cluster's keys and certificates are removed with it"
+    );
+}
+
+#[test]
+fn mutual_tls_cluster_takes_a_client_certificate_and_refuses_none() {
+    let _lock = cluster_lock();
+    let home = TestHome::new("secure-mtls");
+    let up = home.run(&["cluster", "up", "--security", "ssl", "--detach"]);
+    assert!(up.status.success(), "cluster up --security ssl failed");
+    let c = connection(&home);
+    assert_eq!(c["protocol"], "SSL", "{c}");
+    let (ca, cert, key) = (
+        c["ca_file"].as_str().unwrap(),
+        c["cert_file"].as_str().unwrap(),
+        c["key_file"].as_str().unwrap(),
+    );
+    let env = [
+        ("KBENCH_CA_FILE", ca),
+        ("KBENCH_CERT_FILE", cert),
+        ("KBENCH_KEY_FILE", key),
+    ];
+    let reports = home.home.join("reports");
+    let sc = scenario("external-mtls-short.toml");
+    let (out, _) = run_with(
+        &home,
+        &[
+            "run",
+            sc.to_str().unwrap(),
+            "--reports",
+            reports.to_str().unwrap(),
+        ],
+        &env,
+    );
+    assert!(out.status.success(), "the mutual TLS run failed");
+    let (_, r) = common::read_run(&reports);
+    assert!(r.audit.ok && r.audit.acked > 2_000, "{:?}", r.audit);
+    let no_cert = variant(
+        "external-mtls-short.toml",
+        "nocert",
+        "SSL",
+        &["cert_file", "key_file"],
+    );
+    let (out, took) = run_with(&home, &["run", no_cert.to_str().unwrap()], &env);
+    std::fs::remove_file(&no_cert).ok();
+    assert_eq!(out.status.code(), Some(1));
+    let e = text(&out);
+    assert!(e.contains("client certificate"), "{e}");
+    assert!(took < Duration::from_secs(30), "took {took:?}");
+    let down = home.run(&["cluster", "down"]);
+    assert!(down.status.success());
+    home.assert_nothing_left();
+}
