@@ -130,6 +130,7 @@ fn sasl_ssl_cluster_reached_as_external_with_command_faults() {
     let reports = home.home.join("reports");
     let env = [
         ("KBENCH_SASL_PASSWORD", password.as_str()),
+        ("KBENCH_REGISTRY_PASSWORD", password.as_str()),
         ("KBENCH_CA_FILE", ca.as_str()),
     ];
     let sc = scenario("external-secure-short.toml");
@@ -194,6 +195,7 @@ fn sasl_ssl_cluster_reached_as_external_with_command_faults() {
     // Wrong password, untrusted CA, plaintext against TLS: each a clear error, fast.
     let wrong = [
         ("KBENCH_SASL_PASSWORD", "not-the-password"),
+        ("KBENCH_REGISTRY_PASSWORD", password.as_str()),
         ("KBENCH_CA_FILE", ca.as_str()),
     ];
     let (out, took) = run_with(
@@ -217,6 +219,7 @@ fn sasl_ssl_cluster_reached_as_external_with_command_faults() {
     let other = foreign_ca(&home);
     let bad_ca = [
         ("KBENCH_SASL_PASSWORD", password.as_str()),
+        ("KBENCH_REGISTRY_PASSWORD", password.as_str()),
         ("KBENCH_CA_FILE", other.to_str().unwrap()),
     ];
     let (out, took) = run_with(&home, &["run", sc.to_str().unwrap()], &bad_ca);
@@ -243,6 +246,21 @@ fn sasl_ssl_cluster_reached_as_external_with_command_faults() {
         "{e}"
     );
     assert!(took < Duration::from_secs(30), "took {took:?}");
+
+    // The registry behind HTTPS + basic auth (nginx) refuses a wrong password, by name.
+    let wrong_registry = [
+        ("KBENCH_SASL_PASSWORD", password.as_str()),
+        ("KBENCH_REGISTRY_PASSWORD", "not-the-password"),
+        ("KBENCH_CA_FILE", ca.as_str()),
+    ];
+    let (out, _) = run_with(&home, &["run", sc.to_str().unwrap()], &wrong_registry);
+    assert_eq!(out.status.code(), Some(1));
+    let e = text(&out);
+    assert!(
+        e.contains("refused the credentials of user kbench (HTTP 401"),
+        "{e}"
+    );
+    assert!(!e.contains("not-the-password"), "{e}");
 
     // The secret is nowhere: not in any output, not in any file of the report.
     for o in &outputs {
@@ -274,10 +292,12 @@ fn mutual_tls_cluster_takes_a_client_certificate_and_refuses_none() {
         c["cert_file"].as_str().unwrap(),
         c["key_file"].as_str().unwrap(),
     );
+    let password = std::fs::read_to_string(c["password_file"].as_str().unwrap()).unwrap();
     let env = [
         ("KBENCH_CA_FILE", ca),
         ("KBENCH_CERT_FILE", cert),
         ("KBENCH_KEY_FILE", key),
+        ("KBENCH_REGISTRY_PASSWORD", password.trim()),
     ];
     let reports = home.home.join("reports");
     let sc = scenario("external-mtls-short.toml");

@@ -186,6 +186,10 @@ fn env() -> Result<ExitCode> {
         println!("export KBENCH_SASL_USERNAME={}", sh_quote(u));
         println!("export KBENCH_SASL_PASSWORD=\"$(cat {})\"", path(p));
     }
+    if let (Some(u), Some(p)) = (&c.registry_username, &c.password_file) {
+        println!("export KBENCH_REGISTRY_USERNAME={}", sh_quote(u));
+        println!("export KBENCH_REGISTRY_PASSWORD=\"$(cat {})\"", path(p));
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -15,6 +15,7 @@ pub mod probe;
 pub mod proc_ctl;
 pub mod process;
 mod ready;
+pub mod registry_proxy;
 pub mod secure;
 pub mod state;
 pub mod status;

@@ -93,6 +93,7 @@ impl ProcessBackend {
                 management_port: topo.registry_management_port,
                 log: workdir.join("registry").join("registry.log"),
                 process: None,
+                front: None,
             },
             security: None,
         };
@@ -150,6 +151,7 @@ impl ProcessBackend {
         self.client = rec.client_security()?;
         self.password = Some(password);
         self.state.security = Some(rec);
+        self.state.registry_url = super::registry_proxy::url();
         self.state.save()
     }
 
@@ -201,7 +203,14 @@ impl ProcessBackend {
         let cmd = jvm_cmd::registry(&dist, &self.state.workdir, &self.topo);
         let p = proc_ctl::spawn_logged(cmd, &self.state.registry.log)?;
         self.state.registry.process = Some(p);
-        self.state.save()
+        self.state.save()?;
+        if let (Some(rec), Some(pw)) = (&self.state.security, &self.password) {
+            let dir = self.state.workdir.join("registry").join("front");
+            let front = super::registry_proxy::start(&dir, rec, pw, self.topo.registry_port)?;
+            self.state.registry.front = Some(front);
+            self.state.save()?;
+        }
+        Ok(())
     }
 
     fn prepare_nodes(&mut self) -> Result<()> {
@@ -512,6 +521,9 @@ impl ClusterBackend for ProcessBackend {
 /// Stop every process of a state: the registry first (it is a client of the brokers), then all
 /// nodes at once. Returns the pids that are still alive afterwards.
 pub fn stop_all(state: &ClusterState) -> Vec<i32> {
+    if let Some(p) = state.registry.front {
+        p.terminate(TEARDOWN_GRACE);
+    }
     if let Some(p) = state.registry.process {
         p.terminate(TEARDOWN_GRACE);
     }

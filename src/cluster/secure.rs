@@ -48,8 +48,12 @@ pub struct SecureRecord {
     pub username: Option<String>,
     /// SASL mechanism clients should use (`sasl_ssl` only).
     pub mechanism: Option<Mechanism>,
-    /// File holding the SASL password, readable by its owner only (`sasl_ssl` only).
+    /// File holding the password (SASL and the registry's basic auth), readable by its owner
+    /// only.
     pub password_file: Option<PathBuf>,
+    /// The registry is reached through its HTTPS front with basic auth (user [`USER`]).
+    #[serde(default)]
+    pub registry_front: bool,
 }
 
 /// How to connect to a secured local cluster, for `cluster status` and other tools.
@@ -61,8 +65,11 @@ pub struct Connection {
     pub sasl_mechanism: Option<Mechanism>,
     /// SASL user name.
     pub username: Option<String>,
-    /// File holding the SASL password (the password itself is never shown).
+    /// File holding the password of SASL and of the registry's basic auth (the password
+    /// itself is never shown).
     pub password_file: Option<PathBuf>,
+    /// Registry basic-auth user, when the registry sits behind its HTTPS front.
+    pub registry_username: Option<String>,
     /// CA to trust.
     pub ca_file: PathBuf,
     /// Client certificate, for mutual TLS.
@@ -88,6 +95,9 @@ impl std::fmt::Display for Connection {
                 c.display(),
                 k.display()
             )?;
+        }
+        if let Some(u) = &self.registry_username {
+            write!(f, "; registry over HTTPS with basic auth as {u}")?;
         }
         Ok(())
     }
@@ -207,9 +217,7 @@ pub fn generate(dir: &Path, mode: LocalSecurity) -> Result<(SecureRecord, Secret
     let password = Secret::new(uuid::Uuid::new_v4().simple().to_string());
     let sasl = mode == LocalSecurity::SaslSsl;
     let password_file = dir.join("client.password");
-    if sasl {
-        private_write(&password_file, password.expose())?;
-    }
+    private_write(&password_file, password.expose())?;
     let record = SecureRecord {
         mode,
         ca_file: dir.join("ca.pem"),
@@ -219,7 +227,8 @@ pub fn generate(dir: &Path, mode: LocalSecurity) -> Result<(SecureRecord, Secret
         client_keystore: dir.join("client-keystore.pem"),
         username: sasl.then(|| USER.to_string()),
         mechanism: sasl.then_some(Mechanism::ScramSha512),
-        password_file: sasl.then_some(password_file),
+        password_file: Some(password_file),
+        registry_front: true,
     };
     Ok((record, password))
 }
@@ -236,6 +245,7 @@ impl SecureRecord {
             sasl_mechanism: self.mechanism,
             username: self.username.clone(),
             password_file: self.password_file.clone(),
+            registry_username: self.registry_front.then(|| USER.to_string()),
             ca_file: self.ca_file.clone(),
             cert_file: mtls.then(|| self.client_cert.clone()),
             key_file: mtls.then(|| self.client_key.clone()),
@@ -259,7 +269,15 @@ impl SecureRecord {
             verify_hostname: true,
             ..Tls::default()
         };
-        let kafka = match (self.mode, self.password()?) {
+        let password = self.password()?;
+        let registry = match (&password, self.registry_front) {
+            (Some(p), true) => RegistryAuth {
+                basic: Some((USER.to_string(), p.clone())),
+                ca_file: Some(self.ca_file.clone()),
+            },
+            _ => RegistryAuth::default(),
+        };
+        let kafka = match (self.mode, password) {
             (LocalSecurity::SaslSsl, Some(password)) => KafkaSecurity {
                 protocol: Protocol::SaslSsl,
                 sasl: Some(Sasl {
@@ -279,10 +297,7 @@ impl SecureRecord {
                 }),
             },
         };
-        Ok(ClientSecurity {
-            kafka,
-            registry: RegistryAuth::default(),
-        })
+        Ok(ClientSecurity { kafka, registry })
     }
 
     /// The client listener's settings in `server.properties` (they replace the plaintext
@@ -380,6 +395,7 @@ pub fn remove(rec: &SecureRecord, state: &super::state::ClusterState) {
         std::fs::remove_dir_all(dir).ok();
     }
     std::fs::remove_dir_all(state.workdir.join("registry").join("config")).ok();
+    std::fs::remove_dir_all(state.workdir.join("registry").join("front")).ok();
     for n in &state.nodes {
         std::fs::remove_file(&n.config).ok();
     }

@@ -45,6 +45,9 @@ pub struct RegistryRecord {
     pub log: PathBuf,
     /// The registry's JVM; `None` until it has been spawned.
     pub process: Option<ProcRef>,
+    /// The HTTPS + basic auth front (nginx) of a secured cluster's registry.
+    #[serde(default)]
+    pub front: Option<ProcRef>,
 }
 
 /// Everything `cluster-state.json` records about a cluster of the process backend.
@@ -113,6 +116,7 @@ impl ClusterState {
             .iter()
             .filter_map(|n| n.process)
             .chain(self.registry.process)
+            .chain(self.registry.front)
             .collect()
     }
 

@@ -91,18 +91,19 @@ fn client_port_open(backend: &dyn ClusterBackend, node: NodeId) -> Option<bool> 
 
 /// Evidence that a node really went down, for the report.
 fn down_evidence(backend: &dyn ClusterBackend, node: NodeId) -> String {
+    // Processes of a cluster kbench does not run are invisible to it: only the port speaks.
     let process = backend
         .status()
         .ok()
         .and_then(|s| s.nodes.into_iter().find(|n| n.id == node))
         .and_then(|n| n.process)
-        .map_or("unknown", |p| p.label());
+        .map_or(String::new(), |p| format!("process {}, ", p.label()));
     let port = match client_port_open(backend, node) {
         Some(true) => "client port still open",
         Some(false) => "client port closed",
         None => "client port unknown",
     };
-    format!("broker {node}: process {process}, {port}")
+    format!("broker {node}: {process}{port}")
 }
 
 /// Restart every node in turn, the controller last, each after the previous one is back in the

@@ -85,9 +85,24 @@ impl Registry {
     /// Check that `GET /subjects` answers 200, or say why not: refused, TLS not trusted (naming
     /// the CA file), credentials refused (401/403), or another status.
     pub fn check(&self, timeout: Duration) -> Result<()> {
-        let resp = self
-            .get("/subjects", timeout)
-            .with_context(|| format!("the schema registry at {} does not answer", self.url))?;
+        let resp = self.get("/subjects", timeout).map_err(|e| {
+            let raw = format!("{e:#}");
+            if raw.contains("certificate verify failed") {
+                let trusted = match &self.auth.ca_file {
+                    Some(ca) => format!("the CA file {}", ca.display()),
+                    None => "the system's CAs (no ca_file in [cluster.security.registry])".into(),
+                };
+                anyhow::anyhow!(
+                    "the schema registry's TLS certificate at {} is not trusted by {trusted}",
+                    self.url
+                )
+            } else {
+                e.context(format!(
+                    "the schema registry at {} does not answer",
+                    self.url
+                ))
+            }
+        })?;
         let status = resp.status();
         match status.as_u16() {
             200..=299 => Ok(()),
