@@ -33,7 +33,12 @@ fn err(text: &str) -> ScenarioError {
 
 #[test]
 fn shipped_scenarios_are_valid() {
-    for name in ["quickstart.toml", "steady.toml"] {
+    for name in [
+        "quickstart.toml",
+        "steady.toml",
+        "failover.toml",
+        "external-secure.toml",
+    ] {
         let sc = Scenario::load(&scenarios_dir().join(name)).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(sc.producer.acks, crate::load::producer::Acks::All);
         assert!(sc.producer.idempotence);
