@@ -40,6 +40,17 @@ fn run_with(home: &TestHome, args: &[&str], env: &[(&str, &str)]) -> (Output, Du
     (out, t0.elapsed())
 }
 
+/// `kbench run SCENARIO --reports REPORTS` with `env`.
+fn run_into(home: &TestHome, sc: &Path, reports: &Path, env: &[(&str, &str)]) -> Output {
+    let args = [
+        "run",
+        sc.to_str().unwrap(),
+        "--reports",
+        reports.to_str().unwrap(),
+    ];
+    run_with(home, &args, env).0
+}
+
 /// The secured cluster's connection facts from `cluster status --json`.
 fn connection(home: &TestHome) -> serde_json::Value {
     let out = home.run(&["cluster", "status", "--json"]);
@@ -134,16 +145,7 @@ fn sasl_ssl_cluster_reached_as_external_with_command_faults() {
         ("KBENCH_CA_FILE", ca.as_str()),
     ];
     let sc = scenario("external-secure-short.toml");
-    let (out, _) = run_with(
-        &home,
-        &[
-            "run",
-            sc.to_str().unwrap(),
-            "--reports",
-            reports.to_str().unwrap(),
-        ],
-        &env,
-    );
+    let out = run_into(&home, &sc, &reports, &env);
     outputs.push(text(&out));
     assert!(out.status.success(), "the secured external run failed");
     let (dir, r) = common::read_run(&reports);
@@ -301,16 +303,7 @@ fn mutual_tls_cluster_takes_a_client_certificate_and_refuses_none() {
     ];
     let reports = home.home.join("reports");
     let sc = scenario("external-mtls-short.toml");
-    let (out, _) = run_with(
-        &home,
-        &[
-            "run",
-            sc.to_str().unwrap(),
-            "--reports",
-            reports.to_str().unwrap(),
-        ],
-        &env,
-    );
+    let out = run_into(&home, &sc, &reports, &env);
     assert!(out.status.success(), "the mutual TLS run failed");
     let (_, r) = common::read_run(&reports);
     assert!(r.audit.ok && r.audit.acked > 2_000, "{:?}", r.audit);

@@ -90,11 +90,7 @@ impl ClusterBackend for ExternalBackend {
     }
 
     fn status(&self) -> Result<ClusterStatus> {
-        let (ids, metadata_error) =
-            match probe::registered_brokers(&self.brokers, Duration::from_secs(2)) {
-                Ok(ids) => (ids, None),
-                Err(e) => (Vec::new(), Some(format!("{e:#}"))),
-            };
+        let (ids, metadata_error) = probe::registration(&self.brokers, Duration::from_secs(2));
         let known: std::collections::BTreeSet<NodeId> =
             self.addresses.keys().chain(&ids).copied().collect();
         Ok(ClusterStatus {

@@ -21,6 +21,14 @@ pub fn registered_brokers(brokers: &Brokers, timeout: Duration) -> Result<Vec<No
         .with_context(|| format!("no broker of {brokers} answered a metadata request"))
 }
 
+/// The registered brokers, or none and why the metadata request failed: what a status shows.
+pub fn registration(brokers: &Brokers, timeout: Duration) -> (Vec<NodeId>, Option<String>) {
+    match registered_brokers(brokers, timeout) {
+        Ok(ids) => (ids, None),
+        Err(e) => (Vec::new(), Some(format!("{e:#}"))),
+    }
+}
+
 /// Whether `GET <registry>/subjects` answers 200 within `timeout`.
 pub fn registry_answers(registry: &Registry, timeout: Duration) -> bool {
     registry.answers(timeout)

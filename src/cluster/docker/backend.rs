@@ -275,10 +275,7 @@ impl ClusterBackend for DockerBackend {
 
     fn status(&self) -> Result<ClusterStatus> {
         let (registered, metadata_error) =
-            match probe::registered_brokers(&self.brokers(), Duration::from_millis(1500)) {
-                Ok(ids) => (ids, None),
-                Err(e) => (Vec::new(), Some(format!("{e:#}"))),
-            };
+            probe::registration(&self.brokers(), Duration::from_millis(1500));
         let leader = self.quorum_leader();
         let nodes = self
             .role(Role::Kafka)

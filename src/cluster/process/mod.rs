@@ -1,6 +1,13 @@
 //! The default backend: three Kafka 4 nodes (broker + controller, KRaft) and Apicurio Registry
 //! as local JVM processes on loopback, each in its own directory under the cluster's work
-//! directory, tracked by a state file so another kbench process can stop them.
+//! directory, tracked by a state file so another kbench process can stop them. How it is seen
+//! starting is in `starting`; stopping every process of a state in `stop`.
+
+mod starting;
+mod stop;
+
+pub use stop::stop_all;
+use stop::wait_for;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -10,7 +17,7 @@ use anyhow::{bail, Context, Result};
 
 use super::dist::{self, Dist};
 use super::proc_ctl::{self, ProcRef, ProcState};
-use super::ready::{self, Stage, Starting};
+use super::ready;
 use super::secure::{self, LocalSecurity};
 use super::state::{ClusterState, NodeRecord, RegistryRecord};
 use super::status::{ClusterStatus, NodeStatus, ProcessState};
@@ -97,15 +104,25 @@ impl ProcessBackend {
             },
             security: None,
         };
-        Ok(ProcessBackend {
+        Ok(Self::of(topo, state))
+    }
+
+    /// A backend for `state`, its clients connecting as the state's security says. A missing
+    /// password file leaves them plaintext rather than failing: it must not keep `cluster
+    /// down` from stopping the processes.
+    fn of(topo: Topology, state: ClusterState) -> Self {
+        let sec = state.security.as_ref();
+        let client = sec.and_then(|rec| rec.client_security().ok());
+        let password = sec.and_then(|rec| rec.password().ok().flatten());
+        ProcessBackend {
             topo,
             state,
             dist: None,
             torn_down: false,
             secure_as: None,
-            client: ClientSecurity::default(),
-            password: None,
-        })
+            client: client.unwrap_or_default(),
+            password,
+        }
     }
 
     /// Take over the cluster a state file describes (for `status`, `down`, faults from tests).
@@ -120,20 +137,7 @@ impl ProcessBackend {
         }
         topo.registry_port = state.registry.port;
         topo.registry_management_port = state.registry.management_port;
-        // A missing password file must not keep `cluster down` from stopping the processes.
-        let client = (state.security.as_ref())
-            .and_then(|rec| rec.client_security().ok())
-            .unwrap_or_default();
-        let password = client.kafka.sasl.as_ref().map(|s| s.password.clone());
-        Ok(ProcessBackend {
-            topo,
-            state,
-            dist: None,
-            torn_down: false,
-            secure_as: None,
-            client,
-            password,
-        })
+        Ok(Self::of(topo, state))
     }
 
     /// Start with the client listeners secured (`None`: plaintext, the default).
@@ -275,48 +279,6 @@ impl ProcessBackend {
     }
 }
 
-impl Starting for ProcessBackend {
-    fn check_alive(&self, _stage: Stage) -> Result<()> {
-        ProcessBackend::check_alive(self)
-    }
-
-    fn quorum_leader(&self) -> Option<NodeId> {
-        ProcessBackend::quorum_leader(self)
-    }
-
-    fn registered(&self) -> Vec<NodeId> {
-        probe::registered_brokers(&self.brokers(), Duration::from_secs(1)).unwrap_or_default()
-    }
-
-    fn registry_answers(&self) -> bool {
-        probe::registry_answers(&self.registry(), Duration::from_secs(2))
-    }
-
-    fn log_tail(&self, stage: Stage, registered: &[NodeId]) -> String {
-        if stage == Stage::Registry {
-            let log = &self.state.registry.log;
-            return format!(
-                "last lines of {}:\n{}",
-                log.display(),
-                proc_ctl::tail(log, 30)
-            );
-        }
-        let missing = self
-            .state
-            .nodes
-            .iter()
-            .find(|n| !registered.contains(&n.id));
-        missing.map_or(String::new(), |n| {
-            format!(
-                "\nlast lines of node {} ({}):\n{}",
-                n.id,
-                n.log.display(),
-                proc_ctl::tail(&n.log, 30)
-            )
-        })
-    }
-}
-
 impl ClusterBackend for ProcessBackend {
     fn kind(&self) -> BackendKind {
         BackendKind::Process
@@ -356,10 +318,7 @@ impl ClusterBackend for ProcessBackend {
 
     fn status(&self) -> Result<ClusterStatus> {
         let (registered, metadata_error) =
-            match probe::registered_brokers(&self.brokers(), Duration::from_millis(1500)) {
-                Ok(ids) => (ids, None),
-                Err(e) => (Vec::new(), Some(format!("{e:#}"))),
-            };
+            probe::registration(&self.brokers(), Duration::from_millis(1500));
         let leader = self.quorum_leader();
         let nodes = self
             .state
@@ -516,44 +475,4 @@ impl ClusterBackend for ProcessBackend {
             registry: self.state.registry_version.clone(),
         }
     }
-}
-
-/// Stop every process of a state: the registry first (it is a client of the brokers), then all
-/// nodes at once. Returns the pids that are still alive afterwards.
-pub fn stop_all(state: &ClusterState) -> Vec<i32> {
-    if let Some(p) = state.registry.front {
-        p.terminate(TEARDOWN_GRACE);
-    }
-    if let Some(p) = state.registry.process {
-        p.terminate(TEARDOWN_GRACE);
-    }
-    let nodes: Vec<ProcRef> = state.nodes.iter().filter_map(|n| n.process).collect();
-    for p in &nodes {
-        p.signal(libc::SIGCONT);
-        p.signal(libc::SIGTERM);
-    }
-    let deadline = Instant::now() + TEARDOWN_GRACE;
-    for p in &nodes {
-        p.wait_gone(deadline.saturating_duration_since(Instant::now()));
-    }
-    for p in &nodes {
-        p.terminate(Duration::ZERO);
-    }
-    state
-        .processes()
-        .into_iter()
-        .filter(ProcRef::alive)
-        .map(|p| p.pid)
-        .collect()
-}
-
-fn wait_for(cond: impl Fn() -> bool, timeout: Duration) -> Result<()> {
-    let end = Instant::now() + timeout;
-    while !cond() {
-        if Instant::now() >= end {
-            bail!("timed out after {}s", timeout.as_secs());
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    Ok(())
 }
