@@ -389,15 +389,20 @@ impl SecureRecord {
 }
 
 /// Remove a secured cluster's keys, certificates, password and every settings file that holds
-/// the password (nodes' `server.properties`, the registry's `config/`), at teardown.
-pub fn remove(rec: &SecureRecord, state: &super::state::ClusterState) {
+/// the password (the nodes' `server.properties`, the registry's `config/` and `front/` under
+/// `workdir`), at teardown.
+pub fn remove<'a>(
+    rec: &SecureRecord,
+    workdir: &Path,
+    node_configs: impl Iterator<Item = &'a Path>,
+) {
     if let Some(dir) = rec.ca_file.parent() {
         std::fs::remove_dir_all(dir).ok();
     }
-    std::fs::remove_dir_all(state.workdir.join("registry").join("config")).ok();
-    std::fs::remove_dir_all(state.workdir.join("registry").join("front")).ok();
-    for n in &state.nodes {
-        std::fs::remove_file(&n.config).ok();
+    std::fs::remove_dir_all(workdir.join("registry").join("config")).ok();
+    std::fs::remove_dir_all(workdir.join("registry").join("front")).ok();
+    for c in node_configs {
+        std::fs::remove_file(c).ok();
     }
 }
 

@@ -422,7 +422,8 @@ impl ClusterBackend for ProcessBackend {
             std::fs::remove_dir_all(&n.data_dir).ok();
         }
         if let Some(rec) = &self.state.security {
-            secure::remove(rec, &self.state);
+            let configs = self.state.nodes.iter().map(|n| n.config.as_path());
+            secure::remove(rec, &self.state.workdir, configs);
         }
         std::fs::remove_file(self.state.path()).ok();
         self.torn_down = true;
