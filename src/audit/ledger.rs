@@ -5,27 +5,11 @@
 use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
-
 use super::ranges::RangeSet;
-pub use super::verdict::Verdict;
+pub use super::verdict::{Reorder, Verdict};
 
 /// How many offenders of each kind are kept as examples.
 pub const MAX_EXAMPLES: usize = 10;
-
-/// A consumed record whose sequence went backwards within one partition for one producer.
-/// Field order makes the derived ordering (producer, seq), the order examples are reported in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct Reorder {
-    /// Producer the record came from.
-    pub producer: u32,
-    /// The sequence that arrived out of order.
-    pub seq: u64,
-    /// Partition it was consumed from.
-    pub partition: i32,
-    /// The sequence consumed just before it in that partition.
-    pub previous_seq: u64,
-}
 
 /// Everything the ledger knows about one producer. Fields are public for reading: the ledger
 /// only ever hands out shared references.

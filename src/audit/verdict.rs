@@ -6,7 +6,19 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::ledger::Reorder;
+/// A consumed record whose sequence went backwards within one partition for one producer.
+/// Field order makes the derived ordering (producer, seq), the order examples are reported in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Reorder {
+    /// Producer the record came from.
+    pub producer: u32,
+    /// The sequence that arrived out of order.
+    pub seq: u64,
+    /// Partition it was consumed from.
+    pub partition: i32,
+    /// The sequence consumed just before it in that partition.
+    pub previous_seq: u64,
+}
 
 /// Outcome of the audit. Example lists hold up to `MAX_EXAMPLES` entries, ordered by
 /// (producer, seq).

