@@ -172,6 +172,13 @@ fn sasl_ssl_cluster_reached_as_external_with_command_faults() {
     let m = f.metrics.as_ref().expect("failover metrics");
     assert!(m.leader_reelection_s.contains_key(&0), "{m:?}");
     assert!(f.rejoined_s.is_some(), "the killed broker rejoined");
+    let p = &r.faults[1];
+    assert!(p.error.is_none() && p.node.is_some(), "{p:?}");
+    let ev = p.evidence.join("\n");
+    assert!(
+        ev.contains("cluster node pause") && ev.contains("cluster node resume"),
+        "{ev}"
+    );
 
     // The same through `produce` with a --security file.
     let sec = home.home.join("security.toml");

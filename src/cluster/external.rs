@@ -26,6 +26,8 @@ pub struct ExternalBackend {
     /// Client address of every broker seen in the metadata, so a broker that is down still
     /// has one (its port can be checked while it is gone from the metadata).
     addresses: BTreeMap<NodeId, String>,
+    /// Kafka's tools, fetched on the first question only they answer (the quorum leader).
+    dist: std::sync::OnceLock<Option<super::dist::Dist>>,
 }
 
 impl ExternalBackend {
@@ -37,6 +39,7 @@ impl ExternalBackend {
             containers: None,
             faults: None,
             addresses: BTreeMap::new(),
+            dist: std::sync::OnceLock::new(),
         }
     }
 
@@ -160,6 +163,15 @@ impl ClusterBackend for ExternalBackend {
 
     fn teardown(&mut self) -> Result<()> {
         Ok(())
+    }
+
+    /// The quorum leader, from Kafka's own tool: no Kafka client is told who it is.
+    fn controller(&self) -> Option<NodeId> {
+        let dist = self
+            .dist
+            .get_or_init(|| super::dist::ensure(&|m| eprintln!("kbench: {m}")).ok())
+            .as_ref()?;
+        super::quorum::leader(dist, &self.brokers).ok()
     }
 
     fn versions(&self) -> Versions {

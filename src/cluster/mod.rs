@@ -15,6 +15,7 @@ pub mod jvm_cmd;
 pub mod probe;
 pub mod proc_ctl;
 pub mod process;
+pub mod quorum;
 mod ready;
 pub mod registry_proxy;
 pub mod secure;

@@ -7,7 +7,6 @@
 //! produce request, the Java client one request per broker).
 
 mod render;
-mod secured;
 mod stats;
 mod tools;
 

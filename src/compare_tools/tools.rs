@@ -8,10 +8,10 @@ use std::process::{Command, Stdio};
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 
-use super::secured::SecuredConfig;
 use crate::cluster::dist::Dist;
 use crate::kafka::Brokers;
 use crate::run::wiring::Endpoints;
+use crate::security::java_config::SecuredConfig;
 
 /// Name of kbench's side in samples, tables and JSON.
 pub(super) const KBENCH: &str = "kbench";

@@ -57,6 +57,9 @@ impl ExecContext<'_> {
 
 /// How long before its time a fault's target is resolved.
 const RESOLVE_LEAD: Duration = Duration::from_millis(300);
+/// The same for the controller of a cluster kbench does not run: asking the quorum takes
+/// Kafka's own tool, a JVM start (about 1.5 s).
+const QUORUM_LEAD: Duration = Duration::from_secs(3);
 
 /// How often the cluster's processes are looked at for deaths outside the plan.
 const WATCH_PERIOD: Duration = Duration::from_millis(500);
@@ -194,6 +197,7 @@ pub fn execute(
         // Targets are resolved just before the scheduled time, so a slow metadata request does
         // not make the action itself late.
         let lead = match ev {
+            Event::Fire(i) if asks_the_quorum(&plan[i], &*run.backend) => QUORUM_LEAD,
             Event::Fire(_) => RESOLVE_LEAD,
             Event::Recover(_) => Duration::ZERO,
         };
@@ -214,6 +218,12 @@ pub fn execute(
         reports: run.reports,
         broken: run.broken,
     }
+}
+
+/// Whether resolving `f`'s target means asking an external cluster's quorum.
+fn asks_the_quorum(f: &FaultSpec, backend: &dyn ClusterBackend) -> bool {
+    f.target == super::plan::Target::Controller
+        && backend.kind() == crate::names::BackendKind::External
 }
 
 /// A fault's report before it fires: what was planned, and when.

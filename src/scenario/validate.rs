@@ -431,17 +431,6 @@ fn slo_section(
 
 /// Faults on an external cluster need a way to reach its brokers.
 fn check_faults_reachable(src: &Source, cluster: &ClusterSpec, faults: &[FaultSpec]) -> R<()> {
-    let controller = faults
-        .iter()
-        .position(|f| f.target == crate::faults::plan::Target::Controller);
-    if let (ClusterSpec::External { .. }, Some(i)) = (cluster, controller) {
-        return Err(src.error(
-            &format!("fault.{i}.target"),
-            "an external cluster's active KRaft controller is not visible to kbench: in KRaft \
-             the Metadata API names a random broker as controller, and librdkafka has no \
-             DescribeQuorum; target it as broker:N",
-        ));
-    }
     match cluster {
         ClusterSpec::External {
             faults: ExternalFaults::None,

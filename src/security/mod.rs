@@ -4,6 +4,7 @@
 //! handed to every client kbench creates. No client is built from `bootstrap.servers` alone.
 
 pub mod diagnose;
+pub mod java_config;
 pub mod registry;
 pub mod secret;
 pub mod spec;

@@ -1,6 +1,7 @@
-//! The Java perf-test's side of `[cluster.security]`: the same settings as Java client
-//! properties, in a private file given with `--producer.config` (a password on a command line
-//! would show in `ps`), removed again when the tool is done.
+//! Kafka's Java tools' side of `[cluster.security]` (the perf-test of `compare-tools`, the
+//! metadata-quorum tool): the same settings as Java client properties, in a private file given
+//! with `--producer.config` / `--command-config` (a password on a command line would show in
+//! `ps`), removed again when the tool is done.
 
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
@@ -8,13 +9,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
+use super::KafkaSecurity;
 use crate::kafka::Brokers;
-use crate::security::KafkaSecurity;
 
-/// A private directory holding the perf-test's security properties (and PEM key store).
+/// A private directory holding a Java tool's security properties (and PEM key store).
 pub struct SecuredConfig {
     dir: PathBuf,
-    /// The properties file for `--producer.config`.
+    /// The properties file for `--producer.config` / `--command-config`.
     pub config: PathBuf,
 }
 
@@ -48,7 +49,10 @@ impl SecuredConfig {
         if *brokers.security == KafkaSecurity::default() {
             return Ok(None);
         }
-        let dir = std::env::temp_dir().join(format!("kbench-perf-test-{}", std::process::id()));
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir =
+            std::env::temp_dir().join(format!("kbench-java-config-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&dir)?;
         let out = SecuredConfig {
             config: dir.join("producer.properties"),
