@@ -75,7 +75,12 @@ impl MetadataClient {
             // a connection's FAIL lines, which say why it broke, are logged at Info.
             .set_log_level(RDKafkaLogLevel::Info)
             .create_with_context(Listening::default())
-            .context("cannot create a Kafka metadata client")?;
+            .with_context(|| {
+                format!(
+                    "cannot create a Kafka client for {brokers} ({})",
+                    brokers.security.describe()
+                )
+            })?;
         Ok(MetadataClient {
             consumer,
             brokers: brokers.clone(),
