@@ -187,13 +187,16 @@ pub enum ClusterCommand {
         #[arg(long, value_enum)]
         security: Option<SecurityArg>,
     },
-    /// Print shell `export` lines for the running cluster: KBENCH_BOOTSTRAP, KBENCH_REGISTRY and,
-    /// for a secured cluster, KBENCH_CA_FILE, KBENCH_CERT_FILE, KBENCH_KEY_FILE,
+    /// Print shell `export` lines for the running cluster (use: eval "$(kbench cluster env)").
+    ///
+    /// KBENCH_BOOTSTRAP, KBENCH_REGISTRY and, for a secured cluster, KBENCH_CA_FILE, KBENCH_CERT_FILE, KBENCH_KEY_FILE,
     /// KBENCH_SASL_USERNAME and KBENCH_SASL_PASSWORD (as `$(cat <password file>)`, so the
     /// password itself is never printed). Use: eval "$(kbench cluster env)".
     Env,
-    /// Act on one node of the running local cluster, as an operator's tool would: the command
-    /// templates of an external scenario can call it (`{kbench} cluster node kill {node}`).
+    /// Stop, kill, pause, resume or start one node of the running local cluster.
+    ///
+    /// As an operator's tool would: the command templates of an external scenario can call it
+    /// (`{kbench} cluster node kill {node}`).
     Node {
         /// What to do: stop (SIGTERM, controlled shutdown), kill (SIGKILL), pause (SIGSTOP),
         /// resume (SIGCONT), start (on its data; stops it first if it runs).
