@@ -108,7 +108,7 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<Outcome> {
     let faults = cutoff.keep(faults, &progress).unwrap_or_default();
     let environment = environment(sc, &mut cluster, started_at, drained.seconds);
     let teardown = cluster.guard.teardown();
-    let results = results::build(results::Inputs {
+    let mut results = results::build(results::Inputs {
         scenario: sc,
         environment,
         schema: schema_info(&schema),
@@ -121,6 +121,9 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<Outcome> {
         consumers: drained.consumers,
         aborted: cutoff.aborted(&clock, window.start),
     });
+    // Secrets come only as ${VAR} references; should one stand in the file anyway (a comment),
+    // the echoed scenario still must not carry it.
+    results.scenario.text = cluster.endpoints.security().redact(&results.scenario.text);
     write_report(&dir, &results)?;
     teardown.context("tearing the cluster down")?;
     Ok(Outcome { dir, results })
@@ -430,11 +433,7 @@ fn environment(
         finished_at: crate::timefmt::now_rfc3339(),
         cluster_ready_s: cluster.ready_s,
         jvm_tuning: cluster.guard.backend().jvm_tuning(),
-        client_security: crate::security::ClientSecurity {
-            kafka: (*cluster.endpoints.brokers.security).clone(),
-            registry: (*cluster.endpoints.registry.auth).clone(),
-        }
-        .describe(),
+        client_security: cluster.endpoints.security().describe(),
         drain_s,
         cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
         os: std::env::consts::OS.to_string(),

@@ -30,6 +30,16 @@ pub struct Endpoints {
     pub registry: Registry,
 }
 
+impl Endpoints {
+    /// The security every client of these endpoints uses, whole.
+    pub fn security(&self) -> crate::security::ClientSecurity {
+        crate::security::ClientSecurity {
+            kafka: (*self.brokers.security).clone(),
+            registry: (*self.registry.auth).clone(),
+        }
+    }
+}
+
 /// The run's one clock: every send, ack, consume and fault is an offset from `origin`; records
 /// also carry wall-clock time, counted from `wall_origin_ms`.
 #[derive(Debug, Clone, Copy)]
