@@ -65,10 +65,8 @@ fn sigterm_to_foreground_cluster_up_tears_down() {
         .unwrap();
     wait_for("cluster ready", Duration::from_secs(300), || {
         home.state().is_some_and(|s| s.registry.process.is_some())
-            && kbench::cluster::probe::registry_answers(
-                &kbench::cluster::Registry::plain("http://127.0.0.1:8081/apis/ccompat/v7"),
-                Duration::from_secs(1),
-            )
+            && kbench::cluster::Registry::plain("http://127.0.0.1:8081/apis/ccompat/v7")
+                .answers(Duration::from_secs(1))
     });
     let procs = home.state().unwrap().processes();
     // SAFETY: signalling our own child.

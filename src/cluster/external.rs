@@ -115,7 +115,7 @@ impl ClusterBackend for ExternalBackend {
                 .collect(),
             quorum_leader: None,
             registry_url: self.registry.url.clone(),
-            registry_up: probe::registry_answers(&self.registry, Duration::from_secs(2)),
+            registry_up: self.registry.answers(Duration::from_secs(2)),
             registry_process: None,
             metadata_error,
             security: None,

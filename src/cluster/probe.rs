@@ -1,6 +1,7 @@
 //! Asking a running cluster how it is: which brokers are registered (cluster metadata through
-//! librdkafka), whether the registry answers, and which node leads the KRaft quorum (from the
-//! nodes' own `quorum-state` files, which the process backend can read directly).
+//! librdkafka) and which node leads the KRaft quorum (from the nodes' own `quorum-state` files,
+//! which the process backend can read directly). Whether the registry answers is
+//! `Registry::answers`, which carries the registry's auth.
 
 use std::path::Path;
 use std::time::Duration;
@@ -11,7 +12,6 @@ use serde::Deserialize;
 use super::topology::NodeId;
 use crate::kafka::metadata::MetadataClient;
 use crate::kafka::Brokers;
-use crate::security::registry::Registry;
 
 /// Node ids of the brokers the cluster currently lists in its metadata (registered and not
 /// fenced). Errors when no broker in `bootstrap` answers within `timeout`.
@@ -27,11 +27,6 @@ pub fn registration(brokers: &Brokers, timeout: Duration) -> (Vec<NodeId>, Optio
         Ok(ids) => (ids, None),
         Err(e) => (Vec::new(), Some(format!("{e:#}"))),
     }
-}
-
-/// Whether `GET <registry>/subjects` answers 200 within `timeout`.
-pub fn registry_answers(registry: &Registry, timeout: Duration) -> bool {
-    registry.answers(timeout)
 }
 
 #[derive(Debug, Deserialize)]

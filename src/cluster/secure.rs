@@ -26,6 +26,16 @@ pub enum LocalSecurity {
     Ssl,
 }
 
+impl LocalSecurity {
+    /// The client listeners' `security.protocol`.
+    pub fn protocol(self) -> Protocol {
+        match self {
+            LocalSecurity::SaslSsl => Protocol::SaslSsl,
+            LocalSecurity::Ssl => Protocol::Ssl,
+        }
+    }
+}
+
 /// The user kbench creates on a secured local cluster.
 pub const USER: &str = "kbench";
 
@@ -238,10 +248,7 @@ impl SecureRecord {
     pub fn connection(&self) -> Connection {
         let mtls = self.mode == LocalSecurity::Ssl;
         Connection {
-            protocol: match self.mode {
-                LocalSecurity::SaslSsl => Protocol::SaslSsl,
-                LocalSecurity::Ssl => Protocol::Ssl,
-            },
+            protocol: self.mode.protocol(),
             sasl_mechanism: self.mechanism,
             username: self.username.clone(),
             password_file: self.password_file.clone(),
@@ -264,11 +271,6 @@ impl SecureRecord {
 
     /// How a client of this cluster connects.
     pub fn client_security(&self) -> Result<ClientSecurity> {
-        let tls = Tls {
-            ca_file: Some(self.ca_file.clone()),
-            verify_hostname: true,
-            ..Tls::default()
-        };
         let password = self.password()?;
         let registry = match (&password, self.registry_front) {
             (Some(p), true) => RegistryAuth {
@@ -277,7 +279,20 @@ impl SecureRecord {
             },
             _ => RegistryAuth::default(),
         };
-        let kafka = match (self.mode, password) {
+        Ok(ClientSecurity {
+            kafka: self.kafka_security(password),
+            registry,
+        })
+    }
+
+    /// How a Kafka client of this cluster connects, with `password` for SASL.
+    fn kafka_security(&self, password: Option<Secret>) -> KafkaSecurity {
+        let tls = Tls {
+            ca_file: Some(self.ca_file.clone()),
+            verify_hostname: true,
+            ..Tls::default()
+        };
+        match (self.mode, password) {
             (LocalSecurity::SaslSsl, Some(password)) => KafkaSecurity {
                 protocol: Protocol::SaslSsl,
                 sasl: Some(Sasl {
@@ -296,18 +311,14 @@ impl SecureRecord {
                     ..tls
                 }),
             },
-        };
-        Ok(ClientSecurity { kafka, registry })
+        }
     }
 
     /// The client listener's settings in `server.properties` (they replace the plaintext
     /// protocol map entry).
     pub fn broker_properties(&self, password: Option<&Secret>) -> Vec<(String, String)> {
         let kv = |k: &str, v: String| (k.to_string(), v);
-        let protocol = match self.mode {
-            LocalSecurity::SaslSsl => "SASL_SSL",
-            LocalSecurity::Ssl => "SSL",
-        };
+        let protocol = self.mode.protocol();
         let mut out = vec![
             kv(
                 "listener.security.protocol.map",
@@ -372,14 +383,7 @@ impl SecureRecord {
     /// The registry's KafkaSQL client settings (Apicurio passes `apicurio.kafka.common.*` to
     /// every Kafka client it makes), as a Quarkus `application.properties`.
     pub fn registry_properties(&self, password: Option<&Secret>) -> String {
-        let sec = match self.client_security() {
-            Ok(s) => s.kafka,
-            Err(_) => return String::new(),
-        };
-        let mut sec = sec;
-        if let (Some(s), Some(p)) = (sec.sasl.as_mut(), password) {
-            s.password = p.clone();
-        }
+        let sec = self.kafka_security(password.cloned());
         let keystore = (self.mode == LocalSecurity::Ssl).then_some(self.client_keystore.as_path());
         sec.java_properties(keystore)
             .into_iter()

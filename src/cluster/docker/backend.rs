@@ -206,7 +206,7 @@ impl Starting for DockerBackend {
     }
 
     fn registry_answers(&self) -> bool {
-        probe::registry_answers(&self.registry(), Duration::from_secs(2))
+        self.registry().answers(Duration::from_secs(2))
     }
 
     fn log_tail(&self, stage: Stage, registered: &[NodeId]) -> String {
@@ -300,7 +300,7 @@ impl ClusterBackend for DockerBackend {
             bootstrap_servers: self.topo.bootstrap_servers(),
             nodes,
             quorum_leader: leader,
-            registry_up: probe::registry_answers(&self.registry(), Duration::from_secs(2)),
+            registry_up: self.registry().answers(Duration::from_secs(2)),
             registry_url,
             registry_process,
             metadata_error,

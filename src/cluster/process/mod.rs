@@ -338,7 +338,7 @@ impl ClusterBackend for ProcessBackend {
             nodes,
             quorum_leader: leader,
             registry_url: self.state.registry_url.clone(),
-            registry_up: probe::registry_answers(&self.registry(), Duration::from_secs(2)),
+            registry_up: self.registry().answers(Duration::from_secs(2)),
             registry_process: Some(
                 self.state
                     .registry

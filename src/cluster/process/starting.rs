@@ -26,7 +26,7 @@ impl Starting for ProcessBackend {
     }
 
     fn registry_answers(&self) -> bool {
-        probe::registry_answers(&self.registry(), Duration::from_secs(2))
+        self.registry().answers(Duration::from_secs(2))
     }
 
     fn log_tail(&self, stage: Stage, registered: &[NodeId]) -> String {
