@@ -30,6 +30,7 @@ pub mod kafka;
 pub mod load;
 pub mod metrics;
 pub mod names;
+pub mod netfault;
 pub mod paths;
 pub mod progress;
 pub mod report;

@@ -123,6 +123,11 @@ pub trait ClusterBackend: Send {
     fn jvm_tuning(&self) -> Vec<String> {
         Vec::new()
     }
+    /// Where network and gray faults are injected; `None` when this backend cannot (its nodes
+    /// are not on a lab network kbench made).
+    fn network_faults(&mut self) -> Option<&mut dyn crate::netfault::NetworkFaults> {
+        None
+    }
     /// The active KRaft quorum leader, if known.
     fn controller(&self) -> Option<NodeId> {
         self.status().ok().and_then(|s| s.quorum_leader)

@@ -18,6 +18,9 @@ pub const STATE_FILE: &str = "cluster-state.json";
 pub struct NodeRecord {
     /// The node id (`node.id`), also its broker id.
     pub id: NodeId,
+    /// The address the node's listeners bind to (127.0.0.1, or its lab-network address).
+    #[serde(default = "loopback")]
+    pub host: std::net::Ipv4Addr,
     /// Port of the node's client listener (9092-9094).
     pub client_port: u16,
     /// Port of the node's inter-broker listener (19092-19094).
@@ -81,6 +84,14 @@ pub struct ClusterState {
     /// plaintext.
     #[serde(default)]
     pub security: Option<super::secure::SecureRecord>,
+    /// The lab network (namespaces, links, faults in force) when the nodes run in namespaces
+    /// for network faults; `None` on loopback.
+    #[serde(default)]
+    pub lab: Option<crate::netfault::lab::LabRecord>,
+}
+
+fn loopback() -> std::net::Ipv4Addr {
+    std::net::Ipv4Addr::LOCALHOST
 }
 
 impl ClusterState {

@@ -16,6 +16,9 @@ pub const HOST: &str = "127.0.0.1";
 pub struct NodeSpec {
     /// The node id (`node.id`), also its broker id.
     pub id: NodeId,
+    /// The address every listener of the node binds to: `HOST`, or the node's own address
+    /// on the lab network when it runs in a namespace (network faults).
+    pub host: std::net::Ipv4Addr,
     /// Listener for clients (9092/9093/9094, as in the seed's compose file).
     pub client_port: u16,
     /// Listener brokers use to replicate among themselves.
@@ -44,6 +47,7 @@ impl Default for Topology {
                 let i = id as u16;
                 NodeSpec {
                     id,
+                    host: std::net::Ipv4Addr::LOCALHOST,
                     client_port: 9091 + i,
                     internal_port: 19091 + i,
                     controller_port: 29091 + i,
@@ -86,14 +90,25 @@ impl Topology {
 
     /// `host:port` of a node's client listener.
     pub fn client_address(&self, id: NodeId) -> Option<String> {
-        self.node(id).map(|n| format!("{HOST}:{}", n.client_port))
+        self.node(id)
+            .map(|n| format!("{}:{}", n.host, n.client_port))
+    }
+
+    /// The same cluster with every node on its own address (`addresses`: node id -> address).
+    pub fn on_addresses(mut self, addresses: &[(NodeId, std::net::Ipv4Addr)]) -> Self {
+        for n in &mut self.nodes {
+            if let Some((_, a)) = addresses.iter().find(|(id, _)| *id == n.id) {
+                n.host = *a;
+            }
+        }
+        self
     }
 
     /// The comma-separated bootstrap list over every node's client listener.
     pub fn bootstrap_servers(&self) -> String {
         self.nodes
             .iter()
-            .map(|n| format!("{HOST}:{}", n.client_port))
+            .map(|n| format!("{}:{}", n.host, n.client_port))
             .collect::<Vec<_>>()
             .join(",")
     }
@@ -103,7 +118,7 @@ impl Topology {
     pub fn quorum_voters(&self) -> String {
         self.nodes
             .iter()
-            .map(|n| format!("{}@{HOST}:{}", n.id, n.controller_port))
+            .map(|n| format!("{}@{}:{}", n.id, n.host, n.controller_port))
             .collect::<Vec<_>>()
             .join(",")
     }
@@ -147,6 +162,7 @@ impl Topology {
     pub fn broker_properties(&self, id: NodeId, log_dir: &str) -> Vec<(String, String)> {
         let n = self.node(id).expect("node id comes from this topology");
         let kv = |k: &str, v: String| (k.to_string(), v);
+        let host = n.host;
         vec![
             kv("process.roles", "broker,controller".into()),
             kv("node.id", id.to_string()),
@@ -154,14 +170,14 @@ impl Topology {
             kv(
                 "listeners",
                 format!(
-                    "CLIENT://{HOST}:{},INTERNAL://{HOST}:{},CONTROLLER://{HOST}:{}",
+                    "CLIENT://{host}:{},INTERNAL://{host}:{},CONTROLLER://{host}:{}",
                     n.client_port, n.internal_port, n.controller_port
                 ),
             ),
             kv(
                 "advertised.listeners",
                 format!(
-                    "CLIENT://{HOST}:{},INTERNAL://{HOST}:{}",
+                    "CLIENT://{host}:{},INTERNAL://{host}:{}",
                     n.client_port, n.internal_port
                 ),
             ),

@@ -113,10 +113,9 @@ fn metrics_for(
     let window = (fired_us, (window_end_s * 1e6) as u64);
     let mut m = FailoverMetrics::default();
     ack_gaps(&mut m, o, window);
-    if let Some(node) = r
-        .node
-        .filter(|_| matches!(r.action.as_str(), "stop" | "kill" | "pause"))
-    {
+    super::isr::replication(&mut m, o.metadata, fired_us, (meta_end_s * 1e6) as u64);
+    let takes_part = !matches!(r.action.as_str(), "start" | "resume" | "restart" | "heal");
+    if let Some(node) = r.node.filter(|_| takes_part) {
         m.leader_reelection_s = reelections(o, node, fired_us);
     }
     let (mean, recovery) = throughput(o.series, r.fired_s, o.load_start_s);
@@ -309,6 +308,7 @@ mod tests {
             action: Action::Kill,
             target: Target::Leader(0),
             recover_after: rec.map(Duration::from_secs),
+            net: None,
         };
         let ph = fault_phases(
             &[f(0, 40, Some(20)), f(1, 100, None)],

@@ -32,6 +32,21 @@ pub enum NodeAction {
 }
 
 impl NodeAction {
+    /// The commands a fault's action takes, in order (none for network faults, which an
+    /// operator's commands do not carry out).
+    pub fn steps(action: super::plan::Action) -> &'static [NodeAction] {
+        use super::plan::Action as A;
+        match action {
+            A::Stop => &[NodeAction::Stop],
+            A::Kill => &[NodeAction::Kill],
+            A::Pause => &[NodeAction::Pause],
+            A::Resume => &[NodeAction::Resume],
+            A::Start => &[NodeAction::Start],
+            A::Restart | A::RollingRestart => &[NodeAction::Stop, NodeAction::Start],
+            _ => &[],
+        }
+    }
+
     /// Every action, in `[cluster.commands]` key order.
     pub const ALL: [NodeAction; 5] = [
         NodeAction::Stop,

@@ -142,6 +142,26 @@ fn rolling_restart(
     Ok(())
 }
 
+/// Carry out network or gray fault `i` (or its healing) on `node` through the backend's lab
+/// network.
+fn act_on_network(
+    backend: &mut dyn ClusterBackend,
+    i: usize,
+    f: &FaultSpec,
+    heal: bool,
+    node: NodeId,
+) -> Result<Vec<String>> {
+    let net = backend.network_faults().context(
+        "this cluster's nodes are not on a lab network: network faults need the process backend",
+    )?;
+    match (heal, f.action, &f.net) {
+        (true, _, _) => net.heal(i),
+        (false, Action::Heal, _) => net.heal_node(node),
+        (false, _, Some(spec)) => net.inject(i, node, spec),
+        (false, a, None) => bail!("{} fault without its settings", a.verb()),
+    }
+}
+
 /// Carry out `action` on `node`: through the operator's commands when there are some (each
 /// command's outcome goes into `evidence`), otherwise through the backend.
 fn act(
@@ -152,15 +172,7 @@ fn act(
     evidence: &mut Vec<String>,
 ) -> Result<()> {
     if let Some(cmds) = commands {
-        let steps: &[NodeAction] = match action {
-            Action::Stop => &[NodeAction::Stop],
-            Action::Kill => &[NodeAction::Kill],
-            Action::Pause => &[NodeAction::Pause],
-            Action::Resume => &[NodeAction::Resume],
-            Action::Start => &[NodeAction::Start],
-            Action::Restart | Action::RollingRestart => &[NodeAction::Stop, NodeAction::Start],
-        };
-        for step in steps {
+        for step in NodeAction::steps(action) {
             let outcome = cmds.run(*step, node)?;
             evidence.push(format!("{} node {node}: {outcome}", step.key()));
         }
@@ -172,7 +184,10 @@ fn act(
         Action::Pause => backend.stop(node, StopMode::Pause),
         Action::Resume => backend.resume(node),
         Action::Start | Action::Restart => backend.restart(node),
-        Action::RollingRestart => unreachable!("handled by rolling_restart"),
+        a => unreachable!(
+            "{} is handled by act_on_network or rolling_restart",
+            a.verb()
+        ),
     }
 }
 
@@ -192,6 +207,7 @@ pub fn execute(
         down: BTreeMap::new(),
         reports: plan.iter().map(|f| planned_report(f, cx)).collect(),
         broken: None,
+        controllers: Vec::new(),
     };
     for (t, ev) in timeline(plan) {
         // Targets are resolved just before the scheduled time, so a slow metadata request does
@@ -213,6 +229,7 @@ pub fn execute(
         run.wait_until(None);
     }
     run.mark_unfired();
+    controller_changes(&mut run.reports, &run.controllers);
     Executed {
         watch: Watch::new(run.down.keys().copied()),
         reports: run.reports,
@@ -263,6 +280,35 @@ struct Executor<'p, 'b, 'c> {
     reports: Vec<FaultReport>,
     /// Set when a process died outside the plan.
     broken: Option<String>,
+    /// The active controller whenever it changed (s since the origin), where it is cheap to
+    /// read (the process backend reads the quorum state files).
+    controllers: Vec<(f64, Option<NodeId>)>,
+}
+
+/// Give each fired fault the controller changes from its firing until the next fault fired.
+fn controller_changes(reports: &mut [FaultReport], seen: &[(f64, Option<NodeId>)]) {
+    let mut fired: Vec<f64> = reports
+        .iter()
+        .map(|r| r.fired_s)
+        .filter(|t| *t > 0.0)
+        .collect();
+    fired.sort_by(f64::total_cmp);
+    for r in reports.iter_mut().filter(|r| r.fired_s > 0.0) {
+        let until = fired
+            .iter()
+            .copied()
+            .find(|t| *t > r.fired_s)
+            .unwrap_or(f64::MAX);
+        r.controller_changes = seen
+            .windows(2)
+            .filter(|w| w[1].0 >= r.fired_s && w[1].0 < until)
+            .map(|w| super::report::ControllerChange {
+                after_s: w[1].0 - r.fired_s,
+                from: w[0].1,
+                to: w[1].1,
+            })
+            .collect();
+    }
 }
 
 impl Executor<'_, '_, '_> {
@@ -277,6 +323,7 @@ impl Executor<'_, '_, '_> {
             }
             let now = Instant::now();
             if now >= next_look {
+                self.note_controller();
                 let watch = Watch::new(self.down.keys().copied());
                 self.broken = watch.outside_plan(&*self.backend);
                 if let Some(m) = &self.broken {
@@ -294,6 +341,17 @@ impl Executor<'_, '_, '_> {
                     .saturating_duration_since(now)
                     .min(Duration::from_millis(20)),
             );
+        }
+    }
+
+    /// Record the active controller if it changed since the last look.
+    fn note_controller(&mut self) {
+        if self.backend.kind() != crate::names::BackendKind::Process {
+            return;
+        }
+        let now = self.backend.controller();
+        if self.controllers.last().is_none_or(|(_, c)| *c != now) {
+            self.controllers.push((self.cx.now_s(), now));
         }
     }
 
@@ -355,7 +413,11 @@ impl Executor<'_, '_, '_> {
             bail!("not fired: the run stopped first");
         }
         self.cx.fired(&mut self.reports[i], i + 1);
-        act(self.backend, self.cx.commands, f.action, node, evidence)?;
+        if f.action.is_network() || f.action == Action::Heal {
+            evidence.extend(act_on_network(self.backend, i, f, false, node)?);
+        } else {
+            act(self.backend, self.cx.commands, f.action, node, evidence)?;
+        }
         self.after_action(i, node, evidence);
         Ok(())
     }
@@ -377,8 +439,8 @@ impl Executor<'_, '_, '_> {
                 }
                 self.reports[i].recovered_s = Some(now);
             }
-            Action::Restart => self.reports[i].recovered_s = Some(now),
-            Action::RollingRestart => {}
+            Action::Restart | Action::Heal => self.reports[i].recovered_s = Some(now),
+            _ => {}
         }
     }
 
@@ -398,7 +460,11 @@ impl Executor<'_, '_, '_> {
             action.verb()
         ));
         let mut evidence = Vec::new();
-        let result = act(self.backend, self.cx.commands, action, node, &mut evidence);
+        let result = if action == Action::Heal {
+            act_on_network(self.backend, i, &self.plan[i], true, node).map(|e| evidence = e)
+        } else {
+            act(self.backend, self.cx.commands, action, node, &mut evidence)
+        };
         self.reports[i].evidence.extend(evidence);
         match result {
             Ok(()) => {

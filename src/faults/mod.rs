@@ -4,6 +4,7 @@
 pub mod analysis;
 pub mod commands;
 pub mod executor;
+pub mod isr;
 pub mod observe;
 pub mod plan;
 pub mod report;

@@ -26,24 +26,53 @@ pub enum Action {
     Restart,
     /// Restart every node in turn, waiting for each to rejoin before the next.
     RollingRestart,
+    /// Cut the node's traffic in a scope (network fault).
+    Partition,
+    /// Drop a percentage of the node's packets in a scope.
+    Loss,
+    /// Cap the node's link rate.
+    Bandwidth,
+    /// Hold the node's packets in a scope for a while.
+    Delay,
+    /// Limit the node's JVM to a fraction of a CPU.
+    Starve,
+    /// Undo every network or gray fault in force on the node.
+    Heal,
 }
 
 impl Action {
     /// Every action as a scenario writes it, for error messages.
-    pub const NAMES: &'static str = "stop, kill, pause, resume, start, restart, rolling-restart";
+    pub const NAMES: &'static str = "stop, kill, pause, resume, start, restart, rolling-restart, \
+         partition, loss, bandwidth, delay, starve, heal";
+
+    /// Every action, for parsing and naming.
+    const ALL: [Action; 13] = [
+        Action::Stop,
+        Action::Kill,
+        Action::Pause,
+        Action::Resume,
+        Action::Start,
+        Action::Restart,
+        Action::RollingRestart,
+        Action::Partition,
+        Action::Loss,
+        Action::Bandwidth,
+        Action::Delay,
+        Action::Starve,
+        Action::Heal,
+    ];
 
     /// The action a scenario names (`stop`, `kill`, ...); `None` if there is no such action.
     pub fn parse(s: &str) -> Option<Action> {
-        Some(match s {
-            "stop" => Action::Stop,
-            "kill" => Action::Kill,
-            "pause" => Action::Pause,
-            "resume" => Action::Resume,
-            "start" => Action::Start,
-            "restart" => Action::Restart,
-            "rolling-restart" => Action::RollingRestart,
-            _ => return None,
-        })
+        Action::ALL.into_iter().find(|a| a.verb() == s)
+    }
+
+    /// Whether the action is a network or gray fault (injected on the lab network).
+    pub fn is_network(self) -> bool {
+        matches!(
+            self,
+            Action::Partition | Action::Loss | Action::Bandwidth | Action::Delay | Action::Starve
+        )
     }
 
     /// Whether the action leaves the node unavailable until something brings it back.
@@ -56,6 +85,7 @@ impl Action {
         match self {
             Action::Stop | Action::Kill => Some(Action::Start),
             Action::Pause => Some(Action::Resume),
+            a if a.is_network() => Some(Action::Heal),
             _ => None,
         }
     }
@@ -70,6 +100,12 @@ impl Action {
             Action::Start => "start",
             Action::Restart => "restart",
             Action::RollingRestart => "rolling-restart",
+            Action::Partition => "partition",
+            Action::Loss => "loss",
+            Action::Bandwidth => "bandwidth",
+            Action::Delay => "delay",
+            Action::Starve => "starve",
+            Action::Heal => "heal",
         }
     }
 }
@@ -138,8 +174,10 @@ pub struct FaultSpec {
     pub action: Action,
     /// Which node, resolved when the fault fires.
     pub target: Target,
-    /// Bring the node back (start / resume) this long after the fault.
+    /// Bring the node back (start / resume / heal) this long after the fault.
     pub recover_after: Option<Duration>,
+    /// What a network or gray fault does (`None` for process faults).
+    pub net: Option<crate::netfault::NetFault>,
 }
 
 impl FaultSpec {
@@ -159,7 +197,10 @@ impl FaultSpec {
             }
             (t, None) => t.to_string(),
         };
-        format!("{} {who}", self.action.verb())
+        match &self.net {
+            Some(n) => format!("{} {who}: {}", self.action.verb(), n.describe()),
+            None => format!("{} {who}", self.action.verb()),
+        }
     }
 
     /// When the node is expected back, relative to load start.
@@ -197,6 +238,7 @@ mod tests {
             action: Action::Kill,
             target: Target::Leader(0),
             recover_after: Some(Duration::from_secs(5)),
+            net: None,
         };
         assert_eq!(f.label(Some(2)), "kill broker 2 (leader p0)");
         assert_eq!(f.recovers_at(), Some(Duration::from_secs(15)));

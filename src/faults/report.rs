@@ -36,6 +36,9 @@ pub struct FaultReport {
     pub error: Option<String>,
     /// Failover metrics around the fault; `None` if it never fired.
     pub metrics: Option<FailoverMetrics>,
+    /// Active-controller changes seen while the fault was in force or soon after.
+    #[serde(default)]
+    pub controller_changes: Vec<ControllerChange>,
 }
 
 /// How the load and the cluster fared around one fault.
@@ -59,8 +62,25 @@ pub struct FailoverMetrics {
     /// Seconds from firing until that count was zero again; `None` if it never rose
     /// above zero or never cleared.
     pub under_replicated_cleared_after_s: Option<f64>,
+    /// Per partition: seconds from firing until its ISR first lost a replica.
+    pub isr_shrunk_s: BTreeMap<i32, f64>,
+    /// Per partition whose ISR shrank: seconds from firing until it was whole again.
+    pub isr_expanded_s: BTreeMap<i32, f64>,
+    /// Per partition: leader changes seen in the fault's window (each a new leader epoch).
+    pub leader_changes: BTreeMap<i32, u32>,
     /// Failed deliveries by error kind in the fault's window.
     pub errors: BTreeMap<String, u64>,
     /// Latency percentiles by kind before / during / after the fault.
     pub latency: BTreeMap<String, BTreeMap<String, Percentiles>>,
+}
+
+/// The active KRaft controller moved (seen by kbench polling the quorum state).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ControllerChange {
+    /// Seconds from the fault's firing.
+    pub after_s: f64,
+    /// Controller before; `None` when there was none.
+    pub from: Option<u32>,
+    /// Controller after; `None` while there is none.
+    pub to: Option<u32>,
 }

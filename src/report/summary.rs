@@ -3,6 +3,7 @@
 use std::fmt::Write;
 
 use super::results::Results;
+use crate::faults::report::{FailoverMetrics, FaultReport};
 
 fn ms(us: u64) -> String {
     format!("{:.2}", us as f64 / 1000.0)
@@ -137,12 +138,59 @@ fn faults(s: &mut String, r: &Results) {
                 m.max_under_replicated,
                 m.under_replicated_cleared_after_s.map_or("-".into(), |t| format!("{t:.1} s")),
             );
+            let moved = !m.isr_shrunk_s.is_empty() || !m.isr_expanded_s.is_empty();
+            if moved || !m.leader_changes.is_empty() || !f.controller_changes.is_empty() {
+                let _ = writeln!(s, "          {}", replication_line(m, f));
+            }
             if !m.errors.is_empty() {
                 let list: Vec<String> = m.errors.iter().map(|(k, v)| format!("{k} x{v}")).collect();
                 let _ = writeln!(s, "          errors {}", list.join(", "));
             }
         }
     }
+}
+
+/// ISR shrink / whole-again times, leader changes and controller moves, on one line.
+fn replication_line(m: &FailoverMetrics, f: &FaultReport) -> String {
+    let parts: std::collections::BTreeSet<i32> = (m.isr_shrunk_s.keys())
+        .chain(m.isr_expanded_s.keys())
+        .copied()
+        .collect();
+    let isr: Vec<String> = (parts.iter())
+        .map(|p| {
+            let shrank = m
+                .isr_shrunk_s
+                .get(p)
+                .map_or("already short".into(), |t| format!("shrank {t:.1} s"));
+            let back = m
+                .isr_expanded_s
+                .get(p)
+                .map_or("not whole in the window".into(), |e| {
+                    format!("whole {e:.1} s")
+                });
+            format!("p{p} {shrank}, {back}")
+        })
+        .collect();
+    let leaders: Vec<String> = (m.leader_changes.iter())
+        .map(|(p, n)| format!("p{p} x{n}"))
+        .collect();
+    let who = |n: Option<u32>| n.map_or("none".to_string(), |n| n.to_string());
+    let ctl: Vec<String> = (f.controller_changes.iter())
+        .map(|c| format!("{} -> {} after {:.1} s", who(c.from), who(c.to), c.after_s))
+        .collect();
+    let or_dash = |v: Vec<String>| {
+        if v.is_empty() {
+            "-".to_string()
+        } else {
+            v.join(", ")
+        }
+    };
+    format!(
+        "ISR {}; leader changes {}; controller {}",
+        or_dash(isr),
+        or_dash(leaders),
+        or_dash(ctl)
+    )
 }
 
 fn slos(s: &mut String, r: &Results) {

@@ -80,7 +80,11 @@ fn backend_for(sc: &Scenario) -> Result<(Box<dyn ClusterBackend>, StartOptions)>
         )?)
     } else {
         let workdir = crate::paths::runs_dir()?.join(crate::paths::new_run_name(&sc.name));
-        Box::new(ProcessBackend::create(workdir, Topology::default())?)
+        let b = ProcessBackend::create(workdir, Topology::default())?;
+        // Network faults need every node in a namespace of its own; the default path keeps
+        // the seed's loopback addresses.
+        let network = sc.faults.iter().any(|f| f.action.is_network());
+        Box::new(if network { b.in_namespaces() } else { b })
     };
     let opts = StartOptions {
         ready_timeout,

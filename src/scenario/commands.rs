@@ -68,14 +68,7 @@ pub fn commands_section(
 
 /// The commands fault `f` needs: its action's, and its recovery's when it has `recover_after`.
 fn needed(f: &FaultSpec) -> Vec<NodeAction> {
-    let of = |a: Action| match a {
-        Action::Stop => vec![NodeAction::Stop],
-        Action::Kill => vec![NodeAction::Kill],
-        Action::Pause => vec![NodeAction::Pause],
-        Action::Resume => vec![NodeAction::Resume],
-        Action::Start => vec![NodeAction::Start],
-        Action::Restart | Action::RollingRestart => vec![NodeAction::Stop, NodeAction::Start],
-    };
+    let of = |a: Action| NodeAction::steps(a).to_vec();
     let mut out = of(f.action);
     if f.recovers_at().is_some() {
         out.extend(f.action.recovery().map(of).unwrap_or_default());

@@ -68,12 +68,14 @@ fn fault_entry(
     })?;
     check_target(src, &field("target"), action, target, partitions)?;
     let recover_after = recovery(src, &field("recover_after"), f, action, at, total)?;
+    let net = super::netfaults::net_fault(src, i, f, action)?;
     Ok(FaultSpec {
         index: i,
         at,
         action,
         target,
         recover_after,
+        net,
     })
 }
 

@@ -3,6 +3,7 @@
 
 mod commands;
 mod faults;
+mod netfaults;
 mod raw;
 pub mod security;
 pub mod source;

@@ -155,6 +155,13 @@ pub struct RawFault {
     pub action: String,
     pub target: String,
     pub recover_after: Option<String>,
+    pub scope: Option<String>,
+    pub direction: Option<String>,
+    pub percent: Option<f64>,
+    pub rate: Option<String>,
+    pub delay: Option<String>,
+    pub jitter: Option<String>,
+    pub cpu: Option<f64>,
 }
 
 /// A scalar TOML value as the string librdkafka expects (`5`, `true`, `lz4`).

@@ -463,6 +463,7 @@ pub fn validate(src: Source) -> R<Scenario> {
     let consumer = consumer_section(&src, &raw.consumer, &run.name)?;
     let faults = super::faults::validate(&src, &raw.faults, run.total(), topic.partitions)?;
     check_faults_reachable(&src, &cluster, &faults)?;
+    super::netfaults::check_injectable(&src, &cluster, &faults)?;
     let slos = slo_section(&src, raw.slo.as_ref())?;
     Ok(Scenario {
         file: src.path.clone(),

@@ -3,6 +3,7 @@
 //! directory, tracked by a state file so another kbench process can stop them. How it is seen
 //! starting is in `starting`; stopping every process of a state in `stop`.
 
+mod network;
 mod starting;
 mod stop;
 
@@ -45,6 +46,8 @@ pub struct ProcessBackend {
     client: ClientSecurity,
     /// The SASL password while starting (written into the nodes' and registry's settings).
     password: Option<Secret>,
+    /// Delay threads of the network faults in force.
+    delays: crate::netfault::inject::Delays,
 }
 
 /// Fail with the port's name when something already listens on one of the cluster's ports.
@@ -73,6 +76,7 @@ impl ProcessBackend {
                 let dir = workdir.join(format!("node-{}", n.id));
                 NodeRecord {
                     id: n.id,
+                    host: n.host,
                     client_port: n.client_port,
                     internal_port: n.internal_port,
                     controller_port: n.controller_port,
@@ -103,6 +107,7 @@ impl ProcessBackend {
                 front: None,
             },
             security: None,
+            lab: None,
         };
         Ok(Self::of(topo, state))
     }
@@ -122,6 +127,7 @@ impl ProcessBackend {
             secure_as: None,
             client: client.unwrap_or_default(),
             password,
+            delays: Default::default(),
         }
     }
 
@@ -131,6 +137,7 @@ impl ProcessBackend {
         let mut topo = Topology::default();
         for (spec, rec) in topo.nodes.iter_mut().zip(&state.nodes) {
             spec.id = rec.id;
+            spec.host = rec.host;
             spec.client_port = rec.client_port;
             spec.internal_port = rec.internal_port;
             spec.controller_port = rec.controller_port;
@@ -144,6 +151,30 @@ impl ProcessBackend {
     pub fn secured(mut self, mode: Option<LocalSecurity>) -> Self {
         self.secure_as = mode;
         self
+    }
+
+    /// Run every node in a network namespace of its own, on its own address, so network
+    /// faults can be injected (see `netfault::lab`).
+    pub fn in_namespaces(mut self) -> Self {
+        let lab = crate::netfault::lab::LabRecord::plan(&self.topo.node_ids());
+        let addresses: Vec<_> = lab.nodes.iter().map(|n| (n.id, n.address)).collect();
+        self.topo = std::mem::take(&mut self.topo).on_addresses(&addresses);
+        for rec in &mut self.state.nodes {
+            rec.host = self.topo.node(rec.id).expect("same ids").host;
+        }
+        self.state.bootstrap_servers = self.topo.bootstrap_servers();
+        self.state.lab = Some(lab);
+        self
+    }
+
+    /// Make the lab network, recorded in the state file first (no-op on loopback).
+    fn make_lab(&mut self) -> Result<()> {
+        let Some(lab) = &self.state.lab else {
+            return Ok(());
+        };
+        crate::netfault::lab::check_free(lab)?;
+        self.state.save()?;
+        crate::netfault::lab::create(lab)
     }
 
     /// Generate the secured cluster's certificates and password, before the nodes' settings.
@@ -190,7 +221,10 @@ impl ProcessBackend {
     fn spawn_node(&mut self, id: NodeId) -> Result<()> {
         let dist = self.dist()?;
         let rec = self.record(id)?.clone();
-        let cmd = jvm_cmd::kafka_node(&dist, &self.state.workdir, id, &rec.config);
+        let mut cmd = jvm_cmd::kafka_node(&dist, &self.state.workdir, id, &rec.config);
+        if let Some(n) = self.state.lab.as_ref().and_then(|l| l.node(id)) {
+            crate::netfault::lab::spawn_inside(&mut cmd, &n.netns)?;
+        }
         let p = proc_ctl::spawn_logged(cmd, &rec.log)?;
         self.state.node_mut(id).expect("checked").process = Some(p);
         self.state.save()
@@ -290,6 +324,7 @@ impl ClusterBackend for ProcessBackend {
         let dist = self.dist()?;
         self.state.detached = opts.detached;
         self.state.save()?;
+        self.make_lab()?;
         self.secure()?;
         progress(&format!(
             "starting Kafka {} (3 KRaft nodes) with {} and Apicurio Registry {} with {} in {}",
@@ -326,7 +361,7 @@ impl ClusterBackend for ProcessBackend {
             .iter()
             .map(|n| NodeStatus {
                 id: n.id,
-                address: format!("{HOST}:{}", n.client_port),
+                address: format!("{}:{}", n.host, n.client_port),
                 process: Some(n.process.map_or(ProcState::Gone, |p| p.state()).into()),
                 registered: registered.contains(&n.id),
                 quorum_leader: leader == Some(n.id),
@@ -418,6 +453,7 @@ impl ClusterBackend for ProcessBackend {
             return Ok(());
         }
         let survivors = stop_all(&self.state);
+        let lab_left = self.remove_lab();
         for n in &self.state.nodes {
             std::fs::remove_dir_all(&n.data_dir).ok();
         }
@@ -427,15 +463,28 @@ impl ClusterBackend for ProcessBackend {
         }
         std::fs::remove_file(self.state.path()).ok();
         self.torn_down = true;
-        if survivors.is_empty() {
-            Ok(())
-        } else {
+        if !survivors.is_empty() {
             bail!("processes survived teardown: {survivors:?}")
         }
+        if !lab_left.is_empty() {
+            bail!(
+                "the lab network was not fully removed: {}",
+                lab_left.join("; ")
+            )
+        }
+        Ok(())
     }
 
     fn controller(&self) -> Option<NodeId> {
         self.quorum_leader()
+    }
+
+    fn network_faults(&mut self) -> Option<&mut dyn crate::netfault::NetworkFaults> {
+        if self.state.lab.is_some() {
+            Some(self)
+        } else {
+            None
+        }
     }
 
     fn jvm_tuning(&self) -> Vec<String> {

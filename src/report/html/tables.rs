@@ -67,7 +67,7 @@ fn metric(f: &FaultReport, get: impl Fn(&FailoverMetrics) -> String) -> String {
 }
 
 /// The fault table's rows, in reading order.
-const FAULT_ROWS: [(&str, FaultCell); 13] = [
+const FAULT_ROWS: [(&str, FaultCell); 17] = [
     ("action", |f, _| format!("{} {}", f.action, f.target)),
     ("node", |f, _| {
         f.node.map_or(DASH.into(), |n| format!("broker {n}"))
@@ -86,6 +86,16 @@ const FAULT_ROWS: [(&str, FaultCell); 13] = [
     ("leader re-election per partition (s)", |f, _| {
         metric(f, |m| per_partition(&m.leader_reelection_s))
     }),
+    ("ISR shrank per partition (s)", |f, _| {
+        metric(f, |m| per_partition(&m.isr_shrunk_s))
+    }),
+    ("ISR whole again per partition (s)", |f, _| {
+        metric(f, |m| per_partition(&m.isr_expanded_s))
+    }),
+    ("leader changes per partition (new epochs)", |f, _| {
+        metric(f, |m| per_partition_count(&m.leader_changes))
+    }),
+    ("active controller changes", |f, _| controller_moves(f)),
     ("throughput recovery after (s)", |f, _| {
         metric(f, |m| opt_s(m.throughput_recovery_s, 1))
     }),
@@ -140,6 +150,32 @@ pub(super) fn faults(s: &mut String, r: &Results) {
         .collect();
     row(s, "outcome", &notes);
     s.push_str("</tbody></table>\n</section>\n");
+}
+
+fn per_partition_count(m: &std::collections::BTreeMap<i32, u32>) -> String {
+    if m.is_empty() {
+        return DASH.into();
+    }
+    let parts: Vec<String> = m.iter().map(|(p, n)| format!("p{p}: {n}")).collect();
+    parts.join(", ")
+}
+
+fn controller_moves(f: &FaultReport) -> String {
+    if f.controller_changes.is_empty() {
+        return DASH.into();
+    }
+    let who = |n: Option<u32>| n.map_or("none".to_string(), |n| format!("node {n}"));
+    let moves: Vec<String> = (f.controller_changes.iter())
+        .map(|c| {
+            format!(
+                "{} → {} after {}",
+                who(c.from),
+                who(c.to),
+                fmt_s(c.after_s, 1)
+            )
+        })
+        .collect();
+    moves.join("; ")
 }
 
 fn under_replicated(m: &FailoverMetrics) -> String {

@@ -1,0 +1,96 @@
+//! Network and gray faults on the process backend: its nodes run in namespaces of the lab
+//! network (`netfault::lab`), so a fault is a table, qdisc or cgroup kbench makes there. Each is
+//! in the state file before it exists and leaves it when healed; teardown heals whatever is
+//! still in force and removes the namespaces.
+
+use anyhow::{Context, Result};
+
+use super::ProcessBackend;
+use crate::cluster::topology::NodeId;
+use crate::netfault::inject;
+use crate::netfault::lab::{self, AppliedRecord};
+use crate::netfault::rules::Addressing;
+use crate::netfault::{NetFault, NetworkFaults};
+
+impl ProcessBackend {
+    /// Who is who on the lab network, seen from `node`.
+    fn addressing(&self, node: NodeId) -> Result<Addressing> {
+        let lab = self.state.lab.as_ref().context("no lab network")?;
+        Ok(Addressing {
+            peers: lab
+                .nodes
+                .iter()
+                .filter(|n| n.id != node)
+                .map(|n| n.address)
+                .collect(),
+            clients: lab.host_address,
+            controller_ports: self.topo.nodes.iter().map(|n| n.controller_port).collect(),
+        })
+    }
+
+    /// Undo the applied faults matching `which`, dropping each from the state file once undone.
+    fn undo_where(&mut self, which: impl Fn(&AppliedRecord) -> bool) -> Result<Vec<String>> {
+        let Some(lab) = self.state.lab.as_mut() else {
+            return Ok(Vec::new());
+        };
+        let (undo, keep): (Vec<_>, Vec<_>) = lab.applied.drain(..).partition(|r| which(r));
+        lab.applied = keep;
+        let mut evidence = Vec::new();
+        let mut failed = Vec::new();
+        for rec in undo {
+            match inject::undo(&rec, &mut self.delays) {
+                Ok(e) => {
+                    evidence.extend(e.into_iter().map(|e| format!("healed {}: {e}", rec.what)))
+                }
+                Err(e) => {
+                    failed.push(format!("{e:#}"));
+                    self.state.lab.as_mut().expect("checked").applied.push(rec);
+                }
+            }
+        }
+        self.state.save()?;
+        if !failed.is_empty() {
+            anyhow::bail!("could not heal: {}", failed.join("; "));
+        }
+        Ok(evidence)
+    }
+
+    /// Heal every fault in force and remove the lab network; returns what was left behind.
+    pub(super) fn remove_lab(&mut self) -> Vec<String> {
+        let mut left = Vec::new();
+        if let Err(e) = self.undo_where(|_| true) {
+            left.push(format!("{e:#}"));
+        }
+        if let Some(lab) = &self.state.lab {
+            left.extend(lab::remove(lab));
+        }
+        left
+    }
+}
+
+impl NetworkFaults for ProcessBackend {
+    fn inject(&mut self, fault: usize, node: NodeId, f: &NetFault) -> Result<Vec<String>> {
+        let a = self.addressing(node)?;
+        let pid = self.record(node)?.process.map(|p| p.pid);
+        let lab = self.state.lab.as_mut().context("no lab network")?;
+        let rec = inject::plan(lab, fault, node, f, &a, pid)?;
+        lab.applied.push(rec.clone());
+        self.state.save()?;
+        match inject::carry_out(&rec, f, &a, &mut self.delays) {
+            Ok(evidence) => Ok(evidence),
+            Err(e) => {
+                // Never half-applied: whatever part was made is undone before the error goes up.
+                self.undo_where(|r| r.fault == fault).ok();
+                Err(e)
+            }
+        }
+    }
+
+    fn heal(&mut self, fault: usize) -> Result<Vec<String>> {
+        self.undo_where(|r| r.fault == fault)
+    }
+
+    fn heal_node(&mut self, node: NodeId) -> Result<Vec<String>> {
+        self.undo_where(|r| r.node == node)
+    }
+}
