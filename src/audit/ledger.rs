@@ -47,6 +47,9 @@ impl ProducerAudit {
 #[derive(Debug, Clone, Default)]
 pub struct Ledger {
     producers: BTreeMap<u32, ProducerAudit>,
+    /// Offsets read so far, per partition: a record read again at one of them is a re-delivery.
+    offsets: BTreeMap<i32, RangeSet>,
+    redelivered: u64,
     reordered: u64,
     /// The `MAX_EXAMPLES` smallest by (producer, seq), kept sorted; smallest rather than
     /// earliest so that merging ledgers gives the same examples in any order.
@@ -82,6 +85,17 @@ impl Ledger {
     pub fn on_failed(&mut self, producer: u32, seq: u64) {
         let book = self.producers.entry(producer).or_default();
         book.failed.insert(seq);
+    }
+
+    /// A consumer read `seq` of `producer` at `offset` of `partition`. An offset read before is
+    /// a re-delivery (the consumer rewound), counted apart; otherwise as `on_consumed`.
+    pub fn on_delivered(&mut self, producer: u32, partition: i32, offset: i64, seq: u64) {
+        let seen = self.offsets.entry(partition).or_default();
+        if offset >= 0 && !seen.insert(offset as u64) {
+            self.redelivered += 1;
+            return;
+        }
+        self.on_consumed(producer, partition, seq);
     }
 
     /// A consumer read `seq` of `producer` from `partition`: a repeat counts as a duplicate,
@@ -132,6 +146,11 @@ impl Ledger {
             }
         }
         self.reordered += other.reordered;
+        self.redelivered += other.redelivered;
+        for (partition, theirs) in other.offsets {
+            let mine = self.offsets.entry(partition).or_default();
+            *mine = mine.union(&theirs);
+        }
         for r in other.first_reordered {
             keep_smallest(&mut self.first_reordered, r);
         }
@@ -156,6 +175,7 @@ impl Ledger {
             add_examples(&mut v.first_unexpected, id, &unexpected);
         }
         v.reordered = self.reordered;
+        v.redelivered = self.redelivered;
         v.first_reordered = self.first_reordered.clone();
         v.ok = v.lost == 0 && v.duplicated == 0 && v.reordered == 0;
         v
@@ -224,6 +244,31 @@ mod tests {
         (0..50).for_each(|s| l.on_ack(9, s));
         let lost = l.verdict().first_lost;
         assert_eq!((lost.len(), lost[9]), (MAX_EXAMPLES, (9, 2)));
+    }
+
+    #[test]
+    fn a_rewound_consumer_reading_the_same_offsets_is_not_a_log_duplicate() {
+        let mut l = Ledger::default();
+        for seq in 0..4 {
+            l.on_ack(0, seq);
+            l.on_delivered(0, 1, 100 + seq as i64, seq);
+        }
+        // The consumer rewinds to offset 102 and reads 102..103 again.
+        l.on_delivered(0, 1, 102, 2);
+        l.on_delivered(0, 1, 103, 3);
+        // The producer's retry wrote seq 3 again at a new offset: a real duplicate.
+        l.on_delivered(0, 1, 104, 3);
+        let v = l.verdict();
+        assert_eq!(
+            (v.redelivered, v.duplicated, v.duplicate_deliveries),
+            (2, 1, 1)
+        );
+        assert_eq!(v.first_duplicated, [(0, 3)]);
+        assert!(
+            v.to_string()
+                .contains("2 read again at offsets already read"),
+            "{v}"
+        );
     }
 
     #[test]

@@ -55,6 +55,11 @@ pub struct Verdict {
     /// confirmed nor lost (`lost` counts only what a complete drain failed to find).
     #[serde(default)]
     pub unread: u64,
+    /// Records read again at an offset already read (a consumer rewound to its last committed
+    /// offset, e.g. after its group coordinator moved): at-least-once delivery, not duplicates
+    /// in the log, so they do not fail the audit.
+    #[serde(default)]
+    pub redelivered: u64,
     /// Records sent whose delivery was still unanswered when the producers stopped waiting.
     #[serde(default)]
     pub in_flight: u64,
@@ -88,6 +93,7 @@ impl Default for Verdict {
             first_reordered: Vec::new(),
             first_unexpected: Vec::new(),
             unread: 0,
+            redelivered: 0,
             in_flight: 0,
             complete: true,
             ok: true,
@@ -174,6 +180,10 @@ impl fmt::Display for Verdict {
         if self.failed > 0 {
             let (n, d) = (self.failed, self.failed_but_delivered);
             write!(f, "; {n} reported failed, {d} of them delivered anyway")?;
+        }
+        if self.redelivered > 0 {
+            let n = self.redelivered;
+            write!(f, "; {n} read again at offsets already read (consumer rewinds, not duplicates in the log)")?;
         }
         if self.unexpected > 0 {
             let n = self.unexpected;

@@ -142,7 +142,12 @@ pub fn run(
                         ledger
                             .lock()
                             .unwrap_or_else(|e| e.into_inner())
-                            .on_consumed(h.producer as u32, m.partition(), h.seq.max(0) as u64);
+                            .on_delivered(
+                                h.producer as u32,
+                                m.partition(),
+                                m.offset(),
+                                h.seq.max(0) as u64,
+                            );
                     }
                     Err(e) => {
                         report.undecodable += 1;

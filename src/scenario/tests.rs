@@ -283,3 +283,61 @@ fn command_faults_need_their_commands_and_node_values() {
     assert_eq!(c.timeout, std::time::Duration::from_secs(20));
     assert_eq!(c.nodes[&1]["host"], "a");
 }
+
+#[test]
+fn network_faults_take_their_settings_and_refuse_others() {
+    use crate::netfault::{Direction, NetKind, Scope};
+    // Runs as root here and in CI; the refusal without privileges is unit-tested in
+    // netfault::privilege and tried as another user in the closing note.
+    let ok = "[[fault]]\nat = \"2s\"\naction = \"delay\"\ntarget = \"leader:0\"\ndelay = \"50ms\"\njitter = \"5ms\"\nscope = \"peers\"\nrecover_after = \"3s\"\n";
+    if crate::netfault::privilege::Privileges::current()
+        .refusal(true, true)
+        .is_none()
+    {
+        let sc = parse(&with_faults(ok)).unwrap();
+        let net = sc.faults[0].net.unwrap();
+        assert_eq!(net.scope, Scope::Peers);
+        assert_eq!(
+            net.direction,
+            Direction::Out,
+            "delay holds what the node sends by default"
+        );
+        assert!(matches!(net.kind, NetKind::Delay { .. }));
+        assert_eq!(
+            sc.faults[0].label(Some(2)),
+            "delay broker 2 (leader p0): delay 50 ms ± 5 ms (peers, outbound)"
+        );
+    }
+    let e = err(&with_faults(
+        "[[fault]]\nat = \"2s\"\naction = \"loss\"\ntarget = \"broker:1\"\n",
+    ));
+    assert!(e.message.contains("needs `percent"), "{e}");
+    let e = err(&with_faults(
+        "[[fault]]\nat = \"2s\"\naction = \"loss\"\ntarget = \"broker:1\"\npercent = 100\n",
+    ));
+    assert_eq!(e.field, "fault.0.percent", "{e}");
+    let e = err(&with_faults(
+        "[[fault]]\nat = \"2s\"\naction = \"kill\"\ntarget = \"broker:1\"\nscope = \"peers\"\n",
+    ));
+    assert_eq!(e.field, "fault.0.scope", "{e}");
+    assert!(e.message.contains("not to kill"), "{e}");
+    let e = err(&with_faults(
+        "[[fault]]\nat = \"2s\"\naction = \"bandwidth\"\ntarget = \"broker:1\"\nrate = \"fast\"\n",
+    ));
+    assert_eq!(e.field, "fault.0.rate", "{e}");
+    let e = err(&with_faults("[[fault]]\nat = \"2s\"\naction = \"bandwidth\"\ntarget = \"broker:1\"\nrate = \"1mbit\"\nscope = \"peers\"\n"));
+    assert!(e.message.contains("does not take `scope`"), "{e}");
+    let e = err(&with_faults(
+        "[[fault]]\nat = \"2s\"\naction = \"partition\"\ntarget = \"broker:1\"\nscope = \"moon\"\n",
+    ));
+    assert!(e.message.contains("peers, clients, quorum, all"), "{e}");
+    let ext = "[cluster]\nbackend = \"external\"\nbootstrap = \"127.0.0.1:9092\"\nregistry_url = \"http://127.0.0.1:8081\"\ncontainers = \"compose\"\n";
+    let e = err(&format!(
+        "{BASE}\n{ext}\n[[fault]]\nat = \"2s\"\naction = \"partition\"\ntarget = \"broker:1\"\n"
+    ));
+    assert!(
+        e.message.contains("backend = \\\"process\\\"")
+            || e.message.contains("backend = \"process\""),
+        "{e}"
+    );
+}
