@@ -171,6 +171,10 @@ impl Ledger {
             v.unexpected += unexpected.len();
             v.failed_but_delivered += b.failed.intersection(&b.consumed).len();
             add_examples(&mut v.first_lost, id, &lost);
+            let room = super::verdict::MAX_LOST_RANGES.saturating_sub(v.lost_ranges.len());
+            let ranges = lost.iter_ranges().take(room);
+            v.lost_ranges
+                .extend(ranges.map(|r| (id, *r.start(), *r.end())));
             add_examples(&mut v.first_duplicated, id, &b.duplicates);
             add_examples(&mut v.first_unexpected, id, &unexpected);
         }
@@ -269,6 +273,20 @@ mod tests {
                 .contains("2 read again at offsets already read"),
             "{v}"
         );
+    }
+
+    #[test]
+    fn every_lost_record_is_listed_as_ranges() {
+        let mut l = Ledger::default();
+        for seq in 0..10 {
+            l.on_ack(0, seq);
+            if !(3..=5).contains(&seq) && seq != 8 {
+                l.on_consumed(0, 0, seq);
+            }
+        }
+        let v = l.verdict();
+        assert_eq!(v.lost, 4);
+        assert_eq!(v.lost_ranges, [(0, 3, 5), (0, 8, 8)]);
     }
 
     #[test]

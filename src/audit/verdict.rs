@@ -45,6 +45,10 @@ pub struct Verdict {
     pub failed_but_delivered: u64,
     /// Lost records, as (producer, seq).
     pub first_lost: Vec<(u32, u64)>,
+    /// Every lost record, as (producer, first sequence, last sequence) ranges: exactly which
+    /// acknowledged records vanished (at most `MAX_LOST_RANGES` ranges; `lost` counts them all).
+    #[serde(default)]
+    pub lost_ranges: Vec<(u32, u64, u64)>,
     /// Records consumed more than once, as (producer, seq).
     pub first_duplicated: Vec<(u32, u64)>,
     /// Reordered records, each with the sequence consumed just before it.
@@ -89,6 +93,7 @@ impl Default for Verdict {
             unexpected: 0,
             failed_but_delivered: 0,
             first_lost: Vec::new(),
+            lost_ranges: Vec::new(),
             first_duplicated: Vec::new(),
             first_reordered: Vec::new(),
             first_unexpected: Vec::new(),
@@ -101,6 +106,10 @@ impl Default for Verdict {
     }
 }
 
+/// Lost ranges kept in a verdict; a run that loses more scattered records than this still
+/// counts every one in `lost`.
+pub const MAX_LOST_RANGES: usize = 1000;
+
 impl Verdict {
     /// The verdict of a run cut short: acked records not read back yet are `unread`, not lost,
     /// since the drain that would have found them was cut.
@@ -108,6 +117,7 @@ impl Verdict {
         self.unread = self.lost;
         self.lost = 0;
         self.first_lost.clear();
+        self.lost_ranges.clear();
         self.complete = false;
         self.ok = false;
         self

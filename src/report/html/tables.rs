@@ -320,7 +320,7 @@ pub(super) fn counts(s: &mut String, r: &Results) {
 
     let a = &r.audit;
     thead(s, "audit", &["audit", "records"]);
-    let rows: [(&str, u64); 9] = [
+    let rows: [(&str, u64); 10] = [
         ("acked", a.acked),
         ("failed (reported to the producer)", a.failed),
         ("consumed (distinct)", a.consumed_unique),
@@ -330,6 +330,10 @@ pub(super) fn counts(s: &mut String, r: &Results) {
         ("reordered within a partition", a.reordered),
         ("consumed but neither acked nor failed", a.unexpected),
         ("failed yet delivered", a.failed_but_delivered),
+        (
+            "read again at an offset already read (consumer rewinds)",
+            a.redelivered,
+        ),
     ];
     for (label, n) in rows {
         row(s, &esc(label), &[(true, fmt_int(n))]);
@@ -351,6 +355,16 @@ pub(super) fn counts(s: &mut String, r: &Results) {
                 .collect(),
         ),
     ];
+    if !a.lost_ranges.is_empty() {
+        let ranges: Vec<String> = (a.lost_ranges.iter())
+            .map(|(p, from, to)| format!("p{p}#{from}–#{to}"))
+            .collect();
+        let _ = writeln!(
+            s,
+            "<p>Every lost record, as producer#sequence ranges: {}</p>",
+            esc(&ranges.join(", "))
+        );
+    }
     for (what, list) in examples.iter().filter(|e| !e.1.is_empty()) {
         let _ = writeln!(
             s,
