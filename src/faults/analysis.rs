@@ -296,6 +296,7 @@ mod tests {
                 leader: u32::try_from(leader0).ok(),
                 replicas: vec![1, 2, 3],
                 isr: isr0.to_vec(),
+                leader_epoch: None,
             }],
         }
     }

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use super::observe::MetadataTimeline;
 use super::report::FailoverMetrics;
+use crate::kafka::metadata::PartitionInfo;
 
 /// Fill in the ISR and leader-change figures of `m` from the samples in `(fired_us, end_us)`.
 pub fn replication(m: &mut FailoverMetrics, md: &MetadataTimeline, fired_us: u64, end_us: u64) {
@@ -17,6 +18,13 @@ pub fn replication(m: &mut FailoverMetrics, md: &MetadataTimeline, fired_us: u64
             s.partitions
                 .iter()
                 .map(|p| (p.partition, p.leader))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut last_epoch: BTreeMap<i32, Option<i32>> = before
+        .map(|s| {
+            (s.partitions.iter())
+                .map(|p| (p.partition, p.leader_epoch))
                 .collect()
         })
         .unwrap_or_default();
@@ -40,10 +48,10 @@ pub fn replication(m: &mut FailoverMetrics, md: &MetadataTimeline, fired_us: u64
                 m.isr_expanded_s.insert(p.partition, secs(s.t_us));
             }
             let prev = last_leader.insert(p.partition, p.leader);
-            // A partition without a leader for a moment and then the same leader again has not
-            // changed leader; only a different broker counts.
-            if p.leader.is_some() && prev.flatten().is_some_and(|l| Some(l) != p.leader) {
-                *m.leader_changes.entry(p.partition).or_default() += 1;
+            let prev_epoch = last_epoch.insert(p.partition, p.leader_epoch);
+            let n = changes(prev.flatten(), prev_epoch.flatten(), p);
+            if n > 0 {
+                *m.leader_changes.entry(p.partition).or_default() += n;
             }
             if p.leader.is_none() {
                 last_leader.insert(p.partition, prev.flatten());
@@ -52,11 +60,20 @@ pub fn replication(m: &mut FailoverMetrics, md: &MetadataTimeline, fired_us: u64
     }
 }
 
+/// Leader changes between two observations of a partition: the epochs' difference where both
+/// are known (exact, even for changes between two polls), else 1 if another broker leads now.
+/// A partition without a leader for a moment and then the same leader again has not changed.
+fn changes(prev_leader: Option<u32>, prev_epoch: Option<i32>, now: &PartitionInfo) -> u32 {
+    match (prev_epoch, now.leader_epoch) {
+        (Some(a), Some(b)) => b.saturating_sub(a).max(0) as u32,
+        _ => u32::from(now.leader.is_some() && prev_leader.is_some_and(|l| Some(l) != now.leader)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::faults::observe::Sample;
-    use crate::kafka::metadata::PartitionInfo;
 
     fn sample(t_s: u64, leader: Option<u32>, isr: &[u32]) -> Sample {
         Sample {
@@ -67,6 +84,7 @@ mod tests {
                 leader,
                 replicas: vec![1, 2, 3],
                 isr: isr.to_vec(),
+                leader_epoch: None,
             }],
         }
     }
@@ -97,5 +115,20 @@ mod tests {
         replication(&mut m, &md, 20_000_000, 45_000_000);
         assert!(m.isr_shrunk_s.is_empty());
         assert_eq!(m.isr_expanded_s[&0], 20.0);
+    }
+
+    #[test]
+    fn leader_epochs_count_changes_between_polls_too() {
+        let mut a = sample(10, Some(1), &[1, 2, 3]);
+        a.partitions[0].leader_epoch = Some(4);
+        let mut b = sample(12, Some(1), &[1, 2, 3]);
+        // Moved to 2 and back to 1 between two polls: two new epochs, same leader.
+        b.partitions[0].leader_epoch = Some(6);
+        let md = MetadataTimeline {
+            samples: vec![a, b],
+        };
+        let mut m = FailoverMetrics::default();
+        replication(&mut m, &md, 11_000_000, 20_000_000);
+        assert_eq!(m.leader_changes[&0], 2);
     }
 }

@@ -161,9 +161,14 @@ pub fn poll_metadata(
     let Ok(client) = MetadataClient::new(brokers) else {
         return tl;
     };
+    let each = each_broker(brokers);
     while !stop.load(Ordering::Relaxed) {
         let next = Instant::now() + period;
-        if let Ok((brokers, partitions)) = client.snapshot(topic, Duration::from_millis(1000)) {
+        let seen = match &each {
+            Some(addrs) => freshest_view(addrs, topic),
+            None => client.snapshot(topic, Duration::from_millis(1000)).ok(),
+        };
+        if let Some((brokers, partitions)) = seen {
             let t_us = origin.elapsed().as_micros() as u64;
             let changed = tl
                 .samples
@@ -180,6 +185,32 @@ pub fn poll_metadata(
         std::thread::sleep(next.saturating_duration_since(Instant::now()));
     }
     tl
+}
+
+/// The brokers to ask one by one, when kbench can speak to them itself (plaintext); `None`
+/// leaves the asking to librdkafka.
+fn each_broker(brokers: &crate::kafka::Brokers) -> Option<Vec<String>> {
+    let plain = brokers.security.protocol == crate::security::Protocol::Plaintext;
+    let addrs: Vec<String> = brokers
+        .bootstrap
+        .split(',')
+        .map(|a| a.trim().to_string())
+        .collect();
+    (plain && addrs.len() > 1).then_some(addrs)
+}
+
+/// Every broker asked at once; the freshest answer (highest leader epochs) is the cluster's view.
+fn freshest_view(addrs: &[String], topic: &str) -> Option<(Vec<NodeId>, Vec<PartitionInfo>)> {
+    use crate::kafka::wire_metadata::{ask, freshest};
+    let views = std::thread::scope(|s| {
+        let asks: Vec<_> = (addrs.iter())
+            .map(|a| s.spawn(move || ask(a, topic, Duration::from_millis(400)).ok()))
+            .collect();
+        asks.into_iter()
+            .filter_map(|h| h.join().ok().flatten())
+            .collect()
+    });
+    freshest(views).map(|v| (v.brokers, v.partitions))
 }
 
 #[cfg(test)]

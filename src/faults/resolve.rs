@@ -123,6 +123,7 @@ mod tests {
             leader: NodeId::try_from(leader).ok(),
             replicas: vec![1, 2, 3],
             isr: isr.to_vec(),
+            leader_epoch: None,
         };
         Fake {
             parts: vec![p(0, 2, &[2, 3, 1]), p(1, 3, &[3]), p(2, -1, &[])],

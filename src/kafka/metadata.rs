@@ -26,6 +26,9 @@ pub struct PartitionInfo {
     pub replicas: Vec<BrokerId>,
     /// Broker ids of the in-sync replicas.
     pub isr: Vec<BrokerId>,
+    /// The leader's epoch, where the metadata came over Kafka's own protocol
+    /// (`wire_metadata`); librdkafka does not hand it out.
+    pub leader_epoch: Option<i32>,
 }
 
 impl PartitionInfo {
@@ -193,6 +196,7 @@ fn partitions_of(md: &rdkafka::metadata::Metadata, topic: &str) -> Vec<Partition
             leader: broker_id(p.leader()),
             replicas: p.replicas().iter().filter_map(|&b| broker_id(b)).collect(),
             isr: p.isr().iter().filter_map(|&b| broker_id(b)).collect(),
+            leader_epoch: None,
         })
         .collect();
     out.sort_by_key(|p| p.partition);

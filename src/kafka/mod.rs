@@ -5,5 +5,6 @@ pub mod admin;
 pub mod brokers;
 pub mod metadata;
 pub mod topic_lock;
+pub mod wire_metadata;
 
 pub use brokers::Brokers;

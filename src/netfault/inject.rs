@@ -12,7 +12,7 @@ use super::lab::{tool, AppliedRecord, LabRecord};
 use super::rules::{self, Addressing, NODE_LINK};
 use super::spec::{NetFault, NetKind};
 use super::starve;
-use crate::cluster::NodeId;
+use crate::names::BrokerId as NodeId;
 
 /// Queue numbers of delay faults: fault i uses `QUEUE_BASE + i`.
 const QUEUE_BASE: u16 = 100;

@@ -15,7 +15,7 @@ use std::process::{Command, Stdio};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::cluster::NodeId;
+use crate::names::BrokerId as NodeId;
 
 /// The lab's /24: node N is `10.231.0.N`, the host's end `10.231.0.254`.
 const SUBNET: [u8; 3] = [10, 231, 0];

@@ -14,7 +14,7 @@ pub mod starve;
 
 use anyhow::Result;
 
-use crate::cluster::NodeId;
+use crate::names::BrokerId as NodeId;
 pub use spec::{Direction, NetFault, NetKind, Scope};
 
 /// The seam the fault executor injects network and gray faults through.
