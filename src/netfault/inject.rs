@@ -58,7 +58,7 @@ pub fn plan(
         }
         NetKind::Starve { .. } => {
             let pid = pid.with_context(|| format!("node {node} is not running"))?;
-            rec.cgroup = Some(starve::plan(pid, &format!("kbench-{}-f{fault}", n.netns))?);
+            rec.cgroup = Some(starve::plan(pid, &format!("{}-f{fault}", n.netns))?);
         }
         NetKind::Delay { .. } => {
             let queue = QUEUE_BASE + fault as u16;
