@@ -153,30 +153,6 @@ impl ProcessBackend {
         self
     }
 
-    /// Run every node in a network namespace of its own, on its own address, so network
-    /// faults can be injected (see `netfault::lab`).
-    pub fn in_namespaces(mut self) -> Self {
-        let lab = crate::netfault::lab::LabRecord::plan(&self.topo.node_ids());
-        let addresses: Vec<_> = lab.nodes.iter().map(|n| (n.id, n.address)).collect();
-        self.topo = std::mem::take(&mut self.topo).on_addresses(&addresses);
-        for rec in &mut self.state.nodes {
-            rec.host = self.topo.node(rec.id).expect("same ids").host;
-        }
-        self.state.bootstrap_servers = self.topo.bootstrap_servers();
-        self.state.lab = Some(lab);
-        self
-    }
-
-    /// Make the lab network, recorded in the state file first (no-op on loopback).
-    fn make_lab(&mut self) -> Result<()> {
-        let Some(lab) = &self.state.lab else {
-            return Ok(());
-        };
-        crate::netfault::lab::check_free(lab)?;
-        self.state.save()?;
-        crate::netfault::lab::create(lab)
-    }
-
     /// Generate the secured cluster's certificates and password, before the nodes' settings.
     fn secure(&mut self) -> Result<()> {
         let Some(mode) = self.secure_as else {
