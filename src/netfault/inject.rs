@@ -87,7 +87,10 @@ pub fn carry_out(
                 let mut argv = vec!["-n", ns.as_str()];
                 argv.extend(args.iter().map(String::as_str));
                 tool("tc", &argv, None)?;
-                evidence.push(format!("tbf {} on {link} in {ns}", spec_rate(bits_per_s)));
+                evidence.push(format!(
+                    "tbf {} on {link} in {ns}",
+                    super::spec::rate_text(bits_per_s)
+                ));
             }
         }
         NetKind::Starve { cpu } => {
@@ -127,10 +130,6 @@ fn iptables(ns: &str, op: &str, chain: &str, args: &[String]) -> Result<String> 
     let mut argv = vec!["netns", "exec", ns, "iptables", "-w", op, chain];
     argv.extend(args.iter().map(String::as_str));
     tool("ip", &argv, None)
-}
-
-fn spec_rate(bits: u64) -> String {
-    super::spec::rate_text(bits)
 }
 
 /// Undo what `rec` names, as far as it exists. Returns evidence; fails with what could not be
