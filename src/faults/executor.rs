@@ -413,7 +413,7 @@ impl Executor<'_, '_, '_> {
             bail!("not fired: the run stopped first");
         }
         self.cx.fired(&mut self.reports[i], i + 1);
-        if f.action.is_network() || f.action == Action::Heal {
+        if f.action.on_lab() {
             evidence.extend(act_on_network(self.backend, i, f, false, node)?);
         } else {
             act(self.backend, self.cx.commands, f.action, node, evidence)?;

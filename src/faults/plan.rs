@@ -75,6 +75,12 @@ impl Action {
         )
     }
 
+    /// Whether the action is carried out on the lab network: a network or gray fault, or
+    /// `heal`.
+    pub fn on_lab(self) -> bool {
+        self.is_network() || self == Action::Heal
+    }
+
     /// Whether the action leaves the node unavailable until something brings it back.
     pub fn takes_down(self) -> bool {
         matches!(self, Action::Stop | Action::Kill | Action::Pause)

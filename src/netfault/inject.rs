@@ -21,6 +21,10 @@ const QUEUE_BASE: u16 = 100;
 #[derive(Default)]
 pub struct Delays(BTreeMap<usize, DelayHolder>);
 
+fn queue_of(fault: usize) -> u16 {
+    QUEUE_BASE + fault as u16
+}
+
 fn table_name(fault: usize) -> String {
     format!("kbench_f{fault}")
 }
@@ -61,7 +65,7 @@ pub fn plan(
             rec.cgroup = Some(starve::plan(pid, &format!("{}-f{fault}", n.netns))?);
         }
         NetKind::Delay { .. } => {
-            let queue = QUEUE_BASE + fault as u16;
+            let queue = queue_of(fault);
             rec.iptables = rules::delay_rules(f, a, queue)
                 .into_iter()
                 .map(|(chain, args)| (n.netns.clone(), chain, args))
@@ -104,7 +108,7 @@ pub fn carry_out(
         }
         NetKind::Delay { delay, jitter } => {
             let (ns, _, _) = rec.iptables.first().context("planned with rules")?;
-            let queue = QUEUE_BASE + rec.fault as u16;
+            let queue = queue_of(rec.fault);
             delays
                 .0
                 .insert(rec.fault, DelayHolder::start(ns, queue, delay, jitter)?);

@@ -166,10 +166,7 @@ fn kind(src: &Source, i: usize, f: &RawFault, action: Action) -> R<NetKind> {
 /// Network and gray faults need nodes kbench runs itself (the process backend) and the right
 /// to make namespaces, filters and cgroups: refused here, before anything starts.
 pub fn check_injectable(src: &Source, cluster: &ClusterSpec, faults: &[FaultSpec]) -> R<()> {
-    let Some(first) = faults
-        .iter()
-        .find(|f| f.action.is_network() || f.action == Action::Heal)
-    else {
+    let Some(first) = faults.iter().find(|f| f.action.on_lab()) else {
         return Ok(());
     };
     let field = format!("fault.{}.action", first.index);

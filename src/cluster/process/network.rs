@@ -16,7 +16,7 @@ impl ProcessBackend {
     /// Run every node in a network namespace of its own, on its own address, so network
     /// faults can be injected (see `netfault::lab`).
     pub fn in_namespaces(mut self) -> Self {
-        let lab = crate::netfault::lab::LabRecord::plan(&self.topo.node_ids());
+        let lab = lab::LabRecord::plan(&self.topo.node_ids());
         let addresses: Vec<_> = lab.nodes.iter().map(|n| (n.id, n.address)).collect();
         self.topo = std::mem::take(&mut self.topo).on_addresses(&addresses);
         for rec in &mut self.state.nodes {
@@ -32,9 +32,9 @@ impl ProcessBackend {
         let Some(lab) = &self.state.lab else {
             return Ok(());
         };
-        crate::netfault::lab::check_free(lab)?;
+        lab::check_free(lab)?;
         self.state.save()?;
-        crate::netfault::lab::create(lab)
+        lab::create(lab)
     }
 
     /// Who is who on the lab network, seen from `node`.
