@@ -94,6 +94,10 @@ pub struct ProduceSummary {
     pub send_lag: Option<crate::metrics::Percentiles>,
     /// The producer could not keep up with `--rate` (see `LagStats::saturated`).
     pub generator_saturated: bool,
+    /// ProduceRequests and records sent to the brokers, from librdkafka's last statistics.
+    pub requests: Option<crate::load::tally::RequestTally>,
+    /// Records per ProduceRequest (librdkafka sends one partition per request).
+    pub records_per_request: Option<f64>,
     /// One row per second (`t` counts from the producer's clock origin): sent, acked, failed,
     /// ack latency p50 / p99 / max — where a run's start-up or a stall shows.
     pub seconds: Vec<crate::metrics::SecondRow>,
@@ -155,6 +159,8 @@ pub fn produce(ep: &Endpoints, o: &ProduceOptions) -> Result<ProduceSummary> {
         ack_raw: kind("ack_raw"),
         send_lag: kind("send_lag"),
         generator_saturated: report.saturated,
+        requests: report.requests,
+        records_per_request: report.requests.and_then(|t| t.records_per_request()),
         seconds: summary.series,
     })
 }

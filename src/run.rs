@@ -6,6 +6,7 @@
 mod cutoff;
 mod drive;
 mod start;
+pub use start::KeptCluster;
 pub mod wiring;
 pub mod workers;
 
@@ -35,6 +36,8 @@ use workers::Worker;
 pub struct RunOptions {
     /// Parent of the report directory.
     pub reports_dir: PathBuf,
+    /// Leave the cluster running after the run (`--keep-cluster`).
+    pub keep_cluster: bool,
 }
 
 /// What a finished run produced.
@@ -43,6 +46,8 @@ pub struct Outcome {
     pub dir: PathBuf,
     /// What was written to its `results.json`.
     pub results: Results,
+    /// The cluster left running (`--keep-cluster`), and how to reach and stop it.
+    pub kept: Option<start::KeptCluster>,
 }
 
 /// Run `sc` and write its results. The cluster is torn down before this returns. A run cut
@@ -52,7 +57,7 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<Outcome> {
     let progress = Progress::new();
     let dir = report_dir(&opts.reports_dir, &sc.name)?;
     let started_at = crate::timefmt::now_rfc3339();
-    let mut cluster = start_cluster(sc, &progress)?;
+    let mut cluster = start_cluster(sc, &progress, opts.keep_cluster)?;
     let _topic_lock = crate::kafka::topic_lock::acquire(
         &crate::paths::kbench_home()?.join("locks"),
         &cluster.endpoints.brokers.bootstrap,
@@ -105,9 +110,10 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<Outcome> {
         settle_for,
         &progress,
     );
-    let faults = cutoff.keep(faults, &progress).unwrap_or_default();
+    let (faults, registry) = cutoff.keep(faults, &progress).unwrap_or_default();
     let environment = environment(sc, &mut cluster, started_at, drained.seconds);
-    let teardown = cluster.guard.teardown();
+    let security = cluster.endpoints.security();
+    let (teardown, kept) = cluster.finish(opts.keep_cluster, &sc.topic.name);
     let mut results = results::build(results::Inputs {
         scenario: sc,
         environment,
@@ -115,6 +121,7 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<Outcome> {
         target_total: window.target_total(sc),
         load_start_s: window.start.as_secs_f64(),
         faults,
+        registry,
         summary,
         verdict: ledger.lock().unwrap_or_else(|e| e.into_inner()).verdict(),
         producers: driven.producers,
@@ -123,10 +130,10 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<Outcome> {
     });
     // Secrets come only as ${VAR} references; should one stand in the file anyway (a comment),
     // the echoed scenario still must not carry it.
-    results.scenario.text = cluster.endpoints.security().redact(&results.scenario.text);
+    results.scenario.text = security.redact(&results.scenario.text);
     write_report(&dir, &results)?;
     teardown.context("tearing the cluster down")?;
-    Ok(Outcome { dir, results })
+    Ok(Outcome { dir, results, kept })
 }
 
 fn report_dir(parent: &Path, name: &str) -> Result<PathBuf> {

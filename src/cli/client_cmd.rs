@@ -55,6 +55,12 @@ pub fn produce(e: EndpointArgs, o: ProduceOptions, json: bool) -> Result<ExitCod
             ),
             (None, None) => {}
         }
+        if let (Some(t), Some(r)) = (s.requests, s.records_per_request) {
+            println!(
+                "{} ProduceRequests for {} records: {r:.1} records per request",
+                t.produce_requests, t.records
+            );
+        }
     }
     Ok(if s.failed == 0 && s.acked == count {
         ExitCode::SUCCESS

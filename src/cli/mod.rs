@@ -59,6 +59,12 @@ pub enum Command {
         /// Directory the run's report directory is created in.
         #[arg(long, default_value = "reports")]
         reports: PathBuf,
+        /// Leave the cluster, the topic and the registry running after the run, so you can
+        /// look at the data with your own tools; `kbench cluster down` stops it. Without the
+        /// flag the cluster kbench started is stopped and its data removed. An external
+        /// cluster is never stopped either way.
+        #[arg(long)]
+        keep_cluster: bool,
     },
     /// Rebuild the charts and index.html of a run directory from its results.json and .hlog
     /// files (no cluster needed).
@@ -262,7 +268,11 @@ fn parse_duration(s: &str) -> std::result::Result<std::time::Duration, String> {
 
 pub fn dispatch(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Run { scenario, reports } => run_cmd::run_scenario(&scenario, reports),
+        Command::Run {
+            scenario,
+            reports,
+            keep_cluster,
+        } => run_cmd::run_scenario(&scenario, reports, keep_cluster),
         Command::Validate { scenarios } => run_cmd::validate(&scenarios),
         Command::Report { dir } => run_cmd::report(&dir),
         Command::Compare {

@@ -70,17 +70,21 @@ pub fn compare(base: &Path, new: &Path, threshold: f64, html: Option<PathBuf>) -
     })
 }
 
-pub fn run_scenario(file: &Path, reports: PathBuf) -> Result<ExitCode> {
+pub fn run_scenario(file: &Path, reports: PathBuf, keep_cluster: bool) -> Result<ExitCode> {
     let sc = load(file)?;
     let outcome = run::run(
         &sc,
         &RunOptions {
             reports_dir: reports,
+            keep_cluster,
         },
     )?;
     println!("{}", summary::render(&outcome.results));
     println!("results   {}", outcome.dir.join("results.json").display());
     println!("report    {}", outcome.dir.join("index.html").display());
+    if let Some(kept) = &outcome.kept {
+        println!("{kept}");
+    }
     if let Some(a) = &outcome.results.aborted {
         let sc = &outcome.results.scenario;
         eprintln!(

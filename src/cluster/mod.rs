@@ -34,6 +34,7 @@ pub use crate::names::BackendKind;
 pub use crate::security::registry::Registry;
 pub use status::{ClusterStatus, NodeState, NodeStatus, ProcessState};
 pub use topology::{NodeId, Topology};
+pub use watch::Member;
 
 /// How a node is taken down.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,6 +56,17 @@ impl std::fmt::Display for StopMode {
             StopMode::Pause => "pause",
         })
     }
+}
+
+/// What a registry fault does to the registry process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegistryFault {
+    /// Take it down (graceful / kill / pause).
+    Stop(StopMode),
+    /// Continue it after a pause.
+    Resume,
+    /// Start it again (stopping it gracefully first if it runs).
+    Restart,
 }
 
 /// Options that shape how a backend starts.
@@ -90,6 +102,14 @@ pub trait ClusterBackend: Send {
     fn resume(&mut self, node: NodeId) -> Result<()>;
     /// Start a node again on its data: stops it gracefully first if it runs.
     fn restart(&mut self, node: NodeId) -> Result<()>;
+    /// Stop, kill, pause, resume or restart the schema registry.
+    fn registry_fault(&mut self, fault: RegistryFault) -> Result<()> {
+        anyhow::bail!(
+            "the {} backend cannot fault the registry ({fault:?}); registry faults need the \
+             process backend",
+            self.kind().name()
+        )
+    }
     /// Ids of the cluster's Kafka nodes.
     fn node_ids(&self) -> Vec<NodeId>;
     /// The brokers' client listeners and the security every client needs to reach them.

@@ -29,12 +29,12 @@ impl fmt::Display for Member {
 /// is expected to be alive.
 #[derive(Debug, Clone, Default)]
 pub struct Watch {
-    planned_down: BTreeSet<NodeId>,
+    planned_down: BTreeSet<Member>,
 }
 
 impl Watch {
     /// A watch that expects `planned_down` to be down and everything else up.
-    pub fn new(planned_down: impl IntoIterator<Item = NodeId>) -> Watch {
+    pub fn new(planned_down: impl IntoIterator<Item = Member>) -> Watch {
         Watch {
             planned_down: planned_down.into_iter().collect(),
         }
@@ -58,7 +58,7 @@ impl Watch {
     }
 
     fn expected_down(&self, m: Member) -> bool {
-        matches!(m, Member::Broker(id) if self.planned_down.contains(&id))
+        self.planned_down.contains(&m)
     }
 }
 
@@ -68,10 +68,11 @@ mod tests {
 
     #[test]
     fn only_unplanned_exits_count() {
-        let w = Watch::new([2]);
+        let w = Watch::new([Member::Broker(2)]);
         assert!(w.expected_down(Member::Broker(2)));
         assert!(!w.expected_down(Member::Broker(1)));
         assert!(!w.expected_down(Member::Registry));
+        assert!(Watch::new([Member::Registry]).expected_down(Member::Registry));
         assert!(!Watch::default().expected_down(Member::Broker(2)));
     }
 }

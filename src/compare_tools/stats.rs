@@ -59,22 +59,24 @@ pub struct PhaseResult {
 }
 
 /// The figures compared, in reading order (the JSON's maps are alphabetical).
-pub(super) const FIGURES: [&str; 5] = [
+pub(super) const FIGURES: [&str; 6] = [
     "records_per_s",
     "cpu_s_per_million",
     "p50_ms",
     "p99_ms",
     "p999_ms",
+    "records_per_request",
 ];
 
 /// One sample's values of [`FIGURES`], in the same order.
-fn figures(s: &Sample) -> [f64; 5] {
+fn figures(s: &Sample) -> [f64; 6] {
     [
         s.records_per_s,
         s.cpu_s_per_million,
         s.p50_ms,
         s.p99_ms,
         s.p999_ms,
+        s.records_per_request,
     ]
 }
 

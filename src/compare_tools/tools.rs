@@ -55,6 +55,10 @@ pub struct Sample {
     pub p99_corrected_ms: Option<f64>,
     /// kbench only: acked rate / target rate − 1.
     pub rate_error: Option<f64>,
+    /// Records per ProduceRequest (perf-test: its producer's `records-per-request-avg` over
+    /// the metrics' last window; kbench: records / ProduceRequests from librdkafka's
+    /// statistics); NaN when the tool did not say.
+    pub records_per_request: f64,
 }
 
 /// Settings both producers use, so the comparison is of the clients, not their defaults.
@@ -143,6 +147,15 @@ pub fn parse_perf_test(out: &str) -> Option<(f64, f64, f64, f64)> {
     ))
 }
 
+/// One value of perf-test's `--print-metrics` listing, whose lines read
+/// `group:name:{tags}   : value`.
+pub fn perf_test_metric(out: &str, name: &str) -> Option<f64> {
+    let line = out
+        .lines()
+        .find(|l| l.starts_with(name) && l[name.len()..].starts_with(':'))?;
+    line.rsplit(" : ").next()?.trim().parse().ok()
+}
+
 /// Kafka's `kafka-producer-perf-test` (acks=all, idempotent) on `w`, as a child process.
 pub fn perf_test(dist: &Dist, brokers: &Brokers, w: &Workload) -> Result<Sample> {
     let secured = SecuredConfig::write(brokers)?;
@@ -164,6 +177,7 @@ pub fn perf_test(dist: &Dist, brokers: &Brokers, w: &Workload) -> Result<Sample>
             "--throughput",
             &w.rate.map_or("-1".to_string(), |r| format!("{r:.0}")),
         ])
+        .arg("--print-metrics")
         .arg("--producer-props")
         .arg(format!("bootstrap.servers={}", brokers.bootstrap))
         .args(["acks=all", "enable.idempotence=true"])
@@ -187,6 +201,8 @@ pub fn perf_test(dist: &Dist, brokers: &Brokers, w: &Workload) -> Result<Sample>
         p999_ms: p999,
         p99_corrected_ms: None,
         rate_error: None,
+        records_per_request: perf_test_metric(&out, "producer-metrics:records-per-request-avg")
+            .unwrap_or(f64::NAN),
     })
 }
 
@@ -243,6 +259,7 @@ pub fn kbench(ep: &Endpoints, w: &Workload) -> Result<Sample> {
         p999_ms: pct("p99_9_us"),
         p99_corrected_ms: v["ack"]["p99_us"].as_f64().map(|u| u / 1000.0),
         rate_error: w.rate.map(|r| acked_rate / r - 1.0),
+        records_per_request: v["records_per_request"].as_f64().unwrap_or(f64::NAN),
     })
 }
 
@@ -256,5 +273,15 @@ mod tests {
                    100000 records sent, 49975.0 records/sec (48.80 MB/sec), 283.81 ms avg latency, 611.00 ms max latency, 274 ms 50th, 501 ms 95th, 593 ms 99th, 609 ms 99.9th.\n";
         assert_eq!(parse_perf_test(out), Some((49975.0, 274.0, 593.0, 609.0)));
         assert_eq!(parse_perf_test("nothing"), None);
+    }
+
+    #[test]
+    fn reads_one_metric_of_the_listing() {
+        let out = "Metric Name                                                   Value\n\
+                   producer-metrics:records-per-request-avg-x:{client-id=p}   : 1.000\n\
+                   producer-metrics:records-per-request-avg:{client-id=p}     : 24.567\n";
+        let name = "producer-metrics:records-per-request-avg";
+        assert_eq!(perf_test_metric(out, name), Some(24.567));
+        assert_eq!(perf_test_metric(out, "producer-metrics:nope"), None);
     }
 }

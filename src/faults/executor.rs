@@ -1,6 +1,6 @@
 //! Fires the fault plan on the backend at the scheduled times (from the run's origin), resolving
-//! each target when it fires, bringing nodes back after `recover_after`, and logging every action
-//! with its exact time and the node it hit. Runs on its own thread during the load phase.
+//! each target when it fires, bringing nodes (and the registry) back after `recover_after`, and
+//! logging every action with its exact time and the member it hit; `act` carries actions out. Runs on its own thread during the load phase.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -9,12 +9,13 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use rand::SeedableRng;
 
-use super::commands::{NodeAction, NodeCommands};
+use super::act::{act, act_on_network, down_evidence, rolling_restart};
+use super::commands::NodeCommands;
 use super::plan::{Action, FaultSpec};
 use super::report::FaultReport;
 use super::resolve::{resolve, LiveView};
 use crate::cluster::watch::Watch;
-use crate::cluster::{ClusterBackend, NodeId, StopMode};
+use crate::cluster::{ClusterBackend, Member, NodeId};
 use crate::kafka::metadata::MetadataClient;
 
 /// What the executor needs from the run: its clock, where the cluster is, and how to talk.
@@ -80,117 +81,6 @@ enum Event {
     Recover(usize),
 }
 
-fn client_port_open(backend: &dyn ClusterBackend, node: NodeId) -> Option<bool> {
-    let st = backend.status().ok()?;
-    let addr = st
-        .nodes
-        .iter()
-        .find(|n| n.id == node)?
-        .address
-        .parse()
-        .ok()?;
-    Some(std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(300)).is_ok())
-}
-
-/// Evidence that a node really went down, for the report.
-fn down_evidence(backend: &dyn ClusterBackend, node: NodeId) -> String {
-    // Processes of a cluster kbench does not run are invisible to it: only the port speaks.
-    let process = backend
-        .status()
-        .ok()
-        .and_then(|s| s.nodes.into_iter().find(|n| n.id == node))
-        .and_then(|n| n.process)
-        .map_or(String::new(), |p| format!("process {}, ", p.label()));
-    let port = match client_port_open(backend, node) {
-        Some(true) => "client port still open",
-        Some(false) => "client port closed",
-        None => "client port unknown",
-    };
-    format!("broker {node}: {process}{port}")
-}
-
-/// Restart every node in turn, the controller last, each after the previous one is back in the
-/// cluster metadata and every ISR of the topic.
-fn rolling_restart(
-    backend: &mut dyn ClusterBackend,
-    md: &MetadataClient,
-    cx: &ExecContext<'_>,
-    evidence: &mut Vec<String>,
-) -> Result<()> {
-    let controller = backend.controller();
-    let mut order = backend.node_ids();
-    order.sort_by_key(|n| Some(*n) == controller);
-    for node in order {
-        let t0 = Instant::now();
-        act(backend, cx.commands, Action::Restart, node, evidence)?;
-        let back = crate::kafka::admin::wait_until(Duration::from_secs(180), || {
-            cx.stop.load(Ordering::Relaxed)
-                || md
-                    .snapshot(cx.topic, Duration::from_secs(1))
-                    .is_ok_and(|(brokers, parts)| {
-                        brokers.contains(&node) && parts.iter().all(|p| p.isr.contains(&node))
-                    })
-        });
-        if !back {
-            bail!("broker {node} did not rejoin every ISR within 180s of its restart");
-        }
-        evidence.push(format!(
-            "broker {node} restarted and back in every ISR after {:.1}s",
-            t0.elapsed().as_secs_f64()
-        ));
-    }
-    Ok(())
-}
-
-/// Carry out network or gray fault `i` (or its healing) on `node` through the backend's lab
-/// network.
-fn act_on_network(
-    backend: &mut dyn ClusterBackend,
-    i: usize,
-    f: &FaultSpec,
-    heal: bool,
-    node: NodeId,
-) -> Result<Vec<String>> {
-    let net = backend.network_faults().context(
-        "this cluster's nodes are not on a lab network: network faults need the process backend",
-    )?;
-    match (heal, f.action, &f.net) {
-        (true, _, _) => net.heal(i),
-        (false, Action::Heal, _) => net.heal_node(node),
-        (false, _, Some(spec)) => net.inject(i, node, spec),
-        (false, a, None) => bail!("{} fault without its settings", a.verb()),
-    }
-}
-
-/// Carry out `action` on `node`: through the operator's commands when there are some (each
-/// command's outcome goes into `evidence`), otherwise through the backend.
-fn act(
-    backend: &mut dyn ClusterBackend,
-    commands: Option<&NodeCommands>,
-    action: Action,
-    node: NodeId,
-    evidence: &mut Vec<String>,
-) -> Result<()> {
-    if let Some(cmds) = commands {
-        for step in NodeAction::steps(action) {
-            let outcome = cmds.run(*step, node)?;
-            evidence.push(format!("{} node {node}: {outcome}", step.key()));
-        }
-        return Ok(());
-    }
-    match action {
-        Action::Stop => backend.stop(node, StopMode::Graceful),
-        Action::Kill => backend.stop(node, StopMode::Kill),
-        Action::Pause => backend.stop(node, StopMode::Pause),
-        Action::Resume => backend.resume(node),
-        Action::Start | Action::Restart => backend.restart(node),
-        a => unreachable!(
-            "{} is handled by act_on_network or rolling_restart",
-            a.verb()
-        ),
-    }
-}
-
 /// Run the whole plan, then keep watching the cluster's processes until the load is over; a
 /// process dying outside the plan ends it early (`broken`).
 pub fn execute(
@@ -205,6 +95,7 @@ pub fn execute(
         md: MetadataClient::new(cx.brokers).ok(),
         rng: rand_chacha::ChaCha8Rng::seed_from_u64(cx.seed ^ 0xfa_u64),
         down: BTreeMap::new(),
+        hit: vec![None; plan.len()],
         reports: plan.iter().map(|f| planned_report(f, cx)).collect(),
         broken: None,
         controllers: Vec::new(),
@@ -275,8 +166,10 @@ struct Executor<'p, 'b, 'c> {
     cx: &'c ExecContext<'c>,
     md: Option<MetadataClient>,
     rng: rand_chacha::ChaCha8Rng,
-    /// Node -> fault that took it down, so a later start / resume closes that fault's window.
-    down: BTreeMap<NodeId, usize>,
+    /// Member -> fault that took it down, so a later start / resume closes that fault's window.
+    down: BTreeMap<Member, usize>,
+    /// The member each fault hit, once resolved.
+    hit: Vec<Option<Member>>,
     reports: Vec<FaultReport>,
     /// Set when a process died outside the plan.
     broken: Option<String>,
@@ -397,7 +290,7 @@ impl Executor<'_, '_, '_> {
         Ok(())
     }
 
-    /// Resolve the fault's target, then act on that node at `t`.
+    /// Resolve the fault's target, then act on that member at `t`.
     fn fire_on_node(&mut self, i: usize, t: Duration, evidence: &mut Vec<String>) -> Result<()> {
         let f = &self.plan[i];
         let md = self.md.as_ref().context("no metadata client")?;
@@ -406,35 +299,40 @@ impl Executor<'_, '_, '_> {
             metadata: md,
             topic: self.cx.topic,
         };
-        let node = resolve(f.target, &view, &mut self.rng)?;
-        self.reports[i].node = Some(node);
-        self.reports[i].label = f.label(Some(node));
+        let member = resolve(f.target, &view, &mut self.rng)?;
+        let node = match member {
+            Member::Broker(n) => Some(n),
+            Member::Registry => None,
+        };
+        self.hit[i] = Some(member);
+        self.reports[i].node = node;
+        self.reports[i].label = f.label(node);
         if !self.wait_until(Some(t)) {
             bail!("not fired: the run stopped first");
         }
         self.cx.fired(&mut self.reports[i], i + 1);
         if f.action.on_lab() {
-            evidence.extend(act_on_network(self.backend, i, f, false, node)?);
+            evidence.extend(act_on_network(self.backend, i, f, false, member)?);
         } else {
-            act(self.backend, self.cx.commands, f.action, node, evidence)?;
+            act(self.backend, self.cx.commands, f.action, member, evidence)?;
         }
-        self.after_action(i, node, evidence);
+        self.after_action(i, member, evidence);
         Ok(())
     }
 
-    /// What an action on `node` means for the fault windows: down, or back up.
-    fn after_action(&mut self, i: usize, node: NodeId, evidence: &mut Vec<String>) {
+    /// What an action on `member` means for the fault windows: down, or back up.
+    fn after_action(&mut self, i: usize, member: Member, evidence: &mut Vec<String>) {
         let now = self.cx.now_s();
         match self.plan[i].action {
             Action::Stop | Action::Kill => {
-                evidence.push(down_evidence(self.backend, node));
-                self.down.insert(node, i);
+                evidence.push(down_evidence(self.backend, member));
+                self.down.insert(member, i);
             }
             Action::Pause => {
-                self.down.insert(node, i);
+                self.down.insert(member, i);
             }
             Action::Start | Action::Resume => {
-                if let Some(j) = self.down.remove(&node) {
+                if let Some(j) = self.down.remove(&member) {
                     self.reports[j].recovered_s = Some(now);
                 }
                 self.reports[i].recovered_s = Some(now);
@@ -446,8 +344,7 @@ impl Executor<'_, '_, '_> {
 
     /// Fault `i`'s automatic recovery (`recover_after`), unless the fault itself failed.
     fn recover(&mut self, i: usize) {
-        let (Some(node), Some(action)) = (self.reports[i].node, self.plan[i].action.recovery())
-        else {
+        let (Some(member), Some(action)) = (self.hit[i], self.plan[i].action.recovery()) else {
             return;
         };
         if self.reports[i].error.is_some() {
@@ -455,20 +352,26 @@ impl Executor<'_, '_, '_> {
         }
         let t = self.cx.now_s();
         (self.cx.log)(&format!(
-            "fault {} recovery at {t:.3}s: {} broker {node}",
+            "fault {} recovery at {t:.3}s: {} {member}",
             i + 1,
             action.verb()
         ));
         let mut evidence = Vec::new();
         let result = if action == Action::Heal {
-            act_on_network(self.backend, i, &self.plan[i], true, node).map(|e| evidence = e)
+            act_on_network(self.backend, i, &self.plan[i], true, member).map(|e| evidence = e)
         } else {
-            act(self.backend, self.cx.commands, action, node, &mut evidence)
+            act(
+                self.backend,
+                self.cx.commands,
+                action,
+                member,
+                &mut evidence,
+            )
         };
         self.reports[i].evidence.extend(evidence);
         match result {
             Ok(()) => {
-                self.down.remove(&node);
+                self.down.remove(&member);
                 self.reports[i].recovered_s = Some(t);
             }
             Err(e) => self.reports[i].error = Some(format!("recovery failed: {e:#}")),

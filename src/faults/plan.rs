@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::cluster::watch::Member;
 use crate::cluster::NodeId;
 
 /// What a fault does to its target node.
@@ -131,11 +132,14 @@ pub enum Target {
     Random,
     /// Every node (rolling restart).
     All,
+    /// The schema registry.
+    Registry,
 }
 
 impl Target {
     /// Every target form a scenario may write, for error messages.
-    pub const FORMS: &'static str = "broker:N, leader:P, follower:P, controller, random, all";
+    pub const FORMS: &'static str =
+        "broker:N, leader:P, follower:P, controller, random, all, registry";
 
     /// A target as a scenario writes it (`broker:2`, `leader:0`, `all`, ...); `None` if
     /// malformed.
@@ -151,8 +155,21 @@ impl Target {
             ("controller", None) => Target::Controller,
             ("random", None) => Target::Random,
             ("all", None) => Target::All,
+            ("registry", None) => Target::Registry,
             _ => return None,
         })
+    }
+}
+
+impl Target {
+    /// The member a target names whatever the cluster's state: `broker:N` and `registry`;
+    /// `None` for targets resolved when they fire.
+    pub fn fixed_member(self) -> Option<Member> {
+        match self {
+            Target::Broker(n) => Some(Member::Broker(n)),
+            Target::Registry => Some(Member::Registry),
+            _ => None,
+        }
     }
 }
 
@@ -165,6 +182,7 @@ impl fmt::Display for Target {
             Target::Controller => f.write_str("controller"),
             Target::Random => f.write_str("random"),
             Target::All => f.write_str("all"),
+            Target::Registry => f.write_str("registry"),
         }
     }
 }
@@ -191,6 +209,7 @@ impl FaultSpec {
     pub fn label(&self, node: Option<NodeId>) -> String {
         let who = match (self.target, node) {
             (Target::All, _) => "all brokers".to_string(),
+            (Target::Registry, _) => "the registry".to_string(),
             (Target::Broker(n), _) => format!("broker {n}"),
             (t, Some(n)) => {
                 let why = match t {
@@ -225,6 +244,8 @@ mod tests {
         assert_eq!(Target::parse("leader:0"), Some(Target::Leader(0)));
         assert_eq!(Target::parse("follower:3"), Some(Target::Follower(3)));
         assert_eq!(Target::parse("controller"), Some(Target::Controller));
+        assert_eq!(Target::parse("registry"), Some(Target::Registry));
+        assert_eq!(Target::parse("registry:1"), None);
         assert_eq!(Target::parse("leader"), None);
         assert_eq!(Target::parse("broker:x"), None);
         assert_eq!(

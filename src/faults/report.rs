@@ -34,6 +34,10 @@ pub struct FaultReport {
     pub evidence: Vec<String>,
     /// Set when the action itself failed.
     pub error: Option<String>,
+    /// A registry fault that took the registry down: when it stopped answering and when it
+    /// answered again, from the registry probe.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry_outage: Option<crate::faults::registry_probe::Outage>,
     /// Failover metrics around the fault; `None` if it never fired.
     pub metrics: Option<FailoverMetrics>,
     /// Active-controller changes seen while the fault was in force or soon after.

@@ -6,7 +6,7 @@ use anyhow::{bail, Context, Result};
 use rand::seq::IndexedRandom;
 
 use super::plan::Target;
-use crate::cluster::{ClusterBackend, NodeId};
+use crate::cluster::{ClusterBackend, Member, NodeId};
 use crate::kafka::metadata::{MetadataClient, PartitionInfo};
 
 /// What resolution needs to know about the cluster right now.
@@ -60,8 +60,19 @@ fn partition(view: &dyn ClusterView, p: i32) -> Result<PartitionInfo> {
         .with_context(|| format!("partition {p} is not in the topic's metadata"))
 }
 
-/// The node `target` names now. `All` names no single node.
-pub fn resolve(target: Target, view: &dyn ClusterView, rng: &mut impl rand::Rng) -> Result<NodeId> {
+/// The member `target` names now. `All` names no single one.
+pub fn resolve(target: Target, view: &dyn ClusterView, rng: &mut impl rand::Rng) -> Result<Member> {
+    if target == Target::Registry {
+        return Ok(Member::Registry);
+    }
+    resolve_broker(target, view, rng).map(Member::Broker)
+}
+
+fn resolve_broker(
+    target: Target,
+    view: &dyn ClusterView,
+    rng: &mut impl rand::Rng,
+) -> Result<NodeId> {
     Ok(match target {
         Target::Broker(n) => n,
         Target::Leader(p) => {
@@ -91,6 +102,7 @@ pub fn resolve(target: Target, view: &dyn ClusterView, rng: &mut impl rand::Rng)
             .choose(rng)
             .context("no node is up to pick from")?,
         Target::All => bail!("target \"all\" names every node, not one"),
+        Target::Registry => bail!("the registry is not a broker"),
     })
 }
 
@@ -136,13 +148,18 @@ mod tests {
     fn resolves_each_target_kind() {
         let v = fake();
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
-        assert_eq!(resolve(Target::Broker(3), &v, &mut rng).unwrap(), 3);
-        assert_eq!(resolve(Target::Leader(0), &v, &mut rng).unwrap(), 2);
-        assert_eq!(resolve(Target::Follower(0), &v, &mut rng).unwrap(), 1);
-        assert_eq!(resolve(Target::Controller, &v, &mut rng).unwrap(), 1);
+        let mut node = |t| match resolve(t, &v, &mut rng).unwrap() {
+            Member::Broker(n) => n,
+            Member::Registry => 0,
+        };
+        assert_eq!(node(Target::Broker(3)), 3);
+        assert_eq!(node(Target::Leader(0)), 2);
+        assert_eq!(node(Target::Follower(0)), 1);
+        assert_eq!(node(Target::Controller), 1);
+        assert_eq!(node(Target::Registry), 0);
         for _ in 0..20 {
             assert!(
-                [1, 3].contains(&resolve(Target::Random, &v, &mut rng).unwrap()),
+                [1, 3].contains(&node(Target::Random)),
                 "random picks only nodes that are up"
             );
         }

@@ -1,7 +1,7 @@
 //! A producer's delivery bookkeeping, served by librdkafka's delivery callback: the in-flight
 //! ring of intended and actual send times, the recorder each outcome is measured into, the audit
 //! ledger and the run's ack timeline — and, from librdkafka's statistics, whether the producer
-//! is ready to send yet.
+//! is ready to send yet and, at its end, how many requests it sent.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -12,6 +12,7 @@ use rdkafka::producer::{DeliveryResult, ProducerContext};
 use rdkafka::ClientContext;
 
 use super::ready::Readiness;
+use super::tally::Tallier;
 use crate::audit::ledger::Ledger;
 use crate::faults::observe::AckTimeline;
 use crate::metrics::{Counter, Kind, Recorder};
@@ -90,6 +91,7 @@ pub(super) struct Ctx {
     ledger: Arc<Mutex<Ledger>>,
     timeline: Arc<Mutex<AckTimeline>>,
     readiness: Readiness,
+    tallier: Tallier,
 }
 
 impl Ctx {
@@ -115,12 +117,18 @@ impl Ctx {
             ledger,
             timeline,
             readiness,
+            tallier: Tallier::default(),
         }
     }
 
     /// What librdkafka's statistics say about being ready to send.
     pub(super) fn readiness(&self) -> &Readiness {
         &self.readiness
+    }
+
+    /// What librdkafka's statistics say about the requests sent, when asked.
+    pub(super) fn tallier(&self) -> &Tallier {
+        &self.tallier
     }
 
     pub(super) fn lock(&self) -> std::sync::MutexGuard<'_, Inflight> {
@@ -149,6 +157,7 @@ impl Ctx {
 impl ClientContext for Ctx {
     fn stats_raw(&self, statistics: &[u8]) {
         self.readiness.observe(statistics);
+        self.tallier.observe(statistics);
     }
 }
 

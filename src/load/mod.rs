@@ -7,3 +7,4 @@ pub mod pace;
 pub mod producer;
 pub mod ready;
 pub mod schedule;
+pub mod tally;

@@ -126,6 +126,9 @@ pub struct ProducerReport {
     pub ready_after: Option<Duration>,
     /// What readiness still lacked when the schedule started without it.
     pub waiting_for: Option<String>,
+    /// ProduceRequests and records sent, from the producer's last statistics; `None` when
+    /// statistics are off or none came in time.
+    pub requests: Option<super::tally::RequestTally>,
 }
 
 /// The schedule's clock: time since this producer's schedule starts, and one precise sleep per
@@ -310,6 +313,7 @@ pub fn run(
         totals
     });
     let unresolved = await_deliveries(&producer, &cfg, &limits, &stop);
+    let requests = final_tally(&producer, &cc);
     Ok(ProducerReport {
         id: cfg.id,
         sent: totals.sent,
@@ -319,7 +323,26 @@ pub fn run(
         start: cfg.start,
         ready_after,
         waiting_for,
+        requests,
     })
+}
+
+/// The request tally from the next statistics document, waited for at most a few intervals.
+fn final_tally(
+    producer: &BaseProducer<Ctx>,
+    cc: &ClientConfig,
+) -> Option<super::tally::RequestTally> {
+    let interval = cc.get("statistics.interval.ms")?.parse::<u64>().ok()?;
+    if interval == 0 || interval > 1000 || crate::signals::hurry() {
+        return None; // off, or too slow to wait for at the end of a run
+    }
+    let tallier = producer.context().tallier();
+    tallier.want();
+    let deadline = Instant::now() + Duration::from_millis(3 * interval);
+    while tallier.taken().is_none() && Instant::now() < deadline {
+        producer.poll(Duration::from_millis(interval / 2 + 1));
+    }
+    tallier.taken()
 }
 
 /// Longest `kbench produce` waits for its producer to be ready before starting anyway.

@@ -59,6 +59,9 @@ pub struct Results {
     /// The scenario's `[slo]` objectives, checked (not evaluated for a run cut short).
     #[serde(default)]
     pub slos: Vec<crate::slo::SloResult>,
+    /// The registry's availability (probed every 200 ms), for runs that fault the registry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry: Option<crate::faults::registry_probe::RegistryAvailability>,
     /// Set when the run was cut short after its load began; every figure then covers the run
     /// up to the stop.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -285,6 +288,8 @@ pub struct Inputs<'a> {
     pub load_start_s: f64,
     /// One report per fault, analysed.
     pub faults: Vec<crate::faults::report::FaultReport>,
+    /// The registry probe's findings, for runs that fault the registry.
+    pub registry: Option<crate::faults::registry_probe::RegistryAvailability>,
     /// The metrics aggregator's summary: phases, series, errors.
     pub summary: Summary,
     /// The audit's verdict.
@@ -423,6 +428,7 @@ pub fn build(i: Inputs<'_>) -> Results {
         late_intervals: i.summary.late_intervals,
         load_start_s: i.load_start_s,
         faults: i.faults,
+        registry: i.registry,
         slos,
         aborted: i.aborted,
     }

@@ -107,6 +107,16 @@ fn latency(s: &mut String, r: &Results) {
 }
 
 fn faults(s: &mut String, r: &Results) {
+    if let Some(a) = &r.registry {
+        let _ = writeln!(
+            s,
+            "registry  probed every {} ms: {} probes, {} failed, {} outage(s)",
+            a.period_ms,
+            a.probes,
+            a.failed,
+            a.outages.len()
+        );
+    }
     for f in &r.faults {
         let _ = write!(
             s,
@@ -122,6 +132,9 @@ fn faults(s: &mut String, r: &Results) {
             let _ = write!(s, "  FAILED: {e}");
         }
         let _ = writeln!(s);
+        if let Some(o) = &f.registry_outage {
+            let _ = writeln!(s, "          {}", outage_line(o));
+        }
         if let Some(m) = &f.metrics {
             let reelect: Vec<String> = m
                 .leader_reelection_s
@@ -148,6 +161,23 @@ fn faults(s: &mut String, r: &Results) {
             }
         }
     }
+}
+
+/// When the registry stopped answering, when it answered again, and how its probes failed.
+fn outage_line(o: &crate::faults::registry_probe::Outage) -> String {
+    let kinds: Vec<String> = (o.failures.iter())
+        .map(|(k, n)| format!("{k} x{n}"))
+        .collect();
+    let back = match (o.to_s, o.duration_s()) {
+        (Some(t), Some(d)) => format!("answered again at {t:.3}s: unavailable {d:.1} s"),
+        _ => "never answered again before probing stopped".into(),
+    };
+    format!(
+        "registry stopped answering at {:.3}s (last answer {}), {back}; failed probes {}",
+        o.from_s,
+        o.last_ok_s.map_or("-".into(), |t| format!("{t:.3}s")),
+        kinds.join(", ")
+    )
 }
 
 /// ISR shrink / whole-again times, leader changes and controller moves, on one line.

@@ -17,6 +17,8 @@ use crate::cluster::ClusterBackend;
 use crate::faults::analysis;
 use crate::faults::executor::{self, ExecContext};
 use crate::faults::observe::{self, AckTimeline, MetadataTimeline};
+use crate::faults::plan::Target;
+use crate::faults::registry_probe::{self, Probe, RegistryAvailability};
 use crate::faults::report::FaultReport;
 use crate::kafka::admin;
 use crate::kafka::Brokers;
@@ -45,6 +47,8 @@ pub(super) struct FaultObservers {
     reports: Vec<FaultReport>,
     acks: Arc<Mutex<AckTimeline>>,
     poller: Option<(Worker<MetadataTimeline>, Arc<AtomicBool>)>,
+    /// The registry's availability probe, for runs that fault the registry.
+    registry_probe: Option<ProbeWorker>,
 }
 
 /// What the load step leaves.
@@ -103,6 +107,7 @@ pub(super) fn producers_and_faults(i: DriveInputs<'_>) -> Result<Driven> {
     i.progress
         .begin_load(i.window.total, i.window.target_total(i.sc));
     let poller = start_metadata_poller(i.sc, i.endpoints, i.clock)?;
+    let registry_probe = start_registry_probe(i.sc, i.endpoints, i.clock)?;
     let fault_stop = AtomicBool::new(false);
     let cx = ExecContext {
         origin: i.clock.origin,
@@ -160,6 +165,7 @@ pub(super) fn producers_and_faults(i: DriveInputs<'_>) -> Result<Driven> {
             reports,
             acks,
             poller,
+            registry_probe,
         },
         live,
         watch,
@@ -225,6 +231,50 @@ fn start_metadata_poller(
     Ok(Some((worker, stop)))
 }
 
+/// The registry probe's thread and the flag that stops it.
+type ProbeWorker = (Worker<Vec<Probe>>, Arc<AtomicBool>);
+
+/// `GET /subjects` every 200 ms, for runs that fault the registry.
+fn start_registry_probe(
+    sc: &Scenario,
+    endpoints: &Endpoints,
+    clock: &RunClock,
+) -> Result<Option<ProbeWorker>> {
+    if !sc.faults.iter().any(|f| f.target == Target::Registry) {
+        return Ok(None);
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let (registry, origin, probe_stop) = (endpoints.registry.clone(), clock.origin, stop.clone());
+    let worker = Worker::spawn("registry-probe", move || {
+        Ok(registry_probe::probe_until(&registry, origin, &probe_stop))
+    })?;
+    Ok(Some((worker, stop)))
+}
+
+/// Wait (up to `timeout`) for the registry to answer again, then stop its probe and summarise
+/// what it saw, so an outage that reaches past the load is still closed and measured.
+fn finish_registry_probe(
+    probe: Option<ProbeWorker>,
+    registry: &crate::cluster::Registry,
+    timeout: Duration,
+    progress: &Progress,
+) -> Result<Option<RegistryAvailability>> {
+    let Some((worker, stop)) = probe else {
+        return Ok(None);
+    };
+    let answers = || registry.answers(Duration::from_secs(1));
+    if !answers() {
+        progress.note("waiting for the registry to answer again");
+        if !admin::wait_until(timeout, answers) {
+            progress.note("the registry did not answer again before the end of the drain");
+        }
+    }
+    // One more probe period, so the probe itself sees it answer.
+    std::thread::sleep(registry_probe::PROBE_PERIOD * 2);
+    stop.store(true, Ordering::Relaxed);
+    Ok(Some(RegistryAvailability::of(&worker.join()?)))
+}
+
 /// Give the cluster up to `settle_for` to heal, stop the poller, and measure every fault.
 pub(super) fn analyse_faults(
     sc: &Scenario,
@@ -234,18 +284,23 @@ pub(super) fn analyse_faults(
     window: &LoadWindow,
     settle_for: Duration,
     progress: &Progress,
-) -> Result<Vec<FaultReport>> {
+) -> Result<(Vec<FaultReport>, Option<RegistryAvailability>)> {
     let FaultObservers {
         mut reports,
         acks,
         poller,
+        registry_probe,
     } = observers;
     let Some((poller, stop)) = poller else {
-        return Ok(reports);
+        return Ok((reports, None));
     };
     let nodes = cluster.guard.backend().node_ids().len();
     let (brokers, topic) = (&cluster.endpoints.brokers, &sc.topic.name);
+    let t0 = Instant::now();
     settle(brokers, topic, nodes, settle_for, progress);
+    let registry = &cluster.endpoints.registry;
+    let left = settle_for.saturating_sub(t0.elapsed());
+    let availability = finish_registry_probe(registry_probe, registry, left, progress)?;
     stop.store(true, Ordering::Relaxed);
     let metadata = poller.join()?;
     let mut acks = std::mem::take(&mut *acks.lock().unwrap_or_else(|e| e.into_inner()));
@@ -262,7 +317,19 @@ pub(super) fn analyse_faults(
             load_end_s: end.as_secs_f64(),
         },
     );
-    Ok(reports)
+    if let Some(a) = &availability {
+        registry_outages(sc, &mut reports, a);
+    }
+    Ok((reports, availability))
+}
+
+/// Give each fired registry fault that takes the registry down the outage it caused.
+fn registry_outages(sc: &Scenario, reports: &mut [FaultReport], a: &RegistryAvailability) {
+    for (f, r) in sc.faults.iter().zip(reports.iter_mut()) {
+        if f.target == Target::Registry && f.action.takes_down() && r.fired_s > 0.0 {
+            r.registry_outage = a.outage_after(r.fired_s).cloned();
+        }
+    }
 }
 
 /// After a fault run, wait (up to `timeout`) until every broker is registered and every replica

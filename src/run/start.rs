@@ -13,6 +13,7 @@ use crate::cluster::process::ProcessBackend;
 use crate::cluster::{
     Brokers, ClusterBackend, ClusterGuard, Registry, StartOptions, Topology, Versions,
 };
+use crate::names::BackendKind;
 use crate::progress::Progress;
 use crate::scenario::{ClusterSpec, Containers, ExternalFaults, Scenario};
 use crate::security::spec;
@@ -26,9 +27,15 @@ pub(super) struct StartedCluster {
     pub ready_s: f64,
 }
 
-/// Step 1: the backend the scenario names, started and ready.
-pub(super) fn start_cluster(sc: &Scenario, progress: &Progress) -> Result<StartedCluster> {
-    let (backend, start_opts) = backend_for(sc)?;
+/// Step 1: the backend the scenario names, started and ready; `keep`: started to outlive
+/// this process (`--keep-cluster`).
+pub(super) fn start_cluster(
+    sc: &Scenario,
+    progress: &Progress,
+    keep: bool,
+) -> Result<StartedCluster> {
+    let (backend, mut start_opts) = backend_for(sc)?;
+    start_opts.detached = keep;
     let mut guard = ClusterGuard::new(backend);
     let t0 = Instant::now();
     guard.backend().start(&start_opts, &|m| progress.note(m))?;
@@ -44,6 +51,53 @@ pub(super) fn start_cluster(sc: &Scenario, progress: &Progress) -> Result<Starte
         versions,
         ready_s: t0.elapsed().as_secs_f64(),
     })
+}
+
+impl StartedCluster {
+    /// The last step: tear the cluster down, or (`keep`) hand it over to outlive the run.
+    pub(super) fn finish(self, keep: bool, topic: &str) -> (Result<()>, Option<KeptCluster>) {
+        let mut guard = self.guard;
+        let kind = guard.backend().kind();
+        if !keep {
+            return (guard.teardown(), None);
+        }
+        guard.detach();
+        let kept = KeptCluster {
+            backend: kind,
+            bootstrap: self.endpoints.brokers.bootstrap.clone(),
+            registry_url: self.endpoints.registry.url.clone(),
+            topic: topic.to_string(),
+        };
+        (Ok(()), Some(kept))
+    }
+}
+
+/// A cluster left running after its run, for the user's own tools.
+#[derive(Debug, Clone)]
+pub struct KeptCluster {
+    /// Which backend runs it (says how to stop it).
+    pub backend: BackendKind,
+    /// The brokers' client listeners.
+    pub bootstrap: String,
+    /// The registry's Confluent-compatible API.
+    pub registry_url: String,
+    /// The run's topic, with every record still on it.
+    pub topic: String,
+}
+
+impl std::fmt::Display for KeptCluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let stop = match self.backend {
+            BackendKind::Process => "`kbench cluster down` stops it",
+            BackendKind::Docker => "`kbench cluster down --backend docker` stops it",
+            BackendKind::External => "kbench does not run it, so it was never going to stop it",
+        };
+        write!(
+            f,
+            "cluster kept running (--keep-cluster): brokers {}, registry {}, topic {}; {stop}",
+            self.bootstrap, self.registry_url, self.topic
+        )
+    }
 }
 
 fn backend_for(sc: &Scenario) -> Result<(Box<dyn ClusterBackend>, StartOptions)> {

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::raw::RawFault;
 use super::source::{ScenarioError, Source};
+use crate::cluster::watch::Member;
 use crate::faults::plan::{Action, FaultSpec, Target};
 use crate::names::BROKER_IDS;
 
@@ -107,6 +108,16 @@ fn check_target(
                 ),
             ))
         }
+        Target::Registry if action.on_lab() => {
+            return Err(src.error(
+                field,
+                format!(
+                    "{} is a network fault; the registry takes stop, kill, pause, resume, start \
+                     and restart (network faults reach brokers only)",
+                    action.verb()
+                ),
+            ))
+        }
         Target::All if action != Action::RollingRestart => {
             return Err(src.error(field, "\"all\" only goes with action = \"rolling-restart\""))
         }
@@ -152,19 +163,20 @@ fn recovery(
 }
 
 /// A node that is down (stopped, killed or paused until its recovery) must not be the target
-/// of another fault in the meantime. Checked for `broker:N` targets; dynamic targets are
-/// resolved against the live cluster when they fire.
+/// of another fault in the meantime. Checked for `broker:N` and `registry` targets; dynamic
+/// targets are resolved against the live cluster when they fire.
 fn check_overlaps(src: &Source, plan: &[FaultSpec]) -> Result<(), ScenarioError> {
-    let on = |f: &FaultSpec, n: u32| {
-        matches!(f.target, Target::Broker(m) if m == n) || f.target == Target::All
+    let on = |f: &FaultSpec, m: Member| {
+        f.target.fixed_member() == Some(m)
+            || (f.target == Target::All && matches!(m, Member::Broker(_)))
     };
     for a in plan.iter().filter(|f| f.action.takes_down()) {
-        let Target::Broker(n) = a.target else {
+        let Some(m) = a.target.fixed_member() else {
             continue;
         };
         let later = || {
             plan.iter()
-                .filter(move |b| b.index != a.index && b.at >= a.at && on(b, n))
+                .filter(move |b| b.index != a.index && b.at >= a.at && on(b, m))
         };
         // Down until the automatic recovery, or else until a later start / resume / restart.
         let until = a.recovers_at().or_else(|| {
@@ -184,7 +196,7 @@ fn check_overlaps(src: &Source, plan: &[FaultSpec]) -> Result<(), ScenarioError>
             return Err(src.error(
                 &format!("fault.{}.at", b.index),
                 format!(
-                    "broker {n} is still down from fault {} ({} at {}) at this time",
+                    "{m} is still down from fault {} ({} at {}) at this time",
                     a.index + 1,
                     a.action.verb(),
                     crate::duration::display(a.at)

@@ -15,7 +15,7 @@ use super::{
     ClusterSpec, ConsumerSpec, Containers, ExternalFaults, ProducerSpec, Scenario, SchemaSpec,
 };
 use crate::avro::generate::Sizes;
-use crate::faults::plan::FaultSpec;
+use crate::faults::plan::{FaultSpec, Target};
 use crate::kafka::admin::TopicSpec;
 use crate::load::producer::Acks;
 use crate::load::schedule::{RateProfile, Step};
@@ -431,6 +431,14 @@ fn slo_section(
 
 /// Faults on an external cluster need a way to reach its brokers.
 fn check_faults_reachable(src: &Source, cluster: &ClusterSpec, faults: &[FaultSpec]) -> R<()> {
+    let on_registry = faults.iter().find(|f| f.target == Target::Registry);
+    if let (Some(f), false) = (on_registry, matches!(cluster, ClusterSpec::Process { .. })) {
+        return Err(src.error(
+            &format!("fault.{}.target", f.index),
+            "registry faults need backend = \"process\" (kbench runs the registry as its own \
+             process there); the docker and external backends cannot fault the registry yet",
+        ));
+    }
     match cluster {
         ClusterSpec::External {
             faults: ExternalFaults::None,

@@ -69,11 +69,25 @@ impl Registry {
 
     /// `GET <url><path>` with this auth, through a blocking client that gives up after `timeout`.
     pub fn get(&self, path: &str, timeout: Duration) -> Result<reqwest::blocking::Response> {
+        self.get_with(&self.blocking_client(timeout)?, path)
+    }
+
+    /// A blocking client that trusts this registry's CA and gives up after `timeout`, for
+    /// callers that ask often (a probe) and should not build one per request.
+    pub fn blocking_client(&self, timeout: Duration) -> Result<reqwest::blocking::Client> {
         let mut client = reqwest::blocking::Client::builder().timeout(timeout);
         if let Some(ca) = &self.auth.ca_file {
             client = client.add_root_certificate(ca_certificate(ca)?);
         }
-        let client = client.build().context("cannot build an HTTP client")?;
+        client.build().context("cannot build an HTTP client")
+    }
+
+    /// `GET <url><path>` with this auth through `client`.
+    pub fn get_with(
+        &self,
+        client: &reqwest::blocking::Client,
+        path: &str,
+    ) -> Result<reqwest::blocking::Response> {
         let mut req = client.get(format!("{}{path}", self.url));
         if let Some((user, password)) = &self.auth.basic {
             req = req.basic_auth(user, Some(password.expose()));

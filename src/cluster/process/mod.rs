@@ -4,11 +4,11 @@
 //! starting is in `starting`; stopping every process of a state in `stop`.
 
 mod network;
+mod registry;
 mod starting;
 mod stop;
 
 pub use stop::stop_all;
-use stop::wait_for;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -24,7 +24,10 @@ use super::state::{ClusterState, NodeRecord, RegistryRecord};
 use super::status::{ClusterStatus, NodeStatus, ProcessState};
 use super::topology::{NodeId, Topology, HOST};
 use super::watch::Member;
-use super::{jvm_cmd, probe, Brokers, ClusterBackend, Registry, StartOptions, StopMode, Versions};
+use super::{
+    jvm_cmd, probe, Brokers, ClusterBackend, Registry, RegistryFault, StartOptions, StopMode,
+    Versions,
+};
 use crate::names::BackendKind;
 use crate::security::{ClientSecurity, Secret};
 
@@ -206,27 +209,6 @@ impl ProcessBackend {
         self.state.save()
     }
 
-    fn spawn_registry(&mut self) -> Result<()> {
-        let dist = self.dist()?;
-        if let Some(rec) = &self.state.security {
-            let dir = self.state.workdir.join("registry").join("config");
-            std::fs::create_dir_all(&dir)?;
-            let props = rec.registry_properties(self.password.as_ref());
-            secure::private_write(&dir.join("application.properties"), &props)?;
-        }
-        let cmd = jvm_cmd::registry(&dist, &self.state.workdir, &self.topo);
-        let p = proc_ctl::spawn_logged(cmd, &self.state.registry.log)?;
-        self.state.registry.process = Some(p);
-        self.state.save()?;
-        if let (Some(rec), Some(pw)) = (&self.state.security, &self.password) {
-            let dir = self.state.workdir.join("registry").join("front");
-            let front = super::registry_proxy::start(&dir, rec, pw, self.topo.registry_port)?;
-            self.state.registry.front = Some(front);
-            self.state.save()?;
-        }
-        Ok(())
-    }
-
     fn prepare_nodes(&mut self) -> Result<()> {
         let dist = self.dist()?;
         let workdir = self.state.workdir.clone();
@@ -367,40 +349,15 @@ impl ClusterBackend for ProcessBackend {
     }
 
     fn stop(&mut self, node: NodeId, mode: StopMode) -> Result<()> {
-        let p = self.node_proc(node)?;
-        match mode {
-            StopMode::Graceful => {
-                p.signal(libc::SIGCONT);
-                p.signal(libc::SIGTERM);
-                if !p.wait_gone(GRACEFUL_TIMEOUT) {
-                    p.signal(libc::SIGKILL);
-                    p.wait_gone(Duration::from_secs(10));
-                    bail!(
-                        "node {node} did not finish its controlled shutdown within {}s and was killed",
-                        GRACEFUL_TIMEOUT.as_secs()
-                    );
-                }
-            }
-            StopMode::Kill => {
-                p.signal(libc::SIGKILL);
-                if !p.wait_gone(Duration::from_secs(10)) {
-                    bail!("node {node} (pid {}) survived SIGKILL", p.pid);
-                }
-            }
-            StopMode::Pause => {
-                p.signal(libc::SIGSTOP);
-                wait_for(|| p.state() == ProcState::Paused, Duration::from_secs(5))
-                    .with_context(|| format!("node {node} did not stop on SIGSTOP"))?;
-            }
-        }
-        Ok(())
+        stop::take_down(self.node_proc(node)?, &format!("node {node}"), mode)
     }
 
     fn resume(&mut self, node: NodeId) -> Result<()> {
-        let p = self.node_proc(node)?;
-        p.signal(libc::SIGCONT);
-        wait_for(|| p.state() == ProcState::Running, Duration::from_secs(5))
-            .with_context(|| format!("node {node} did not continue on SIGCONT"))
+        stop::continue_paused(self.node_proc(node)?, &format!("node {node}"))
+    }
+
+    fn registry_fault(&mut self, fault: RegistryFault) -> Result<()> {
+        self.fault_registry(fault)
     }
 
     fn restart(&mut self, node: NodeId) -> Result<()> {

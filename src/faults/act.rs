@@ -1,0 +1,171 @@
+//! Carrying out one action on one member of the cluster — a broker or the registry — through
+//! whichever seam owns it: the operator's commands (external clusters), the lab network
+//! (network and gray faults), or the backend (signals and restarts); and the evidence that the
+//! member really went down.
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+use super::commands::{NodeAction, NodeCommands};
+use super::executor::ExecContext;
+use super::plan::{Action, FaultSpec};
+use crate::cluster::{ClusterBackend, Member, NodeId, RegistryFault, StopMode};
+use crate::kafka::metadata::MetadataClient;
+
+fn client_port_open(backend: &dyn ClusterBackend, node: NodeId) -> Option<bool> {
+    let st = backend.status().ok()?;
+    let addr = st
+        .nodes
+        .iter()
+        .find(|n| n.id == node)?
+        .address
+        .parse()
+        .ok()?;
+    Some(std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(300)).is_ok())
+}
+
+/// Evidence that a member really went down, for the report.
+pub(super) fn down_evidence(backend: &dyn ClusterBackend, member: Member) -> String {
+    match member {
+        Member::Broker(node) => broker_down_evidence(backend, node),
+        Member::Registry => registry_down_evidence(backend),
+    }
+}
+
+fn broker_down_evidence(backend: &dyn ClusterBackend, node: NodeId) -> String {
+    // Processes of a cluster kbench does not run are invisible to it: only the port speaks.
+    let process = backend
+        .status()
+        .ok()
+        .and_then(|s| s.nodes.into_iter().find(|n| n.id == node))
+        .and_then(|n| n.process)
+        .map_or(String::new(), |p| format!("process {}, ", p.label()));
+    let port = match client_port_open(backend, node) {
+        Some(true) => "client port still open",
+        Some(false) => "client port closed",
+        None => "client port unknown",
+    };
+    format!("broker {node}: {process}{port}")
+}
+
+fn registry_down_evidence(backend: &dyn ClusterBackend) -> String {
+    let process = (backend.processes().unwrap_or_default().into_iter())
+        .find(|(m, _)| *m == Member::Registry)
+        .map_or(String::new(), |(_, s)| format!("process {}, ", s.label()));
+    let answers = backend.registry().answers(Duration::from_millis(500));
+    let api = if answers {
+        "API still answers"
+    } else {
+        "API does not answer"
+    };
+    format!("the registry: {process}{api}")
+}
+
+/// Restart every node in turn, the controller last, each after the previous one is back in the
+/// cluster metadata and every ISR of the topic.
+pub(super) fn rolling_restart(
+    backend: &mut dyn ClusterBackend,
+    md: &MetadataClient,
+    cx: &ExecContext<'_>,
+    evidence: &mut Vec<String>,
+) -> Result<()> {
+    let controller = backend.controller();
+    let mut order = backend.node_ids();
+    order.sort_by_key(|n| Some(*n) == controller);
+    for node in order {
+        let t0 = Instant::now();
+        act(
+            backend,
+            cx.commands,
+            Action::Restart,
+            Member::Broker(node),
+            evidence,
+        )?;
+        let back = crate::kafka::admin::wait_until(Duration::from_secs(180), || {
+            cx.stop.load(Ordering::Relaxed)
+                || md
+                    .snapshot(cx.topic, Duration::from_secs(1))
+                    .is_ok_and(|(brokers, parts)| {
+                        brokers.contains(&node) && parts.iter().all(|p| p.isr.contains(&node))
+                    })
+        });
+        if !back {
+            bail!("broker {node} did not rejoin every ISR within 180s of its restart");
+        }
+        evidence.push(format!(
+            "broker {node} restarted and back in every ISR after {:.1}s",
+            t0.elapsed().as_secs_f64()
+        ));
+    }
+    Ok(())
+}
+
+/// Carry out network or gray fault `i` (or its healing) on `member` through the backend's lab
+/// network.
+pub(super) fn act_on_network(
+    backend: &mut dyn ClusterBackend,
+    i: usize,
+    f: &FaultSpec,
+    heal: bool,
+    member: Member,
+) -> Result<Vec<String>> {
+    let Member::Broker(node) = member else {
+        bail!("network faults reach brokers only, not {member}");
+    };
+    let net = backend.network_faults().context(
+        "this cluster's nodes are not on a lab network: network faults need the process backend",
+    )?;
+    match (heal, f.action, &f.net) {
+        (true, _, _) => net.heal(i),
+        (false, Action::Heal, _) => net.heal_node(node),
+        (false, _, Some(spec)) => net.inject(i, node, spec),
+        (false, a, None) => bail!("{} fault without its settings", a.verb()),
+    }
+}
+
+/// Carry out `action` on `member`: a broker through the operator's commands when there are
+/// some (each command's outcome goes into `evidence`), otherwise through the backend.
+pub(super) fn act(
+    backend: &mut dyn ClusterBackend,
+    commands: Option<&NodeCommands>,
+    action: Action,
+    member: Member,
+    evidence: &mut Vec<String>,
+) -> Result<()> {
+    let node = match member {
+        Member::Broker(node) => node,
+        Member::Registry => return backend.registry_fault(registry_fault(action)),
+    };
+    if let Some(cmds) = commands {
+        for step in NodeAction::steps(action) {
+            let outcome = cmds.run(*step, node)?;
+            evidence.push(format!("{} node {node}: {outcome}", step.key()));
+        }
+        return Ok(());
+    }
+    match action {
+        Action::Stop => backend.stop(node, StopMode::Graceful),
+        Action::Kill => backend.stop(node, StopMode::Kill),
+        Action::Pause => backend.stop(node, StopMode::Pause),
+        Action::Resume => backend.resume(node),
+        Action::Start | Action::Restart => backend.restart(node),
+        a => unreachable!(
+            "{} is handled by act_on_network or rolling_restart",
+            a.verb()
+        ),
+    }
+}
+
+/// The registry fault a process action means.
+fn registry_fault(action: Action) -> RegistryFault {
+    match action {
+        Action::Stop => RegistryFault::Stop(StopMode::Graceful),
+        Action::Kill => RegistryFault::Stop(StopMode::Kill),
+        Action::Pause => RegistryFault::Stop(StopMode::Pause),
+        Action::Resume => RegistryFault::Resume,
+        Action::Start | Action::Restart => RegistryFault::Restart,
+        a => unreachable!("{} on the registry is refused by the scenario", a.verb()),
+    }
+}

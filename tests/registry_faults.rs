@@ -1,0 +1,111 @@
+//! The registry as a fault target on the real cluster: it is SIGKILLed mid-load and started
+//! again. A watcher in this test sees its port close and open again and its pid change; the
+//! run's own probe reports the outage; producers, whose schema id is cached, keep every record
+//! acknowledged and nothing is lost.
+
+mod common;
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::{port_open, TestHome};
+
+/// The registry's port on the process backend.
+const REGISTRY_PORT: u16 = 8081;
+
+#[test]
+fn a_killed_registry_is_seen_down_and_back_while_cached_producers_keep_sending() {
+    let _lock = common::cluster_lock();
+    let home = TestHome::new("registry-faults");
+    let scenario =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios/registry-short.toml");
+
+    // Independently of kbench: when the registry's port closed and opened again, and which
+    // registry pids the cluster's state file named over the run.
+    let done = Arc::new(AtomicBool::new(false));
+    let seen: Arc<Mutex<Vec<(Instant, bool)>>> = Arc::default();
+    let pids: Arc<Mutex<Vec<i32>>> = Arc::default();
+    let watcher = {
+        let (done, seen, pids) = (done.clone(), seen.clone(), pids.clone());
+        let runs = home.runs();
+        std::thread::spawn(move || {
+            let mut last = false;
+            while !done.load(Ordering::Relaxed) {
+                let open = port_open(REGISTRY_PORT);
+                if open != last {
+                    seen.lock().unwrap().push((Instant::now(), open));
+                    last = open;
+                }
+                if let Some(pid) = registry_pid(&runs) {
+                    let mut p = pids.lock().unwrap();
+                    if p.last() != Some(&pid) {
+                        p.push(pid);
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        })
+    };
+    let (_dir, r) = home.run_scenario(&scenario);
+    done.store(true, Ordering::Relaxed);
+    watcher.join().unwrap();
+
+    let f = &r.faults[0];
+    assert!(f.error.is_none(), "fault failed: {:?}", f.error);
+    assert_eq!(f.label, "kill the registry");
+    assert!(
+        f.evidence
+            .iter()
+            .any(|e| e.contains("process down") && e.contains("API does not answer")),
+        "{:?}",
+        f.evidence
+    );
+    // The test's own watcher: open, closed, open again — and a new process behind it.
+    let transitions: Vec<bool> = seen.lock().unwrap().iter().map(|(_, o)| *o).collect();
+    assert!(
+        transitions.windows(3).any(|w| w == [true, false, true]),
+        "the registry's port closed and opened again: {transitions:?}"
+    );
+    let pids = pids.lock().unwrap().clone();
+    assert!(
+        pids.len() >= 2,
+        "a new registry process after the restart: {pids:?}"
+    );
+
+    // kbench's probe: one outage, starting at the kill, closed once it answered again, at
+    // least as long as the 10 s the registry was down.
+    let a = r
+        .registry
+        .as_ref()
+        .expect("a registry fault turns the probe on");
+    assert!(
+        a.probes > 100,
+        "probed every 200 ms over ~50 s: {}",
+        a.probes
+    );
+    let o = f.registry_outage.as_ref().expect("the fault's outage");
+    assert!(
+        (o.from_s - f.fired_s).abs() < 0.5,
+        "outage from {} for a kill at {}",
+        o.from_s,
+        f.fired_s
+    );
+    let d = o.duration_s().expect("the registry answered again");
+    assert!((10.0..60.0).contains(&d), "outage of {d} s");
+    assert!(o.failures.values().sum::<u32>() >= 40, "{:?}", o.failures);
+
+    // Producers hold the schema id: the outage costs the load nothing.
+    assert_eq!(r.audit.lost, 0, "{:?}", r.audit);
+    assert_eq!(r.counts.failed, 0, "no delivery failed: {:?}", r.errors);
+    assert_eq!(r.counts.acked, r.counts.sent);
+    home.assert_nothing_left();
+}
+
+/// The registry pid in the (one) cluster state file under `runs`, if there is one yet.
+fn registry_pid(runs: &Path) -> Option<i32> {
+    let file = kbench::cluster::state::find_all(runs).into_iter().next()?;
+    let state = kbench::cluster::state::ClusterState::load(&file).ok()?;
+    state.registry.process.map(|p| p.pid)
+}
