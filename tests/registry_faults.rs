@@ -1,7 +1,9 @@
 //! The registry as a fault target on the real cluster: it is SIGKILLed mid-load and started
 //! again. A watcher in this test sees its port close and open again and its pid change; the
 //! run's own probe reports the outage; producers, whose schema id is cached, keep every record
-//! acknowledged and nothing is lost.
+//! acknowledged and nothing is lost. The run keeps its cluster (`--keep-cluster`), and a
+//! consumer written here — rdkafka, the registry's REST API, apache-avro, none of kbench's
+//! decoding — reads every record back by its schema id from the restarted registry.
 
 mod common;
 
@@ -48,9 +50,28 @@ fn a_killed_registry_is_seen_down_and_back_while_cached_producers_keep_sending()
             }
         })
     };
-    let (_dir, r) = home.run_scenario(&scenario);
+    let reports = home.runs().with_file_name("reports");
+    let out = home.run(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--reports",
+        reports.to_str().unwrap(),
+        "--keep-cluster",
+    ]);
     done.store(true, Ordering::Relaxed);
     watcher.join().unwrap();
+    assert!(out.status.success(), "kbench run failed");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("cluster kept running (--keep-cluster)")
+            && stdout.contains("`kbench cluster down` stops it"),
+        "{stdout}"
+    );
+    let (_dir, r) = common::read_run(&reports);
+    let (decoded, ids) = decode_everything("kbench-registry-short", r.counts.acked);
+    assert_eq!(decoded, r.counts.acked, "every acknowledged record decodes");
+    assert_eq!(ids.len(), 1, "one schema version was written: {ids:?}");
+    assert!(home.run(&["cluster", "down"]).status.success());
 
     let f = &r.faults[0];
     assert!(f.error.is_none(), "fault failed: {:?}", f.error);
@@ -101,6 +122,45 @@ fn a_killed_registry_is_seen_down_and_back_while_cached_producers_keep_sending()
     assert_eq!(r.counts.failed, 0, "no delivery failed: {:?}", r.errors);
     assert_eq!(r.counts.acked, r.counts.sent);
     home.assert_nothing_left();
+}
+
+/// Read `topic` from the start with a consumer of this test's own until `expect` records came
+/// (or a minute passed), decoding each through the writer schema its id names, fetched from
+/// the registry's REST API. Returns the records decoded and the ids seen.
+fn decode_everything(topic: &str, expect: u64) -> (u64, std::collections::BTreeSet<u32>) {
+    use rdkafka::config::ClientConfig;
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::Message;
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", "127.0.0.1:9092")
+        .set("group.id", "registry-faults-outside-reader")
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    consumer.subscribe(&[topic]).unwrap();
+    let http = reqwest::blocking::Client::new();
+    let mut schemas = std::collections::BTreeMap::new();
+    let mut decoded = 0;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while decoded < expect && Instant::now() < deadline {
+        let Some(m) = consumer.poll(Duration::from_millis(500)) else {
+            continue;
+        };
+        let m = m.unwrap();
+        let payload = m.payload().expect("a value");
+        assert_eq!(payload[0], 0, "Confluent magic byte");
+        let id = u32::from_be_bytes(payload[1..5].try_into().unwrap());
+        let schema = schemas.entry(id).or_insert_with(|| {
+            let url = format!("http://127.0.0.1:{REGISTRY_PORT}/apis/ccompat/v7/schemas/ids/{id}");
+            let v: serde_json::Value = http.get(url).send().unwrap().json().unwrap();
+            apache_avro::Schema::parse_str(v["schema"].as_str().unwrap()).unwrap()
+        });
+        apache_avro::from_avro_datum(schema, &mut &payload[5..], None)
+            .unwrap_or_else(|e| panic!("record at offset {} does not decode: {e}", m.offset()));
+        decoded += 1;
+    }
+    (decoded, schemas.keys().copied().collect())
 }
 
 /// The registry pid in the (one) cluster state file under `runs`, if there is one yet.

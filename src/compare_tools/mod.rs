@@ -57,10 +57,10 @@ pub struct Options {
     pub linger_ms: u32,
     /// Partition counts to compare on, comma-separated: the whole comparison runs once per
     /// count, each on a topic of its own (replication 3, min.insync.replicas 2). The layout
-    /// matters: librdkafka (kbench) sends one partition per produce request, the Java client
-    /// (perf-test) one request per broker for all the partitions it leads, so 3 partitions
-    /// (one per broker) puts the same requests on the wire and 6 (two per broker) gives
-    /// perf-test fewer, larger ones.
+    /// can matter: librdkafka (kbench) sends one partition per produce request, the Java
+    /// client (perf-test) one request per broker for every partition it leads that has a
+    /// batch ready, so with 6 partitions (two per broker) a saturated perf-test sends fewer,
+    /// larger requests; the tables' records_per_request row shows how many each tool packed.
     #[arg(long, value_delimiter = ',', default_values_t = [3, 6],
           value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub partitions: Vec<u32>,
