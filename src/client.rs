@@ -222,6 +222,7 @@ pub fn consume(ep: &Endpoints, o: &ConsumeOptions, out: &mut dyn Write) -> Resul
         properties: vec![("enable.auto.commit".into(), "false".into())],
         registry: ep.registry.clone(),
         origin: Instant::now(),
+        board: None,
     };
     let c = consumer::create(&cfg)?;
     let rt = tokio::runtime::Builder::new_current_thread()

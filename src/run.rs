@@ -5,6 +5,7 @@
 
 mod cutoff;
 mod drive;
+mod evolve;
 mod start;
 pub use start::KeptCluster;
 pub mod wiring;
@@ -18,9 +19,11 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{bail, Context, Result};
 
 use crate::audit::ledger::Ledger;
+use crate::audit::versions::ReadTallies;
 use crate::kafka::admin;
 use crate::load::consumer::{self, ConsumerReport};
 use crate::load::schedule::RateProfile;
+use crate::load::versions::SchemaBoard;
 use crate::metrics::Phase;
 use crate::progress::Progress;
 use crate::report::results::{self, ConsumerInfo, Environment, Results, SchemaInfo};
@@ -64,10 +67,15 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<Outcome> {
         &sc.topic.name,
     )?;
     let schema = prepare_topic_and_schema(sc, &cluster.endpoints, &progress)?;
+    let evolution = evolve::prepare(sc, &cluster.endpoints, &schema)?;
     let clock = RunClock::start();
     let ledger = Arc::new(Mutex::new(Ledger::default()));
     let mut pipe = MetricsPipe::new();
-    let consumers = start_consumers(sc, &cluster.endpoints, &clock, &pipe, &ledger)?;
+    let readers = Readers {
+        ledger: &ledger,
+        board: &evolution.board,
+    };
+    let consumers = start_consumers(sc, &cluster.endpoints, &clock, &pipe, readers)?;
     consumers.wait_for_assignment(sc.topic.partitions)?;
     let window = LoadWindow::plan(sc, clock.origin.elapsed());
     let aggregator = pipe.spawn_aggregator(&dir, &clock, window.phases(sc))?;
@@ -82,6 +90,7 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<Outcome> {
         pipe,
         ledger: &ledger,
         progress: &progress,
+        evolution: &evolution,
     })?;
     // An error stopped the load before any signal seen after it.
     if let Some((e, at)) = driven.failure.take() {
@@ -112,6 +121,12 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<Outcome> {
     );
     let (faults, registry) = cutoff.keep(faults, &progress).unwrap_or_default();
     let environment = environment(sc, &mut cluster, started_at, drained.seconds);
+    let schemas = {
+        let sent = driven.producers.iter().map(|p| (p.id, p.sent)).collect();
+        let ledger = ledger.lock().unwrap_or_else(|e| e.into_inner());
+        let events = std::mem::take(&mut driven.schema_events);
+        evolution.audit(events, &sent, &ledger, drained.tallies)
+    };
     let security = cluster.endpoints.security();
     let (teardown, kept) = cluster.finish(opts.keep_cluster, &sc.topic.name);
     let mut results = results::build(results::Inputs {
@@ -122,6 +137,7 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<Outcome> {
         load_start_s: window.start.as_secs_f64(),
         faults,
         registry,
+        schemas: Some(schemas),
         summary,
         verdict: ledger.lock().unwrap_or_else(|e| e.into_inner()).verdict(),
         producers: driven.producers,
@@ -177,13 +193,20 @@ struct ConsumerGroup {
     stop: Arc<AtomicBool>,
 }
 
+/// What the consumers report into: the audit ledger, and the schema versions they check ids
+/// against.
+struct Readers<'a> {
+    ledger: &'a Arc<Mutex<Ledger>>,
+    board: &'a Arc<SchemaBoard>,
+}
+
 /// Step 3: the consumers, started before any record is sent.
 fn start_consumers(
     sc: &Scenario,
     endpoints: &Endpoints,
     clock: &RunClock,
     pipe: &MetricsPipe,
-    ledger: &Arc<Mutex<Ledger>>,
+    readers: Readers<'_>,
 ) -> Result<ConsumerGroup> {
     let stop = Arc::new(AtomicBool::new(false));
     let mut group = ConsumerGroup {
@@ -200,11 +223,12 @@ fn start_consumers(
             properties: sc.consumer.properties.clone(),
             registry: endpoints.registry.clone(),
             origin: clock.origin,
+            board: Some(Arc::clone(readers.board)),
         };
         let assigned = Arc::new(AtomicUsize::new(0));
         group.assigned.push(Arc::clone(&assigned));
         let recorder = pipe.recorder(format!("consumer-{id}"));
-        let (ledger, stop) = (Arc::clone(ledger), Arc::clone(&stop));
+        let (ledger, stop) = (Arc::clone(readers.ledger), Arc::clone(&stop));
         group
             .workers
             .push(Worker::spawn(format!("consumer-{id}"), move || {
@@ -342,6 +366,8 @@ fn load_start(now: Duration) -> Duration {
 struct Drained {
     seconds: f64,
     consumers: Vec<ConsumerInfo>,
+    /// Every consumer's reads by schema id, merged.
+    tallies: ReadTallies,
 }
 
 /// Step 5, reading back what was acknowledged, with what it looks at.
@@ -396,9 +422,14 @@ impl Drain<'_> {
         if let Some(e) = failure {
             cutoff.error(e, self.progress);
         }
+        let mut tallies = ReadTallies::default();
+        for r in &reports {
+            tallies.merge(r.tallies.clone());
+        }
         Drained {
             seconds,
             consumers: reports.into_iter().map(consumer_info).collect(),
+            tallies,
         }
     }
 }

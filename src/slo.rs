@@ -127,16 +127,19 @@ pub enum Objective {
     Failed,
     /// Acked rate as a percentage of the scheduled rate.
     MinAchievedPct,
+    /// `[[schema.evolve]]` versions the registry rejected.
+    SchemaRejections,
 }
 
 /// The objectives with a fixed name: the one list `[slo]` keys are checked against.
-const NAMED: [(Objective, &str); 6] = [
+const NAMED: [(Objective, &str); 7] = [
     (Objective::MaxUnavailability, "max_unavailability_s"),
     (Objective::Lost, "lost"),
     (Objective::Duplicated, "duplicated"),
     (Objective::Reordered, "reordered"),
     (Objective::Failed, "failed"),
     (Objective::MinAchievedPct, "min_achieved_pct"),
+    (Objective::SchemaRejections, "schema_rejections"),
 ];
 
 impl Objective {
@@ -188,6 +191,7 @@ impl Objective {
             Objective::Reordered => "sequence went backwards in a partition".into(),
             Objective::Failed => "failed deliveries".into(),
             Objective::MinAchievedPct => "achieved rate, percent of target".into(),
+            Objective::SchemaRejections => "schema versions the registry rejected".into(),
         }
     }
 
@@ -197,6 +201,7 @@ impl Objective {
             Objective::Latency { .. } => "ms",
             Objective::MaxUnavailability => "s",
             Objective::MinAchievedPct => "%",
+            Objective::SchemaRejections => "versions",
             _ => "records",
         }
     }
@@ -214,6 +219,7 @@ impl Objective {
             Objective::Reordered => Some(n.reordered as f64),
             Objective::Failed => Some(n.failed as f64),
             Objective::MinAchievedPct => Some(n.achieved_pct),
+            Objective::SchemaRejections => Some(n.schema_rejections as f64),
         }
     }
 }
@@ -235,6 +241,8 @@ pub struct Numbers<'a> {
     pub failed: u64,
     /// Acked rate of the measured phase, percent of the scheduled rate.
     pub achieved_pct: f64,
+    /// Schema versions the registry rejected.
+    pub schema_rejections: u64,
 }
 
 /// One objective: a measured quantity and the bound it must respect.

@@ -68,8 +68,12 @@ fn a_killed_registry_is_seen_down_and_back_while_cached_producers_keep_sending()
         "{stdout}"
     );
     let (_dir, r) = common::read_run(&reports);
-    let (decoded, ids) = decode_everything("kbench-registry-short", r.counts.acked);
-    assert_eq!(decoded, r.counts.acked, "every acknowledged record decodes");
+    let ids = common::decode_topic("kbench-registry-short", r.counts.acked);
+    assert_eq!(
+        ids.values().sum::<u64>(),
+        r.counts.acked,
+        "every acknowledged record decodes"
+    );
     assert_eq!(ids.len(), 1, "one schema version was written: {ids:?}");
     assert!(home.run(&["cluster", "down"]).status.success());
 
@@ -122,45 +126,6 @@ fn a_killed_registry_is_seen_down_and_back_while_cached_producers_keep_sending()
     assert_eq!(r.counts.failed, 0, "no delivery failed: {:?}", r.errors);
     assert_eq!(r.counts.acked, r.counts.sent);
     home.assert_nothing_left();
-}
-
-/// Read `topic` from the start with a consumer of this test's own until `expect` records came
-/// (or a minute passed), decoding each through the writer schema its id names, fetched from
-/// the registry's REST API. Returns the records decoded and the ids seen.
-fn decode_everything(topic: &str, expect: u64) -> (u64, std::collections::BTreeSet<u32>) {
-    use rdkafka::config::ClientConfig;
-    use rdkafka::consumer::{BaseConsumer, Consumer};
-    use rdkafka::Message;
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", "127.0.0.1:9092")
-        .set("group.id", "registry-faults-outside-reader")
-        .set("auto.offset.reset", "earliest")
-        .set("enable.auto.commit", "false")
-        .create()
-        .unwrap();
-    consumer.subscribe(&[topic]).unwrap();
-    let http = reqwest::blocking::Client::new();
-    let mut schemas = std::collections::BTreeMap::new();
-    let mut decoded = 0;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while decoded < expect && Instant::now() < deadline {
-        let Some(m) = consumer.poll(Duration::from_millis(500)) else {
-            continue;
-        };
-        let m = m.unwrap();
-        let payload = m.payload().expect("a value");
-        assert_eq!(payload[0], 0, "Confluent magic byte");
-        let id = u32::from_be_bytes(payload[1..5].try_into().unwrap());
-        let schema = schemas.entry(id).or_insert_with(|| {
-            let url = format!("http://127.0.0.1:{REGISTRY_PORT}/apis/ccompat/v7/schemas/ids/{id}");
-            let v: serde_json::Value = http.get(url).send().unwrap().json().unwrap();
-            apache_avro::Schema::parse_str(v["schema"].as_str().unwrap()).unwrap()
-        });
-        apache_avro::from_avro_datum(schema, &mut &payload[5..], None)
-            .unwrap_or_else(|e| panic!("record at offset {} does not decode: {e}", m.offset()));
-        decoded += 1;
-    }
-    (decoded, schemas.keys().copied().collect())
 }
 
 /// The registry pid in the (one) cluster state file under `runs`, if there is one yet.

@@ -1,6 +1,8 @@
 //! The audit of every acknowledged record: per-producer compact sets of acked, failed and
-//! consumed sequences, and the verdict (lost / duplicated / reordered).
+//! consumed sequences, the verdict (lost / duplicated / reordered), and the counts per schema
+//! version.
 
 pub mod ledger;
 pub mod ranges;
 pub mod verdict;
+pub mod versions;

@@ -64,6 +64,115 @@ pub fn register(registry: &Registry, subject: &str, augmented_json: &str) -> Res
     })
 }
 
+/// What the registry said to a new version of a subject's schema.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Registration {
+    /// Registered (or already there): its id, and its version under the subject where known.
+    Accepted {
+        /// Registry id.
+        id: u32,
+        /// Version number under the subject.
+        version: Option<u32>,
+    },
+    /// Refused, with the registry's own words (409: incompatible, 422: invalid).
+    Rejected {
+        /// HTTP status.
+        status: u16,
+        /// The registry's message.
+        message: String,
+    },
+}
+
+/// How long one evolution request may take before it counts as failed.
+const EVOLVE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+fn subject_path(subject: &str) -> String {
+    format!("/subjects/{}", urlencode(subject))
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The registry's message in an error answer, else the answer itself.
+fn message(status: u16, body: &serde_json::Value) -> String {
+    body.get("message")
+        .and_then(|m| m.as_str())
+        .map_or_else(|| format!("HTTP {status}: {body}"), str::to_string)
+}
+
+/// Register `augmented_json` as a new version of `subject` through the Confluent API
+/// (`POST /subjects/{subject}/versions`), letting the registry judge compatibility. An error
+/// only when the registry could not be asked or answered something else than yes or no.
+pub fn register_version(
+    registry: &Registry,
+    subject: &str,
+    augmented_json: &str,
+) -> Result<Registration> {
+    let body = serde_json::json!({ "schema": augmented_json });
+    let path = format!("{}/versions", subject_path(subject));
+    let (status, answer) =
+        registry.send_json(reqwest::Method::POST, &path, &body, EVOLVE_TIMEOUT)?;
+    match status {
+        200..=299 => {
+            let id = answer.get("id").and_then(|v| v.as_u64()).with_context(|| {
+                format!("the registry accepted the schema but gave no id: {answer}")
+            })?;
+            let version = version_of(registry, subject, augmented_json).ok().flatten();
+            Ok(Registration::Accepted {
+                id: id as u32,
+                version,
+            })
+        }
+        409 | 422 => Ok(Registration::Rejected {
+            status,
+            message: message(status, &answer),
+        }),
+        _ => anyhow::bail!("registering under {subject}: {}", message(status, &answer)),
+    }
+}
+
+/// The version number `augmented_json` has under `subject` (`POST /subjects/{subject}`);
+/// `None` when the subject does not hold it.
+pub fn version_of(registry: &Registry, subject: &str, augmented_json: &str) -> Result<Option<u32>> {
+    let body = serde_json::json!({ "schema": augmented_json });
+    let (status, answer) = registry.send_json(
+        reqwest::Method::POST,
+        &subject_path(subject),
+        &body,
+        EVOLVE_TIMEOUT,
+    )?;
+    Ok(match status {
+        200..=299 => answer
+            .get("version")
+            .and_then(|v| v.as_u64())
+            .map(|v| v as u32),
+        _ => None,
+    })
+}
+
+/// Set `subject`'s compatibility mode (`PUT /config/{subject}`), e.g. `BACKWARD`.
+pub fn set_compatibility(registry: &Registry, subject: &str, mode: &str) -> Result<()> {
+    let body = serde_json::json!({ "compatibility": mode });
+    let path = format!("/config/{}", urlencode(subject));
+    let (status, answer) =
+        registry.send_json(reqwest::Method::PUT, &path, &body, EVOLVE_TIMEOUT)?;
+    if !(200..=299).contains(&status) {
+        anyhow::bail!(
+            "the registry refused compatibility {mode} for {subject}: {}",
+            message(status, &answer)
+        );
+    }
+    Ok(())
+}
+
 /// Writer schemas by id, fetched from the registry once each.
 pub struct SchemaCache {
     sr: SrSettings,

@@ -1,19 +1,26 @@
 //! One consumer of the run's topic: reads every record back, times end-to-end latency against
-//! the record's intended send time, and feeds the audit. Writer schemas are resolved through the
-//! registry; the header fields are read straight off the datum (they come first).
+//! the record's intended send time, and feeds the audit. Writer schemas are resolved by id
+//! through the registry (and cached); a run that evolves its schema decodes every record whole
+//! with its writer schema and checks its id against the one its producer wrote it with,
+//! otherwise the first record of each id is decoded whole and the header read off the rest
+//! (the header fields come first).
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use apache_avro::reader::datum::GenericDatumReader;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 
+use apache_avro::Schema;
+
+use super::versions::SchemaBoard;
 use crate::audit::ledger::Ledger;
-use crate::avro::header::HeaderSlots;
+use crate::audit::versions::ReadTallies;
+use crate::avro::header::{Header, HeaderSlots};
 use crate::avro::registry::SchemaCache;
 use crate::avro::wire;
 use crate::metrics::{Counter, Kind, Recorder};
@@ -35,6 +42,9 @@ pub struct ConsumerConfig {
     pub registry: crate::security::registry::Registry,
     /// The run's monotonic origin; end-to-end latency is timed against it.
     pub origin: Instant,
+    /// The run's schema versions: which id each producer wrote each sequence with, and whether
+    /// to decode every record whole (`None`: header only, as `kbench consume` does).
+    pub board: Option<Arc<SchemaBoard>>,
 }
 
 /// What a consumer reports when it is done.
@@ -48,6 +58,8 @@ pub struct ConsumerReport {
     pub undecodable: u64,
     /// The first 10 consumer or decode errors, as messages.
     pub errors: Vec<String>,
+    /// Reads and decodes by schema id, mismatches, undecodable records by reason.
+    pub tallies: ReadTallies,
 }
 
 /// A consumer in `cfg.group` subscribed to `cfg.topic`, starting from the earliest
@@ -74,33 +86,73 @@ pub fn create(cfg: &ConsumerConfig) -> Result<BaseConsumer> {
     Ok(c)
 }
 
-/// Checks once per schema id that the fast header read agrees with a full decode, so a schema
-/// whose header fields are not first can never be mis-read silently.
-fn check_schema(
-    cache: &mut SchemaCache,
-    checked: &mut HashSet<u32>,
-    id: u32,
-    datum: &[u8],
-) -> Result<()> {
-    if checked.contains(&id) {
-        return Ok(());
+/// Decodes records by their writer schema's id, fetched from the registry once per id.
+struct Decoder {
+    cache: SchemaCache,
+    /// Ids whose fast header read was checked against a full decode.
+    checked: HashSet<u32>,
+    board: Option<Arc<SchemaBoard>>,
+}
+
+/// Why a record could not be decoded, and the error behind it.
+struct Undecodable(&'static str, anyhow::Error);
+
+impl Decoder {
+    /// The record's id and header; every record decoded whole where the board says so.
+    fn decode(&mut self, payload: &[u8]) -> Result<(u32, Header, bool), Undecodable> {
+        let (id, datum) =
+            wire::split(payload).map_err(|e| Undecodable("not Confluent framing", e.into()))?;
+        let schema = (self.cache.get(id)).map_err(|e| Undecodable("unknown schema id", e))?;
+        let full = self.board.as_ref().is_some_and(|b| b.full_decode());
+        if full || !self.checked.contains(&id) {
+            let h = whole_header(&schema, id, datum)?;
+            self.checked.insert(id);
+            return Ok((id, h, true));
+        }
+        let h = wire::read_header(datum).map_err(|e| Undecodable("bad kbench header", e.into()))?;
+        Ok((id, h, false))
     }
-    let schema = cache.get(id)?;
-    let slots = HeaderSlots::new(&schema)
-        .with_context(|| format!("schema id {id} has no kbench header fields"))?;
-    let value = GenericDatumReader::builder(&schema)
+}
+
+/// Decode `datum` whole with writer schema `id`, and check that the fast header read agrees
+/// with it, so a schema whose header fields are not first can never be mis-read silently.
+fn whole_header(schema: &Schema, id: u32, datum: &[u8]) -> Result<Header, Undecodable> {
+    let slots = HeaderSlots::new(schema).map_err(|e| {
+        Undecodable(
+            "no kbench header",
+            anyhow::anyhow!("schema id {id} has no kbench header fields: {e}"),
+        )
+    })?;
+    let value = GenericDatumReader::builder(schema)
         .build()
         .and_then(|r| r.read_value(&mut &datum[..]))
-        .context("record does not decode with its writer schema")?;
-    let full = slots
-        .get(&value)
-        .context("header fields missing from the decoded record")?;
-    let fast = wire::read_header(datum)?;
+        .map_err(|e| {
+            let e = anyhow::Error::from(e).context("record does not decode with its writer schema");
+            Undecodable("does not decode with its writer schema", e)
+        })?;
+    let full = slots.get(&value).ok_or_else(|| {
+        let e = anyhow::anyhow!("header fields missing from the decoded record");
+        Undecodable("bad kbench header", e)
+    })?;
+    let fast = wire::read_header(datum).map_err(|e| Undecodable("bad kbench header", e.into()))?;
     if full != fast {
-        bail!("schema id {id}: the kbench header fields are not the first fields of the record");
+        let e = anyhow::anyhow!(
+            "schema id {id}: the kbench header fields are not the first fields of the record"
+        );
+        return Err(Undecodable("header fields not first", e));
     }
-    checked.insert(id);
-    Ok(())
+    Ok(full)
+}
+
+/// Count a decoded record under its id, and check that id against its producer's.
+fn tally(t: &mut ReadTallies, board: Option<&SchemaBoard>, id: u32, h: &Header, whole: bool) {
+    let by = t.by_id.entry(id).or_default();
+    by.read += 1;
+    by.decoded += u64::from(whole);
+    let expected = board.and_then(|b| b.id_for(h.producer as u32, h.seq.max(0) as u64));
+    if expected.is_some_and(|e| e != id) {
+        t.mismatched += 1;
+    }
 }
 
 /// Consume until `stop`; `assigned` tracks how many partitions this consumer holds.
@@ -112,8 +164,11 @@ pub fn run(
     assigned: Arc<AtomicUsize>,
 ) -> Result<ConsumerReport> {
     let consumer = create(&cfg)?;
-    let mut cache = SchemaCache::new(&cfg.registry)?;
-    let mut checked = HashSet::new();
+    let mut decoder = Decoder {
+        cache: SchemaCache::new(&cfg.registry)?,
+        checked: HashSet::new(),
+        board: cfg.board.clone(),
+    };
     let mut report = ConsumerReport {
         id: cfg.id,
         ..Default::default()
@@ -123,44 +178,36 @@ pub fn run(
         let msg = consumer.poll(Duration::from_millis(100));
         let now = cfg.origin.elapsed().as_micros() as u64;
         match msg {
-            Some(Ok(m)) => {
-                let decoded = wire::split(m.payload().unwrap_or_default())
-                    .map_err(anyhow::Error::from)
-                    .and_then(|(id, datum)| {
-                        check_schema(&mut cache, &mut checked, id, datum)?;
-                        Ok(wire::read_header(datum)?)
-                    });
-                match decoded {
-                    Ok(h) => {
-                        recorder.record(
-                            Kind::EndToEnd,
-                            now,
-                            now.saturating_sub(h.intended_us.max(0) as u64),
+            Some(Ok(m)) => match decoder.decode(m.payload().unwrap_or_default()) {
+                Ok((id, h, whole)) => {
+                    recorder.record(
+                        Kind::EndToEnd,
+                        now,
+                        now.saturating_sub(h.intended_us.max(0) as u64),
+                    );
+                    recorder.count(Counter::Consumed, now, 1);
+                    report.consumed += 1;
+                    tally(&mut report.tallies, cfg.board.as_deref(), id, &h, whole);
+                    ledger
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .on_delivered(
+                            h.producer as u32,
+                            m.partition(),
+                            m.offset(),
+                            h.seq.max(0) as u64,
                         );
-                        recorder.count(Counter::Consumed, now, 1);
-                        report.consumed += 1;
-                        ledger
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .on_delivered(
-                                h.producer as u32,
-                                m.partition(),
-                                m.offset(),
-                                h.seq.max(0) as u64,
-                            );
-                    }
-                    Err(e) => {
-                        report.undecodable += 1;
-                        if report.errors.len() < 10 {
-                            report.errors.push(format!(
-                                "partition {} offset {}: {e:#}",
-                                m.partition(),
-                                m.offset()
-                            ));
-                        }
+                }
+                Err(Undecodable(reason, e)) => {
+                    report.undecodable += 1;
+                    let (p, o) = (m.partition(), m.offset());
+                    let example = || format!("partition {p} offset {o}: {e:#}");
+                    report.tallies.undecodable(reason, example);
+                    if report.errors.len() < 10 {
+                        report.errors.push(example());
                     }
                 }
-            }
+            },
             Some(Err(e)) if report.errors.len() < 10 => report.errors.push(format!("{e}")),
             Some(Err(_)) => {}
             None => {}

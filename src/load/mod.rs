@@ -3,8 +3,10 @@
 
 pub mod consumer;
 mod delivery;
+mod draw;
 pub mod pace;
 pub mod producer;
 pub mod ready;
 pub mod schedule;
 pub mod tally;
+pub mod versions;

@@ -14,13 +14,12 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 
 use super::delivery::{micros, Ctx};
+use super::draw::{Follow, RecordDraw};
 use super::pace::{Clock, LagStats, Pacer, Slot};
 use super::ready::{self, Readiness};
 use super::schedule::{RateProfile, Schedule};
 use crate::audit::ledger::Ledger;
-use crate::avro::generate::{self, Generator, Sizes};
-use crate::avro::header::{Header, HeaderSlots};
-use crate::avro::wire;
+use crate::avro::generate::Sizes;
 use crate::faults::observe::AckTimeline;
 use crate::metrics::Recorder;
 
@@ -71,6 +70,9 @@ pub struct ProducerConfig {
     pub topic: String,
     /// Schema of the records, with kbench's header fields, as registered.
     pub schema: Arc<Schema>,
+    /// The run's schema versions: switch to newer ones as they are published (`None`: write
+    /// `schema` throughout).
+    pub board: Option<Arc<super::versions::SchemaBoard>>,
     /// Registry id of `schema`, written in every record's wire prefix.
     pub schema_id: u32,
     /// String, bytes and collection lengths of the generated records.
@@ -204,73 +206,6 @@ impl Limits {
     }
 }
 
-/// Draws records into one reused buffer: generator, header slots and the Confluent frame.
-struct RecordDraw<'a> {
-    cfg: &'a ProducerConfig,
-    generator: Generator,
-    slots: HeaderSlots,
-    buf: Vec<u8>,
-}
-
-impl<'a> RecordDraw<'a> {
-    fn new(cfg: &'a ProducerConfig) -> Result<RecordDraw<'a>> {
-        let slots = HeaderSlots::new(&cfg.schema).context("schema lacks kbench's header fields")?;
-        Ok(RecordDraw {
-            cfg,
-            generator: Self::generator(cfg)?,
-            slots,
-            buf: Vec::with_capacity(1024),
-        })
-    }
-
-    fn generator(cfg: &ProducerConfig) -> Result<Generator> {
-        Ok(Generator::new(
-            &cfg.schema,
-            cfg.seed ^ (u64::from(cfg.id) << 32),
-            cfg.sizes,
-        )?)
-    }
-
-    /// Records are valid by construction (property-tested against apache-avro's decoder);
-    /// decoding every one would cost more than drawing it, so the first one is checked, on a
-    /// twin generator, before the loop — the loop then draws that same record again.
-    fn check_first(&self) -> Result<()> {
-        let mut twin = Self::generator(self.cfg)?;
-        let header = Header {
-            producer: self.cfg.id as i32,
-            seq: 0,
-            intended_us: 0,
-            wall_ms: self.cfg.wall_origin_ms,
-        };
-        let mut buf = Vec::with_capacity(1024);
-        wire::start_frame(&mut buf, self.cfg.schema_id);
-        twin.encode_stamped(&mut buf, &self.slots, &header);
-        let value = generate::decode_whole(&self.cfg.schema, &buf[wire::PREFIX_LEN..])
-            .context("checking the first generated record against the schema")?;
-        anyhow::ensure!(
-            self.slots.get(&value) == Some(header),
-            "the first generated record does not carry its kbench header"
-        );
-        Ok(())
-    }
-
-    /// The record for `slot`, framed, in the reused buffer.
-    #[inline]
-    fn draw(&mut self, slot: &Slot) -> &[u8] {
-        let start_us = micros(self.cfg.start);
-        let header = Header {
-            producer: self.cfg.id as i32,
-            seq: slot.seq as i64,
-            intended_us: (start_us + micros(slot.intended)) as i64,
-            wall_ms: self.cfg.wall_origin_ms + ((start_us + micros(slot.actual)) / 1000) as i64,
-        };
-        wire::start_frame(&mut self.buf, self.cfg.schema_id);
-        self.generator
-            .encode_stamped(&mut self.buf, &self.slots, &header);
-        &self.buf
-    }
-}
-
 /// What the send loop leaves.
 struct SendTotals {
     sent: u64,
@@ -298,7 +233,6 @@ pub fn run(
     }
     let waiting_for = (!ready).then(|| producer.context().readiness().waiting_for());
     let mut draw = RecordDraw::new(&cfg)?;
-    draw.check_first()?;
     // Delivery reports are served on a thread of their own, so each ack is timed when it arrives
     // while the sender sleeps precisely until its next intended send time.
     let sending_done = AtomicBool::new(false);
@@ -420,8 +354,10 @@ fn send_all(
         base: cfg.origin + cfg.start,
     };
     let mut pacer = Pacer::new(Schedule::new(cfg.profile.clone(), cfg.duration), clock);
+    let mut follow = Follow::new(cfg.board.as_deref(), cfg.id, draw);
     let mut sent = 0u64;
     while let Some(slot) = next_slot(&mut pacer, stop, sent, cfg.max_records) {
+        follow.before(draw, &slot);
         send_one(cfg, producer, draw, &slot);
         sent += 1;
     }

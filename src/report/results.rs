@@ -62,6 +62,10 @@ pub struct Results {
     /// The registry's availability (probed every 200 ms), for runs that fault the registry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registry: Option<crate::faults::registry_probe::RegistryAvailability>,
+    /// The audit's schema column: per version produced / acked / consumed / decoded, the
+    /// evolution events, records that could not be decoded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schemas: Option<crate::audit::versions::SchemaAudit>,
     /// Set when the run was cut short after its load began; every figure then covers the run
     /// up to the stop.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -120,18 +124,25 @@ impl Results {
 
     /// The figures the scenario's objectives are judged on.
     pub fn numbers(&self) -> crate::slo::Numbers<'_> {
-        numbers(
+        let n = numbers(
             &self.phases,
             &self.faults,
             &self.audit,
             self.counts.failed,
             &self.rate,
-        )
+        );
+        crate::slo::Numbers {
+            schema_rejections: rejections(self.schemas.as_ref()),
+            ..n
+        }
     }
 
     /// Whether the run passed its checks: it ran to its end, and the audit and every SLO held.
     pub fn passed(&self) -> bool {
-        self.aborted.is_none() && self.audit.ok && self.slos.iter().all(|s| s.pass)
+        self.aborted.is_none()
+            && self.audit.ok
+            && (self.schemas.as_ref()).is_none_or(|s| !s.full_decode || s.clean())
+            && self.slos.iter().all(|s| s.pass)
     }
 }
 
@@ -290,6 +301,8 @@ pub struct Inputs<'a> {
     pub faults: Vec<crate::faults::report::FaultReport>,
     /// The registry probe's findings, for runs that fault the registry.
     pub registry: Option<crate::faults::registry_probe::RegistryAvailability>,
+    /// Per schema version: counts, evolution events, undecodable records.
+    pub schemas: Option<crate::audit::versions::SchemaAudit>,
     /// The metrics aggregator's summary: phases, series, errors.
     pub summary: Summary,
     /// The audit's verdict.
@@ -380,7 +393,15 @@ fn numbers<'a>(
         reordered: audit.reordered,
         failed,
         achieved_pct: rate.achieved_ratio * 100.0,
+        schema_rejections: 0,
     }
+}
+
+/// Schema versions the registry rejected during the run.
+fn rejections(s: Option<&crate::audit::versions::SchemaAudit>) -> u64 {
+    s.map_or(0, |s| {
+        s.events.iter().filter(|e| e.outcome == "rejected").count() as u64
+    })
 }
 
 /// The scenario's objectives judged on this run's numbers.
@@ -392,6 +413,10 @@ fn judge(i: &Inputs<'_>, rate: &RateInfo) -> Vec<crate::slo::SloResult> {
         i.summary.totals.failed,
         rate,
     );
+    let n = crate::slo::Numbers {
+        schema_rejections: rejections(i.schemas.as_ref()),
+        ..n
+    };
     crate::slo::evaluate(&i.scenario.slos, &n)
 }
 
@@ -429,6 +454,7 @@ pub fn build(i: Inputs<'_>) -> Results {
         load_start_s: i.load_start_s,
         faults: i.faults,
         registry: i.registry,
+        schemas: i.schemas,
         slos,
         aborted: i.aborted,
     }

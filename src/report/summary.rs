@@ -24,6 +24,7 @@ pub fn render(r: &Results) -> String {
     rate_and_resources(&mut s, r);
     latency(&mut s, r);
     faults(&mut s, r);
+    schemas(&mut s, r);
     slos(&mut s, r);
     let _ = write!(s, "{}", r.audit);
     s
@@ -160,6 +161,64 @@ fn faults(s: &mut String, r: &Results) {
                 let _ = writeln!(s, "          errors {}", list.join(", "));
             }
         }
+    }
+}
+
+/// The schema versions: evolution events, counts per version, undecodable records.
+fn schemas(s: &mut String, r: &Results) {
+    let Some(a) = &r.schemas else {
+        return;
+    };
+    if !a.full_decode && a.versions.len() <= 1 && a.undecodable.is_empty() {
+        return; // one version, header reads: the audit line says it all
+    }
+    let how = if a.full_decode {
+        "every record decoded whole with the writer schema its id names"
+    } else {
+        "first record of each id decoded whole, headers read off the rest"
+    };
+    let mode = a
+        .compatibility
+        .as_deref()
+        .unwrap_or("the registry's default");
+    let _ = writeln!(s, "schemas   compatibility {mode}; {how}");
+    for e in &a.events {
+        let _ = writeln!(s, "          {}", e.describe());
+    }
+    let _ = writeln!(
+        s,
+        "          {:<8} {:>6} {:<22} {:>10} {:>10} {:>10} {:>10} {:>10}",
+        "version", "id", "file", "produced", "acked", "consumed", "read", "decoded"
+    );
+    for v in &a.versions {
+        let _ = writeln!(
+            s,
+            "          {:<8} {:>6} {:<22} {:>10} {:>10} {:>10} {:>10} {:>10}",
+            v.version.map_or("?".into(), |n| n.to_string()),
+            v.id,
+            v.label,
+            v.produced,
+            v.acked,
+            v.consumed,
+            v.read,
+            v.decoded
+        );
+    }
+    let bad: Vec<String> = (a.undecodable.iter())
+        .map(|(k, n)| format!("{k} x{n}"))
+        .collect();
+    let _ = writeln!(
+        s,
+        "          id mismatches {}; undecodable {}",
+        a.mismatched,
+        if bad.is_empty() {
+            "none".into()
+        } else {
+            bad.join(", ")
+        }
+    );
+    for e in &a.undecodable_examples {
+        let _ = writeln!(s, "            {e}");
     }
 }
 

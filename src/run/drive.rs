@@ -8,10 +8,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
+use super::evolve::{Evolution, EvolveContext};
 use super::wiring::{self, Endpoints, MetricsPipe, PreparedSchema, RunClock};
 use super::workers::{joined, Worker};
 use super::{LoadWindow, StartedCluster};
 use crate::audit::ledger::Ledger;
+use crate::audit::versions::SchemaEvent;
 use crate::cluster::watch::Watch;
 use crate::cluster::ClusterBackend;
 use crate::faults::analysis;
@@ -40,6 +42,8 @@ pub(super) struct DriveInputs<'a> {
     pub pipe: MetricsPipe,
     pub ledger: &'a Arc<Mutex<Ledger>>,
     pub progress: &'a Progress,
+    /// The schema versions producers write with, and those still to be registered.
+    pub evolution: &'a Evolution,
 }
 
 /// What watched the faults, kept until the cluster has healed.
@@ -62,6 +66,8 @@ pub(super) struct Driven {
     /// What ended the load early (a producer's error, a process dying outside the plan), and
     /// when the load was stopped for it.
     pub failure: Option<(anyhow::Error, Instant)>,
+    /// What the registry said to each `[[schema.evolve]]` version registered during the load.
+    pub schema_events: Vec<SchemaEvent>,
 }
 
 /// Producers still running, the reports of those that ended, and the first error among them.
@@ -95,7 +101,10 @@ impl Fleet {
 pub(super) fn producers_and_faults(i: DriveInputs<'_>) -> Result<Driven> {
     let acks = Arc::new(Mutex::new(AckTimeline::default()));
     let stop = Arc::new(AtomicBool::new(false));
-    let base = wiring::producer_base(i.endpoints, &i.sc.topic.name, i.schema, i.sc.seed, i.clock);
+    let base = ProducerConfig {
+        board: Some(Arc::clone(&i.evolution.board)),
+        ..wiring::producer_base(i.endpoints, &i.sc.topic.name, i.schema, i.sc.seed, i.clock)
+    };
     let producers = (0..i.sc.producer.count)
         .map(|id| {
             let cfg = producer_config(i.sc, i.window, &base, id, &acks);
@@ -131,8 +140,15 @@ pub(super) fn producers_and_faults(i: DriveInputs<'_>) -> Result<Driven> {
         failure: None,
     };
     let mut stopped_at = None;
-    let executed = std::thread::scope(|s| {
+    let ecx = EvolveContext {
+        registry: i.endpoints.registry.clone(),
+        origin: i.clock.origin,
+        load_start: i.window.start,
+        stop: Arc::new(AtomicBool::new(false)),
+    };
+    let (executed, schema_events) = std::thread::scope(|s| {
         let exec = s.spawn(|| executor::execute(&i.sc.faults, i.backend, &cx));
+        let evolver = s.spawn(|| i.evolution.run(&ecx, &|m| i.progress.note(m)));
         while !fleet.running.is_empty() {
             fleet.reap();
             // The executor only ends early when a process died outside the plan (or on a signal,
@@ -148,7 +164,9 @@ pub(super) fn producers_and_faults(i: DriveInputs<'_>) -> Result<Driven> {
             std::thread::sleep(Duration::from_millis(250));
         }
         fault_stop.store(true, Ordering::Relaxed);
-        joined("the fault executor", exec.join())
+        ecx.stop.store(true, Ordering::Relaxed);
+        let events = evolver.join().unwrap_or_default();
+        (joined("the fault executor", exec.join()), events)
     });
     let (executed, failure) = match executed {
         Ok(x) => {
@@ -170,6 +188,7 @@ pub(super) fn producers_and_faults(i: DriveInputs<'_>) -> Result<Driven> {
         live,
         watch,
         failure,
+        schema_events,
     })
 }
 

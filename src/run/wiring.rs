@@ -154,6 +154,7 @@ pub fn producer_base(
         brokers: endpoints.brokers.clone(),
         topic: topic.to_string(),
         schema: Arc::clone(&schema.registered.schema),
+        board: None,
         schema_id: schema.registered.id,
         sizes: schema.sizes,
         seed,

@@ -2,6 +2,7 @@
 //! [`ScenarioError`] naming file, line, column and field, and saying what is allowed.
 
 mod commands;
+pub mod evolve;
 mod faults;
 mod netfaults;
 mod raw;
@@ -15,6 +16,7 @@ mod tests;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use evolve::{Compatibility, Evolution, Switch};
 pub use source::ScenarioError;
 
 use crate::avro::generate::Sizes;
@@ -143,6 +145,10 @@ pub struct SchemaSpec {
     pub sizes: Sizes,
     /// Target encoded record size in bytes; string and bytes lengths are calibrated to it.
     pub record_size: Option<usize>,
+    /// The subject's compatibility mode, set before any evolution (`None`: the registry's).
+    pub compatibility: Option<Compatibility>,
+    /// New versions registered under load, in time order.
+    pub evolve: Vec<Evolution>,
 }
 
 /// The producers, from `[producer]`.

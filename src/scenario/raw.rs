@@ -109,6 +109,18 @@ pub struct RawSchema {
     pub bytes_length: Option<usize>,
     pub collection_length: Option<usize>,
     pub record_size: Option<usize>,
+    pub compatibility: Option<String>,
+    #[serde(default)]
+    pub evolve: Vec<RawEvolve>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEvolve {
+    pub at: String,
+    pub file: String,
+    pub switch: Option<String>,
+    pub spacing: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

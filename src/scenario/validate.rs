@@ -4,7 +4,6 @@
 //! sections (faults against the topic and the backend).
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::time::Duration;
 
 use super::raw::{property_string, RawCluster, RawConsumer, RawProducer, RawScenario, RawSchema};
@@ -271,27 +270,8 @@ fn topic_section(src: &Source, raw: &RawTopic) -> R<TopicSpec> {
 }
 
 /// The schema file, read and checked to be an Avro record kbench can add its header to.
-fn schema_text(src: &Source, raw: &RawSchema) -> R<(std::path::PathBuf, String)> {
-    let file = src.path.parent().unwrap_or(Path::new(".")).join(&raw.file);
-    let avsc = std::fs::read_to_string(&file).map_err(|e| {
-        src.error(
-            "schema.file",
-            format!("cannot read {}: {e}", file.display()),
-        )
-    })?;
-    let augmented = crate::avro::header::augment_schema(&avsc)
-        .map_err(|e| src.error("schema.file", format!("{}: {e}", file.display())))?;
-    apache_avro::Schema::parse_str(&augmented).map_err(|e| {
-        src.error(
-            "schema.file",
-            format!("{} is not a valid Avro schema: {e}", file.display()),
-        )
-    })?;
-    Ok((file, avsc))
-}
-
-fn schema_section(src: &Source, raw: &RawSchema) -> R<SchemaSpec> {
-    let (file, avsc) = schema_text(src, raw)?;
+fn schema_section(src: &Source, raw: &RawSchema, total: Duration) -> R<SchemaSpec> {
+    let (file, avsc) = super::evolve::read_avsc(src, "schema.file", &raw.file)?;
     let subject_strategy = match raw.subject_strategy.as_deref().unwrap_or("topic") {
         "topic" => SubjectStrategy::Topic,
         "record" => SubjectStrategy::Record,
@@ -325,6 +305,8 @@ fn schema_section(src: &Source, raw: &RawSchema) -> R<SchemaSpec> {
             collection_len: raw.collection_length.unwrap_or(d.collection_len),
         },
         record_size: raw.record_size,
+        compatibility: super::evolve::compatibility(src, raw.compatibility.as_deref())?,
+        evolve: super::evolve::entries(src, &raw.evolve, total)?,
     })
 }
 
@@ -466,7 +448,7 @@ pub fn validate(src: Source) -> R<Scenario> {
     let run = run_section(&src, &raw.run)?;
     let cluster = cluster_section(&src, &raw.cluster)?;
     let topic = topic_section(&src, &raw.topic)?;
-    let schema = schema_section(&src, &raw.schema)?;
+    let schema = schema_section(&src, &raw.schema, run.total())?;
     let producer = producer_section(&src, &raw.producer, run.total())?;
     let consumer = consumer_section(&src, &raw.consumer, &run.name)?;
     let faults = super::faults::validate(&src, &raw.faults, run.total(), topic.partitions)?;

@@ -96,6 +96,31 @@ impl Registry {
             .map_err(|e| anyhow::anyhow!("{}", describe_http_error(&e)))
     }
 
+    /// `method <url><path>` with a JSON body and this auth: the status and the answer as JSON
+    /// (`Null` when it is not JSON). An error only when no answer came (refused, timeout).
+    pub fn send_json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &serde_json::Value,
+        timeout: Duration,
+    ) -> Result<(u16, serde_json::Value)> {
+        let client = self.blocking_client(timeout)?;
+        let mut req = client
+            .request(method, format!("{}{path}", self.url))
+            .header("Content-Type", "application/vnd.schemaregistry.v1+json")
+            .body(body.to_string());
+        if let Some((user, password)) = &self.auth.basic {
+            req = req.basic_auth(user, Some(password.expose()));
+        }
+        let resp = req
+            .send()
+            .map_err(|e| anyhow::anyhow!("{}", describe_http_error(&e)))?;
+        let status = resp.status().as_u16();
+        let text = resp.text().unwrap_or_default();
+        Ok((status, serde_json::from_str(&text).unwrap_or_default()))
+    }
+
     /// Check that `GET /subjects` answers 200, or say why not: refused, TLS not trusted (naming
     /// the CA file), credentials refused (401/403), or another status.
     pub fn check(&self, timeout: Duration) -> Result<()> {

@@ -52,7 +52,7 @@ fn every_allowed_key_round_trips() {
         assert!(allowed_keys().contains(name));
         n += 1;
     }
-    assert_eq!(n, 4 * 7 + 6);
+    assert_eq!(n, 4 * 7 + 7);
 }
 
 /// Each objective reads its own figure: a limit just below the measured value fails an
@@ -73,6 +73,7 @@ fn every_objective_is_judged_on_its_own_figure() {
         reordered: 5,
         failed: 6,
         achieved_pct: 97.5,
+        schema_rejections: 7,
     };
     let mut expected: Vec<(String, f64)> = Vec::new();
     for (i, (_, kind)) in LATENCY_KINDS.iter().enumerate() {
@@ -89,6 +90,7 @@ fn every_objective_is_judged_on_its_own_figure() {
         ("reordered".into(), 5.0),
         ("failed".into(), 6.0),
         ("min_achieved_pct".into(), 97.5),
+        ("schema_rejections".into(), 7.0),
     ]);
     for (key, value) in expected {
         let o = Objective::parse(&key).unwrap();

@@ -274,3 +274,45 @@ pub fn cluster_lock() -> std::sync::MutexGuard<'static, ()> {
     static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }
+
+/// Read `topic` from the start with a consumer of the test's own until `expect` records came
+/// (or a minute passed), decoding each through the writer schema its id names, fetched from
+/// the registry's REST API with apache-avro — none of kbench's decoding. Returns the records
+/// decoded per schema id; a record that does not decode fails the test.
+pub fn decode_topic(topic: &str, expect: u64) -> std::collections::BTreeMap<u32, u64> {
+    use rdkafka::config::ClientConfig;
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::Message;
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", "127.0.0.1:9092")
+        .set("group.id", format!("{topic}-outside-reader"))
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    consumer.subscribe(&[topic]).unwrap();
+    let http = reqwest::blocking::Client::new();
+    let mut schemas = std::collections::BTreeMap::new();
+    let mut per_id = std::collections::BTreeMap::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while per_id.values().sum::<u64>() < expect && std::time::Instant::now() < deadline {
+        let Some(m) = consumer.poll(Duration::from_millis(500)) else {
+            continue;
+        };
+        let m = m.unwrap();
+        let payload = m.payload().expect("a value");
+        assert_eq!(payload[0], 0, "Confluent magic byte");
+        let id = u32::from_be_bytes(payload[1..5].try_into().unwrap());
+        let schema = schemas.entry(id).or_insert_with(|| {
+            let url = format!("http://127.0.0.1:8081/apis/ccompat/v7/schemas/ids/{id}");
+            let v: serde_json::Value = http.get(url).send().unwrap().json().unwrap();
+            apache_avro::Schema::parse_str(v["schema"].as_str().unwrap()).unwrap()
+        });
+        apache_avro::reader::datum::GenericDatumReader::builder(schema)
+            .build()
+            .and_then(|r| r.read_value(&mut &payload[5..]))
+            .unwrap_or_else(|e| panic!("record at offset {} does not decode: {e}", m.offset()));
+        *per_id.entry(id).or_insert(0u64) += 1;
+    }
+    per_id
+}

@@ -1,0 +1,172 @@
+//! Drawing a producer's records into one reused buffer: the generator of the version it writes
+//! with, kbench's header slots, and the Confluent frame with that version's id — and switching
+//! to a newer version mid-run, checking its first record like the first version's.
+
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use apache_avro::Schema;
+
+use super::delivery::micros;
+use super::pace::Slot;
+use super::producer::ProducerConfig;
+use super::versions::{SchemaBoard, WriterVersion};
+use crate::avro::generate::{self, Generator, Sizes};
+use crate::avro::header::{Header, HeaderSlots};
+use crate::avro::wire;
+
+/// Draws records into one reused buffer: generator, header slots and the Confluent frame.
+pub(super) struct RecordDraw<'a> {
+    cfg: &'a ProducerConfig,
+    schema: Arc<Schema>,
+    schema_id: u32,
+    sizes: Sizes,
+    generator: Generator,
+    slots: HeaderSlots,
+    buf: Vec<u8>,
+}
+
+impl<'a> RecordDraw<'a> {
+    /// Records of `cfg`'s schema, checked (see [`RecordDraw::check_first`]).
+    pub(super) fn new(cfg: &'a ProducerConfig) -> Result<RecordDraw<'a>> {
+        Self::of(cfg, Arc::clone(&cfg.schema), cfg.schema_id, cfg.sizes)
+    }
+
+    fn of(
+        cfg: &'a ProducerConfig,
+        schema: Arc<Schema>,
+        schema_id: u32,
+        sizes: Sizes,
+    ) -> Result<RecordDraw<'a>> {
+        let slots = HeaderSlots::new(&schema).context("schema lacks kbench's header fields")?;
+        let draw = RecordDraw {
+            cfg,
+            generator: generator(cfg, &schema, sizes)?,
+            schema,
+            schema_id,
+            sizes,
+            slots,
+            buf: Vec::with_capacity(1024),
+        };
+        draw.check_first()?;
+        Ok(draw)
+    }
+
+    /// From now on, records of version `v`.
+    pub(super) fn switch_to(&mut self, v: &WriterVersion) -> Result<()> {
+        let next = Self::of(self.cfg, Arc::clone(&v.schema), v.id, v.sizes)
+            .with_context(|| format!("switching to schema {} (id {})", v.label, v.id))?;
+        *self = next;
+        Ok(())
+    }
+
+    /// The id records are framed with now.
+    pub(super) fn schema_id(&self) -> u32 {
+        self.schema_id
+    }
+
+    /// Records are valid by construction (property-tested against apache-avro's decoder);
+    /// decoding every one would cost more than drawing it, so the first one is checked, on a
+    /// twin generator, before the loop — the loop then draws that same record again.
+    fn check_first(&self) -> Result<()> {
+        let mut twin = generator(self.cfg, &self.schema, self.sizes)?;
+        let header = Header {
+            producer: self.cfg.id as i32,
+            seq: 0,
+            intended_us: 0,
+            wall_ms: self.cfg.wall_origin_ms,
+        };
+        let mut buf = Vec::with_capacity(1024);
+        wire::start_frame(&mut buf, self.schema_id);
+        twin.encode_stamped(&mut buf, &self.slots, &header);
+        let value = generate::decode_whole(&self.schema, &buf[wire::PREFIX_LEN..])
+            .context("checking the first generated record against the schema")?;
+        anyhow::ensure!(
+            self.slots.get(&value) == Some(header),
+            "the first generated record does not carry its kbench header"
+        );
+        Ok(())
+    }
+
+    /// The record for `slot`, framed, in the reused buffer.
+    #[inline]
+    pub(super) fn draw(&mut self, slot: &Slot) -> &[u8] {
+        let start_us = micros(self.cfg.start);
+        let header = Header {
+            producer: self.cfg.id as i32,
+            seq: slot.seq as i64,
+            intended_us: (start_us + micros(slot.intended)) as i64,
+            wall_ms: self.cfg.wall_origin_ms + ((start_us + micros(slot.actual)) / 1000) as i64,
+        };
+        wire::start_frame(&mut self.buf, self.schema_id);
+        self.generator
+            .encode_stamped(&mut self.buf, &self.slots, &header);
+        &self.buf
+    }
+}
+
+/// The generator of producer `cfg.id` for `schema`: seeded per producer so each draws its own
+/// records.
+fn generator(cfg: &ProducerConfig, schema: &Schema, sizes: Sizes) -> Result<Generator> {
+    Ok(Generator::new(
+        schema,
+        cfg.seed ^ (u64::from(cfg.id) << 32),
+        sizes,
+    )?)
+}
+
+/// A producer following the run's schema board: it switches its draw to a newer version once
+/// that version's time for this producer has come, and notes the switch on the board.
+pub(super) struct Follow<'b> {
+    board: Option<&'b SchemaBoard>,
+    seen: u32,
+    pending: Option<Arc<WriterVersion>>,
+}
+
+impl<'b> Follow<'b> {
+    /// Follow `board` (nothing to follow: `None`), from the version the draw writes with.
+    pub(super) fn new(
+        board: Option<&'b SchemaBoard>,
+        producer: u32,
+        draw: &RecordDraw<'_>,
+    ) -> Self {
+        if let Some(b) = board {
+            b.note_switch(producer, 0, draw.schema_id());
+        }
+        Follow {
+            board,
+            seen: board.map_or(0, SchemaBoard::generation),
+            pending: None,
+        }
+    }
+
+    /// Before drawing `slot`: switch if a newer version is due (one atomic load otherwise).
+    #[inline]
+    pub(super) fn before(&mut self, draw: &mut RecordDraw<'_>, slot: &Slot) {
+        let Some(board) = self.board else {
+            return;
+        };
+        let g = board.generation();
+        if g != self.seen {
+            self.seen = g;
+            self.pending = Some(board.current());
+        }
+        let Some(v) = &self.pending else {
+            return;
+        };
+        if draw.cfg.start + slot.intended < v.from_for(draw.cfg.id) {
+            return;
+        }
+        // Each version's first record was generated and decoded when it was prepared, so a
+        // failure here is a bug; the producer keeps the version it has rather than stop.
+        match draw.switch_to(v) {
+            Ok(()) => board.note_switch(draw.cfg.id, slot.seq, v.id),
+            Err(e) => eprintln!(
+                "kbench: producer {} keeps schema id {}: {e:#}",
+                draw.cfg.id,
+                draw.schema_id()
+            ),
+        }
+        self.pending = None;
+    }
+}
