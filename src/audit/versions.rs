@@ -31,6 +31,10 @@ pub struct ReadTallies {
     pub undecodable: BTreeMap<String, u64>,
     /// The first of those (up to 10).
     pub examples: Vec<String>,
+    /// Writer-schema lookups asked again because the registry did not answer.
+    pub lookup_retries: u64,
+    /// Time consumers spent waiting for the registry to answer a lookup (s).
+    pub lookup_stall_s: f64,
 }
 
 impl ReadTallies {
@@ -53,6 +57,8 @@ impl ReadTallies {
         for (k, n) in other.undecodable {
             *self.undecodable.entry(k).or_default() += n;
         }
+        self.lookup_retries += other.lookup_retries;
+        self.lookup_stall_s += other.lookup_stall_s;
         let room = super::ledger::MAX_EXAMPLES.saturating_sub(self.examples.len());
         self.examples.extend(other.examples.into_iter().take(room));
     }
@@ -145,6 +151,12 @@ pub struct SchemaAudit {
     pub undecodable: BTreeMap<String, u64>,
     /// The first of those (up to 10), with partition and offset.
     pub undecodable_examples: Vec<String>,
+    /// Writer-schema lookups consumers asked again because the registry did not answer.
+    #[serde(default)]
+    pub lookup_retries: u64,
+    /// Time consumers waited for the registry to answer those lookups (s).
+    #[serde(default)]
+    pub lookup_stall_s: f64,
 }
 
 impl SchemaAudit {

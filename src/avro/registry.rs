@@ -173,6 +173,15 @@ pub fn set_compatibility(registry: &Registry, subject: &str, mode: &str) -> Resu
     Ok(())
 }
 
+/// A writer schema that could not be looked up.
+#[derive(Debug)]
+pub struct LookupError {
+    /// The registry did not answer (down, timeout): asking again may help.
+    pub retriable: bool,
+    /// What went wrong.
+    pub error: anyhow::Error,
+}
+
 /// Writer schemas by id, fetched from the registry once each.
 pub struct SchemaCache {
     sr: SrSettings,
@@ -192,18 +201,30 @@ impl SchemaCache {
 
     /// Writer schema `id`, fetched from the registry the first time it is asked for.
     pub fn get(&mut self, id: u32) -> Result<Arc<Schema>> {
+        self.lookup(id).map_err(|e| e.error)
+    }
+
+    /// Like [`SchemaCache::get`], saying whether asking again may help (the registry did not
+    /// answer) or not (it answered: no such id, or not Avro).
+    pub fn lookup(&mut self, id: u32) -> std::result::Result<Arc<Schema>, LookupError> {
         if let Some(s) = self.by_id.get(&id) {
             return Ok(Arc::clone(s));
         }
         let reg = self
             .rt
             .block_on(get_schema_by_id(id, &self.sr))
-            .map_err(|e| anyhow::anyhow!("{e}"))
-            .with_context(|| format!("schema id {id} is not in the registry"))?;
-        let schema = Arc::new(
-            Schema::parse_str(&reg.schema)
-                .with_context(|| format!("schema id {id} is not valid Avro"))?,
-        );
+            .map_err(|e| LookupError {
+                retriable: e.retriable,
+                error: anyhow::anyhow!("{e}")
+                    .context(format!("schema id {id} is not in the registry")),
+            })?;
+        let schema = Schema::parse_str(&reg.schema)
+            .with_context(|| format!("schema id {id} is not valid Avro"))
+            .map_err(|error| LookupError {
+                retriable: false,
+                error,
+            })?;
+        let schema = Arc::new(schema);
         self.by_id.insert(id, Arc::clone(&schema));
         Ok(schema)
     }

@@ -92,17 +92,28 @@ struct Decoder {
     /// Ids whose fast header read was checked against a full decode.
     checked: HashSet<u32>,
     board: Option<Arc<SchemaBoard>>,
+    /// Lookups asked again because the registry did not answer, and the time spent waiting.
+    retries: u64,
+    stalled: Duration,
 }
+
+/// How long a consumer keeps asking an unreachable registry for a writer schema before it
+/// counts the record as undecodable: longer than any registry outage a scenario plans.
+const LOOKUP_PATIENCE: Duration = Duration::from_secs(300);
 
 /// Why a record could not be decoded, and the error behind it.
 struct Undecodable(&'static str, anyhow::Error);
 
 impl Decoder {
     /// The record's id and header; every record decoded whole where the board says so.
-    fn decode(&mut self, payload: &[u8]) -> Result<(u32, Header, bool), Undecodable> {
+    fn decode(
+        &mut self,
+        payload: &[u8],
+        stop: &AtomicBool,
+    ) -> Result<(u32, Header, bool), Undecodable> {
         let (id, datum) =
             wire::split(payload).map_err(|e| Undecodable("not Confluent framing", e.into()))?;
-        let schema = (self.cache.get(id)).map_err(|e| Undecodable("unknown schema id", e))?;
+        let schema = self.writer_schema(id, stop)?;
         let full = self.board.as_ref().is_some_and(|b| b.full_decode());
         if full || !self.checked.contains(&id) {
             let h = whole_header(&schema, id, datum)?;
@@ -111,6 +122,32 @@ impl Decoder {
         }
         let h = wire::read_header(datum).map_err(|e| Undecodable("bad kbench header", e.into()))?;
         Ok((id, h, false))
+    }
+}
+
+impl Decoder {
+    /// Writer schema `id`. While the registry does not answer, a real consumer cannot decode
+    /// and waits: so does this one (until it is stopped, or [`LOOKUP_PATIENCE`]), counting
+    /// the retries and the time, rather than call a record undecodable that is not.
+    fn writer_schema(&mut self, id: u32, stop: &AtomicBool) -> Result<Arc<Schema>, Undecodable> {
+        let t0 = Instant::now();
+        loop {
+            match self.cache.lookup(id) {
+                Ok(s) => {
+                    self.stalled += t0.elapsed();
+                    return Ok(s);
+                }
+                Err(e) if e.retriable && t0.elapsed() < LOOKUP_PATIENCE => {
+                    if stop.load(Ordering::Relaxed) {
+                        return Err(Undecodable("registry unreachable", e.error));
+                    }
+                    self.retries += 1;
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+                Err(e) if e.retriable => return Err(Undecodable("registry unreachable", e.error)),
+                Err(e) => return Err(Undecodable("unknown schema id", e.error)),
+            }
+        }
     }
 }
 
@@ -168,6 +205,8 @@ pub fn run(
         cache: SchemaCache::new(&cfg.registry)?,
         checked: HashSet::new(),
         board: cfg.board.clone(),
+        retries: 0,
+        stalled: Duration::ZERO,
     };
     let mut report = ConsumerReport {
         id: cfg.id,
@@ -178,7 +217,7 @@ pub fn run(
         let msg = consumer.poll(Duration::from_millis(100));
         let now = cfg.origin.elapsed().as_micros() as u64;
         match msg {
-            Some(Ok(m)) => match decoder.decode(m.payload().unwrap_or_default()) {
+            Some(Ok(m)) => match decoder.decode(m.payload().unwrap_or_default(), &stop) {
                 Ok((id, h, whole)) => {
                     recorder.record(
                         Kind::EndToEnd,
@@ -220,5 +259,7 @@ pub fn run(
         }
     }
     recorder.finish();
+    report.tallies.lookup_retries = decoder.retries;
+    report.tallies.lookup_stall_s = decoder.stalled.as_secs_f64();
     Ok(report)
 }

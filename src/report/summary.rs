@@ -207,15 +207,16 @@ fn schemas(s: &mut String, r: &Results) {
     let bad: Vec<String> = (a.undecodable.iter())
         .map(|(k, n)| format!("{k} x{n}"))
         .collect();
+    let bad = if bad.is_empty() {
+        "none".into()
+    } else {
+        bad.join(", ")
+    };
     let _ = writeln!(
         s,
-        "          id mismatches {}; undecodable {}",
-        a.mismatched,
-        if bad.is_empty() {
-            "none".into()
-        } else {
-            bad.join(", ")
-        }
+        "          id mismatches {}; undecodable {bad}; schema lookups retried {} ({:.1} s \
+         waiting for the registry)",
+        a.mismatched, a.lookup_retries, a.lookup_stall_s
     );
     for e in &a.undecodable_examples {
         let _ = writeln!(s, "            {e}");

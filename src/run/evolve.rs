@@ -217,6 +217,8 @@ impl Evolution {
             mismatched: reads.mismatched,
             undecodable: reads.undecodable,
             undecodable_examples: reads.examples,
+            lookup_retries: reads.lookup_retries,
+            lookup_stall_s: reads.lookup_stall_s,
         }
     }
 }
