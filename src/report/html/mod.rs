@@ -7,6 +7,7 @@
 //! Every piece of text that comes from results.json goes through [`esc`]; numbers carry their
 //! unit in the cell or in the column header.
 
+mod registry;
 mod style;
 mod tables;
 mod verdict;
@@ -36,6 +37,9 @@ pub fn page(results: &Results, rebuilt: &Rebuilt, charts: &[Chart]) -> String {
     nav(&mut s, results);
     if !results.faults.is_empty() {
         tables::faults(&mut s, results);
+    }
+    if registry::shown(results) {
+        registry::section(&mut s, results);
     }
     charts_section(&mut s, charts);
     tables::percentiles(&mut s, results, rebuilt);
@@ -158,6 +162,9 @@ fn nav(s: &mut String, r: &Results) {
     let mut items = vec![];
     if !r.faults.is_empty() {
         items.push(("faults", "Failover"));
+    }
+    if registry::shown(r) {
+        items.push(("registry", "Schema registry"));
     }
     items.extend([
         ("charts", "Charts"),

@@ -18,7 +18,7 @@ fn opt_s(v: Option<f64>, decimals: usize) -> String {
 }
 
 /// Start a table with the given column headers (already escaped text; they hold units).
-fn thead(s: &mut String, class: &str, headers: &[&str]) {
+pub(super) fn thead(s: &mut String, class: &str, headers: &[&str]) {
     let _ = write!(s, "<table class=\"{class}\"><thead><tr>");
     for h in headers {
         let _ = write!(s, "<th>{h}</th>");
@@ -26,7 +26,7 @@ fn thead(s: &mut String, class: &str, headers: &[&str]) {
     s.push_str("</tr></thead>\n<tbody>\n");
 }
 
-fn row(s: &mut String, head: &str, cells: &[(bool, String)]) {
+pub(super) fn row(s: &mut String, head: &str, cells: &[(bool, String)]) {
     let _ = write!(s, "<tr><th class=\"row\">{head}</th>");
     for (num, text) in cells {
         let class = if *num { "num" } else { "text" };
