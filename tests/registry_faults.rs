@@ -50,14 +50,7 @@ fn a_killed_registry_is_seen_down_and_back_while_cached_producers_keep_sending()
             }
         })
     };
-    let reports = home.runs().with_file_name("reports");
-    let out = home.run(&[
-        "run",
-        scenario.to_str().unwrap(),
-        "--reports",
-        reports.to_str().unwrap(),
-        "--keep-cluster",
-    ]);
+    let (out, r) = home.run_keeping_cluster(&scenario);
     done.store(true, Ordering::Relaxed);
     watcher.join().unwrap();
     assert!(out.status.success(), "kbench run failed");
@@ -67,7 +60,6 @@ fn a_killed_registry_is_seen_down_and_back_while_cached_producers_keep_sending()
             && stdout.contains("`kbench cluster down` stops it"),
         "{stdout}"
     );
-    let (_dir, r) = common::read_run(&reports);
     let ids = common::decode_topic("kbench-registry-short", r.counts.acked);
     assert_eq!(
         ids.values().sum::<u64>(),

@@ -19,20 +19,12 @@ fn a_compatible_version_is_adopted_under_load_and_an_incompatible_one_refused_by
     let _lock = common::cluster_lock();
     let home = TestHome::new("schema-evolution");
     let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios/evolve-short.toml");
-    let reports = home.runs().with_file_name("reports");
-    let out = home.run(&[
-        "run",
-        scenario.to_str().unwrap(),
-        "--reports",
-        reports.to_str().unwrap(),
-        "--keep-cluster",
-    ]);
+    let (out, r) = home.run_keeping_cluster(&scenario);
     assert_eq!(
         out.status.code(),
         Some(3),
         "the rejection fails the scenario's schema_rejections = 0"
     );
-    let (_dir, r) = common::read_run(&reports);
     let a = r.schemas.as_ref().expect("the schema audit");
     assert!(a.full_decode, "an evolving run decodes every record whole");
     assert_eq!(a.compatibility.as_deref(), Some("BACKWARD"));

@@ -128,17 +128,7 @@ pub(super) fn entries(src: &Source, raw: &[RawEvolve], total: Duration) -> R<Vec
 
 fn entry(src: &Source, i: usize, e: &RawEvolve, total: Duration) -> R<Evolution> {
     let field = |k: &str| format!("schema.evolve.{i}.{k}");
-    let at = crate::duration::parse(&e.at).map_err(|m| src.error(&field("at"), m))?;
-    if at >= total {
-        return Err(src.error(
-            &field("at"),
-            format!(
-                "{} is outside the run, which lasts {} (warm-up + duration)",
-                e.at,
-                crate::duration::display(total)
-            ),
-        ));
-    }
+    let at = src.time_in_run(&field("at"), &e.at, total)?;
     let (file, avsc) = read_avsc(src, &field("file"), &e.file)?;
     let spacing = e
         .spacing

@@ -36,17 +36,7 @@ fn fault_entry(
     partitions: i32,
 ) -> Result<FaultSpec, ScenarioError> {
     let field = |k: &str| format!("fault.{i}.{k}");
-    let at = crate::duration::parse(&f.at).map_err(|e| src.error(&field("at"), e))?;
-    if at >= total {
-        return Err(src.error(
-            &field("at"),
-            format!(
-                "{} is outside the run, which lasts {} (warm-up + duration)",
-                f.at,
-                crate::duration::display(total)
-            ),
-        ));
-    }
+    let at = src.time_in_run(&field("at"), &f.at, total)?;
     let action = Action::parse(&f.action).ok_or_else(|| {
         src.error(
             &field("action"),

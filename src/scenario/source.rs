@@ -75,6 +75,26 @@ impl Source {
         }
     }
 
+    /// `text` (field `path`) as a time inside a run lasting `total`.
+    pub fn time_in_run(
+        &self,
+        path: &str,
+        text: &str,
+        total: std::time::Duration,
+    ) -> Result<std::time::Duration, ScenarioError> {
+        let at = crate::duration::parse(text).map_err(|m| self.error(path, m))?;
+        if at >= total {
+            return Err(self.error(
+                path,
+                format!(
+                    "{text} is outside the run, which lasts {} (warm-up + duration)",
+                    crate::duration::display(total)
+                ),
+            ));
+        }
+        Ok(at)
+    }
+
     /// An error about the field at dotted `path` (e.g. `producer.steps.2.rate`), located at its
     /// value, or at the nearest enclosing table that exists.
     pub fn error(&self, path: &str, message: impl Into<String>) -> ScenarioError {

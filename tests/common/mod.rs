@@ -68,16 +68,35 @@ impl TestHome {
     /// `kbench run SCENARIO` into this home's reports directory: asserts that the run succeeded
     /// and tore its cluster down, and returns the run directory with its parsed results.
     pub fn run_scenario(&self, scenario: &Path) -> (PathBuf, kbench::report::results::Results) {
+        let out = self.run_with(scenario, &[]);
+        assert!(out.status.success(), "kbench run failed");
+        self.assert_nothing_left();
+        read_run(&self.home.join("reports"))
+    }
+
+    /// `kbench run SCENARIO --reports <home>/reports EXTRA...`.
+    fn run_with(&self, scenario: &Path, extra: &[&str]) -> Output {
         let reports = self.home.join("reports");
-        let out = self.run(&[
+        let mut args = vec![
             "run",
             scenario.to_str().unwrap(),
             "--reports",
             reports.to_str().unwrap(),
-        ]);
-        assert!(out.status.success(), "kbench run failed");
-        self.assert_nothing_left();
-        read_run(&reports)
+        ];
+        args.extend_from_slice(extra);
+        self.run(&args)
+    }
+
+    /// `kbench run SCENARIO --keep-cluster` into this home's reports directory: the command's
+    /// output (the caller judges its exit code) and the run's results. `Drop` takes the kept
+    /// cluster down should the test fail before it does.
+    pub fn run_keeping_cluster(
+        &self,
+        scenario: &Path,
+    ) -> (Output, kbench::report::results::Results) {
+        let out = self.run_with(scenario, &["--keep-cluster"]);
+        let (_dir, r) = read_run(&self.home.join("reports"));
+        (out, r)
     }
 
     /// A home whose cluster was started with `kbench cluster up --detach`, for tests that use
