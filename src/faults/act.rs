@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 
 use super::commands::{NodeAction, NodeCommands};
-use super::executor::ExecContext;
 use super::plan::{Action, FaultSpec};
 use crate::cluster::{ClusterBackend, Member, NodeId, RegistryFault, StopMode};
 use crate::kafka::metadata::MetadataClient;
@@ -63,12 +62,22 @@ fn registry_down_evidence(backend: &dyn ClusterBackend) -> String {
     format!("the registry: {process}{api}")
 }
 
+/// Where a rolling restart checks that a node is back, and when to give up waiting.
+pub(super) struct Rejoin<'a> {
+    /// The operator's commands, when node faults go through them.
+    pub commands: Option<&'a NodeCommands>,
+    /// The topic whose ISRs a restarted node must be back in.
+    pub topic: &'a str,
+    /// Set when the load is over.
+    pub stop: &'a std::sync::atomic::AtomicBool,
+}
+
 /// Restart every node in turn, the controller last, each after the previous one is back in the
 /// cluster metadata and every ISR of the topic.
 pub(super) fn rolling_restart(
     backend: &mut dyn ClusterBackend,
     md: &MetadataClient,
-    cx: &ExecContext<'_>,
+    cx: &Rejoin<'_>,
     evidence: &mut Vec<String>,
 ) -> Result<()> {
     let controller = backend.controller();

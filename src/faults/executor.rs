@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use rand::SeedableRng;
 
-use super::act::{act, act_on_network, down_evidence, rolling_restart};
+use super::act::{act, act_on_network, down_evidence, rolling_restart, Rejoin};
 use super::commands::NodeCommands;
 use super::plan::{Action, FaultSpec};
 use super::report::FaultReport;
@@ -285,7 +285,12 @@ impl Executor<'_, '_, '_> {
         }
         self.cx.fired(&mut self.reports[i], i + 1);
         let md = self.md.as_ref().context("no metadata client")?;
-        rolling_restart(self.backend, md, self.cx, evidence)?;
+        let rejoin = Rejoin {
+            commands: self.cx.commands,
+            topic: self.cx.topic,
+            stop: self.cx.stop,
+        };
+        rolling_restart(self.backend, md, &rejoin, evidence)?;
         self.reports[i].recovered_s = Some(self.cx.now_s());
         Ok(())
     }

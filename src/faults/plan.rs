@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::cluster::watch::Member;
 use crate::cluster::NodeId;
 
 /// What a fault does to its target node.
@@ -158,18 +157,6 @@ impl Target {
             ("registry", None) => Target::Registry,
             _ => return None,
         })
-    }
-}
-
-impl Target {
-    /// The member a target names whatever the cluster's state: `broker:N` and `registry`;
-    /// `None` for targets resolved when they fire.
-    pub fn fixed_member(self) -> Option<Member> {
-        match self {
-            Target::Broker(n) => Some(Member::Broker(n)),
-            Target::Registry => Some(Member::Registry),
-            _ => None,
-        }
     }
 }
 

@@ -3,21 +3,34 @@
 //! to a newer version mid-run, checking its first record like the first version's.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use apache_avro::Schema;
 
 use super::delivery::micros;
 use super::pace::Slot;
-use super::producer::ProducerConfig;
 use super::versions::{SchemaBoard, WriterVersion};
 use crate::avro::generate::{self, Generator, Sizes};
 use crate::avro::header::{Header, HeaderSlots};
 use crate::avro::wire;
 
+/// What a producer stamps into every record's header, and what seeds its generator.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Stamp {
+    /// Producer number.
+    pub id: u32,
+    /// The run's seed (combined with `id`).
+    pub seed: u64,
+    /// When the producer's schedule starts (offset from the origin).
+    pub start: Duration,
+    /// Wall clock (ms since the epoch) at the origin.
+    pub wall_origin_ms: i64,
+}
+
 /// Draws records into one reused buffer: generator, header slots and the Confluent frame.
-pub(super) struct RecordDraw<'a> {
-    cfg: &'a ProducerConfig,
+pub(super) struct RecordDraw {
+    cfg: Stamp,
     schema: Arc<Schema>,
     schema_id: u32,
     sizes: Sizes,
@@ -26,22 +39,18 @@ pub(super) struct RecordDraw<'a> {
     buf: Vec<u8>,
 }
 
-impl<'a> RecordDraw<'a> {
-    /// Records of `cfg`'s schema, checked (see [`RecordDraw::check_first`]).
-    pub(super) fn new(cfg: &'a ProducerConfig) -> Result<RecordDraw<'a>> {
-        Self::of(cfg, Arc::clone(&cfg.schema), cfg.schema_id, cfg.sizes)
-    }
-
-    fn of(
-        cfg: &'a ProducerConfig,
+impl RecordDraw {
+    /// Records of `schema` (registry id `schema_id`), checked (see [`RecordDraw::check_first`]).
+    pub(super) fn new(
+        cfg: Stamp,
         schema: Arc<Schema>,
         schema_id: u32,
         sizes: Sizes,
-    ) -> Result<RecordDraw<'a>> {
+    ) -> Result<RecordDraw> {
         let slots = HeaderSlots::new(&schema).context("schema lacks kbench's header fields")?;
         let draw = RecordDraw {
             cfg,
-            generator: generator(cfg, &schema, sizes)?,
+            generator: generator(&cfg, &schema, sizes)?,
             schema,
             schema_id,
             sizes,
@@ -54,7 +63,7 @@ impl<'a> RecordDraw<'a> {
 
     /// From now on, records of version `v`.
     pub(super) fn switch_to(&mut self, v: &WriterVersion) -> Result<()> {
-        let next = Self::of(self.cfg, Arc::clone(&v.schema), v.id, v.sizes)
+        let next = Self::new(self.cfg, Arc::clone(&v.schema), v.id, v.sizes)
             .with_context(|| format!("switching to schema {} (id {})", v.label, v.id))?;
         *self = next;
         Ok(())
@@ -69,7 +78,7 @@ impl<'a> RecordDraw<'a> {
     /// decoding every one would cost more than drawing it, so the first one is checked, on a
     /// twin generator, before the loop — the loop then draws that same record again.
     fn check_first(&self) -> Result<()> {
-        let mut twin = generator(self.cfg, &self.schema, self.sizes)?;
+        let mut twin = generator(&self.cfg, &self.schema, self.sizes)?;
         let header = Header {
             producer: self.cfg.id as i32,
             seq: 0,
@@ -107,7 +116,7 @@ impl<'a> RecordDraw<'a> {
 
 /// The generator of producer `cfg.id` for `schema`: seeded per producer so each draws its own
 /// records.
-fn generator(cfg: &ProducerConfig, schema: &Schema, sizes: Sizes) -> Result<Generator> {
+fn generator(cfg: &Stamp, schema: &Schema, sizes: Sizes) -> Result<Generator> {
     Ok(Generator::new(
         schema,
         cfg.seed ^ (u64::from(cfg.id) << 32),
@@ -128,7 +137,7 @@ impl<'b> Follow<'b> {
     pub(super) fn new(
         board: Option<&'b SchemaBoard>,
         producer: u32,
-        draw: &RecordDraw<'_>,
+        draw: &RecordDraw,
     ) -> Self {
         if let Some(b) = board {
             b.note_switch(producer, 0, draw.schema_id());
@@ -142,7 +151,7 @@ impl<'b> Follow<'b> {
 
     /// Before drawing `slot`: switch if a newer version is due (one atomic load otherwise).
     #[inline]
-    pub(super) fn before(&mut self, draw: &mut RecordDraw<'_>, slot: &Slot) {
+    pub(super) fn before(&mut self, draw: &mut RecordDraw, slot: &Slot) {
         let Some(board) = self.board else {
             return;
         };

@@ -14,7 +14,7 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 
 use super::delivery::{micros, Ctx};
-use super::draw::{Follow, RecordDraw};
+use super::draw::{Follow, RecordDraw, Stamp};
 use super::pace::{Clock, LagStats, Pacer, Slot};
 use super::ready::{self, Readiness};
 use super::schedule::{RateProfile, Schedule};
@@ -232,7 +232,13 @@ pub fn run(
         cfg.start = cfg.origin.elapsed();
     }
     let waiting_for = (!ready).then(|| producer.context().readiness().waiting_for());
-    let mut draw = RecordDraw::new(&cfg)?;
+    let stamp = Stamp {
+        id: cfg.id,
+        seed: cfg.seed,
+        start: cfg.start,
+        wall_origin_ms: cfg.wall_origin_ms,
+    };
+    let mut draw = RecordDraw::new(stamp, Arc::clone(&cfg.schema), cfg.schema_id, cfg.sizes)?;
     // Delivery reports are served on a thread of their own, so each ack is timed when it arrives
     // while the sender sleeps precisely until its next intended send time.
     let sending_done = AtomicBool::new(false);
@@ -347,7 +353,7 @@ fn next_slot<C: Clock>(
 fn send_all(
     cfg: &ProducerConfig,
     producer: &BaseProducer<Ctx>,
-    draw: &mut RecordDraw<'_>,
+    draw: &mut RecordDraw,
     stop: &AtomicBool,
 ) -> SendTotals {
     let clock = SendClock {
@@ -373,7 +379,7 @@ fn send_all(
 fn send_one(
     cfg: &ProducerConfig,
     producer: &BaseProducer<Ctx>,
-    draw: &mut RecordDraw<'_>,
+    draw: &mut RecordDraw,
     slot: &Slot,
 ) {
     let start_us = micros(cfg.start);

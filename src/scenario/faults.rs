@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use super::raw::RawFault;
 use super::source::{ScenarioError, Source};
-use crate::cluster::watch::Member;
 use crate::faults::plan::{Action, FaultSpec, Target};
 use crate::names::BROKER_IDS;
 
@@ -156,13 +155,15 @@ fn recovery(
 /// of another fault in the meantime. Checked for `broker:N` and `registry` targets; dynamic
 /// targets are resolved against the live cluster when they fire.
 fn check_overlaps(src: &Source, plan: &[FaultSpec]) -> Result<(), ScenarioError> {
-    let on = |f: &FaultSpec, m: Member| {
-        f.target.fixed_member() == Some(m)
-            || (f.target == Target::All && matches!(m, Member::Broker(_)))
+    let on = |f: &FaultSpec, m: Target| {
+        f.target == m || (f.target == Target::All && matches!(m, Target::Broker(_)))
     };
     for a in plan.iter().filter(|f| f.action.takes_down()) {
-        let Some(m) = a.target.fixed_member() else {
-            continue;
+        let m = a.target;
+        let who = match m {
+            Target::Broker(n) => format!("broker {n}"),
+            Target::Registry => "the registry".to_string(),
+            _ => continue,
         };
         let later = || {
             plan.iter()
@@ -186,7 +187,7 @@ fn check_overlaps(src: &Source, plan: &[FaultSpec]) -> Result<(), ScenarioError>
             return Err(src.error(
                 &format!("fault.{}.at", b.index),
                 format!(
-                    "{m} is still down from fault {} ({} at {}) at this time",
+                    "{who} is still down from fault {} ({} at {}) at this time",
                     a.index + 1,
                     a.action.verb(),
                     crate::duration::display(a.at)
