@@ -134,11 +134,7 @@ pub(super) struct Follow<'b> {
 
 impl<'b> Follow<'b> {
     /// Follow `board` (nothing to follow: `None`), from the version the draw writes with.
-    pub(super) fn new(
-        board: Option<&'b SchemaBoard>,
-        producer: u32,
-        draw: &RecordDraw,
-    ) -> Self {
+    pub(super) fn new(board: Option<&'b SchemaBoard>, producer: u32, draw: &RecordDraw) -> Self {
         if let Some(b) = board {
             b.note_switch(producer, 0, draw.schema_id());
         }

@@ -5,6 +5,7 @@ pub mod charts;
 pub mod compare;
 pub mod font;
 pub mod html;
+mod judge;
 pub mod phases;
 pub mod rebuild;
 pub mod results;

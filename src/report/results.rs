@@ -124,7 +124,7 @@ impl Results {
 
     /// The figures the scenario's objectives are judged on.
     pub fn numbers(&self) -> crate::slo::Numbers<'_> {
-        let n = numbers(
+        let n = super::judge::numbers(
             &self.phases,
             &self.faults,
             &self.audit,
@@ -132,7 +132,7 @@ impl Results {
             &self.rate,
         );
         crate::slo::Numbers {
-            schema_rejections: rejections(self.schemas.as_ref()),
+            schema_rejections: super::judge::rejections(self.schemas.as_ref()),
             ..n
         }
     }
@@ -374,57 +374,11 @@ fn rate_info(i: &Inputs<'_>) -> RateInfo {
     }
 }
 
-/// The figures objectives are judged on.
-fn numbers<'a>(
-    phases: &'a [PhaseSummary],
-    faults: &[crate::faults::report::FaultReport],
-    audit: &Verdict,
-    failed: u64,
-    rate: &RateInfo,
-) -> crate::slo::Numbers<'a> {
-    crate::slo::Numbers {
-        measured_latency: phases
-            .iter()
-            .find(|p| p.name == "measured")
-            .map(|p| &p.latency),
-        max_unavailability_s: max_unavailability_s(faults),
-        lost: audit.lost,
-        duplicated: audit.duplicated,
-        reordered: audit.reordered,
-        failed,
-        achieved_pct: rate.achieved_ratio * 100.0,
-        schema_rejections: 0,
-    }
-}
-
-/// Schema versions the registry rejected during the run.
-fn rejections(s: Option<&crate::audit::versions::SchemaAudit>) -> u64 {
-    s.map_or(0, |s| {
-        s.events.iter().filter(|e| e.outcome == "rejected").count() as u64
-    })
-}
-
-/// The scenario's objectives judged on this run's numbers.
-fn judge(i: &Inputs<'_>, rate: &RateInfo) -> Vec<crate::slo::SloResult> {
-    let n = numbers(
-        &i.summary.phases,
-        &i.faults,
-        &i.verdict,
-        i.summary.totals.failed,
-        rate,
-    );
-    let n = crate::slo::Numbers {
-        schema_rejections: rejections(i.schemas.as_ref()),
-        ..n
-    };
-    crate::slo::evaluate(&i.scenario.slos, &n)
-}
-
 /// Assemble the results of a run, objectives judged — unless it was cut short: then the
 /// objectives are listed unjudged and the audit is marked incomplete.
 pub fn build(i: Inputs<'_>) -> Results {
     let rate = rate_info(&i);
-    let mut slos = judge(&i, &rate);
+    let mut slos = super::judge::judge(&i, &rate);
     let mut audit = i.verdict.clone();
     audit.in_flight = i.producers.iter().map(|p| p.unresolved).sum();
     if i.aborted.is_some() {
