@@ -1,7 +1,6 @@
 //! The figures a run's objectives are judged on, taken from its results or from what the run
-//! hands over, and the judging itself (the objectives' logic lives in `slo`).
+//! hands over (the objectives' logic lives in `slo`).
 
-use super::results::{max_unavailability_s, Inputs, RateInfo};
 use crate::audit::ledger::Verdict;
 use crate::metrics::PhaseSummary;
 
@@ -11,7 +10,7 @@ pub(super) fn numbers<'a>(
     faults: &[crate::faults::report::FaultReport],
     audit: &Verdict,
     failed: u64,
-    rate: &RateInfo,
+    achieved_ratio: f64,
 ) -> crate::slo::Numbers<'a> {
     crate::slo::Numbers {
         measured_latency: phases
@@ -23,7 +22,7 @@ pub(super) fn numbers<'a>(
         duplicated: audit.duplicated,
         reordered: audit.reordered,
         failed,
-        achieved_pct: rate.achieved_ratio * 100.0,
+        achieved_pct: achieved_ratio * 100.0,
         schema_rejections: 0,
     }
 }
@@ -35,18 +34,16 @@ pub(super) fn rejections(s: Option<&crate::audit::versions::SchemaAudit>) -> u64
     })
 }
 
-/// The scenario's objectives judged on this run's numbers.
-pub(super) fn judge(i: &Inputs<'_>, rate: &RateInfo) -> Vec<crate::slo::SloResult> {
-    let n = numbers(
-        &i.summary.phases,
-        &i.faults,
-        &i.verdict,
-        i.summary.totals.failed,
-        rate,
-    );
-    let n = crate::slo::Numbers {
-        schema_rejections: rejections(i.schemas.as_ref()),
-        ..n
-    };
-    crate::slo::evaluate(&i.scenario.slos, &n)
+/// The longest time any partition got no ack, over all faults (s).
+pub fn max_unavailability_s(faults: &[crate::faults::report::FaultReport]) -> f64 {
+    faults
+        .iter()
+        .filter_map(|f| f.metrics.as_ref())
+        .flat_map(|m| {
+            m.partition_ack_gaps_s
+                .values()
+                .copied()
+                .chain([m.longest_ack_gap_s])
+        })
+        .fold(0.0, f64::max)
 }

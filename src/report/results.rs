@@ -7,6 +7,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
+pub use super::judge::max_unavailability_s;
 use crate::audit::ledger::Verdict;
 use crate::metrics::{Counts, Kind, PhaseSummary, SecondRow, Summary};
 use crate::scenario::Scenario;
@@ -129,7 +130,7 @@ impl Results {
             &self.faults,
             &self.audit,
             self.counts.failed,
-            &self.rate,
+            self.rate.achieved_ratio,
         );
         crate::slo::Numbers {
             schema_rejections: super::judge::rejections(self.schemas.as_ref()),
@@ -315,20 +316,6 @@ pub struct Inputs<'a> {
     pub aborted: Option<Aborted>,
 }
 
-/// The longest time any partition got no ack, over all faults (s).
-pub fn max_unavailability_s(faults: &[crate::faults::report::FaultReport]) -> f64 {
-    faults
-        .iter()
-        .filter_map(|f| f.metrics.as_ref())
-        .flat_map(|m| {
-            m.partition_ack_gaps_s
-                .values()
-                .copied()
-                .chain([m.longest_ack_gap_s])
-        })
-        .fold(0.0, f64::max)
-}
-
 /// The scenario as results.json echoes it.
 fn scenario_echo(sc: &Scenario) -> ScenarioEcho {
     ScenarioEcho {
@@ -374,11 +361,27 @@ fn rate_info(i: &Inputs<'_>) -> RateInfo {
     }
 }
 
+/// The scenario's objectives judged on this run's numbers.
+fn judge(i: &Inputs<'_>, rate: &RateInfo) -> Vec<crate::slo::SloResult> {
+    let n = super::judge::numbers(
+        &i.summary.phases,
+        &i.faults,
+        &i.verdict,
+        i.summary.totals.failed,
+        rate.achieved_ratio,
+    );
+    let n = crate::slo::Numbers {
+        schema_rejections: super::judge::rejections(i.schemas.as_ref()),
+        ..n
+    };
+    crate::slo::evaluate(&i.scenario.slos, &n)
+}
+
 /// Assemble the results of a run, objectives judged — unless it was cut short: then the
 /// objectives are listed unjudged and the audit is marked incomplete.
 pub fn build(i: Inputs<'_>) -> Results {
     let rate = rate_info(&i);
-    let mut slos = super::judge::judge(&i, &rate);
+    let mut slos = judge(&i, &rate);
     let mut audit = i.verdict.clone();
     audit.in_flight = i.producers.iter().map(|p| p.unresolved).sum();
     if i.aborted.is_some() {
