@@ -71,6 +71,26 @@ impl Generator {
     }
 }
 
+/// Draw one record with `g` stamped with `header`, and check that it decodes whole with
+/// `schema` and carries that header: records are valid by construction, and this is the one
+/// check that says so before a schema is used.
+pub fn check_stamped(
+    g: &mut Generator,
+    schema: &Schema,
+    slots: &HeaderSlots,
+    header: &Header,
+) -> anyhow::Result<()> {
+    let mut buf = Vec::with_capacity(1024);
+    g.encode_stamped(&mut buf, slots, header);
+    let value = decode_whole(schema, &buf)
+        .map_err(|e| anyhow::anyhow!("a generated record does not decode: {e}"))?;
+    anyhow::ensure!(
+        slots.get(&value).as_ref() == Some(header),
+        "a generated record does not carry its kbench header"
+    );
+    Ok(())
+}
+
 /// Decodes one datum and insists that it used every byte: a writer that wrote too much is as
 /// wrong as one that wrote too little.
 pub fn decode_whole(schema: &Schema, datum: &[u8]) -> Result<Value, GenError> {

@@ -85,16 +85,8 @@ impl RecordDraw {
             intended_us: 0,
             wall_ms: self.cfg.wall_origin_ms,
         };
-        let mut buf = Vec::with_capacity(1024);
-        wire::start_frame(&mut buf, self.schema_id);
-        twin.encode_stamped(&mut buf, &self.slots, &header);
-        let value = generate::decode_whole(&self.schema, &buf[wire::PREFIX_LEN..])
-            .context("checking the first generated record against the schema")?;
-        anyhow::ensure!(
-            self.slots.get(&value) == Some(header),
-            "the first generated record does not carry its kbench header"
-        );
-        Ok(())
+        generate::check_stamped(&mut twin, &self.schema, &self.slots, &header)
+            .context("checking the first generated record against the schema")
     }
 
     /// The record for `slot`, framed, in the reused buffer.
