@@ -213,6 +213,7 @@ pub struct ConsumeOptions {
 pub fn consume(ep: &Endpoints, o: &ConsumeOptions, out: &mut dyn Write) -> Result<u64> {
     let cfg = consumer::ConsumerConfig {
         id: 0,
+        label: "consumer-0".into(),
         brokers: ep.brokers.clone(),
         topic: o.topic.clone(),
         group: o
@@ -223,6 +224,7 @@ pub fn consume(ep: &Endpoints, o: &ConsumeOptions, out: &mut dyn Write) -> Resul
         registry: ep.registry.clone(),
         origin: Instant::now(),
         board: None,
+        counts_in_run: true,
     };
     let c = consumer::create(&cfg)?;
     let rt = tokio::runtime::Builder::new_current_thread()

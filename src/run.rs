@@ -3,36 +3,34 @@
 //! consumers, producers with the fault plan, drain, audit, results, cluster down (the last step
 //! also on error and Ctrl-C, through the cluster guard). Everything else is a part it calls.
 
+mod cold;
 mod cutoff;
 mod drive;
 mod evolve;
+mod readers;
 mod start;
 pub use start::KeptCluster;
 pub mod wiring;
 pub mod workers;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 
 use crate::audit::ledger::Ledger;
-use crate::audit::versions::ReadTallies;
 use crate::kafka::admin;
-use crate::load::consumer::{self, ConsumerReport};
 use crate::load::schedule::RateProfile;
-use crate::load::versions::SchemaBoard;
 use crate::metrics::Phase;
 use crate::progress::Progress;
-use crate::report::results::{self, ConsumerInfo, Environment, Results, SchemaInfo};
+use crate::report::results::{self, Environment, Results, SchemaInfo};
 use crate::scenario::Scenario;
 use cutoff::Cutoff;
-use drive::{DriveInputs, Driven};
+use drive::DriveInputs;
+use readers::{start_consumers, Drain, Readers};
 use start::{start_cluster, StartedCluster};
 use wiring::{Endpoints, MetricsPipe, PreparedSchema, RunClock};
-use workers::Worker;
 
 /// Options from the command line.
 #[derive(Debug, Clone)]
@@ -78,6 +76,14 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<Outcome> {
     let consumers = start_consumers(sc, &cluster.endpoints, &clock, &pipe, readers)?;
     consumers.wait_for_assignment(sc.topic.partitions)?;
     let window = LoadWindow::plan(sc, clock.origin.elapsed());
+    let cold = cold::start(
+        sc,
+        &cluster.endpoints,
+        &clock,
+        &window,
+        &pipe,
+        &evolution.board,
+    )?;
     let aggregator = pipe.spawn_aggregator(&dir, &clock, window.phases(sc))?;
     let mut cutoff = Cutoff::new(sc.abort_drain);
     let mut driven = drive::producers_and_faults(DriveInputs {
@@ -104,7 +110,7 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<Outcome> {
         clock: &clock,
         window: &window,
     };
-    let drained = drain.run(consumers, &driven, &mut cluster, &mut cutoff);
+    let drained = drain.run(consumers, cold, &driven, &mut cluster, &mut cutoff);
     let summary = cutoff.keep(aggregator.join(), &progress);
     progress.finish();
     let summary = summary.unwrap_or_default();
@@ -124,8 +130,10 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<Outcome> {
     let schemas = {
         let sent = driven.producers.iter().map(|p| (p.id, p.sent)).collect();
         let ledger = ledger.lock().unwrap_or_else(|e| e.into_inner());
-        let events = std::mem::take(&mut driven.schema_events);
-        evolution.audit(events, &sent, &ledger, drained.tallies)
+        let evolved = std::mem::take(&mut driven.evolved);
+        let mut audit = evolution.audit(evolved, &sent, &ledger, drained.tallies);
+        audit.request_latency = request_latency(&dir, &progress);
+        audit
     };
     let security = cluster.endpoints.security();
     let (teardown, kept) = cluster.finish(opts.keep_cluster, &sc.topic.name);
@@ -138,6 +146,7 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<Outcome> {
         faults,
         registry,
         schemas: Some(schemas),
+        cold_groups: drained.cold,
         summary,
         verdict: ledger.lock().unwrap_or_else(|e| e.into_inner()).verdict(),
         producers: driven.producers,
@@ -183,98 +192,6 @@ fn prepare_topic_and_schema(
         sc.topic.name, schema.registered.subject, schema.registered.id
     ));
     Ok(schema)
-}
-
-/// The consumer group reading the run's topic back.
-struct ConsumerGroup {
-    workers: Vec<Worker<ConsumerReport>>,
-    /// Partitions each consumer holds right now.
-    assigned: Vec<Arc<AtomicUsize>>,
-    stop: Arc<AtomicBool>,
-}
-
-/// What the consumers report into: the audit ledger, and the schema versions they check ids
-/// against.
-struct Readers<'a> {
-    ledger: &'a Arc<Mutex<Ledger>>,
-    board: &'a Arc<SchemaBoard>,
-}
-
-/// Step 3: the consumers, started before any record is sent.
-fn start_consumers(
-    sc: &Scenario,
-    endpoints: &Endpoints,
-    clock: &RunClock,
-    pipe: &MetricsPipe,
-    readers: Readers<'_>,
-) -> Result<ConsumerGroup> {
-    let stop = Arc::new(AtomicBool::new(false));
-    let mut group = ConsumerGroup {
-        workers: Vec::new(),
-        assigned: Vec::new(),
-        stop: Arc::clone(&stop),
-    };
-    for id in 0..sc.consumer.count {
-        let cfg = consumer::ConsumerConfig {
-            id,
-            brokers: endpoints.brokers.clone(),
-            topic: sc.topic.name.clone(),
-            group: sc.consumer.group.clone(),
-            properties: sc.consumer.properties.clone(),
-            registry: endpoints.registry.clone(),
-            origin: clock.origin,
-            board: Some(Arc::clone(readers.board)),
-        };
-        let assigned = Arc::new(AtomicUsize::new(0));
-        group.assigned.push(Arc::clone(&assigned));
-        let recorder = pipe.recorder(format!("consumer-{id}"));
-        let (ledger, stop) = (Arc::clone(readers.ledger), Arc::clone(&stop));
-        group
-            .workers
-            .push(Worker::spawn(format!("consumer-{id}"), move || {
-                consumer::run(cfg, recorder, ledger, stop, assigned)
-            })?);
-    }
-    Ok(group)
-}
-
-impl ConsumerGroup {
-    /// Wait until the group holds every partition, so no early record is read late.
-    fn wait_for_assignment(&self, partitions: i32) -> Result<()> {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let held = || -> usize {
-            self.assigned
-                .iter()
-                .map(|a| a.load(Ordering::Relaxed))
-                .sum()
-        };
-        while held() < partitions as usize {
-            crate::signals::check()?;
-            if Instant::now() > deadline {
-                bail!("consumers were not assigned all {partitions} partitions within 60s");
-            }
-            if self.workers.iter().any(Worker::is_finished) {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Ok(())
-    }
-
-    fn all_finished(&self) -> bool {
-        self.workers.iter().all(Worker::is_finished)
-    }
-
-    /// Stop every consumer and collect the reports of those that ended well, with the first
-    /// error (a panic is an error of the run).
-    fn stop_and_join(self) -> (Vec<ConsumerReport>, Option<anyhow::Error>) {
-        self.stop.store(true, Ordering::Relaxed);
-        let mut failure = None;
-        let reports = (self.workers.into_iter())
-            .filter_map(|w| w.join().map_err(|e| failure.get_or_insert(e)).ok())
-            .collect();
-        (reports, failure)
-    }
 }
 
 /// When the load runs, as offsets from the run's origin.
@@ -362,87 +279,6 @@ fn load_start(now: Duration) -> Duration {
     Duration::from_secs(earliest.as_secs() + u64::from(earliest.subsec_nanos() > 0))
 }
 
-/// What the drain left: how long it took and each consumer's report.
-struct Drained {
-    seconds: f64,
-    consumers: Vec<ConsumerInfo>,
-    /// Every consumer's reads by schema id, merged.
-    tallies: ReadTallies,
-}
-
-/// Step 5, reading back what was acknowledged, with what it looks at.
-struct Drain<'a> {
-    sc: &'a Scenario,
-    ledger: &'a Arc<Mutex<Ledger>>,
-    progress: &'a Progress,
-    clock: &'a RunClock,
-    window: &'a LoadWindow,
-}
-
-impl Drain<'_> {
-    /// Read until every acknowledged record was consumed, for up to `drain_timeout` — or, for a
-    /// run cut short, `abort_drain` (nothing after a second signal) — then stop the consumers.
-    /// A cluster process dying outside the plan meanwhile cuts the run.
-    fn run(
-        &self,
-        consumers: ConsumerGroup,
-        driven: &Driven,
-        cluster: &mut StartedCluster,
-        cutoff: &mut Cutoff,
-    ) -> Drained {
-        self.progress.note(if cutoff.is_cut() {
-            "load stopped early; draining consumers (bounded by run.abort_drain; Ctrl-C again skips)"
-        } else {
-            "producers done; draining consumers"
-        });
-        let t0 = Instant::now();
-        loop {
-            cutoff.poll_signal();
-            if !cutoff.is_cut() {
-                if let Some(m) = driven.watch.outside_plan(cluster.guard.backend()) {
-                    cutoff.error(anyhow::anyhow!(m), self.progress);
-                }
-            }
-            let lost = self
-                .ledger
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .verdict()
-                .lost;
-            let left = cutoff.left(self.sc.drain_timeout, t0);
-            if lost == 0 || left.is_zero() || consumers.all_finished() {
-                break;
-            }
-            self.progress
-                .update(self.window.elapsed(self.clock), &driven.live);
-            std::thread::sleep(left.min(Duration::from_millis(200)));
-        }
-        let seconds = t0.elapsed().as_secs_f64();
-        let (reports, failure) = consumers.stop_and_join();
-        if let Some(e) = failure {
-            cutoff.error(e, self.progress);
-        }
-        let mut tallies = ReadTallies::default();
-        for r in &reports {
-            tallies.merge(r.tallies.clone());
-        }
-        Drained {
-            seconds,
-            consumers: reports.into_iter().map(consumer_info).collect(),
-            tallies,
-        }
-    }
-}
-
-fn consumer_info(c: ConsumerReport) -> ConsumerInfo {
-    ConsumerInfo {
-        id: c.id,
-        consumed: c.consumed,
-        undecodable: c.undecodable,
-        errors: c.errors,
-    }
-}
-
 fn schema_info(schema: &PreparedSchema) -> SchemaInfo {
     SchemaInfo {
         subject: schema.registered.subject.clone(),
@@ -450,6 +286,23 @@ fn schema_info(schema: &PreparedSchema) -> SchemaInfo {
         string_length: schema.sizes.string_len,
         bytes_length: schema.sizes.bytes_len,
         collection_length: schema.sizes.collection_len,
+    }
+}
+
+/// The registry's request latency over the run, from the .hlog files the aggregator wrote; a
+/// log that cannot be read is said, and leaves the figures out.
+fn request_latency(
+    dir: &Path,
+    progress: &Progress,
+) -> std::collections::BTreeMap<String, crate::metrics::Percentiles> {
+    match crate::report::requests::read(dir) {
+        Ok(kinds) => (kinds.into_iter())
+            .map(|k| (k.kind.name().to_string(), k.total))
+            .collect(),
+        Err(e) => {
+            progress.note(&format!("registry request latency left out: {e:#}"));
+            Default::default()
+        }
     }
 }
 

@@ -44,7 +44,7 @@ fn engine_answers_or_the_error_says_how_to_get_one() {
         }
         Err(e) => {
             assert_no_engine_error(&e);
-            let faults = ContainerFaults::connect(Default::default());
+            let faults = ContainerFaults::connect(Default::default(), None);
             assert_no_engine_error(&faults.err().expect("no engine for faults either"));
             assert_no_engine_error(&down_labelled(None).expect_err("no engine for down"));
             println!("SKIPPED: no Docker engine: {e:#}");

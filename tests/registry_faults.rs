@@ -113,6 +113,53 @@ fn a_killed_registry_is_seen_down_and_back_while_cached_producers_keep_sending()
     assert!((10.0..60.0).contains(&d), "outage of {d} s");
     assert!(o.failures.values().sum::<u32>() >= 40, "{:?}", o.failures);
 
+    // The cold group started while the registry was down, waited for it, caught up after it
+    // came back, and read every acknowledged record.
+    let g = &r.cold_groups[0];
+    let started = g.started_s.expect("the cold group started");
+    let back = o.to_s.expect("the registry answered again");
+    assert!(
+        o.from_s < started && started < back,
+        "cold group started at {started}, outage {}..{back}",
+        o.from_s
+    );
+    assert!(g.lookup_retries > 0, "{g:?}");
+    assert!(
+        g.lookup_stall_s > (back - started) * 0.5,
+        "it waited for the registry: {g:?}"
+    );
+    let caught = g.caught_up_s.expect("the cold group caught up");
+    assert!(
+        caught > back,
+        "caught up at {caught}, registry back at {back}"
+    );
+    assert_eq!((g.unread, g.undecodable), (0, 0), "{g:?}");
+    assert!(g.consumed >= r.counts.acked, "{g:?}");
+    assert_eq!(
+        g.registry.cache_misses, 1,
+        "one schema id: {:?}",
+        g.registry
+    );
+    assert!(
+        g.registry.failed.get("refused").is_some_and(|n| *n > 0),
+        "{:?}",
+        g.registry
+    );
+    // The registry's answers to lookups by id are timed into their own .hlog, which reads
+    // back with the hdrhistogram reader to the count results.json gives.
+    let lookups = &r.schemas.as_ref().expect("schemas").request_latency["registry_by_id"];
+    assert!(
+        lookups.count >= 2,
+        "the run's consumer and the cold group: {lookups:?}"
+    );
+    let (dir, _) = common::read_run(&home.home.join("reports"));
+    let logged: u64 = kbench::metrics::read_hlog(dir.join("registry_by_id.hlog"))
+        .expect("registry_by_id.hlog")
+        .iter()
+        .map(|(_, h)| h.len())
+        .sum();
+    assert_eq!(logged, lookups.count);
+
     // Producers hold the schema id: the outage costs the load nothing.
     assert_eq!(r.audit.lost, 0, "{:?}", r.audit);
     assert_eq!(r.counts.failed, 0, "no delivery failed: {:?}", r.errors);

@@ -192,6 +192,36 @@ fn sasl_ssl_cluster_reached_as_external_with_command_faults() {
         "{ev}"
     );
 
+    // The registry killed and started again through the same commands ({node} = registry),
+    // a cold consumer group starting inside the outage.
+    let reg_reports = home.home.join("reports-registry");
+    let rsc = variant(&home, "external-registry-short.toml", "SASL_SSL", &[], "");
+    let out = run_into(&home, &rsc, &reg_reports, &env);
+    outputs.push(text(&out));
+    assert!(
+        out.status.success(),
+        "the registry fault through commands failed"
+    );
+    let (_, rr) = common::read_run(&reg_reports);
+    let f = &rr.faults[0];
+    assert!(f.error.is_none(), "{:?}", f.error);
+    let ev = f.evidence.join("\n");
+    assert!(
+        ev.contains("cluster node kill registry") && ev.contains("the registry killed (pid"),
+        "{ev}"
+    );
+    assert!(ev.contains("cluster node start registry"), "{ev}");
+    let o = f
+        .registry_outage
+        .as_ref()
+        .expect("the probe saw the outage");
+    assert!(o.to_s.is_some(), "the registry answered again: {o:?}");
+    // Behind its HTTPS front, a dead registry is a 502, not a refused connection.
+    assert!(o.failures.keys().any(|k| k.starts_with("HTTP 5")), "{o:?}");
+    let g = &rr.cold_groups[0];
+    assert!(g.clean() && g.lookup_retries > 0, "{g:?}");
+    assert!(rr.audit.ok && rr.audit.lost == 0, "{:?}", rr.audit);
+
     // The same through `produce` with a --security file.
     let sec = home.home.join("security.toml");
     std::fs::write(&sec, "[security]\nprotocol = \"SASL_SSL\"\nsasl_mechanism = \"SCRAM-SHA-256\"\nusername = \"kbench\"\npassword = \"${KBENCH_SASL_PASSWORD}\"\nca_file = \"${KBENCH_CA_FILE}\"\n").unwrap();

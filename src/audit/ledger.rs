@@ -156,6 +156,17 @@ impl Ledger {
         }
     }
 
+    /// Records acknowledged here and never consumed in `reader`, the ledger of another
+    /// consumer group that read the same topic.
+    pub fn unread_by(&self, reader: &Ledger) -> u64 {
+        (self.producers.iter())
+            .map(|(id, b)| match reader.producers.get(id) {
+                Some(r) => b.acked.difference(&r.consumed).len(),
+                None => b.acked.len(),
+            })
+            .sum()
+    }
+
     /// The outcome so far: totals, lost / duplicated / reordered, and examples.
     pub fn verdict(&self) -> Verdict {
         let mut v = Verdict::default();
@@ -427,5 +438,26 @@ mod tests {
             "{v}"
         );
         eprintln!("10M records audited in {elapsed:?}");
+    }
+
+    #[test]
+    fn another_groups_unread_records_are_the_acks_it_never_consumed() {
+        let mut run = Ledger::default();
+        for seq in 0..10 {
+            run.on_ack(0, seq);
+            run.on_ack(1, seq);
+        }
+        let mut cold = Ledger::default();
+        assert_eq!(run.unread_by(&cold), 20);
+        for seq in 0..10 {
+            cold.on_delivered(0, 0, seq as i64, seq);
+        }
+        cold.on_delivered(1, 1, 0, 3);
+        assert_eq!(run.unread_by(&cold), 9);
+        assert_eq!(
+            cold.unread_by(&run),
+            0,
+            "nothing acked in the reader's own ledger"
+        );
     }
 }

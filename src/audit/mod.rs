@@ -2,6 +2,7 @@
 //! consumed sequences, the verdict (lost / duplicated / reordered), and the counts per schema
 //! version.
 
+pub mod cold;
 pub mod ledger;
 pub mod ranges;
 pub mod verdict;

@@ -157,6 +157,14 @@ pub struct SchemaAudit {
     /// Time consumers waited for the registry to answer those lookups (s).
     #[serde(default)]
     pub lookup_stall_s: f64,
+    /// The evolution's own use of the registry (registrations and version lookups), for runs
+    /// that evolve.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evolver: Option<crate::avro::schema_cache::ClientStats>,
+    /// The registry's answers to kbench's own requests over the whole run, by kind
+    /// (`registry_register`, `registry_by_id`, `registry_version`), from their .hlog files.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub request_latency: BTreeMap<String, crate::metrics::Percentiles>,
 }
 
 impl SchemaAudit {

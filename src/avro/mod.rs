@@ -7,5 +7,6 @@ pub mod header;
 mod plan;
 mod pool;
 pub mod registry;
+pub mod schema_cache;
 pub mod wire;
 mod wyrand;

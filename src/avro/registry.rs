@@ -1,15 +1,14 @@
 //! The schema registry as kbench uses it: registering the (header-augmented) scenario schema
 //! under the subject its strategy names, and resolving writer schemas by id when consuming —
-//! both through schema_registry_converter's Confluent-API client.
+//! both through schema_registry_converter's Confluent-API client — and evolving a subject
+//! (new versions, compatibility) through the Confluent API directly. The cache of writer
+//! schemas by id is in `schema_cache`.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use apache_avro::Schema;
-use schema_registry_converter::async_impl::schema_registry::{
-    get_schema_by_id, post_schema, SrSettings,
-};
+use schema_registry_converter::async_impl::schema_registry::post_schema;
 use schema_registry_converter::schema_registry_common::{SchemaType, SuppliedSchema};
 
 use crate::security::registry::Registry;
@@ -27,7 +26,7 @@ pub struct Registered {
     pub json: String,
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
+pub(super) fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -110,7 +109,8 @@ fn message(status: u16, body: &serde_json::Value) -> String {
 
 /// Register `augmented_json` as a new version of `subject` through the Confluent API
 /// (`POST /subjects/{subject}/versions`), letting the registry judge compatibility. An error
-/// only when the registry could not be asked or answered something else than yes or no.
+/// only when the registry could not be asked or answered something else than yes or no. The
+/// version number is left to [`version_of`], so each request can be timed on its own.
 pub fn register_version(
     registry: &Registry,
     subject: &str,
@@ -125,10 +125,9 @@ pub fn register_version(
             let id = answer.get("id").and_then(|v| v.as_u64()).with_context(|| {
                 format!("the registry accepted the schema but gave no id: {answer}")
             })?;
-            let version = version_of(registry, subject, augmented_json).ok().flatten();
             Ok(Registration::Accepted {
                 id: id as u32,
-                version,
+                version: None,
             })
         }
         409 | 422 => Ok(Registration::Rejected {
@@ -171,61 +170,4 @@ pub fn set_compatibility(registry: &Registry, subject: &str, mode: &str) -> Resu
         );
     }
     Ok(())
-}
-
-/// A writer schema that could not be looked up.
-#[derive(Debug)]
-pub struct LookupError {
-    /// The registry did not answer (down, timeout): asking again may help.
-    pub retriable: bool,
-    /// What went wrong.
-    pub error: anyhow::Error,
-}
-
-/// Writer schemas by id, fetched from the registry once each.
-pub struct SchemaCache {
-    sr: SrSettings,
-    rt: tokio::runtime::Runtime,
-    by_id: HashMap<u32, Arc<Schema>>,
-}
-
-impl SchemaCache {
-    /// An empty cache for `registry`, with its own async runtime.
-    pub fn new(registry: &Registry) -> Result<Self> {
-        Ok(SchemaCache {
-            sr: registry.sr_settings()?,
-            rt: runtime()?,
-            by_id: HashMap::new(),
-        })
-    }
-
-    /// Writer schema `id`, fetched from the registry the first time it is asked for.
-    pub fn get(&mut self, id: u32) -> Result<Arc<Schema>> {
-        self.lookup(id).map_err(|e| e.error)
-    }
-
-    /// Like [`SchemaCache::get`], saying whether asking again may help (the registry did not
-    /// answer) or not (it answered: no such id, or not Avro).
-    pub fn lookup(&mut self, id: u32) -> std::result::Result<Arc<Schema>, LookupError> {
-        if let Some(s) = self.by_id.get(&id) {
-            return Ok(Arc::clone(s));
-        }
-        let reg = self
-            .rt
-            .block_on(get_schema_by_id(id, &self.sr))
-            .map_err(|e| LookupError {
-                retriable: e.retriable,
-                error: anyhow::anyhow!("{e}")
-                    .context(format!("schema id {id} is not in the registry")),
-            })?;
-        let schema = Schema::parse_str(&reg.schema)
-            .with_context(|| format!("schema id {id} is not valid Avro"))
-            .map_err(|error| LookupError {
-                retriable: false,
-                error,
-            })?;
-        let schema = Arc::new(schema);
-        self.by_id.insert(id, Arc::clone(&schema));
-        Ok(schema)
-    }
 }

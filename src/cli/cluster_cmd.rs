@@ -11,9 +11,9 @@ use kbench::cluster::{ClusterBackend, ClusterGuard, StartOptions, Topology};
 use kbench::{paths, signals};
 
 use kbench::cluster::secure::LocalSecurity;
-use kbench::cluster::StopMode;
+use kbench::cluster::{RegistryFault, StopMode};
 
-use super::{Backend, ClusterCommand, NodeActionArg, SecurityArg};
+use super::{Backend, ClusterCommand, NodeActionArg, NodeArg, SecurityArg};
 
 pub fn run(cmd: ClusterCommand) -> Result<ExitCode> {
     match cmd {
@@ -193,16 +193,8 @@ fn env() -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn node_action(action: NodeActionArg, node: u32) -> Result<ExitCode> {
+fn node_action(action: NodeActionArg, node: NodeArg) -> Result<ExitCode> {
     let mut b = attached()?;
-    match action {
-        NodeActionArg::Stop => b.stop(node, StopMode::Graceful)?,
-        NodeActionArg::Kill => b.stop(node, StopMode::Kill)?,
-        NodeActionArg::Pause => b.stop(node, StopMode::Pause)?,
-        NodeActionArg::Resume => b.resume(node)?,
-        NodeActionArg::Start => b.restart(node)?,
-    }
-    let pid = b.state().node(node).and_then(|n| n.process).map(|p| p.pid);
     let verb = match action {
         NodeActionArg::Stop => "stopped",
         NodeActionArg::Kill => "killed",
@@ -210,9 +202,41 @@ fn node_action(action: NodeActionArg, node: u32) -> Result<ExitCode> {
         NodeActionArg::Resume => "resumed",
         NodeActionArg::Start => "started",
     };
+    let (what, pid) = match node {
+        NodeArg::Broker(id) => {
+            broker_action(&mut b, action, id)?;
+            let pid = b.state().node(id).and_then(|n| n.process).map(|p| p.pid);
+            (format!("node {id}"), pid)
+        }
+        NodeArg::Registry => {
+            b.registry_fault(registry_fault(action))?;
+            let pid = b.state().registry.process.map(|p| p.pid);
+            ("the registry".to_string(), pid)
+        }
+    };
     match pid {
-        Some(pid) => println!("node {node} {verb} (pid {pid})"),
-        None => println!("node {node} {verb}"),
+        Some(pid) => println!("{what} {verb} (pid {pid})"),
+        None => println!("{what} {verb}"),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn broker_action(b: &mut ProcessBackend, action: NodeActionArg, node: u32) -> Result<()> {
+    match action {
+        NodeActionArg::Stop => b.stop(node, StopMode::Graceful),
+        NodeActionArg::Kill => b.stop(node, StopMode::Kill),
+        NodeActionArg::Pause => b.stop(node, StopMode::Pause),
+        NodeActionArg::Resume => b.resume(node),
+        NodeActionArg::Start => b.restart(node),
+    }
+}
+
+fn registry_fault(action: NodeActionArg) -> RegistryFault {
+    match action {
+        NodeActionArg::Stop => RegistryFault::Stop(StopMode::Graceful),
+        NodeActionArg::Kill => RegistryFault::Stop(StopMode::Kill),
+        NodeActionArg::Pause => RegistryFault::Stop(StopMode::Pause),
+        NodeActionArg::Resume => RegistryFault::Resume,
+        NodeActionArg::Start => RegistryFault::Restart,
+    }
 }

@@ -202,14 +202,14 @@ pub enum ClusterCommand {
     /// Stop, kill, pause, resume or start one node of the running local cluster.
     ///
     /// As an operator's tool would: the command templates of an external scenario can call it
-    /// (`{kbench} cluster node kill {node}`).
+    /// (`{kbench} cluster node kill {node}`, where `{node}` is a broker id or `registry`).
     Node {
         /// What to do: stop (SIGTERM, controlled shutdown), kill (SIGKILL), pause (SIGSTOP),
         /// resume (SIGCONT), start (on its data; stops it first if it runs).
         #[arg(value_enum)]
         action: NodeActionArg,
-        /// The node id (1-3).
-        node: u32,
+        /// The node id (1-3), or `registry` for the schema registry.
+        node: NodeArg,
     },
     /// Show each broker (address, up / down / paused, quorum leader) and the registry.
     Status {
@@ -302,5 +302,27 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::CompareTools { options, reports } => tools_cmd::run(options, reports),
+    }
+}
+
+/// A member of the local cluster on the command line: a broker id or `registry`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeArg {
+    /// A Kafka node.
+    Broker(u32),
+    /// The schema registry.
+    Registry,
+}
+
+impl std::str::FromStr for NodeArg {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s == "registry" {
+            return Ok(NodeArg::Registry);
+        }
+        s.parse()
+            .map(NodeArg::Broker)
+            .map_err(|_| format!("\"{s}\" is neither a node id (1-3) nor `registry`"))
     }
 }

@@ -11,7 +11,9 @@ use std::collections::BTreeMap;
 use super::docker::ContainerFaults;
 use super::status::{ClusterStatus, NodeStatus};
 use super::topology::NodeId;
-use super::{probe, Brokers, ClusterBackend, Registry, StartOptions, StopMode, Versions};
+use super::{
+    probe, Brokers, ClusterBackend, Registry, RegistryFault, StartOptions, StopMode, Versions,
+};
 use crate::kafka::metadata::MetadataClient;
 use crate::names::BackendKind;
 
@@ -20,7 +22,8 @@ use crate::names::BackendKind;
 pub struct ExternalBackend {
     brokers: Brokers,
     registry: Registry,
-    containers: Option<BTreeMap<NodeId, String>>,
+    /// Broker id -> container name, and the registry's container where named.
+    containers: Option<(BTreeMap<NodeId, String>, Option<String>)>,
     /// Connected in `start`, when containers are named.
     faults: Option<ContainerFaults>,
     /// Client address of every broker seen in the metadata, so a broker that is down still
@@ -43,8 +46,12 @@ impl ExternalBackend {
         }
     }
 
-    /// Address node faults to these containers (broker id -> container name).
-    pub fn with_containers(mut self, containers: Option<BTreeMap<NodeId, String>>) -> Self {
+    /// Address node faults to these containers (broker id -> container name), and registry
+    /// faults to the registry's container where one is named.
+    pub fn with_containers(
+        mut self,
+        containers: Option<(BTreeMap<NodeId, String>, Option<String>)>,
+    ) -> Self {
         self.containers = containers;
         self
     }
@@ -80,8 +87,8 @@ impl ClusterBackend for ExternalBackend {
             bail!("the cluster at {} lists no brokers", self.brokers);
         }
         self.registry.check(Duration::from_secs(10))?;
-        if let Some(names) = &self.containers {
-            self.faults = Some(ContainerFaults::connect(names.clone())?);
+        if let Some((names, registry)) = &self.containers {
+            self.faults = Some(ContainerFaults::connect(names.clone(), registry.clone())?);
         }
         progress(&format!(
             "external cluster at {} ({}): brokers {brokers:?}; registry {}",
@@ -143,8 +150,15 @@ impl ClusterBackend for ExternalBackend {
         }
     }
 
+    fn registry_fault(&mut self, fault: RegistryFault) -> Result<()> {
+        match self.faults() {
+            Some(f) => f.registry_fault(fault),
+            None => Err(self.no_lifecycle(&format!("{fault:?} the registry"))),
+        }
+    }
+
     fn node_ids(&self) -> Vec<NodeId> {
-        if let Some(names) = &self.containers {
+        if let Some((names, _)) = &self.containers {
             return names.keys().copied().collect();
         }
         if !self.addresses.is_empty() {

@@ -134,8 +134,9 @@ pub(super) fn act_on_network(
     }
 }
 
-/// Carry out `action` on `member`: a broker through the operator's commands when there are
-/// some (each command's outcome goes into `evidence`), otherwise through the backend.
+/// Carry out `action` on `member` (a broker or the registry): through the operator's commands
+/// when there are some (each command's outcome goes into `evidence`), otherwise through the
+/// backend.
 pub(super) fn act(
     backend: &mut dyn ClusterBackend,
     commands: Option<&NodeCommands>,
@@ -143,17 +144,17 @@ pub(super) fn act(
     member: Member,
     evidence: &mut Vec<String>,
 ) -> Result<()> {
+    if let Some(cmds) = commands {
+        for step in NodeAction::steps(action) {
+            let outcome = cmds.run(*step, member)?;
+            evidence.push(format!("{} {member}: {outcome}", step.key()));
+        }
+        return Ok(());
+    }
     let node = match member {
         Member::Broker(node) => node,
         Member::Registry => return backend.registry_fault(registry_fault(action)),
     };
-    if let Some(cmds) = commands {
-        for step in NodeAction::steps(action) {
-            let outcome = cmds.run(*step, node)?;
-            evidence.push(format!("{} node {node}: {outcome}", step.key()));
-        }
-        return Ok(());
-    }
     match action {
         Action::Stop => backend.stop(node, StopMode::Graceful),
         Action::Kill => backend.stop(node, StopMode::Kill),

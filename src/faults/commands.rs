@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
+use crate::cluster::Member;
 use crate::names::BrokerId as NodeId;
 
 /// What a command does to a node.
@@ -68,7 +69,8 @@ impl NodeAction {
     }
 }
 
-/// Placeholders every template may use besides the per-node keys.
+/// Placeholders every template may use besides the per-node keys; `{node}` is the broker id,
+/// or `registry` for the registry.
 pub const BUILTIN_PLACEHOLDERS: [&str; 2] = ["node", "kbench"];
 
 /// The `{name}` placeholders of a template, in order.
@@ -95,6 +97,8 @@ pub struct NodeCommands {
     pub templates: BTreeMap<NodeAction, String>,
     /// Values per node for the templates' other placeholders (`host`, `pod`, `unit`).
     pub nodes: BTreeMap<NodeId, BTreeMap<String, String>>,
+    /// The registry's values for them (`[cluster.nodes.registry]`), for registry faults.
+    pub registry: Option<BTreeMap<String, String>>,
     /// How long one command may run before it is killed and the fault fails.
     pub timeout: Duration,
 }
@@ -148,8 +152,20 @@ fn tail_text(bytes: &[u8]) -> String {
 }
 
 impl NodeCommands {
-    /// The command line for `action` on `node`, placeholders filled.
-    pub fn render(&self, action: NodeAction, node: NodeId, kbench: &str) -> Result<String> {
+    /// The values `member`'s table gives the templates' placeholders.
+    fn values(&self, member: Member) -> Option<&BTreeMap<String, String>> {
+        match member {
+            Member::Broker(node) => self.nodes.get(&node),
+            Member::Registry => self.registry.as_ref(),
+        }
+    }
+
+    /// The command line for `action` on `member`, placeholders filled.
+    pub fn render(&self, action: NodeAction, member: Member, kbench: &str) -> Result<String> {
+        let node = match member {
+            Member::Broker(id) => id.to_string(),
+            Member::Registry => "registry".to_string(),
+        };
         let template = self
             .templates
             .get(&action)
@@ -157,11 +173,10 @@ impl NodeCommands {
         let mut out = template.clone();
         for name in placeholders(template) {
             let value = match name.as_str() {
-                "node" => node.to_string(),
+                "node" => node.clone(),
                 "kbench" => shell_quote(kbench),
                 key => self
-                    .nodes
-                    .get(&node)
+                    .values(member)
                     .and_then(|v| v.get(key))
                     .cloned()
                     .with_context(|| {
@@ -173,19 +188,22 @@ impl NodeCommands {
         Ok(out)
     }
 
-    /// Run `action` on `node` through `sh -c`, under the timeout. Fails, with the command's
+    /// Run `action` on `member` through `sh -c`, under the timeout. Fails, with the command's
     /// output, when it exits non-zero or runs too long.
-    pub fn run(&self, action: NodeAction, node: NodeId) -> Result<Outcome> {
+    pub fn run(&self, action: NodeAction, member: Member) -> Result<Outcome> {
         let kbench = std::env::current_exe()
             .map(|p: PathBuf| p.display().to_string())
             .unwrap_or_else(|_| "kbench".into());
-        let command = self.render(action, node, &kbench)?;
+        let command = self.render(action, member, &kbench)?;
         let outcome = run_shell(&command, self.timeout)?;
         match outcome.code {
             Some(0) => Ok(outcome),
-            Some(_) => bail!("the {} command for node {node} failed: {outcome}", action.key()),
+            Some(_) => bail!(
+                "the {} command for {member} failed: {outcome}",
+                action.key()
+            ),
             None => bail!(
-                "the {} command for node {node} did not finish within {}s and was killed: {outcome}",
+                "the {} command for {member} did not finish within {}s and was killed: {outcome}",
                 action.key(),
                 self.timeout.as_secs()
             ),
@@ -259,6 +277,7 @@ mod tests {
         NodeCommands {
             templates: [(NodeAction::Stop, stop.to_string())].into(),
             nodes: [(2, [("host".to_string(), "kafka-2.lan".to_string())].into())].into(),
+            registry: Some([("host".to_string(), "sr.lan".to_string())].into()),
             timeout: Duration::from_secs(2),
         }
     }
@@ -267,32 +286,37 @@ mod tests {
     fn templates_fill_node_values_and_quote_kbench() {
         let c = cmds("ssh {host} sudo systemctl stop kafka # {node} {kbench}");
         let line = c
-            .render(NodeAction::Stop, 2, "/opt/my tools/kbench")
+            .render(NodeAction::Stop, Member::Broker(2), "/opt/my tools/kbench")
             .unwrap();
         assert_eq!(
             line,
             "ssh kafka-2.lan sudo systemctl stop kafka # 2 '/opt/my tools/kbench'"
         );
-        let e = c.render(NodeAction::Stop, 3, "k").unwrap_err().to_string();
+        let line = c.render(NodeAction::Stop, Member::Registry, "k").unwrap();
+        assert_eq!(line, "ssh sr.lan sudo systemctl stop kafka # registry k");
+        let e = c
+            .render(NodeAction::Stop, Member::Broker(3), "k")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("[cluster.nodes.3] has no host"), "{e}");
-        assert!(c.render(NodeAction::Kill, 2, "k").is_err());
+        assert!(c.render(NodeAction::Kill, Member::Broker(2), "k").is_err());
         assert_eq!(placeholders("a {x} b {node}"), vec!["x", "node"]);
     }
 
     #[test]
     fn commands_report_exit_codes_output_and_timeouts() {
         let ok = cmds("echo stopped {node}")
-            .run(NodeAction::Stop, 2)
+            .run(NodeAction::Stop, Member::Broker(2))
             .unwrap();
         assert_eq!((ok.code, ok.output.as_str()), (Some(0), "stopped 2"));
         let e = cmds("echo no such unit >&2; exit 5")
-            .run(NodeAction::Stop, 2)
+            .run(NodeAction::Stop, Member::Broker(2))
             .unwrap_err();
         let e = format!("{e:#}");
         assert!(e.contains("exit 5") && e.contains("no such unit"), "{e}");
         let t0 = Instant::now();
         let e = cmds("sleep 30")
-            .run(NodeAction::Stop, 2)
+            .run(NodeAction::Stop, Member::Broker(2))
             .unwrap_err()
             .to_string();
         assert!(e.contains("did not finish within 2s"), "{e}");

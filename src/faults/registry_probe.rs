@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use crate::avro::schema_cache::failure_kind;
 use crate::cluster::Registry;
 
 /// How often the registry is asked.
@@ -147,20 +148,6 @@ pub fn per_second(probes: &[Probe]) -> Vec<ProbeSecond> {
     by.into_values().collect()
 }
 
-/// The kind of a failed probe, short enough to count by.
-fn failure_kind(e: &anyhow::Error) -> String {
-    let text = format!("{e:#}").to_lowercase();
-    if text.contains("timed out") || text.contains("timeout") {
-        "timeout".into()
-    } else if text.contains("refused") {
-        "refused".into()
-    } else if text.contains("reset") || text.contains("closed") {
-        "connection reset".into()
-    } else {
-        "other".into()
-    }
-}
-
 /// Probe `registry` every [`PROBE_PERIOD`] until `stop`; the log of every probe.
 pub fn probe_until(registry: &Registry, origin: Instant, stop: &Arc<AtomicBool>) -> Vec<Probe> {
     let client = match registry.blocking_client(PROBE_TIMEOUT) {
@@ -174,7 +161,7 @@ pub fn probe_until(registry: &Registry, origin: Instant, stop: &Arc<AtomicBool>)
         let error = match registry.get_with(&client, "/subjects") {
             Ok(r) if r.status().is_success() => None,
             Ok(r) => Some(format!("HTTP {}", r.status().as_u16())),
-            Err(e) => Some(failure_kind(&e)),
+            Err(e) => Some(failure_kind(&format!("{e:#}"))),
         };
         log.push(Probe {
             t_s: t0.duration_since(origin).as_secs_f64(),

@@ -17,19 +17,22 @@ use rdkafka::message::Message;
 
 use apache_avro::Schema;
 
+use super::catchup::CatchUp;
 use super::versions::SchemaBoard;
 use crate::audit::ledger::Ledger;
 use crate::audit::versions::ReadTallies;
 use crate::avro::header::{Header, HeaderSlots};
-use crate::avro::registry::SchemaCache;
+use crate::avro::schema_cache::{ClientStats, SchemaCache};
 use crate::avro::wire;
 use crate::metrics::{Counter, Kind, Recorder};
 
 /// Everything one consumer thread needs.
 #[derive(Clone)]
 pub struct ConsumerConfig {
-    /// This consumer's number, used in its `client.id`.
+    /// This consumer's number.
     pub id: u32,
+    /// Its name in reports and in its `client.id` (`kbench-<label>`), e.g. `consumer-0`.
+    pub label: String,
     /// The brokers and how to connect to them.
     pub brokers: crate::kafka::Brokers,
     /// Topic to read.
@@ -45,6 +48,9 @@ pub struct ConsumerConfig {
     /// The run's schema versions: which id each producer wrote each sequence with, and whether
     /// to decode every record whole (`None`: header only, as `kbench consume` does).
     pub board: Option<Arc<SchemaBoard>>,
+    /// Whether its reads count in the run's consumed series and end-to-end latency: not for a
+    /// cold group, whose backlog says nothing of the cluster. Its registry requests always do.
+    pub counts_in_run: bool,
 }
 
 /// What a consumer reports when it is done.
@@ -60,6 +66,10 @@ pub struct ConsumerReport {
     pub errors: Vec<String>,
     /// Reads and decodes by schema id, mismatches, undecodable records by reason.
     pub tallies: ReadTallies,
+    /// Its use of the registry: cache hits and misses, requests, failures.
+    pub registry: ClientStats,
+    /// When every partition it held was read live (s since the origin); see [`CatchUp`].
+    pub caught_up_s: Option<f64>,
 }
 
 /// A consumer in `cfg.group` subscribed to `cfg.topic`, starting from the earliest
@@ -67,7 +77,7 @@ pub struct ConsumerReport {
 pub fn create(cfg: &ConsumerConfig) -> Result<BaseConsumer> {
     let mut cc = cfg.brokers.client_config();
     cc.set("group.id", &cfg.group)
-        .set("client.id", format!("kbench-consumer-{}", cfg.id))
+        .set("client.id", format!("kbench-{}", cfg.label))
         .set("auto.offset.reset", "earliest")
         .set("enable.auto.commit", "true")
         .set("enable.partition.eof", "false")
@@ -76,12 +86,9 @@ pub fn create(cfg: &ConsumerConfig) -> Result<BaseConsumer> {
     for (k, v) in &cfg.properties {
         cc.set(k, v);
     }
-    let c: BaseConsumer = cc.create().with_context(|| {
-        format!(
-            "cannot create consumer {} (check [consumer.properties])",
-            cfg.id
-        )
-    })?;
+    let c: BaseConsumer = cc
+        .create()
+        .with_context(|| format!("cannot create {} (check [consumer.properties])", cfg.label))?;
     c.subscribe(&[&cfg.topic]).context("cannot subscribe")?;
     Ok(c)
 }
@@ -92,6 +99,8 @@ struct Decoder {
     /// Ids whose fast header read was checked against a full decode.
     checked: HashSet<u32>,
     board: Option<Arc<SchemaBoard>>,
+    /// The run's origin, for timing registry answers.
+    origin: Instant,
     /// Lookups asked again because the registry did not answer, and the time spent waiting.
     retries: u64,
     stalled: Duration,
@@ -110,10 +119,11 @@ impl Decoder {
         &mut self,
         payload: &[u8],
         stop: &AtomicBool,
+        recorder: &mut Recorder,
     ) -> Result<(u32, Header, bool), Undecodable> {
         let (id, datum) =
             wire::split(payload).map_err(|e| Undecodable("not Confluent framing", e.into()))?;
-        let schema = self.writer_schema(id, stop)?;
+        let schema = self.writer_schema(id, stop, recorder)?;
         let full = self.board.as_ref().is_some_and(|b| b.full_decode());
         if full || !self.checked.contains(&id) {
             let h = whole_header(&schema, id, datum)?;
@@ -129,10 +139,20 @@ impl Decoder {
     /// Writer schema `id`. While the registry does not answer, a real consumer cannot decode
     /// and waits: so does this one (until it is stopped, or [`LOOKUP_PATIENCE`]), counting
     /// the retries and the time, rather than call a record undecodable that is not.
-    fn writer_schema(&mut self, id: u32, stop: &AtomicBool) -> Result<Arc<Schema>, Undecodable> {
+    fn writer_schema(
+        &mut self,
+        id: u32,
+        stop: &AtomicBool,
+        recorder: &mut Recorder,
+    ) -> Result<Arc<Schema>, Undecodable> {
         let t0 = Instant::now();
         loop {
-            match self.cache.lookup(id) {
+            let found = self.cache.lookup(id);
+            if let Some(took) = self.cache.take_answer_time() {
+                let now = self.origin.elapsed().as_micros() as u64;
+                recorder.record(Kind::RegistryById, now, took.as_micros() as u64);
+            }
+            match found {
                 Ok(s) => {
                     self.stalled += t0.elapsed();
                     return Ok(s);
@@ -202,9 +222,10 @@ pub fn run(
 ) -> Result<ConsumerReport> {
     let consumer = create(&cfg)?;
     let mut decoder = Decoder {
-        cache: SchemaCache::new(&cfg.registry)?,
+        cache: SchemaCache::new(&cfg.registry, &cfg.label)?,
         checked: HashSet::new(),
         board: cfg.board.clone(),
+        origin: cfg.origin,
         retries: 0,
         stalled: Duration::ZERO,
     };
@@ -212,54 +233,62 @@ pub fn run(
         id: cfg.id,
         ..Default::default()
     };
+    let mut catch_up = CatchUp::default();
+    let mut held = 0;
     let mut last_assignment_check = Instant::now() - Duration::from_secs(1);
     while !stop.load(Ordering::Relaxed) {
         let msg = consumer.poll(Duration::from_millis(100));
-        let now = cfg.origin.elapsed().as_micros() as u64;
         match msg {
-            Some(Ok(m)) => match decoder.decode(m.payload().unwrap_or_default(), &stop) {
-                Ok((id, h, whole)) => {
-                    recorder.record(
-                        Kind::EndToEnd,
-                        now,
-                        now.saturating_sub(h.intended_us.max(0) as u64),
-                    );
-                    recorder.count(Counter::Consumed, now, 1);
-                    report.consumed += 1;
-                    tally(&mut report.tallies, cfg.board.as_deref(), id, &h, whole);
-                    ledger
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .on_delivered(
-                            h.producer as u32,
-                            m.partition(),
-                            m.offset(),
-                            h.seq.max(0) as u64,
-                        );
-                }
-                Err(Undecodable(reason, e)) => {
-                    report.undecodable += 1;
-                    let (p, o) = (m.partition(), m.offset());
-                    let example = || format!("partition {p} offset {o}: {e:#}");
-                    report.tallies.undecodable(reason, example);
-                    if report.errors.len() < 10 {
-                        report.errors.push(example());
+            Some(Ok(m)) => {
+                match decoder.decode(m.payload().unwrap_or_default(), &stop, &mut recorder) {
+                    Ok((id, h, whole)) => {
+                        // After the decode: a lookup may have waited for the registry.
+                        let now = cfg.origin.elapsed().as_micros() as u64;
+                        let intended = h.intended_us.max(0) as u64;
+                        catch_up.on_record(m.partition(), intended, now, held);
+                        if cfg.counts_in_run {
+                            let e2e = now.saturating_sub(intended);
+                            recorder.record(Kind::EndToEnd, now, e2e);
+                            recorder.count(Counter::Consumed, now, 1);
+                        }
+                        report.consumed += 1;
+                        tally(&mut report.tallies, cfg.board.as_deref(), id, &h, whole);
+                        ledger
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .on_delivered(
+                                h.producer as u32,
+                                m.partition(),
+                                m.offset(),
+                                h.seq.max(0) as u64,
+                            );
+                    }
+                    Err(Undecodable(reason, e)) => {
+                        report.undecodable += 1;
+                        let (p, o) = (m.partition(), m.offset());
+                        let example = || format!("partition {p} offset {o}: {e:#}");
+                        report.tallies.undecodable(reason, example);
+                        if report.errors.len() < 10 {
+                            report.errors.push(example());
+                        }
                     }
                 }
-            },
+            }
             Some(Err(e)) if report.errors.len() < 10 => report.errors.push(format!("{e}")),
             Some(Err(_)) => {}
             None => {}
         }
-        recorder.tick(now);
+        recorder.tick(cfg.origin.elapsed().as_micros() as u64);
         if last_assignment_check.elapsed() >= Duration::from_millis(200) {
             last_assignment_check = Instant::now();
-            let n = consumer.assignment().map(|a| a.count()).unwrap_or(0);
-            assigned.store(n, Ordering::Relaxed);
+            held = consumer.assignment().map(|a| a.count()).unwrap_or(0);
+            assigned.store(held, Ordering::Relaxed);
         }
     }
     recorder.finish();
     report.tallies.lookup_retries = decoder.retries;
     report.tallies.lookup_stall_s = decoder.stalled.as_secs_f64();
+    report.registry = decoder.cache.stats().clone();
+    report.caught_up_s = catch_up.at_us().map(|us| us as f64 / 1e6);
     Ok(report)
 }

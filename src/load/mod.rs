@@ -1,6 +1,7 @@
 //! Load: the rate schedule (intended send times), the producers that follow it and the consumers
 //! that read everything back.
 
+pub mod catchup;
 pub mod consumer;
 mod delivery;
 mod draw;

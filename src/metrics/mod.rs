@@ -64,16 +64,29 @@ pub enum Kind {
     /// Failure time − intended send time, for failed deliveries.
     #[serde(rename = "error_ttf")]
     ErrorTtf,
+    /// A schema registration the registry answered (`POST /subjects/{s}/versions`).
+    #[serde(rename = "registry_register")]
+    RegistryRegister,
+    /// A writer-schema lookup by id the registry answered (`GET /schemas/ids/{id}`): cache
+    /// misses only, a cache hit asks nothing.
+    #[serde(rename = "registry_by_id")]
+    RegistryById,
+    /// A lookup of a schema's version under its subject (`POST /subjects/{s}`).
+    #[serde(rename = "registry_version")]
+    RegistryVersion,
 }
 
 impl Kind {
     /// Every kind, in index order.
-    pub const ALL: [Kind; 5] = [
+    pub const ALL: [Kind; 8] = [
         Kind::AckCorrected,
         Kind::AckRaw,
         Kind::SendLag,
         Kind::EndToEnd,
         Kind::ErrorTtf,
+        Kind::RegistryRegister,
+        Kind::RegistryById,
+        Kind::RegistryVersion,
     ];
     /// Number of kinds.
     pub const COUNT: usize = Kind::ALL.len();
@@ -86,6 +99,9 @@ impl Kind {
             Kind::SendLag => "send_lag",
             Kind::EndToEnd => "e2e",
             Kind::ErrorTtf => "error_ttf",
+            Kind::RegistryRegister => "registry_register",
+            Kind::RegistryById => "registry_by_id",
+            Kind::RegistryVersion => "registry_version",
         }
     }
 
@@ -102,6 +118,11 @@ impl Kind {
             Kind::SendLag => "actual send time - intended send time",
             Kind::EndToEnd => "consume time - intended send time",
             Kind::ErrorTtf => "failure time - intended send time (failed deliveries)",
+            Kind::RegistryRegister => "schema registry: registration request to its answer",
+            Kind::RegistryById => "schema registry: lookup by id (cache miss) to its answer",
+            Kind::RegistryVersion => {
+                "schema registry: version lookup under a subject to its answer"
+            }
         }
     }
 

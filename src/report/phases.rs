@@ -107,6 +107,8 @@ pub struct Rebuilt {
     pub fault_phases: Vec<PhaseHists>,
     /// Log files results.json names that are not in the directory (kind name, file name).
     pub missing: Vec<(String, String)>,
+    /// The registry's request latency, whole run and per second.
+    pub requests: Vec<super::requests::RequestLatency>,
 }
 
 /// Reads every .hlog results.json names and merges its intervals into the phases. A missing log
@@ -163,6 +165,7 @@ pub fn rebuild(dir: &Path, results: &Results) -> Result<Rebuilt> {
         phases,
         fault_phases,
         missing,
+        requests: super::requests::read(dir)?,
     })
 }
 

@@ -7,6 +7,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
+pub use super::aborted::{AbortKind, Aborted};
 pub use super::judge::max_unavailability_s;
 use crate::audit::ledger::Verdict;
 use crate::metrics::{Counts, Kind, PhaseSummary, SecondRow, Summary};
@@ -67,54 +68,13 @@ pub struct Results {
     /// evolution events, records that could not be decoded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schemas: Option<crate::audit::versions::SchemaAudit>,
+    /// `[[consumer.cold]]` groups: when each started, caught up, and what it read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cold_groups: Vec<crate::audit::cold::ColdGroupReport>,
     /// Set when the run was cut short after its load began; every figure then covers the run
     /// up to the stop.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aborted: Option<Aborted>,
-}
-
-/// Why and when a run was cut short.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Aborted {
-    /// A signal, or an error.
-    pub kind: AbortKind,
-    /// The signal's name, or the error's message.
-    pub reason: String,
-    /// When kbench noticed and stopped the load (RFC 3339, UTC).
-    pub at: String,
-    /// Seconds into the load (from its first intended send) at the stop.
-    pub load_s: f64,
-    /// A second signal skipped the drain (otherwise it ran for at most `run.abort_drain`).
-    pub drain_skipped: bool,
-}
-
-/// What cut a run short.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum AbortKind {
-    /// SIGINT, SIGTERM or SIGHUP (exit code 130).
-    Interrupted,
-    /// An error once the load had begun (exit code 1).
-    Error,
-}
-
-impl Aborted {
-    /// One line for the terminal and the report's banner.
-    pub fn describe(&self, total_s: f64) -> String {
-        let what = match self.kind {
-            AbortKind::Interrupted => format!("interrupted by {}", self.reason),
-            AbortKind::Error => format!("stopped by an error: {}", self.reason),
-        };
-        let drain = if self.drain_skipped {
-            "drain skipped by a second signal"
-        } else {
-            "drain bounded by run.abort_drain"
-        };
-        format!(
-            "run cut short {:.1} s into its {total_s:.0} s load, {what} ({drain})",
-            self.load_s
-        )
-    }
 }
 
 impl Results {
@@ -138,11 +98,20 @@ impl Results {
         }
     }
 
+    /// Whether the registry took part in the experiment (a registry fault, an evolving schema,
+    /// a cold consumer group), so the report gives it a section and charts.
+    pub fn registry_in_play(&self) -> bool {
+        self.registry.is_some()
+            || self.schemas.as_ref().is_some_and(|a| a.full_decode)
+            || !self.cold_groups.is_empty()
+    }
+
     /// Whether the run passed its checks: it ran to its end, and the audit and every SLO held.
     pub fn passed(&self) -> bool {
         self.aborted.is_none()
             && self.audit.ok
             && (self.schemas.as_ref()).is_none_or(|s| !s.full_decode || s.clean())
+            && self.cold_groups.iter().all(|g| g.clean())
             && self.slos.iter().all(|s| s.pass)
     }
 }
@@ -283,6 +252,9 @@ pub struct ConsumerInfo {
     pub undecodable: u64,
     /// The first errors (up to 10): undecodable messages and consumer errors.
     pub errors: Vec<String>,
+    /// Its use of the schema registry: cache hits and misses, requests, failures.
+    #[serde(default)]
+    pub registry: crate::avro::schema_cache::ClientStats,
 }
 
 /// What a run hands over to be written down: the scenario, the environment it ran in, and what
@@ -304,6 +276,8 @@ pub struct Inputs<'a> {
     pub registry: Option<crate::faults::registry_probe::RegistryAvailability>,
     /// Per schema version: counts, evolution events, undecodable records.
     pub schemas: Option<crate::audit::versions::SchemaAudit>,
+    /// What each `[[consumer.cold]]` group read.
+    pub cold_groups: Vec<crate::audit::cold::ColdGroupReport>,
     /// The metrics aggregator's summary: phases, series, errors.
     pub summary: Summary,
     /// The audit's verdict.
@@ -412,6 +386,7 @@ pub fn build(i: Inputs<'_>) -> Results {
         faults: i.faults,
         registry: i.registry,
         schemas: i.schemas,
+        cold_groups: i.cold_groups,
         slos,
         aborted: i.aborted,
     }

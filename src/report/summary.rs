@@ -25,6 +25,7 @@ pub fn render(r: &Results) -> String {
     latency(&mut s, r);
     faults(&mut s, r);
     schemas(&mut s, r);
+    super::summary_registry::render(&mut s, r);
     slos(&mut s, r);
     let _ = write!(s, "{}", r.audit);
     s

@@ -8,12 +8,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
-use super::evolve::{Evolution, EvolveContext};
+use super::evolve::{Evolution, EvolveContext, Evolved};
 use super::wiring::{self, Endpoints, MetricsPipe, PreparedSchema, RunClock};
 use super::workers::{joined, Worker};
 use super::{LoadWindow, StartedCluster};
 use crate::audit::ledger::Ledger;
-use crate::audit::versions::SchemaEvent;
 use crate::cluster::watch::Watch;
 use crate::cluster::ClusterBackend;
 use crate::faults::analysis;
@@ -67,7 +66,7 @@ pub(super) struct Driven {
     /// when the load was stopped for it.
     pub failure: Option<(anyhow::Error, Instant)>,
     /// What the registry said to each `[[schema.evolve]]` version registered during the load.
-    pub schema_events: Vec<SchemaEvent>,
+    pub evolved: Evolved,
 }
 
 /// Producers still running, the reports of those that ended, and the first error among them.
@@ -112,6 +111,7 @@ pub(super) fn producers_and_faults(i: DriveInputs<'_>) -> Result<Driven> {
         })
         .collect::<Result<Vec<_>>>()?;
     let live = Arc::clone(&i.pipe.live);
+    let evolver_recorder = i.pipe.recorder("schema-evolver".into());
     drop(i.pipe);
     i.progress
         .begin_load(i.window.total, i.window.target_total(i.sc));
@@ -146,9 +146,13 @@ pub(super) fn producers_and_faults(i: DriveInputs<'_>) -> Result<Driven> {
         load_start: i.window.start,
         stop: Arc::new(AtomicBool::new(false)),
     };
-    let (executed, schema_events) = std::thread::scope(|s| {
+    let (executed, evolved) = std::thread::scope(|s| {
         let exec = s.spawn(|| executor::execute(&i.sc.faults, i.backend, &cx));
-        let evolver = s.spawn(|| i.evolution.run(&ecx, &|m| i.progress.note(m)));
+        let (ecx, progress) = (&ecx, i.progress);
+        let evolver = s.spawn(move || {
+            i.evolution
+                .run(ecx, evolver_recorder, &|m: &str| progress.note(m))
+        });
         while !fleet.running.is_empty() {
             fleet.reap();
             // The executor only ends early when a process died outside the plan (or on a signal,
@@ -188,7 +192,7 @@ pub(super) fn producers_and_faults(i: DriveInputs<'_>) -> Result<Driven> {
         live,
         watch,
         failure,
-        schema_events,
+        evolved,
     })
 }
 

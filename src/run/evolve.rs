@@ -15,7 +15,9 @@ use crate::audit::versions::{self, ReadTallies, SchemaAudit, SchemaEvent, Versio
 use crate::avro::generate::{self, Generator};
 use crate::avro::header::{self, Header, HeaderSlots};
 use crate::avro::registry::{self, Registration};
+use crate::avro::schema_cache::{failure_kind, ClientStats};
 use crate::load::versions::{SchemaBoard, WriterVersion};
+use crate::metrics::{Kind, Recorder};
 use crate::scenario::{Scenario, Switch};
 use crate::security::registry::Registry;
 
@@ -126,29 +128,79 @@ pub(super) struct EvolveContext {
     pub stop: Arc<AtomicBool>,
 }
 
+/// What the evolution thread did: the registry's answer to each version, and its requests.
+#[derive(Debug, Default)]
+pub(super) struct Evolved {
+    pub events: Vec<SchemaEvent>,
+    pub requests: ClientStats,
+}
+
+/// The evolution thread's registry client: its requests timed into the run's histograms and
+/// counted by outcome.
+struct Client<'a> {
+    cx: &'a EvolveContext,
+    recorder: Recorder,
+    stats: ClientStats,
+}
+
+impl Client<'_> {
+    /// Send one request, timing it as `kind` when the registry answered.
+    fn timed<T>(&mut self, kind: Kind, request: impl FnOnce(&Registry) -> Result<T>) -> Result<T> {
+        let sent = Instant::now();
+        let answer = request(&self.cx.registry);
+        let at = sent.duration_since(self.cx.origin).as_micros() as u64;
+        match &answer {
+            Ok(_) => {
+                self.recorder
+                    .record(kind, at, sent.elapsed().as_micros() as u64);
+                self.stats.request(Ok(()));
+            }
+            Err(e) => self.stats.request(Err(failure_kind(&format!("{e:#}")))),
+        }
+        answer
+    }
+}
+
 impl Evolution {
     /// During the load: register each pending version at its time and publish what the
-    /// registry accepts. Returns one event per version (not reached: not in the list).
-    pub fn run(&self, cx: &EvolveContext, log: &(dyn Fn(&str) + Sync)) -> Vec<SchemaEvent> {
+    /// registry accepts. One event per version (not reached: not in the list).
+    pub fn run(
+        &self,
+        cx: &EvolveContext,
+        recorder: Recorder,
+        log: &(dyn Fn(&str) + Sync),
+    ) -> Evolved {
+        let mut client = Client {
+            cx,
+            recorder,
+            stats: ClientStats::new("schema-evolver"),
+        };
         let mut events = Vec::new();
-        for p in &self.pending {
+        'versions: for p in &self.pending {
             let due = cx.origin + cx.load_start + p.at;
             while Instant::now() < due {
                 if cx.stop.load(Ordering::Relaxed) || crate::signals::requested() {
-                    return events;
+                    break 'versions;
                 }
                 std::thread::sleep(due.saturating_duration_since(Instant::now()).min(ms(20)));
             }
-            let event = self.register(p, cx);
+            let event = self.register(p, &mut client);
             log(&event.describe());
             events.push(event);
         }
-        events
+        client.recorder.finish();
+        Evolved {
+            events,
+            requests: client.stats,
+        }
     }
 
-    fn register(&self, p: &Pending, cx: &EvolveContext) -> SchemaEvent {
+    fn register(&self, p: &Pending, client: &mut Client<'_>) -> SchemaEvent {
+        let cx = client.cx;
         let sent = Instant::now();
-        let answer = registry::register_version(&cx.registry, &self.subject, &p.json);
+        let answer = client.timed(Kind::RegistryRegister, |r| {
+            registry::register_version(r, &self.subject, &p.json)
+        });
         let mut e = SchemaEvent {
             index: p.index,
             label: p.label.clone(),
@@ -158,7 +210,13 @@ impl Evolution {
             ..SchemaEvent::default()
         };
         match answer {
-            Ok(Registration::Accepted { id, version }) => {
+            Ok(Registration::Accepted { id, .. }) => {
+                let version = client
+                    .timed(Kind::RegistryVersion, |r| {
+                        registry::version_of(r, &self.subject, &p.json)
+                    })
+                    .ok()
+                    .flatten();
                 let v = WriterVersion {
                     id,
                     version,
@@ -180,7 +238,7 @@ impl Evolution {
     /// After the drain: per version, produced / acked / consumed / decoded, and the events.
     pub fn audit(
         &self,
-        events: Vec<SchemaEvent>,
+        evolved: Evolved,
         sent: &std::collections::BTreeMap<u32, u64>,
         ledger: &Ledger,
         reads: ReadTallies,
@@ -205,13 +263,15 @@ impl Evolution {
         SchemaAudit {
             compatibility: self.compatibility.clone(),
             full_decode: self.board.full_decode(),
-            events,
+            evolver: (!self.pending.is_empty()).then_some(evolved.requests),
+            events: evolved.events,
             versions: rows,
             mismatched: reads.mismatched,
             undecodable: reads.undecodable,
             undecodable_examples: reads.examples,
             lookup_retries: reads.lookup_retries,
             lookup_stall_s: reads.lookup_stall_s,
+            request_latency: Default::default(),
         }
     }
 }

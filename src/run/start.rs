@@ -110,10 +110,13 @@ fn backend_for(sc: &Scenario) -> Result<(Box<dyn ClusterBackend>, StartOptions)>
         } => {
             let (kafka, registry) = spec::shared(security.resolve()?);
             let names = match faults {
-                ExternalFaults::Containers(Containers::Compose) => {
-                    Some(ContainerFaults::compose_names(&Topology::default()))
+                ExternalFaults::Containers(Containers::Compose) => Some((
+                    ContainerFaults::compose_names(&Topology::default()),
+                    Some(crate::cluster::docker::REGISTRY_HOST.to_string()),
+                )),
+                ExternalFaults::Containers(Containers::Named { brokers, registry }) => {
+                    Some((brokers.clone(), registry.clone()))
                 }
-                ExternalFaults::Containers(Containers::Named(names)) => Some(names.clone()),
                 _ => None,
             };
             let b = ExternalBackend::new(

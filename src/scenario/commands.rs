@@ -7,26 +7,33 @@ use std::collections::BTreeMap;
 use super::raw::RawCommands;
 use super::source::{ScenarioError, Source};
 use crate::faults::commands::{placeholders, NodeAction, NodeCommands, BUILTIN_PLACEHOLDERS};
-use crate::faults::plan::{Action, FaultSpec};
+use crate::faults::plan::{Action, FaultSpec, Target};
 use crate::names::BrokerId;
 
 type R<T> = Result<T, ScenarioError>;
 
+type Values = BTreeMap<String, String>;
+
+/// `[cluster.nodes.N]` by broker id, and `[cluster.nodes.registry]` apart.
 fn node_values(
     src: &Source,
-    raw: &BTreeMap<String, BTreeMap<String, String>>,
-) -> R<BTreeMap<BrokerId, BTreeMap<String, String>>> {
-    raw.iter()
+    raw: &BTreeMap<String, Values>,
+) -> R<(BTreeMap<BrokerId, Values>, Option<Values>)> {
+    let registry = raw.get("registry").cloned();
+    let brokers = (raw.iter())
+        .filter(|(k, _)| k.as_str() != "registry")
         .map(|(k, v)| {
             let id = k.parse::<BrokerId>().map_err(|_| {
                 src.error(
                     &format!("cluster.nodes.{k}"),
-                    "node tables are named by broker id, e.g. [cluster.nodes.1]",
+                    "node tables are named by broker id, e.g. [cluster.nodes.1], or \
+                     [cluster.nodes.registry] for the registry",
                 )
             })?;
             Ok((id, v.clone()))
         })
-        .collect()
+        .collect::<R<_>>()?;
+    Ok((brokers, registry))
 }
 
 /// Validate the command templates and per-node values of an external cluster.
@@ -35,7 +42,7 @@ pub fn commands_section(
     raw: &RawCommands,
     nodes: &BTreeMap<String, BTreeMap<String, String>>,
 ) -> R<NodeCommands> {
-    let nodes = node_values(src, nodes)?;
+    let (nodes, registry) = node_values(src, nodes)?;
     let given = [&raw.stop, &raw.kill, &raw.pause, &raw.resume, &raw.start];
     let mut templates = BTreeMap::new();
     for (action, t) in NodeAction::ALL.into_iter().zip(given) {
@@ -48,7 +55,8 @@ pub fn commands_section(
             if BUILTIN_PLACEHOLDERS.contains(&name.as_str()) {
                 continue;
             }
-            if nodes.is_empty() || nodes.values().any(|v| !v.contains_key(&name)) {
+            let tables = nodes.values().chain(registry.as_ref());
+            if nodes.is_empty() || tables.into_iter().any(|v| !v.contains_key(&name)) {
                 return Err(src.error(
                     &field,
                     format!("uses {{{name}}}, which every [cluster.nodes.N] table must define (e.g. [cluster.nodes.1] {name} = \"...\"); built in: {{node}}, {{kbench}}"),
@@ -62,6 +70,7 @@ pub fn commands_section(
     Ok(NodeCommands {
         templates,
         nodes,
+        registry,
         timeout,
     })
 }
@@ -76,9 +85,13 @@ fn needed(f: &FaultSpec) -> Vec<NodeAction> {
     out
 }
 
-/// Every fault of the plan has the commands it needs.
+/// Every fault of the plan has the commands it needs, and a registry fault the registry's
+/// values for their placeholders.
 pub fn check_faults(src: &Source, cmds: &NodeCommands, faults: &[FaultSpec]) -> R<()> {
     for (i, f) in faults.iter().enumerate() {
+        if f.target == Target::Registry {
+            check_registry_values(src, cmds, i, f)?;
+        }
         if let Some(a) = needed(f)
             .into_iter()
             .find(|a| !cmds.templates.contains_key(a))
@@ -89,6 +102,28 @@ pub fn check_faults(src: &Source, cmds: &NodeCommands, faults: &[FaultSpec]) -> 
                     "`{}` on an external cluster needs a `{}` command in [cluster.commands]",
                     f.action.verb(),
                     a.key()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The placeholders of the commands registry fault `i` runs, each defined by
+/// `[cluster.nodes.registry]` (`{node}` and `{kbench}` are built in).
+fn check_registry_values(src: &Source, cmds: &NodeCommands, i: usize, f: &FaultSpec) -> R<()> {
+    let used = (needed(f).into_iter())
+        .filter_map(|a| cmds.templates.get(&a))
+        .flat_map(|t| placeholders(t));
+    for name in used {
+        let defined = (cmds.registry.as_ref()).is_some_and(|v| v.contains_key(&name));
+        if !BUILTIN_PLACEHOLDERS.contains(&name.as_str()) && !defined {
+            return Err(src.error(
+                &format!("fault.{i}.target"),
+                format!(
+                    "a registry fault runs the [cluster.commands] templates with {{node}} = \
+                     registry; they use {{{name}}}, so [cluster.nodes.registry] must define \
+                     {name}"
                 ),
             ));
         }

@@ -1,6 +1,7 @@
 //! Scenario files (`scenarios/*.toml`) turned into a validated [`Scenario`]. Every problem is a
 //! [`ScenarioError`] naming file, line, column and field, and saying what is allowed.
 
+mod cold;
 mod commands;
 pub mod evolve;
 mod faults;
@@ -115,10 +116,16 @@ pub enum ExternalFaults {
 /// Where an external cluster's brokers run, so faults can reach them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Containers {
-    /// The containers of `compose/docker-compose.yml` (kafka1..kafka3).
+    /// The containers of `compose/docker-compose.yml` (kafka1..kafka3, schema-registry).
     Compose,
-    /// Broker id -> container name.
-    Named(std::collections::BTreeMap<BrokerId, String>),
+    /// Containers named in a table: broker id -> container name, and the registry's container
+    /// (`registry = "..."`) where registry faults should reach it.
+    Named {
+        /// Broker id -> container name.
+        brokers: std::collections::BTreeMap<BrokerId, String>,
+        /// The registry's container.
+        registry: Option<String>,
+    },
 }
 
 /// How the registry subject of the schema is named (`schema.subject_strategy`).
@@ -175,6 +182,18 @@ pub struct ConsumerSpec {
     pub group: String,
     /// librdkafka consumer properties passed through as written.
     pub properties: Vec<(String, String)>,
+    /// `[[consumer.cold]]`: groups that start mid-run, in time order.
+    pub cold: Vec<ColdGroup>,
+}
+
+/// A consumer group that starts mid-run with nothing: no committed offsets (it reads the topic
+/// from the beginning) and no cached schemas (every writer schema comes from the registry).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColdGroup {
+    /// When it starts, from the start of the load.
+    pub at: Duration,
+    /// Its group id (default `<consumer.group>-cold-<n>`).
+    pub group: String,
 }
 
 impl Scenario {

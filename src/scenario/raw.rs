@@ -158,6 +158,15 @@ pub struct RawConsumer {
     pub group: Option<String>,
     #[serde(default)]
     pub properties: BTreeMap<String, toml::Value>,
+    #[serde(default)]
+    pub cold: Vec<RawColdGroup>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawColdGroup {
+    pub at: String,
+    pub group: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

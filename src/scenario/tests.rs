@@ -203,7 +203,7 @@ fn external_clusters_take_faults_only_with_named_containers() {
     ))
     .unwrap();
     assert!(
-        matches!(sc.cluster, ClusterSpec::External { faults: ExternalFaults::Containers(super::Containers::Named(ref c)), .. } if c[&3] == "c")
+        matches!(sc.cluster, ClusterSpec::External { faults: ExternalFaults::Containers(super::Containers::Named { ref brokers, registry: None }), .. } if brokers[&3] == "c")
     );
     let e = err(&format!("{BASE}\n{ext}containers = 5\n"));
     assert_eq!(e.field, "cluster.containers", "{e}");
@@ -340,4 +340,70 @@ fn network_faults_take_their_settings_and_refuse_others() {
             || e.message.contains("backend = \"process\""),
         "{e}"
     );
+}
+
+#[test]
+fn cold_groups_start_inside_the_run_with_their_own_group() {
+    let sc = parse(&format!(
+        "{BASE}[consumer]\ngroup = \"g\"\n[[consumer.cold]]\nat = \"7s\"\n\
+         [[consumer.cold]]\nat = \"2s\"\ngroup = \"late\"\n"
+    ))
+    .unwrap();
+    let cold: Vec<(u64, &str)> = (sc.consumer.cold.iter())
+        .map(|g| (g.at.as_secs(), g.group.as_str()))
+        .collect();
+    assert_eq!(cold, [(2, "late"), (7, "g-cold-0")]);
+    let e = err(&format!(
+        "{BASE}[consumer]\ngroup = \"g\"\n[[consumer.cold]]\nat = \"1s\"\ngroup = \"g\"\n"
+    ));
+    assert_eq!(e.field, "consumer.cold.0.group", "{e}");
+    assert!(e.message.contains("already used"), "{e}");
+    let e = err(&format!("{BASE}[[consumer.cold]]\nat = \"10s\"\n"));
+    assert_eq!(e.field, "consumer.cold.0.at", "{e}");
+    assert!(e.message.contains("outside the run"), "{e}");
+}
+
+#[test]
+fn registry_faults_reach_the_registry_on_every_backend_that_can() {
+    let fault = "[[fault]]\nat = \"2s\"\naction = \"kill\"\ntarget = \"registry\"\nrecover_after = \"3s\"\n";
+    let docker = "[cluster]\nbackend = \"docker\"\n";
+    assert!(parse(&format!("{BASE}\n{docker}\n{fault}")).is_ok());
+    assert!(parse(&format!("{BASE}\n{EXT}containers = \"compose\"\n\n{fault}")).is_ok());
+    let named = "containers = { 1 = \"a\", 2 = \"b\", 3 = \"c\" }\n";
+    let e = err(&format!("{BASE}\n{EXT}{named}\n{fault}"));
+    assert_eq!(e.field, "fault.0.target", "{e}");
+    assert!(e.message.contains("registry = "), "{e}");
+    let named = "containers = { 1 = \"a\", registry = \"sr\" }\n";
+    let sc = parse(&format!("{BASE}\n{EXT}{named}\n{fault}")).unwrap();
+    assert!(matches!(
+        sc.cluster,
+        ClusterSpec::External { faults: ExternalFaults::Containers(super::Containers::Named { registry: Some(ref r), .. }), .. } if r == "sr"
+    ));
+    // Commands: the same templates with {node} = registry, values from [cluster.nodes.registry].
+    let cmds =
+        "[cluster.commands]\nkill = \"ssh {host} kill -9 {pid}\"\nstart = \"ssh {host} start\"\n\
+                [cluster.nodes.1]\nhost = \"k1\"\npid = \"1\"\n";
+    let e = err(&format!("{BASE}\n{EXT}{cmds}\n{fault}"));
+    assert_eq!(e.field, "fault.0.target", "{e}");
+    assert!(
+        e.message
+            .contains("[cluster.nodes.registry] must define host"),
+        "{e}"
+    );
+    let with_registry = format!("{cmds}[cluster.nodes.registry]\nhost = \"sr\"\npid = \"2\"\n");
+    let sc = parse(&format!("{BASE}\n{EXT}{with_registry}\n{fault}")).unwrap();
+    match sc.cluster {
+        ClusterSpec::External {
+            faults: ExternalFaults::Commands(c),
+            ..
+        } => {
+            let line = c.render(
+                crate::faults::commands::NodeAction::Kill,
+                crate::cluster::Member::Registry,
+                "k",
+            );
+            assert_eq!(line.unwrap(), "ssh sr kill -9 2");
+        }
+        other => panic!("{other:?}"),
+    }
 }

@@ -115,25 +115,33 @@ fn run_section(src: &Source, raw: &RawRun) -> R<RunSection> {
     })
 }
 
-/// `containers = "compose"` or `containers = { 1 = "kafka1", ... }`.
+/// `containers = "compose"` or `containers = { 1 = "kafka1", ..., registry = "..." }`.
 fn containers(src: &Source, v: Option<&toml::Value>) -> R<Option<Containers>> {
     let bad = || {
         src.error(
             "cluster.containers",
-            "use \"compose\" (kafka1..kafka3) or a table of broker id = container name",
+            "use \"compose\" (kafka1..kafka3, schema-registry) or a table of broker id = \
+             container name, with registry = \"<container>\" for registry faults",
         )
     };
     match v {
         None => Ok(None),
         Some(toml::Value::String(s)) if s == "compose" => Ok(Some(Containers::Compose)),
-        Some(toml::Value::Table(t)) => t
-            .iter()
-            .map(|(k, v)| match (k.parse::<BrokerId>(), v.as_str()) {
-                (Ok(id), Some(name)) if id > 0 && !name.is_empty() => Ok((id, name.to_string())),
-                _ => Err(bad()),
-            })
-            .collect::<R<_>>()
-            .map(|named| Some(Containers::Named(named))),
+        Some(toml::Value::Table(t)) => {
+            let mut brokers = std::collections::BTreeMap::new();
+            let mut registry = None;
+            for (k, v) in t {
+                match (k.as_str(), k.parse::<BrokerId>(), v.as_str()) {
+                    (_, _, Some("")) | (_, _, None) => return Err(bad()),
+                    ("registry", _, Some(name)) => registry = Some(name.to_string()),
+                    (_, Ok(id), Some(name)) if id > 0 => {
+                        brokers.insert(id, name.to_string());
+                    }
+                    _ => return Err(bad()),
+                }
+            }
+            Ok(Some(Containers::Named { brokers, registry }))
+        }
         Some(_) => Err(bad()),
     }
 }
@@ -388,13 +396,12 @@ fn producer_section(src: &Source, raw: &RawProducer, total: Duration) -> R<Produ
     })
 }
 
-fn consumer_section(src: &Source, raw: &RawConsumer, run_name: &str) -> R<ConsumerSpec> {
+fn consumer_section(src: &Source, raw: &RawConsumer, run: &RunSection) -> R<ConsumerSpec> {
+    let group = (raw.group.clone()).unwrap_or_else(|| format!("kbench-{}", run.name));
     Ok(ConsumerSpec {
         count: positive_int(src, "consumer.count", raw.count, 1, 256)? as u32,
-        group: raw
-            .group
-            .clone()
-            .unwrap_or_else(|| format!("kbench-{run_name}")),
+        cold: super::cold::groups(src, &raw.cold, &group, run.total())?,
+        group,
         properties: properties(src, "consumer.properties", &raw.properties)?,
     })
 }
@@ -414,11 +421,18 @@ fn slo_section(
 /// Faults on an external cluster need a way to reach its brokers.
 fn check_faults_reachable(src: &Source, cluster: &ClusterSpec, faults: &[FaultSpec]) -> R<()> {
     let on_registry = faults.iter().find(|f| f.target == Target::Registry);
-    if let (Some(f), false) = (on_registry, matches!(cluster, ClusterSpec::Process { .. })) {
+    let unnamed = matches!(
+        cluster,
+        ClusterSpec::External {
+            faults: ExternalFaults::Containers(Containers::Named { registry: None, .. }),
+            ..
+        }
+    );
+    if let (Some(f), true) = (on_registry, unnamed) {
         return Err(src.error(
             &format!("fault.{}.target", f.index),
-            "registry faults need backend = \"process\" (kbench runs the registry as its own \
-             process there); the docker and external backends cannot fault the registry yet",
+            "a registry fault on named containers needs the registry's container too: \
+             containers = { 1 = \"kafka1\", ..., registry = \"schema-registry\" }",
         ));
     }
     match cluster {
@@ -450,7 +464,7 @@ pub fn validate(src: Source) -> R<Scenario> {
     let topic = topic_section(&src, &raw.topic)?;
     let schema = schema_section(&src, &raw.schema, run.total())?;
     let producer = producer_section(&src, &raw.producer, run.total())?;
-    let consumer = consumer_section(&src, &raw.consumer, &run.name)?;
+    let consumer = consumer_section(&src, &raw.consumer, &run)?;
     let faults = super::faults::validate(&src, &raw.faults, run.total(), topic.partitions)?;
     check_faults_reachable(&src, &cluster, &faults)?;
     super::netfaults::check_injectable(&src, &cluster, &faults)?;

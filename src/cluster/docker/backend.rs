@@ -18,7 +18,7 @@ use crate::cluster::ready::{self, Stage, Starting};
 use crate::cluster::status::{ClusterStatus, NodeStatus, ProcessState};
 use crate::cluster::topology::{NodeId, Topology};
 use crate::cluster::{
-    dist, probe, Brokers, ClusterBackend, Registry, StartOptions, StopMode, Versions,
+    dist, probe, Brokers, ClusterBackend, Registry, RegistryFault, StartOptions, StopMode, Versions,
 };
 use crate::names::BackendKind;
 
@@ -69,11 +69,14 @@ impl DockerBackend {
             .iter()
             .filter_map(|s| Some((s.node?, s.name.clone())))
             .collect();
+        let registry = (specs.iter())
+            .find(|s| s.role == Role::Registry)
+            .map(|s| s.name.clone());
         Ok(DockerBackend {
             topo,
             cluster: cluster.to_string(),
             specs,
-            faults: ContainerFaults::with_engine(names, engine),
+            faults: ContainerFaults::with_engine(names, engine).with_registry(registry),
             created: Vec::new(),
             network_created: false,
             torn_down: false,
@@ -318,6 +321,10 @@ impl ClusterBackend for DockerBackend {
 
     fn restart(&mut self, node: NodeId) -> Result<()> {
         self.faults.restart(node)
+    }
+
+    fn registry_fault(&mut self, fault: RegistryFault) -> Result<()> {
+        self.faults.registry_fault(fault)
     }
 
     fn node_ids(&self) -> Vec<NodeId> {

@@ -11,7 +11,7 @@ use serde_json::json;
 use super::engine::{Engine, RunState};
 use super::fake::{Container, Fake};
 use super::{kafka_image, registry_image, remove_labelled, ContainerFaults, DockerBackend};
-use crate::cluster::{ClusterBackend, StartOptions, StopMode, Topology};
+use crate::cluster::{ClusterBackend, RegistryFault, StartOptions, StopMode, Topology};
 
 /// The default topology moved to ports nothing else uses, a different block per test since
 /// tests run in parallel, so the port check passes and the Kafka probes find nobody.
@@ -254,6 +254,50 @@ fn faults_map_to_engine_calls() {
             "POST /containers/k1/stop?t=120",
         ]
     );
+}
+
+#[test]
+fn registry_faults_act_on_the_registry_container() {
+    let fake = Fake::start();
+    fake.world()
+        .containers
+        .insert("sr".into(), Container::running(json!({})));
+    let engine = Engine::connect_at(&fake.endpoint).unwrap();
+    let f = ContainerFaults::with_engine(BTreeMap::new(), engine).with_registry(Some("sr".into()));
+    let state = || f.registry_state().unwrap();
+    f.registry_fault(RegistryFault::Stop(StopMode::Kill))
+        .unwrap();
+    assert_eq!(state(), RunState::Stopped);
+    let e = (f.registry_fault(RegistryFault::Stop(StopMode::Kill)))
+        .unwrap_err()
+        .to_string();
+    assert_eq!(e, "the registry (container sr) is not running");
+    f.registry_fault(RegistryFault::Restart).unwrap();
+    f.registry_fault(RegistryFault::Stop(StopMode::Pause))
+        .unwrap();
+    assert_eq!(state(), RunState::Paused);
+    f.registry_fault(RegistryFault::Resume).unwrap();
+    assert_eq!(state(), RunState::Running);
+    let calls: Vec<String> = (fake.world().lines().into_iter())
+        .filter(|l| l.starts_with("POST"))
+        .map(str::to_string)
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            "POST /containers/sr/kill?signal=SIGKILL",
+            "POST /containers/sr/start",
+            "POST /containers/sr/pause",
+            "POST /containers/sr/unpause",
+        ]
+    );
+    let none =
+        ContainerFaults::with_engine(BTreeMap::new(), Engine::connect_at(&fake.endpoint).unwrap());
+    let e = none
+        .registry_fault(RegistryFault::Restart)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("no registry container is named"), "{e}");
 }
 
 #[test]

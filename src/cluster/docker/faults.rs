@@ -1,5 +1,5 @@
-//! Node faults on Kafka containers addressed by name: graceful stop, SIGKILL, pause / unpause
-//! and start again, through the Engine API. The Docker backend uses it for the containers it
+//! Faults on Kafka containers and the registry's, addressed by name: graceful stop, SIGKILL,
+//! pause / unpause and start again, through the Engine API. The Docker backend uses it for the containers it
 //! created; the external backend can use it for containers someone else started (the compose
 //! file's `kafka1`, `kafka2`, ...), which is how a `docker compose up -d` cluster gets faults.
 
@@ -11,7 +11,7 @@ use anyhow::{bail, Context, Result};
 use super::engine::{Engine, RunState};
 use super::spec::kafka_host;
 use crate::cluster::topology::{NodeId, Topology};
-use crate::cluster::StopMode;
+use crate::cluster::{RegistryFault, StopMode};
 
 /// How long a node gets for a controlled shutdown before the engine kills it, as in the
 /// process backend.
@@ -19,20 +19,33 @@ pub const GRACEFUL_TIMEOUT: Duration = Duration::from_secs(120);
 /// Exit status of a process ended by SIGKILL (128 + 9).
 const KILLED: i64 = 137;
 
-/// Node faults (stop, kill, pause, resume, restart) on Kafka containers, by node id.
+/// Faults (stop, kill, pause, resume, restart) on Kafka containers, by node id, and on the
+/// registry's container when it is named.
 pub struct ContainerFaults {
     names: BTreeMap<NodeId, String>,
+    registry: Option<String>,
     pub(super) engine: Engine,
 }
 
 impl ContainerFaults {
-    /// Connect to the engine for the given node → container name map.
-    pub fn connect(names: BTreeMap<NodeId, String>) -> Result<Self> {
-        Ok(ContainerFaults::with_engine(names, Engine::connect()?))
+    /// Connect to the engine for the given node → container name map, and the registry's
+    /// container name where faults may reach it.
+    pub fn connect(names: BTreeMap<NodeId, String>, registry: Option<String>) -> Result<Self> {
+        Ok(ContainerFaults::with_engine(names, Engine::connect()?).with_registry(registry))
     }
 
     pub(super) fn with_engine(names: BTreeMap<NodeId, String>, engine: Engine) -> Self {
-        ContainerFaults { names, engine }
+        ContainerFaults {
+            names,
+            registry: None,
+            engine,
+        }
+    }
+
+    /// The same, with the registry's container.
+    pub(super) fn with_registry(mut self, registry: Option<String>) -> Self {
+        self.registry = registry;
+        self
     }
 
     /// The container names `compose/docker-compose.yml` gives the Kafka nodes.
@@ -63,86 +76,135 @@ impl ContainerFaults {
         self.engine.state(self.container(node)?)
     }
 
-    fn alive_container(&self, node: NodeId) -> Result<(&str, RunState)> {
-        let name = self.container(node)?;
-        let state = self.engine.state(name)?;
-        if !state.alive() {
-            bail!("node {node} (container {name}) is not running");
-        }
-        Ok((name, state))
-    }
-
     /// Take `node` down as `mode` says: `docker stop` (an error if it had to be killed after
     /// `GRACEFUL_TIMEOUT`), SIGKILL or `docker pause`. Fails when it is not running.
     pub fn stop(&self, node: NodeId, mode: StopMode) -> Result<()> {
-        let (name, state) = self.alive_container(node)?;
+        Target::node(self, node)?.stop(mode)
+    }
+
+    /// Continue a paused node; a running one is left as it is.
+    pub fn resume(&self, node: NodeId) -> Result<()> {
+        Target::node(self, node)?.resume()
+    }
+
+    /// Start the node's container again on its data, stopping it gracefully first if it runs.
+    pub fn restart(&self, node: NodeId) -> Result<()> {
+        Target::node(self, node)?.restart()
+    }
+
+    /// The same faults on the registry's container.
+    pub fn registry_fault(&self, fault: RegistryFault) -> Result<()> {
+        let name = self.registry.as_deref().context(
+            "no registry container is named, so registry faults cannot reach it (the compose \
+             file's is `schema-registry`)",
+        )?;
+        let t = Target {
+            what: "the registry".into(),
+            name,
+            faults: self,
+        };
+        match fault {
+            RegistryFault::Stop(mode) => t.stop(mode),
+            RegistryFault::Resume => t.resume(),
+            RegistryFault::Restart => t.restart(),
+        }
+    }
+
+    /// The engine's current state of the registry's container, where one is named.
+    pub fn registry_state(&self) -> Option<RunState> {
+        self.engine.state(self.registry.as_deref()?).ok()
+    }
+}
+
+/// One container a fault acts on, and what to call it in errors.
+struct Target<'a> {
+    what: String,
+    name: &'a str,
+    faults: &'a ContainerFaults,
+}
+
+impl<'a> Target<'a> {
+    fn node(faults: &'a ContainerFaults, node: NodeId) -> Result<Target<'a>> {
+        Ok(Target {
+            what: format!("node {node}"),
+            name: faults.container(node)?,
+            faults,
+        })
+    }
+
+    fn engine(&self) -> &Engine {
+        &self.faults.engine
+    }
+
+    fn alive(&self) -> Result<RunState> {
+        let state = self.engine().state(self.name)?;
+        if !state.alive() {
+            bail!("{} (container {}) is not running", self.what, self.name);
+        }
+        Ok(state)
+    }
+
+    fn stop(&self, mode: StopMode) -> Result<()> {
+        let (what, name) = (&self.what, self.name);
+        let state = self.alive()?;
         match mode {
             StopMode::Graceful => {
                 // A frozen JVM cannot run its shutdown hooks, so thaw it before asking.
                 if state == RunState::Paused {
-                    self.engine.unpause(name)?;
+                    self.engine().unpause(name)?;
                 }
-                self.engine.stop(name, GRACEFUL_TIMEOUT)?;
-                let (_, code) = self.engine.inspect(name)?;
+                self.engine().stop(name, GRACEFUL_TIMEOUT)?;
+                let (_, code) = self.engine().inspect(name)?;
                 if code == Some(KILLED) {
                     bail!(
-                        "node {node} (container {name}) did not finish its controlled shutdown \
+                        "{what} (container {name}) did not finish its controlled shutdown \
                          within {}s and was killed",
                         GRACEFUL_TIMEOUT.as_secs()
                     );
                 }
             }
             StopMode::Kill => {
-                self.engine.kill(name)?;
+                self.engine().kill(name)?;
                 if state == RunState::Paused {
                     // A frozen cgroup holds the signal until thawed; the container may
                     // already be gone, so a failure here means nothing.
-                    self.engine.unpause(name).ok();
+                    self.engine().unpause(name).ok();
                 }
-                self.wait_state(name, |s| !s.alive(), Duration::from_secs(10))
-                    .with_context(|| format!("node {node} (container {name}) survived SIGKILL"))?;
+                self.wait_state(|s| !s.alive(), Duration::from_secs(10))
+                    .with_context(|| format!("{what} (container {name}) survived SIGKILL"))?;
             }
             StopMode::Pause => {
                 if state == RunState::Running {
-                    self.engine.pause(name)?;
+                    self.engine().pause(name)?;
                 }
-                self.wait_state(name, |s| s == RunState::Paused, Duration::from_secs(5))
-                    .with_context(|| format!("node {node} (container {name}) did not pause"))?;
+                self.wait_state(|s| s == RunState::Paused, Duration::from_secs(5))
+                    .with_context(|| format!("{what} (container {name}) did not pause"))?;
             }
         }
         Ok(())
     }
 
-    /// Continue a paused node; a running one is left as it is.
-    pub fn resume(&self, node: NodeId) -> Result<()> {
-        let (name, state) = self.alive_container(node)?;
-        if state == RunState::Paused {
-            self.engine.unpause(name)?;
+    fn resume(&self) -> Result<()> {
+        if self.alive()? == RunState::Paused {
+            self.engine().unpause(self.name)?;
         }
-        self.wait_state(name, |s| s == RunState::Running, Duration::from_secs(5))
-            .with_context(|| format!("node {node} (container {name}) did not continue"))
+        self.wait_state(|s| s == RunState::Running, Duration::from_secs(5))
+            .with_context(|| format!("{} (container {}) did not continue", self.what, self.name))
     }
 
-    /// Start the node's container again on its data, stopping it gracefully first if it runs.
-    pub fn restart(&self, node: NodeId) -> Result<()> {
-        let name = self.container(node)?;
-        match self.engine.state(name)? {
-            RunState::Missing => bail!("node {node}: container {name} does not exist"),
-            s if s.alive() => self.stop(node, StopMode::Graceful)?,
+    fn restart(&self) -> Result<()> {
+        match self.engine().state(self.name)? {
+            RunState::Missing => bail!("{}: container {} does not exist", self.what, self.name),
+            s if s.alive() => self.stop(StopMode::Graceful)?,
             _ => {}
         }
-        self.engine.start(name)
+        self.engine().start(self.name)
     }
 
-    fn wait_state(
-        &self,
-        name: &str,
-        want: impl Fn(RunState) -> bool,
-        timeout: Duration,
-    ) -> Result<()> {
+    fn wait_state(&self, want: impl Fn(RunState) -> bool, timeout: Duration) -> Result<()> {
         let end = Instant::now() + timeout;
         loop {
-            let s = self.engine.state(name)?;
+            let s = self.engine().state(self.name)?;
             if want(s) {
                 return Ok(());
             }

@@ -22,7 +22,8 @@ pub use engine::{NoEngine, RunState};
 pub use faults::{ContainerFaults, GRACEFUL_TIMEOUT};
 pub use spec::{
     cluster_id, container_specs, kafka_env_name, kafka_image, label, registry_image, registry_url,
-    ContainerSpec, Published, Role, DEFAULT_CLUSTER, KAFKA_LOG_DIR, REGISTRY_VERSION,
+    ContainerSpec, Published, Role, DEFAULT_CLUSTER, KAFKA_LOG_DIR, REGISTRY_HOST,
+    REGISTRY_VERSION,
 };
 
 use anyhow::{bail, Result};

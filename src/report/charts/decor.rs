@@ -7,17 +7,28 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{de, legend_font, stroke, FAULT, GREY, WIDTH};
+use super::{de, legend_font, stroke, FAULT, GREY, PURPLE, WIDTH};
 use crate::report::font::FAMILY;
 use crate::report::results::Results;
 
-/// A shaded span of the time axis, in seconds since load start.
+/// What a band marks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BandKind {
+    /// Warm-up: grey.
+    Warmup,
+    /// A fault, from its action to its recovery: red, with a line at the action.
+    Fault,
+    /// A moment (a schema evolution, a cold group's start): a purple line, no span.
+    Event,
+}
+
+/// A shaded span of the time axis, in seconds since load start (an event spans nothing).
 #[derive(Debug, Clone)]
 pub(crate) struct Band {
     pub from_x: f64,
     pub to_x: f64,
     pub label: String,
-    pub fault: bool,
+    pub kind: BandKind,
     /// Which line of labels above the plot this band's label goes on (0 = nearest the plot).
     pub row: usize,
 }
@@ -45,7 +56,7 @@ pub(crate) fn bands(
             from_x: 0.0,
             to_x: results.scenario.warmup_s,
             label: "warm-up".into(),
-            fault: false,
+            kind: BandKind::Warmup,
             row: 0,
         });
     }
@@ -60,10 +71,17 @@ pub(crate) fn bands(
             from_x: f.fired_s - load_start_s,
             to_x: end - load_start_s,
             label,
-            fault: true,
+            kind: BandKind::Fault,
             row: 0,
         });
     }
+    out.extend(events(results).into_iter().map(|(t, label)| Band {
+        from_x: t - load_start_s,
+        to_x: t - load_start_s,
+        label,
+        kind: BandKind::Event,
+        row: 0,
+    }));
     // Greedy: each label takes the nearest line where it clears the previous label's end.
     let px = |v: f64| (v - x.0) / (x.1 - x.0).max(1e-9) * plot_px;
     let mut line_end = [f64::NEG_INFINITY; MAX_LABEL_ROWS];
@@ -83,6 +101,25 @@ pub(crate) fn bands(
             });
         out[i].row = row;
         line_end[row] = start + 4.0 + width;
+    }
+    out
+}
+
+/// Event labels: the event line's purple, darkened so small text stays readable.
+const EVENT_TEXT: RGBColor = RGBColor(0x8E, 0x3B, 0x6E);
+
+/// Moments worth a line on every time chart (s since the origin): each schema evolution with
+/// the registry's verdict, and each cold consumer group's start.
+fn events(results: &Results) -> Vec<(f64, String)> {
+    let mut out = Vec::new();
+    for e in results.schemas.iter().flat_map(|a| &a.events) {
+        let name = e.label.trim_end_matches(".avsc");
+        out.push((e.at_s, format!("{name} {}", e.outcome)));
+    }
+    for g in &results.cold_groups {
+        if let Some(t) = g.started_s {
+            out.push((t, format!("cold group {} starts", g.group)));
+        }
     }
     out
 }
@@ -109,25 +146,36 @@ where
     for b in bands {
         let from = b.from_x.max(xr.start);
         let to = b.to_x.min(xr.end);
-        if from >= to {
+        let visible = match b.kind {
+            BandKind::Event => xr.contains(&b.from_x),
+            _ => from < to,
+        };
+        if !visible {
             continue;
         }
-        let (fill, text_colour) = if b.fault {
-            (FAULT.mix(0.14).filled(), FAULT)
-        } else {
-            (GREY.mix(0.12).filled(), GREY)
+        let (fill, text_colour) = match b.kind {
+            BandKind::Fault => (FAULT.mix(0.14).filled(), FAULT),
+            BandKind::Warmup => (GREY.mix(0.12).filled(), GREY),
+            BandKind::Event => (PURPLE.mix(0.0).filled(), EVENT_TEXT),
         };
-        chart
-            .draw_series(std::iter::once(Rectangle::new(
-                [(from, y_lo), (to, y_hi)],
-                fill,
-            )))
-            .map_err(de)?;
-        if b.fault {
+        if b.kind != BandKind::Event {
+            chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(from, y_lo), (to, y_hi)],
+                    fill,
+                )))
+                .map_err(de)?;
+        }
+        let line = match b.kind {
+            BandKind::Fault => Some(stroke(FAULT, 2)),
+            BandKind::Event => Some(stroke(PURPLE, 2)),
+            BandKind::Warmup => None,
+        };
+        if let Some(line) = line {
             chart
                 .draw_series(std::iter::once(PathElement::new(
                     vec![(from, y_lo), (from, y_hi)],
-                    stroke(FAULT, 2),
+                    line,
                 )))
                 .map_err(de)?;
         }

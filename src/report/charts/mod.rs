@@ -7,6 +7,7 @@
 mod decor;
 pub mod distribution;
 mod frame;
+pub mod registry;
 pub mod timeline;
 
 use std::path::Path;
@@ -104,6 +105,18 @@ pub fn build_all(charts_dir: &Path, results: &Results, rebuilt: &Rebuilt) -> Res
     out.push(timeline::latency(charts_dir, results)?);
     out.push(timeline::throughput(charts_dir, results)?);
     out.push(timeline::send_lag(charts_dir, results)?);
+    if let Some(a) = &results.registry {
+        out.push(registry::availability(charts_dir, results, a)?);
+    }
+    if results.registry_in_play() {
+        let probe = results.registry.as_ref();
+        out.push(registry::latency(
+            charts_dir,
+            results,
+            probe,
+            &rebuilt.requests,
+        )?);
+    }
     Ok(out)
 }
 

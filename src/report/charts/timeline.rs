@@ -236,7 +236,7 @@ impl Draw for SendLagChart {
 
 /// The mesh every time chart shares: seconds since load start on x, `y_desc` with `y_labels`
 /// ticks formatted by `y_fmt` on y, in the report's fonts and grid colours.
-fn time_mesh<
+pub(super) fn time_mesh<
     DB: DrawingBackend,
     Y: Ranged<ValueType = f64> + plotters::coord::ranged1d::ValueFormatter<f64>,
 >(

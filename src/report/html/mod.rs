@@ -8,6 +8,7 @@
 //! unit in the cell or in the column header.
 
 mod registry;
+mod registry_clients;
 mod style;
 mod tables;
 mod verdict;

@@ -11,9 +11,10 @@ use crate::faults::registry_probe::RegistryAvailability;
 use crate::report::phases::load_start_s;
 use crate::report::results::Results;
 
-/// Whether the run has anything for this section: a registry fault or more than one version.
+/// Whether the run has anything for this section: a registry fault, more than one version, a
+/// cold consumer group.
 pub(super) fn shown(r: &Results) -> bool {
-    r.registry.is_some() || r.schemas.as_ref().is_some_and(|a| a.full_decode)
+    r.registry_in_play()
 }
 
 /// The section.
@@ -30,6 +31,7 @@ pub(super) fn section(s: &mut String, r: &Results) {
         events(s, a, start);
         versions(s, a);
     }
+    super::registry_clients::tables(s, r, start);
     s.push_str("</section>\n");
 }
 

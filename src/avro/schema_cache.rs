@@ -1,0 +1,213 @@
+//! Writer schemas by id, fetched from the registry once each, and what one client's use of
+//! the registry came to: cache hits and misses, requests sent and answered, failures by kind.
+//! A consumer that cannot reach the registry cannot decode; these counts say how often that
+//! happened and why.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use apache_avro::Schema;
+use schema_registry_converter::async_impl::schema_registry::{get_schema_by_id, SrSettings};
+use serde::{Deserialize, Serialize};
+
+use crate::security::registry::Registry;
+
+/// One registry client's traffic over a run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClientStats {
+    /// Which client, e.g. `consumer-0`, `cold-0`, `schema-evolver`.
+    pub client: String,
+    /// Writer-schema lookups served from the cache.
+    pub cache_hits: u64,
+    /// Ids that were not in the cache when first needed (each counted once).
+    pub cache_misses: u64,
+    /// Requests sent to the registry, retries included.
+    pub requests: u64,
+    /// Requests the registry answered (success or an error answer).
+    pub answered: u64,
+    /// Requests that failed, by kind (`refused`, `timeout`, `connection reset`, `error answer`).
+    pub failed: BTreeMap<String, u64>,
+}
+
+impl ClientStats {
+    /// Counts for `client`, all zero.
+    pub fn new(client: impl Into<String>) -> ClientStats {
+        ClientStats {
+            client: client.into(),
+            ..ClientStats::default()
+        }
+    }
+
+    /// Count one request, answered (`Ok`) or failed with `kind`.
+    pub fn request(&mut self, outcome: std::result::Result<(), String>) {
+        self.requests += 1;
+        match outcome {
+            Ok(()) => self.answered += 1,
+            Err(kind) => *self.failed.entry(kind).or_default() += 1,
+        }
+    }
+
+    /// Failed requests of every kind.
+    pub fn failed_total(&self) -> u64 {
+        self.failed.values().sum()
+    }
+}
+
+/// The kind of a failed request, short enough to count by.
+pub fn failure_kind(text: &str) -> String {
+    let text = text.to_lowercase();
+    let status = (text.split("status ").nth(1)).map(|rest| {
+        rest.chars()
+            .take_while(char::is_ascii_digit)
+            .collect::<String>()
+    });
+    if let Some(code) = status.filter(|c| c.len() == 3) {
+        return format!("HTTP {code}"); // a front (load balancer) answering for a dead registry
+    }
+    if text.contains("timed out") || text.contains("timeout") {
+        "timeout".into()
+    } else if text.contains("refused") {
+        "refused".into()
+    } else if text.contains("reset") || text.contains("closed") {
+        "connection reset".into()
+    } else {
+        "other".into()
+    }
+}
+
+/// An error with every cause under it, so "connection refused" deep in the chain is seen.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
+}
+
+/// A writer schema that could not be looked up.
+#[derive(Debug)]
+pub struct LookupError {
+    /// The registry did not answer (down, timeout): asking again may help.
+    pub retriable: bool,
+    /// What went wrong.
+    pub error: anyhow::Error,
+}
+
+/// Writer schemas by id, fetched from the registry once each.
+pub struct SchemaCache {
+    sr: SrSettings,
+    rt: tokio::runtime::Runtime,
+    by_id: HashMap<u32, Arc<Schema>>,
+    /// Ids looked up and not found in the cache, answered or not yet.
+    missed: HashSet<u32>,
+    stats: ClientStats,
+    /// How long the last answered request took, until taken.
+    answered_in: Option<Duration>,
+}
+
+impl SchemaCache {
+    /// An empty cache for `registry`, with its own async runtime; `client` names it in its
+    /// [`ClientStats`].
+    pub fn new(registry: &Registry, client: &str) -> Result<Self> {
+        Ok(SchemaCache {
+            sr: registry.sr_settings()?,
+            rt: super::registry::runtime()?,
+            by_id: HashMap::new(),
+            missed: HashSet::new(),
+            stats: ClientStats::new(client),
+            answered_in: None,
+        })
+    }
+
+    /// Writer schema `id`, fetched from the registry the first time it is asked for.
+    pub fn get(&mut self, id: u32) -> Result<Arc<Schema>> {
+        self.lookup(id).map_err(|e| e.error)
+    }
+
+    /// Like [`SchemaCache::get`], saying whether asking again may help (the registry did not
+    /// answer) or not (it answered: no such id, or not Avro).
+    pub fn lookup(&mut self, id: u32) -> std::result::Result<Arc<Schema>, LookupError> {
+        if let Some(s) = self.by_id.get(&id) {
+            self.stats.cache_hits += 1;
+            return Ok(Arc::clone(s));
+        }
+        if self.missed.insert(id) {
+            self.stats.cache_misses += 1;
+        }
+        let sent = Instant::now();
+        let reg = self.rt.block_on(get_schema_by_id(id, &self.sr));
+        let reg = reg.map_err(|e| {
+            let text = chain(&e);
+            let kind = if e.retriable {
+                failure_kind(&text)
+            } else {
+                "error answer".into()
+            };
+            if !e.retriable {
+                self.answered_in = Some(sent.elapsed());
+            }
+            self.stats.request(Err(kind));
+            LookupError {
+                retriable: e.retriable,
+                error: anyhow::anyhow!(text)
+                    .context(format!("schema id {id} is not in the registry")),
+            }
+        })?;
+        self.answered_in = Some(sent.elapsed());
+        self.stats.request(Ok(()));
+        let schema = Schema::parse_str(&reg.schema)
+            .with_context(|| format!("schema id {id} is not valid Avro"))
+            .map_err(|error| LookupError {
+                retriable: false,
+                error,
+            })?;
+        let schema = Arc::new(schema);
+        self.by_id.insert(id, Arc::clone(&schema));
+        Ok(schema)
+    }
+
+    /// How long the registry took to answer the last request, once: `None` after a cache hit,
+    /// a request it did not answer, or when already taken.
+    pub fn take_answer_time(&mut self) -> Option<Duration> {
+        self.answered_in.take()
+    }
+
+    /// This client's counts so far.
+    pub fn stats(&self) -> &ClientStats {
+        &self.stats
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_are_counted_by_outcome() {
+        let mut s = ClientStats::new("consumer-0");
+        s.request(Ok(()));
+        s.request(Err("refused".into()));
+        s.request(Err("refused".into()));
+        s.request(Err("timeout".into()));
+        assert_eq!((s.requests, s.answered, s.failed_total()), (4, 1, 3));
+        assert_eq!(s.failed["refused"], 2);
+    }
+
+    #[test]
+    fn failures_are_named_by_their_cause() {
+        assert_eq!(
+            failure_kind("tcp connect error: Connection refused (os error 111)"),
+            "refused"
+        );
+        assert_eq!(failure_kind("operation timed out"), "timeout");
+        assert_eq!(failure_kind("connection reset by peer"), "connection reset");
+        assert_eq!(failure_kind("dns error"), "other");
+        let e = "HTTP request to schema registry failed with status 502 Bad Gateway";
+        assert_eq!(failure_kind(e), "HTTP 502");
+    }
+}
