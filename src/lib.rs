@@ -39,4 +39,5 @@ pub mod scenario;
 pub mod security;
 pub mod signals;
 pub mod slo;
+pub mod sweep;
 pub mod timefmt;

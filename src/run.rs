@@ -29,7 +29,7 @@ use crate::scenario::Scenario;
 use cutoff::Cutoff;
 use drive::DriveInputs;
 use readers::{start_consumers, Drain, Readers};
-use start::{start_cluster, StartedCluster};
+pub(crate) use start::{start_cluster, StartedCluster};
 use wiring::{Endpoints, MetricsPipe, PreparedSchema, RunClock};
 
 /// Options from the command line.
@@ -51,20 +51,35 @@ pub struct Outcome {
     pub kept: Option<start::KeptCluster>,
 }
 
-/// Run `sc` and write its results. The cluster is torn down before this returns. A run cut
+/// Run `sc` and write its results. The cluster is torn down before this returns (unless kept). A run cut
 /// short once its load has begun (signal, or error) still writes what it measured, marked
 /// `aborted`; before that, an error or a signal is returned as such.
 pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<Outcome> {
     let progress = Progress::new();
     let dir = report_dir(&opts.reports_dir, &sc.name)?;
-    let started_at = crate::timefmt::now_rfc3339();
     let mut cluster = start_cluster(sc, &progress, opts.keep_cluster)?;
+    let measured = measure(sc, &mut cluster, &dir, &progress);
+    let (teardown, kept) = cluster.finish(opts.keep_cluster, &sc.topic.name);
+    let results = measured?;
+    teardown.context("tearing the cluster down")?;
+    Ok(Outcome { dir, results, kept })
+}
+
+/// Steps 2 to 5 on a cluster that is up, and the results written to `dir` (results.json, the
+/// .hlog files, the HTML report). The cluster stays up: a sweep runs its steps on one cluster.
+pub(crate) fn measure(
+    sc: &Scenario,
+    cluster: &mut StartedCluster,
+    dir: &Path,
+    progress: &Progress,
+) -> Result<Results> {
+    let started_at = crate::timefmt::now_rfc3339();
     let _topic_lock = crate::kafka::topic_lock::acquire(
         &crate::paths::kbench_home()?.join("locks"),
         &cluster.endpoints.brokers.bootstrap,
         &sc.topic.name,
     )?;
-    let schema = prepare_topic_and_schema(sc, &cluster.endpoints, &progress)?;
+    let schema = prepare_topic_and_schema(sc, &cluster.endpoints, progress)?;
     let evolution = evolve::prepare(sc, &cluster.endpoints, &schema)?;
     let clock = RunClock::start();
     let ledger = Arc::new(Mutex::new(Ledger::default()));
@@ -84,7 +99,7 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<Outcome> {
         &pipe,
         &evolution.board,
     )?;
-    let aggregator = pipe.spawn_aggregator(&dir, &clock, window.phases(sc))?;
+    let aggregator = pipe.spawn_aggregator(dir, &clock, window.phases(sc))?;
     let mut cutoff = Cutoff::new(sc.abort_drain);
     let mut driven = drive::producers_and_faults(DriveInputs {
         sc,
@@ -95,48 +110,41 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<Outcome> {
         window: &window,
         pipe,
         ledger: &ledger,
-        progress: &progress,
+        progress,
         evolution: &evolution,
     })?;
     // An error stopped the load before any signal seen after it.
     if let Some((e, at)) = driven.failure.take() {
-        cutoff.error_since(e, at, &progress);
+        cutoff.error_since(e, at, progress);
     }
     cutoff.poll_signal();
     let drain = Drain {
         sc,
         ledger: &ledger,
-        progress: &progress,
+        progress,
         clock: &clock,
         window: &window,
     };
-    let drained = drain.run(consumers, cold, &driven, &mut cluster, &mut cutoff);
-    let summary = cutoff.keep(aggregator.join(), &progress);
+    let drained = drain.run(consumers, cold, &driven, cluster, &mut cutoff);
+    let summary = cutoff.keep(aggregator.join(), progress);
     progress.finish();
     let summary = summary.unwrap_or_default();
     let settle_for = cutoff.left(sc.drain_timeout, Instant::now());
     let observers = driven.observers;
     let faults = drive::analyse_faults(
-        sc,
-        &mut cluster,
-        observers,
-        &summary,
-        &window,
-        settle_for,
-        &progress,
+        sc, cluster, observers, &summary, &window, settle_for, progress,
     );
-    let (faults, registry) = cutoff.keep(faults, &progress).unwrap_or_default();
-    let environment = environment(sc, &mut cluster, started_at, drained.seconds);
+    let (faults, registry) = cutoff.keep(faults, progress).unwrap_or_default();
+    let environment = environment(sc, cluster, started_at, drained.seconds);
     let schemas = {
         let sent = driven.producers.iter().map(|p| (p.id, p.sent)).collect();
         let ledger = ledger.lock().unwrap_or_else(|e| e.into_inner());
         let evolved = std::mem::take(&mut driven.evolved);
         let mut audit = evolution.audit(evolved, &sent, &ledger, drained.tallies);
-        audit.request_latency = request_latency(&dir, &progress);
+        audit.request_latency = request_latency(dir, progress);
         audit
     };
     let security = cluster.endpoints.security();
-    let (teardown, kept) = cluster.finish(opts.keep_cluster, &sc.topic.name);
     let mut results = results::build(results::Inputs {
         scenario: sc,
         environment,
@@ -156,12 +164,11 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<Outcome> {
     // Secrets come only as ${VAR} references; should one stand in the file anyway (a comment),
     // the echoed scenario still must not carry it.
     results.scenario.text = security.redact(&results.scenario.text);
-    write_report(&dir, &results)?;
-    teardown.context("tearing the cluster down")?;
-    Ok(Outcome { dir, results, kept })
+    write_report(dir, &results)?;
+    Ok(results)
 }
 
-fn report_dir(parent: &Path, name: &str) -> Result<PathBuf> {
+pub(crate) fn report_dir(parent: &Path, name: &str) -> Result<PathBuf> {
     let secs = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()

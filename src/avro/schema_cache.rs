@@ -25,9 +25,9 @@ pub struct ClientStats {
     pub cache_misses: u64,
     /// Requests sent to the registry, retries included.
     pub requests: u64,
-    /// Requests the registry answered (success or an error answer).
+    /// Requests the registry answered with what was asked.
     pub answered: u64,
-    /// Requests that failed, by kind (`refused`, `timeout`, `connection reset`, `error answer`).
+    /// Requests that failed, by kind (`refused`, `timeout`, `connection reset`, `HTTP 404`, ...).
     pub failed: BTreeMap<String, u64>,
 }
 
@@ -143,11 +143,7 @@ impl SchemaCache {
         let reg = self.rt.block_on(get_schema_by_id(id, &self.sr));
         let reg = reg.map_err(|e| {
             let text = chain(&e);
-            let kind = if e.retriable {
-                failure_kind(&text)
-            } else {
-                "error answer".into()
-            };
+            let kind = failure_kind(&text);
             if !e.retriable {
                 self.answered_in = Some(sent.elapsed());
             }

@@ -66,6 +66,22 @@ pub enum Command {
         #[arg(long)]
         keep_cluster: bool,
     },
+    /// Find the highest rate the cluster sustains within the scenario's [slo] objectives: a
+    /// capacity search (the scenario's [search] section) on one cluster. Each step runs the
+    /// scenario at one constant rate (its warm-up as settle time, its duration as the measured
+    /// window) and is judged by the same objectives and audit as `kbench run`; a step whose own
+    /// generator could not offer the rate is inconclusive, never a pass. Coarse steps up (×
+    /// search.factor), bisection near the edge down to search.precision, then the answer is
+    /// run again to confirm it. Writes sweep.json, index.html (the latency-vs-throughput curve)
+    /// and every step's own report under steps/. Exit code 0 when a capacity was found (or the
+    /// generator's limit or search.max reached), 3 when not, 130 on Ctrl-C.
+    Sweep {
+        /// Scenario file with a [search] section, e.g. scenarios/capacity.toml.
+        scenario: PathBuf,
+        /// Directory the sweep's directory is created in.
+        #[arg(long, default_value = "reports")]
+        reports: PathBuf,
+    },
     /// Rebuild the charts and index.html of a run directory from its results.json and .hlog
     /// files (no cluster needed).
     Report {
@@ -273,6 +289,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
             reports,
             keep_cluster,
         } => run_cmd::run_scenario(&scenario, reports, keep_cluster),
+        Command::Sweep { scenario, reports } => run_cmd::sweep(&scenario, reports),
         Command::Validate { scenarios } => run_cmd::validate(&scenarios),
         Command::Report { dir } => run_cmd::report(&dir),
         Command::Compare {

@@ -101,7 +101,8 @@ struct Decoder {
     board: Option<Arc<SchemaBoard>>,
     /// The run's origin, for timing registry answers.
     origin: Instant,
-    /// Lookups asked again because the registry did not answer, and the time spent waiting.
+    /// Lookups asked again because the registry did not answer (or did not find an id it
+    /// gave out), and the time spent waiting.
     retries: u64,
     stalled: Duration,
 }
@@ -109,6 +110,8 @@ struct Decoder {
 /// How long a consumer keeps asking an unreachable registry for a writer schema before it
 /// counts the record as undecodable: longer than any registry outage a scenario plans.
 const LOOKUP_PATIENCE: Duration = Duration::from_secs(300);
+/// How long it keeps asking a registry that says a schema this run registered does not exist.
+const STALE_PATIENCE: Duration = Duration::from_secs(60);
 
 /// Why a record could not be decoded, and the error behind it.
 struct Undecodable(&'static str, anyhow::Error);
@@ -146,28 +149,40 @@ impl Decoder {
         recorder: &mut Recorder,
     ) -> Result<Arc<Schema>, Undecodable> {
         let t0 = Instant::now();
-        loop {
+        let outcome = loop {
             let found = self.cache.lookup(id);
             if let Some(took) = self.cache.take_answer_time() {
                 let now = self.origin.elapsed().as_micros() as u64;
                 recorder.record(Kind::RegistryById, now, took.as_micros() as u64);
             }
-            match found {
-                Ok(s) => {
-                    self.stalled += t0.elapsed();
-                    return Ok(s);
-                }
-                Err(e) if e.retriable && t0.elapsed() < LOOKUP_PATIENCE => {
-                    if stop.load(Ordering::Relaxed) {
-                        return Err(Undecodable("registry unreachable", e.error));
-                    }
-                    self.retries += 1;
-                    std::thread::sleep(Duration::from_millis(200));
-                }
-                Err(e) if e.retriable => return Err(Undecodable("registry unreachable", e.error)),
-                Err(e) => return Err(Undecodable("unknown schema id", e.error)),
+            let e = match found {
+                Ok(s) => break Ok(s),
+                Err(e) => e,
+            };
+            // A registry that just restarted can answer "not found" for an id it gave this
+            // very run, until its storage has caught up: that is the registry being wrong,
+            // not the record, so it is asked again (and counted under its HTTP status).
+            let stale = !e.retriable && self.registered(id) && t0.elapsed() < STALE_PATIENCE;
+            let waiting = (e.retriable && t0.elapsed() < LOOKUP_PATIENCE) || stale;
+            if !waiting || stop.load(Ordering::Relaxed) {
+                let reason = match (e.retriable, self.registered(id)) {
+                    (true, _) => "registry unreachable",
+                    (false, true) => "registry does not find a registered id",
+                    (false, false) => "unknown schema id",
+                };
+                break Err(Undecodable(reason, e.error));
             }
-        }
+            self.retries += 1;
+            std::thread::sleep(Duration::from_millis(200));
+        };
+        self.stalled += t0.elapsed();
+        outcome
+    }
+
+    /// Whether the run's registry gave out `id` (so a "not found" for it is the registry's
+    /// error).
+    fn registered(&self, id: u32) -> bool {
+        self.board.as_ref().is_some_and(|b| b.registered(id))
     }
 }
 

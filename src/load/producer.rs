@@ -119,6 +119,9 @@ pub struct ProducerReport {
     pub lag: LagStats,
     /// The producer could not keep up with its schedule (see `LagStats::saturated`).
     pub saturated: bool,
+    /// Time spent waiting for room in librdkafka's queue: the cluster, not the generator,
+    /// holding the schedule back.
+    pub queue_full: Duration,
     /// Deliveries still unresolved when the flush timed out.
     pub unresolved: u64,
     /// When the schedule started, as an offset from the origin.
@@ -211,6 +214,7 @@ struct SendTotals {
     sent: u64,
     lag: LagStats,
     saturated: bool,
+    queue_full: Duration,
 }
 
 /// Run one producer to the end of its schedule (or until `stop`), then wait for every
@@ -259,6 +263,7 @@ pub fn run(
         sent: totals.sent,
         lag: totals.lag,
         saturated: totals.saturated,
+        queue_full: totals.queue_full,
         unresolved,
         start: cfg.start,
         ready_after,
@@ -362,26 +367,29 @@ fn send_all(
     let mut pacer = Pacer::new(Schedule::new(cfg.profile.clone(), cfg.duration), clock);
     let mut follow = Follow::new(cfg.board.as_deref(), cfg.id, draw);
     let mut sent = 0u64;
+    let mut queue_full = Duration::ZERO;
     while let Some(slot) = next_slot(&mut pacer, stop, sent, cfg.max_records) {
         follow.before(draw, &slot);
-        send_one(cfg, producer, draw, &slot);
+        queue_full += send_one(cfg, producer, draw, &slot);
         sent += 1;
     }
     SendTotals {
         sent,
         lag: pacer.lag_stats(),
         saturated: pacer.saturated(),
+        queue_full,
     }
 }
 
 /// Draw, stamp and hand one record to librdkafka; a record it refuses is a failure at once.
+/// Returns how long it waited for room in librdkafka's queue.
 #[inline]
 fn send_one(
     cfg: &ProducerConfig,
     producer: &BaseProducer<Ctx>,
     draw: &mut RecordDraw,
     slot: &Slot,
-) {
+) -> Duration {
     let start_us = micros(cfg.start);
     let payload = draw.draw(slot);
     producer.context().lock().on_send(
@@ -391,21 +399,24 @@ fn send_one(
     );
     let mut record = BaseRecord::<(), [u8], usize>::with_opaque_to(&cfg.topic, slot.seq as usize)
         .payload(payload);
+    let mut full_since = None;
     loop {
         match producer.send(record) {
-            Ok(()) => return,
+            Ok(()) => break,
             Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
                 record = r;
+                full_since.get_or_insert_with(Instant::now);
                 // The poller thread drains delivery reports, which frees queue space.
                 std::thread::sleep(Duration::from_millis(1));
             }
             Err((e, _)) => {
                 // Refused before it left this process: a failure at once, never a silent drop.
                 producer.context().resolve(slot.seq, -1, Some(&e));
-                return;
+                break;
             }
         }
     }
+    full_since.map_or(Duration::ZERO, |t| t.elapsed())
 }
 
 /// Every record gets an answer: acked, failed, or (after the delivery timeout) counted as

@@ -95,6 +95,12 @@ impl SchemaBoard {
             .clone()
     }
 
+    /// Whether the registry gave this run `id` (a version it accepted).
+    pub fn registered(&self, id: u32) -> bool {
+        let all = self.accepted.lock().unwrap_or_else(|e| e.into_inner());
+        all.iter().any(|v| v.id == id)
+    }
+
     /// Producer `producer` writes with `id` from sequence `first_seq` on.
     pub fn note_switch(&self, producer: u32, first_seq: u64, id: u32) {
         let mut all = self.switches.write().unwrap_or_else(|e| e.into_inner());

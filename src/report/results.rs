@@ -237,6 +237,9 @@ pub struct ProducerInfo {
     pub max_lag_us: u64,
     /// Records sent more than 1 ms behind their intended time.
     pub behind_count: u64,
+    /// Seconds it waited for room in librdkafka's queue (the cluster holding it back).
+    #[serde(default)]
+    pub queue_full_s: f64,
     /// Deliveries still unresolved when the flush timed out.
     pub unresolved: u64,
 }

@@ -225,6 +225,7 @@ fn producer_info(p: &ProducerReport) -> ProducerInfo {
         saturated: p.saturated,
         max_lag_us: p.lag.max_lag.as_micros() as u64,
         behind_count: p.lag.behind_count,
+        queue_full_s: p.queue_full.as_secs_f64(),
         unresolved: p.unresolved,
     }
 }

@@ -20,7 +20,7 @@ use crate::security::spec;
 
 /// A started cluster: its guard (teardown on every way out), where it answers, and facts for
 /// the results.
-pub(super) struct StartedCluster {
+pub(crate) struct StartedCluster {
     pub guard: ClusterGuard,
     pub endpoints: Endpoints,
     pub versions: Versions,
@@ -29,7 +29,7 @@ pub(super) struct StartedCluster {
 
 /// Step 1: the backend the scenario names, started and ready; `keep`: started to outlive
 /// this process (`--keep-cluster`).
-pub(super) fn start_cluster(
+pub(crate) fn start_cluster(
     sc: &Scenario,
     progress: &Progress,
     keep: bool,
@@ -55,7 +55,7 @@ pub(super) fn start_cluster(
 
 impl StartedCluster {
     /// The last step: tear the cluster down, or (`keep`) hand it over to outlive the run.
-    pub(super) fn finish(self, keep: bool, topic: &str) -> (Result<()>, Option<KeptCluster>) {
+    pub(crate) fn finish(self, keep: bool, topic: &str) -> (Result<()>, Option<KeptCluster>) {
         let mut guard = self.guard;
         let kind = guard.backend().kind();
         if !keep {

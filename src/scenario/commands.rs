@@ -1,3 +1,4 @@
+//! How faults reach an external cluster: `cluster.containers` (by container name) or
 //! `[cluster.commands]` and `[cluster.nodes.N]` validated into [`NodeCommands`]: every
 //! placeholder a template uses must be `{node}`, `{kbench}` or a key every listed node defines,
 //! and every fault of the plan must have the commands it (and its recovery) needs.
@@ -6,6 +7,7 @@ use std::collections::BTreeMap;
 
 use super::raw::RawCommands;
 use super::source::{ScenarioError, Source};
+use super::Containers;
 use crate::faults::commands::{placeholders, NodeAction, NodeCommands, BUILTIN_PLACEHOLDERS};
 use crate::faults::plan::{Action, FaultSpec, Target};
 use crate::names::BrokerId;
@@ -129,4 +131,35 @@ fn check_registry_values(src: &Source, cmds: &NodeCommands, i: usize, f: &FaultS
         }
     }
     Ok(())
+}
+
+/// `containers = "compose"` or `containers = { 1 = "kafka1", ..., registry = "..." }`.
+pub(super) fn containers(src: &Source, v: Option<&toml::Value>) -> R<Option<Containers>> {
+    let bad = || {
+        src.error(
+            "cluster.containers",
+            "use \"compose\" (kafka1..kafka3, schema-registry) or a table of broker id = \
+             container name, with registry = \"<container>\" for registry faults",
+        )
+    };
+    match v {
+        None => Ok(None),
+        Some(toml::Value::String(s)) if s == "compose" => Ok(Some(Containers::Compose)),
+        Some(toml::Value::Table(t)) => {
+            let mut brokers = std::collections::BTreeMap::new();
+            let mut registry = None;
+            for (k, v) in t {
+                match (k.as_str(), k.parse::<BrokerId>(), v.as_str()) {
+                    (_, _, Some("")) | (_, _, None) => return Err(bad()),
+                    ("registry", _, Some(name)) => registry = Some(name.to_string()),
+                    (_, Ok(id), Some(name)) if id > 0 => {
+                        brokers.insert(id, name.to_string());
+                    }
+                    _ => return Err(bad()),
+                }
+            }
+            Ok(Some(Containers::Named { brokers, registry }))
+        }
+        Some(_) => Err(bad()),
+    }
 }

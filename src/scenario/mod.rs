@@ -7,6 +7,7 @@ pub mod evolve;
 mod faults;
 mod netfaults;
 mod raw;
+pub mod search;
 pub mod security;
 pub mod source;
 mod validate;
@@ -61,6 +62,8 @@ pub struct Scenario {
     pub faults: Vec<crate::faults::plan::FaultSpec>,
     /// Objectives from `[slo]`.
     pub slos: Vec<crate::slo::Slo>,
+    /// `[search]`: a capacity search over rates instead of one run (`kbench sweep`).
+    pub search: Option<search::CapacitySearch>,
     /// The file as written, echoed into results.json.
     pub text: String,
 }

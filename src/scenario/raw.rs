@@ -20,6 +20,18 @@ pub struct RawScenario {
     pub faults: Vec<RawFault>,
     #[serde(default)]
     pub slo: Option<BTreeMap<String, toml::Value>>,
+    pub search: Option<RawSearch>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSearch {
+    pub start: f64,
+    pub max: f64,
+    pub factor: Option<f64>,
+    pub precision: Option<f64>,
+    pub max_steps: Option<i64>,
+    pub budget: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

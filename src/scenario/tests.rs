@@ -37,6 +37,7 @@ fn shipped_scenarios_are_valid() {
         "quickstart.toml",
         "steady.toml",
         "failover.toml",
+        "capacity.toml",
         "external-secure.toml",
     ] {
         let sc = Scenario::load(&scenarios_dir().join(name)).unwrap_or_else(|e| panic!("{e}"));

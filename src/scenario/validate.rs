@@ -18,7 +18,7 @@ use crate::faults::plan::{FaultSpec, Target};
 use crate::kafka::admin::TopicSpec;
 use crate::load::producer::Acks;
 use crate::load::schedule::{RateProfile, Step};
-use crate::names::{BackendKind, BrokerId};
+use crate::names::BackendKind;
 use crate::security::spec::SecuritySpec;
 
 type R<T> = Result<T, ScenarioError>;
@@ -115,37 +115,6 @@ fn run_section(src: &Source, raw: &RawRun) -> R<RunSection> {
     })
 }
 
-/// `containers = "compose"` or `containers = { 1 = "kafka1", ..., registry = "..." }`.
-fn containers(src: &Source, v: Option<&toml::Value>) -> R<Option<Containers>> {
-    let bad = || {
-        src.error(
-            "cluster.containers",
-            "use \"compose\" (kafka1..kafka3, schema-registry) or a table of broker id = \
-             container name, with registry = \"<container>\" for registry faults",
-        )
-    };
-    match v {
-        None => Ok(None),
-        Some(toml::Value::String(s)) if s == "compose" => Ok(Some(Containers::Compose)),
-        Some(toml::Value::Table(t)) => {
-            let mut brokers = std::collections::BTreeMap::new();
-            let mut registry = None;
-            for (k, v) in t {
-                match (k.as_str(), k.parse::<BrokerId>(), v.as_str()) {
-                    (_, _, Some("")) | (_, _, None) => return Err(bad()),
-                    ("registry", _, Some(name)) => registry = Some(name.to_string()),
-                    (_, Ok(id), Some(name)) if id > 0 => {
-                        brokers.insert(id, name.to_string());
-                    }
-                    _ => return Err(bad()),
-                }
-            }
-            Ok(Some(Containers::Named { brokers, registry }))
-        }
-        Some(_) => Err(bad()),
-    }
-}
-
 fn cluster_section(src: &Source, raw: &RawCluster) -> R<ClusterSpec> {
     let ready_timeout = duration(
         src,
@@ -218,7 +187,10 @@ fn external_cluster(src: &Source, raw: &RawCluster) -> R<ClusterSpec> {
             ..SecuritySpec::default()
         },
     };
-    let faults = match (containers(src, raw.containers.as_ref())?, &raw.commands) {
+    let faults = match (
+        super::commands::containers(src, raw.containers.as_ref())?,
+        &raw.commands,
+    ) {
         (Some(_), Some(_)) => {
             return Err(src.error(
                 "cluster.commands",
@@ -455,10 +427,11 @@ fn check_faults_reachable(src: &Source, cluster: &ClusterSpec, faults: &[FaultSp
 
 /// Parse `src` and validate it section by section.
 pub fn validate(src: Source) -> R<Scenario> {
-    let raw: RawScenario = toml::from_str(&src.text).map_err(|e| {
+    let mut raw: RawScenario = toml::from_str(&src.text).map_err(|e| {
         let msg = e.message().trim().to_string();
         src.error_at(e.span(), "", msg)
     })?;
+    super::search::default_rate(&mut raw);
     let run = run_section(&src, &raw.run)?;
     let cluster = cluster_section(&src, &raw.cluster)?;
     let topic = topic_section(&src, &raw.topic)?;
@@ -469,6 +442,14 @@ pub fn validate(src: Source) -> R<Scenario> {
     check_faults_reachable(&src, &cluster, &faults)?;
     super::netfaults::check_injectable(&src, &cluster, &faults)?;
     let slos = slo_section(&src, raw.slo.as_ref())?;
+    let timed = super::search::Timed {
+        faults: !faults.is_empty(),
+        evolve: !schema.evolve.is_empty(),
+        cold: !consumer.cold.is_empty(),
+        slos: !slos.is_empty(),
+        rate_shape: raw.producer.steps.is_some() || raw.producer.ramp.is_some(),
+    };
+    let search = super::search::section(&src, raw.search.as_ref(), timed)?;
     Ok(Scenario {
         file: src.path.clone(),
         name: run.name,
@@ -486,6 +467,7 @@ pub fn validate(src: Source) -> R<Scenario> {
         consumer,
         faults,
         slos,
+        search,
         text: src.text.clone(),
     })
 }

@@ -183,6 +183,11 @@ fn nav(s: &mut String, r: &Results) {
     s.push_str("</ul></nav>\n");
 }
 
+/// The report's stylesheet, for other pages kbench writes (the sweep's).
+pub(crate) fn stylesheet() -> &'static str {
+    style::CSS
+}
+
 /// The SVG as the page embeds it: no xmlns (HTML knows what `<svg>` is, and the page should not
 /// carry any URL), and a label for screen readers.
 pub(crate) fn inline_svg(svg: &str, title: &str) -> String {

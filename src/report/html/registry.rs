@@ -130,7 +130,7 @@ fn versions(s: &mut String, a: &SchemaAudit) {
         s,
         "<h3>Records per schema version</h3>\n<p class=\"note\">Consumers: {how}. Consumed counts \
          acknowledged records read back; read counts every read, re-deliveries included. Id \
-         mismatches: {}. Schema lookups retried while the registry did not answer: {} ({} s).</p>",
+         mismatches: {}. Schema lookups retried while the registry did not answer: {} ({}).</p>",
         fmt_int(a.mismatched),
         fmt_int(a.lookup_retries),
         fmt_s(a.lookup_stall_s, 1)

@@ -32,7 +32,9 @@ fn clients(s: &mut String, r: &Results) {
         "<h3>kbench's registry clients</h3>\n<p class=\"note\">Producers use the id registered \
          before the load and never ask the registry again; consumers look writer schemas up by \
          id once each (a miss), then serve them from their cache (hits). Requests count \
-         retries while the registry did not answer.</p>\n",
+         retries while the registry did not answer — or answered HTTP 404 for an id it gave \
+         this run, as a restarted registry does until its storage has caught up; such a \
+         lookup is asked again for up to 60 s.</p>\n",
     );
     thead(
         s,

@@ -1,0 +1,241 @@
+//! The sweep's `index.html` and its headline chart: achieved rate against ack latency (p50,
+//! p99, p99.9) for every step — the hockey stick — with inconclusive steps marked apart, the
+//! latency objective as a line and the found capacity as a line; then the conclusion, and one
+//! row per step linking to that step's own report.
+
+use std::fmt::Write;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::search::Verdict;
+use super::{describe, SweepResults};
+use crate::report::charts::{
+    axis_font, de, legend_font, log_ticks, render, stroke, tick_font, title_font, Draw, BLUE,
+    FAULT, GREEN, GREY, INK, ORANGE, VERMILLION, WIDTH,
+};
+use crate::report::html::{esc, inline_svg, stylesheet};
+
+/// One latency figure of a step.
+type Pick = fn(&super::StepRecord) -> Option<f64>;
+
+/// The latency curve over every step.
+struct Curve<'a> {
+    r: &'a SweepResults,
+    /// The first latency objective's limit (ms), e.g. `ack_p99_ms = 50`.
+    slo_ms: Option<(String, f64)>,
+}
+
+/// `ack_pNN_ms <= L` among the objectives, as (key, L).
+fn latency_objective(r: &SweepResults) -> Option<(String, f64)> {
+    r.objectives.iter().find_map(|o| {
+        let (key, limit) = o.split_once(" <= ")?;
+        let limit: f64 = limit.parse().ok()?;
+        (key.starts_with("ack_p") && key.ends_with("_ms")).then(|| (key.to_string(), limit))
+    })
+}
+
+impl Draw for Curve<'_> {
+    fn size(&self) -> (u32, u32) {
+        (WIDTH, 560)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
+        root.fill(&WHITE).map_err(de)?;
+        let area = root
+            .titled(
+                "Ack latency against achieved rate, one point per step",
+                title_font(),
+            )
+            .map_err(de)?;
+        let steps = &self.r.steps;
+        let lat = |f: fn(&super::StepRecord) -> Option<f64>| {
+            steps
+                .iter()
+                .filter_map(move |s| f(s).map(|v| (s.achieved_rate, v.max(0.01))))
+        };
+        let all: Vec<f64> = (lat(|s| s.ack_p50_ms).chain(lat(|s| s.ack_p99_9_ms)))
+            .map(|p| p.1)
+            .chain(self.slo_ms.iter().map(|s| s.1))
+            .collect();
+        let lo = all.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = all.iter().copied().fold(0.0, f64::max);
+        let (y_lo, y_hi, ticks) = log_ticks(lo, hi);
+        let x_hi = (steps.iter().map(|s| s.rate.max(s.achieved_rate))).fold(1.0, f64::max) * 1.08;
+        let mut chart = ChartBuilder::on(&area)
+            .margin(16)
+            .x_label_area_size(52)
+            .y_label_area_size(86)
+            .build_cartesian_2d(0.0..x_hi, (y_lo..y_hi).log_scale().with_key_points(ticks))
+            .map_err(de)?;
+        chart
+            .configure_mesh()
+            .x_desc("achieved rate (acked records/s, measured window)")
+            .y_desc("ack latency (ms, corrected, log scale)")
+            .x_label_formatter(&|v| format!("{v:.0}"))
+            .y_label_formatter(&|v| crate::report::charts::fmt_ms_tick(*v))
+            .axis_desc_style(axis_font())
+            .label_style(tick_font())
+            .light_line_style(WHITE)
+            .bold_line_style(RGBColor(0xDD, 0xDD, 0xDD))
+            .draw()
+            .map_err(de)?;
+        if let Some((key, limit)) = &self.slo_ms {
+            chart
+                .draw_series(DashedLineSeries::new(
+                    vec![(0.0, *limit), (x_hi, *limit)],
+                    10,
+                    6,
+                    stroke(FAULT, 2),
+                ))
+                .map_err(de)?
+                .label(format!("objective {key} = {limit} ms"))
+                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], stroke(FAULT, 2)));
+        }
+        if let Some(cap) = self.r.answer.capacity {
+            chart
+                .draw_series(LineSeries::new(
+                    vec![(cap, y_lo), (cap, y_hi)],
+                    stroke(GREEN, 2),
+                ))
+                .map_err(de)?
+                .label(format!("capacity found: {cap:.0} records/s (target rate)"))
+                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], stroke(GREEN, 2)));
+        }
+        let series: [(&str, RGBColor, Pick); 3] = [
+            ("p50", BLUE, |s| s.ack_p50_ms),
+            ("p99", ORANGE, |s| s.ack_p99_ms),
+            ("p99.9", VERMILLION, |s| s.ack_p99_9_ms),
+        ];
+        for (label, colour, f) in series {
+            let mut pts: Vec<(f64, f64)> = (steps.iter())
+                .filter(|s| !matches!(s.verdict, Verdict::Inconclusive { .. }))
+                .filter_map(|s| f(s).map(|v| (s.achieved_rate, v.max(0.01))))
+                .collect();
+            pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+            chart
+                .draw_series(LineSeries::new(pts.clone(), stroke(colour, 2)))
+                .map_err(de)?;
+            chart
+                .draw_series(pts.iter().map(|p| Circle::new(*p, 5, colour.filled())))
+                .map_err(de)?
+                .label(label)
+                .legend(move |(x, y)| Circle::new((x + 10, y), 5, colour.filled()));
+        }
+        let inconclusive: Vec<(f64, f64)> = (steps.iter())
+            .filter(|s| matches!(s.verdict, Verdict::Inconclusive { .. }))
+            .filter_map(|s| s.ack_p99_ms.map(|v| (s.achieved_rate, v.max(0.01))))
+            .collect();
+        if !inconclusive.is_empty() {
+            chart
+                .draw_series(
+                    inconclusive
+                        .iter()
+                        .map(|p| Cross::new(*p, 7, stroke(GREY, 2))),
+                )
+                .map_err(de)?
+                .label("p99 of an inconclusive step (generator saturated)")
+                .legend(|(x, y)| Cross::new((x + 10, y), 6, stroke(GREY, 2)));
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .label_font(legend_font())
+            .background_style(WHITE.mix(0.9))
+            .border_style(stroke(INK, 1))
+            .draw()
+            .map_err(de)?;
+        Ok(())
+    }
+}
+
+/// `index.html` and `charts/capacity-curve.{svg,png}` into `dir`.
+pub(super) fn write(dir: &Path, r: &SweepResults) -> Result<()> {
+    let charts = dir.join("charts");
+    std::fs::create_dir_all(&charts)
+        .with_context(|| format!("cannot create {}", charts.display()))?;
+    let curve = Curve {
+        r,
+        slo_ms: latency_objective(r),
+    };
+    let caption = "Each point is one step's measured window: x is the rate the cluster \
+                   acknowledged, y its ack latency from the intended send time. Crosses are \
+                   inconclusive steps (kbench's generator could not offer the rate), which \
+                   the search never counts as passes.";
+    let chart = render(&charts, "capacity-curve", "Capacity curve", caption, &curve)?;
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>kbench sweep \
+         {name}</title><style>{css}</style></head><body>\n<h1>Capacity search: {name}</h1>\n\
+         <p class=\"meta\">{file} · {start} to {end} · every step: {settle:.0} s settle + \
+         {measure:.0} s measured, on one cluster</p>\n",
+        name = esc(&r.scenario),
+        css = stylesheet(),
+        file = esc(&r.file),
+        start = esc(&r.started_at),
+        end = esc(&r.finished_at),
+        settle = r.settle_s,
+        measure = r.measure_s,
+    );
+    let class = match r.answer.stop {
+        Some(super::search::Stop::Found) | Some(super::search::Stop::AtMax) => "ok",
+        Some(super::search::Stop::GeneratorLimit) | Some(super::search::Stop::Budget) => "warn",
+        _ => "fail",
+    };
+    let _ = write!(
+        s,
+        "<div class=\"banner big {class}\"><strong>{}</strong></div>\n<p>Objectives every step \
+         was judged by: {}.</p>\n",
+        esc(&r.conclusion),
+        esc(&r.objectives.join(", "))
+    );
+    let _ = writeln!(
+        s,
+        "<figure id=\"chart-capacity-curve\">{}<figcaption>{} Files: <a \
+         href=\"charts/capacity-curve.svg\">capacity-curve.svg</a>, <a \
+         href=\"charts/capacity-curve.png\">capacity-curve.png</a>, <a \
+         href=\"sweep.json\">sweep.json</a>.</figcaption></figure>",
+        inline_svg(&chart.svg, &chart.title),
+        esc(caption)
+    );
+    steps_table(&mut s, r);
+    s.push_str("</body></html>\n");
+    let index = dir.join("index.html");
+    std::fs::write(&index, s).with_context(|| format!("cannot write {}", index.display()))
+}
+
+fn steps_table(s: &mut String, r: &SweepResults) {
+    s.push_str(
+        "<h2>Steps</h2>\n<table class=\"steps\"><thead><tr><th>step</th><th>why</th><th>target \
+         (records/s)</th><th>achieved (records/s)</th><th>p50 (ms)</th><th>p99 (ms)</th>\
+         <th>p99.9 (ms)</th><th>verdict</th><th>report</th></tr></thead>\n<tbody>\n",
+    );
+    let ms = |v: Option<f64>| v.map_or("—".into(), |v| format!("{v:.2}"));
+    for st in &r.steps {
+        let class = match st.verdict {
+            Verdict::Pass => "pass",
+            Verdict::Fail { .. } => "fail",
+            Verdict::Inconclusive { .. } => "warn",
+        };
+        let _ = writeln!(
+            s,
+            "<tr class=\"{class}\"><th class=\"row\">{}</th><td class=\"text\">{:?}</td><td \
+             class=\"num\">{:.0}</td><td class=\"num\">{:.0}</td><td class=\"num\">{}</td><td \
+             class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"text\">{}</td><td \
+             class=\"text\"><a href=\"{dir}/index.html\">{dir}</a></td></tr>",
+            st.index,
+            st.purpose,
+            st.rate,
+            st.achieved_rate,
+            ms(st.ack_p50_ms),
+            ms(st.ack_p99_ms),
+            ms(st.ack_p99_9_ms),
+            esc(&describe(&st.verdict)),
+            dir = esc(&st.dir),
+        );
+    }
+    s.push_str("</tbody></table>\n");
+}

@@ -1,0 +1,116 @@
+//! One step of a capacity search: the scenario run at one constant rate (its own name, its
+//! warm-up as the settle time), and the step's verdict from its results — the same objectives
+//! and audit a single run is judged by, plus the search's honesty rule: a step whose generator
+//! could not offer the rate by itself is inconclusive, one the cluster held back is a failure.
+
+use serde::{Deserialize, Serialize};
+
+use super::search::{Purpose, Verdict};
+use crate::load::schedule::RateProfile;
+use crate::report::results::Results;
+use crate::scenario::Scenario;
+
+/// Waiting this long in total for room in librdkafka's queue means the cluster, not the
+/// generator, held the schedule back.
+const HELD_BACK_S: f64 = 0.5;
+
+/// The scenario of step `index` at `rate` records/s.
+pub fn scenario(sc: &Scenario, index: usize, rate: f64) -> Scenario {
+    let mut step = sc.clone();
+    step.name = format!("{}-step{:02}", sc.name, index + 1);
+    step.producer.rate = RateProfile::Constant { rate };
+    step
+}
+
+/// What step `r` showed.
+pub fn verdict(r: &Results) -> Verdict {
+    if let Some(a) = &r.aborted {
+        return Verdict::Inconclusive {
+            reason: format!("cut short: {}", a.reason),
+        };
+    }
+    let held_back: f64 = r.producers.iter().map(|p| p.queue_full_s).sum();
+    if r.rate.generator_saturated && held_back < HELD_BACK_S {
+        return Verdict::Inconclusive {
+            reason: format!(
+                "kbench's generator could not offer {:.0} records/s (send lag up to {:.0} ms) \
+                 though the cluster never held it back",
+                r.rate.target_rate,
+                r.rate.send_lag_max_us as f64 / 1e3
+            ),
+        };
+    }
+    let mut failed: Vec<String> = (r.slos.iter())
+        .filter(|s| !s.pass)
+        .map(|s| {
+            let m = s
+                .measured
+                .map_or("nothing to measure".into(), |v| format!("{v:.2}"));
+            format!("{} {m} {} {} {}", s.key, s.op.as_str(), s.limit, s.unit)
+        })
+        .collect();
+    if r.rate.generator_saturated {
+        failed.push(format!(
+            "the cluster held the producers back: librdkafka's queue was full for {held_back:.1} s"
+        ));
+    }
+    if !r.audit.ok {
+        failed.push(format!(
+            "audit: {} lost, {} duplicated, {} reordered",
+            r.audit.lost, r.audit.duplicated, r.audit.reordered
+        ));
+    }
+    if failed.is_empty() {
+        Verdict::Pass
+    } else {
+        Verdict::Fail { failed }
+    }
+}
+
+/// One step as the sweep's results keep it: what was asked, what came of it, where its run
+/// directory is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepRecord {
+    /// 1, 2, ...
+    pub index: usize,
+    /// Target rate, records/s.
+    pub rate: f64,
+    /// Why it was run.
+    pub purpose: Purpose,
+    /// What it showed.
+    #[serde(flatten)]
+    pub verdict: Verdict,
+    /// Acked records/s over the measured window.
+    pub achieved_rate: f64,
+    /// Ack latency (corrected) over the measured window, ms.
+    pub ack_p50_ms: Option<f64>,
+    /// p99, ms.
+    pub ack_p99_ms: Option<f64>,
+    /// p99.9, ms.
+    pub ack_p99_9_ms: Option<f64>,
+    /// The generator fell behind its schedule.
+    pub generator_saturated: bool,
+    /// Its run directory, relative to the sweep's.
+    pub dir: String,
+}
+
+impl StepRecord {
+    /// The record of step `index` from its results.
+    pub fn of(index: usize, purpose: Purpose, r: &Results, verdict: Verdict, dir: String) -> Self {
+        let measured = (r.phases.iter()).find(|p| p.name == "measured");
+        let ack = measured.and_then(|p| p.latency.get("ack_corrected"));
+        let ms = |us: u64| us as f64 / 1e3;
+        StepRecord {
+            index,
+            rate: r.rate.target_rate,
+            purpose,
+            verdict,
+            achieved_rate: r.rate.achieved_rate,
+            ack_p50_ms: ack.map(|q| ms(q.p50_us)),
+            ack_p99_ms: ack.map(|q| ms(q.p99_us)),
+            ack_p99_9_ms: ack.map(|q| ms(q.p99_9_us)),
+            generator_saturated: r.rate.generator_saturated,
+            dir,
+        }
+    }
+}
