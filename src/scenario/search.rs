@@ -6,9 +6,23 @@ use std::time::Duration;
 
 use super::raw::{RawScenario, RawSearch};
 use super::source::{ScenarioError, Source};
-use crate::sweep::search::SearchSpec;
 
 type R<T> = Result<T, ScenarioError>;
+
+/// What the search is asked for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchSpec {
+    /// First rate tried, records/s.
+    pub start: f64,
+    /// Highest rate tried.
+    pub max: f64,
+    /// Coarse steps: each rate is the last passing one × this.
+    pub factor: f64,
+    /// Stop when (lowest failing − highest passing) / highest passing is at most this.
+    pub precision: f64,
+    /// At most this many steps.
+    pub max_steps: u32,
+}
 
 /// A validated `[search]`.
 #[derive(Debug, Clone, PartialEq)]

@@ -3,24 +3,12 @@
 //! highest passing rate and the lowest failing one until they are within `precision` of each
 //! other, then the highest passing rate run again to confirm it. A step whose generator could
 //! not offer its rate is inconclusive: it bounds what kbench can measure from above, never
-//! counts as a pass, and an answer bounded by one says so instead of claiming a capacity.
+//! counts as a pass, and an answer bounded by one says so instead of claiming a capacity. An
+//! inconclusive step is run once more before it is believed.
 
 use serde::{Deserialize, Serialize};
 
-/// What the search is asked for.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SearchSpec {
-    /// First rate tried, records/s.
-    pub start: f64,
-    /// Highest rate tried.
-    pub max: f64,
-    /// Coarse steps: each rate is the last passing one × this.
-    pub factor: f64,
-    /// Stop when (lowest failing − highest passing) / highest passing is at most this.
-    pub precision: f64,
-    /// At most this many steps.
-    pub max_steps: u32,
-}
+pub use crate::scenario::search::SearchSpec;
 
 /// What one step showed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -135,22 +123,44 @@ impl Search {
         &self.steps
     }
 
+    /// Each rate tried with the verdict of its latest step: a rate that passed and then failed
+    /// its confirmation is a failure, one that was inconclusive and then passed is a pass.
+    fn latest(&self) -> Vec<(f64, &Verdict)> {
+        let mut out: Vec<(f64, &Verdict)> = Vec::new();
+        for t in &self.steps {
+            match out.iter_mut().find(|(r, _)| *r == t.rate) {
+                Some(slot) => slot.1 = &t.verdict,
+                None => out.push((t.rate, &t.verdict)),
+            }
+        }
+        out
+    }
+
     /// The highest passing rate below the lowest failure (a pass above a failure, which a
     /// noisy cluster can give, does not count).
     fn lo(&self) -> Option<f64> {
         let hi = self.hi().map_or(f64::INFINITY, |(r, _)| r);
-        (self.steps.iter())
-            .filter(|s| s.verdict == Verdict::Pass && s.rate < hi)
-            .map(|s| s.rate)
+        (self.latest().into_iter())
+            .filter(|(r, v)| **v == Verdict::Pass && *r < hi)
+            .map(|(r, _)| r)
             .reduce(f64::max)
     }
 
     /// The lowest rate that failed or was inconclusive, and whether it was inconclusive.
     fn hi(&self) -> Option<(f64, bool)> {
-        (self.steps.iter())
-            .filter(|s| s.verdict != Verdict::Pass)
-            .map(|s| (s.rate, matches!(s.verdict, Verdict::Inconclusive { .. })))
+        (self.latest().into_iter())
+            .filter(|(_, v)| **v != Verdict::Pass)
+            .map(|(r, v)| (r, matches!(v, Verdict::Inconclusive { .. })))
             .reduce(|a, b| if b.0 < a.0 { b } else { a })
+    }
+
+    /// A step that was inconclusive on its first try is run once more: a generator starved
+    /// for a moment (a JIT, another process) is not a generator that cannot offer the rate.
+    fn retry(&self) -> Option<(f64, Purpose)> {
+        let last = self.steps.last()?;
+        let tries = self.steps.iter().filter(|t| t.rate == last.rate).count();
+        (matches!(last.verdict, Verdict::Inconclusive { .. }) && tries == 1)
+            .then_some((last.rate, last.purpose))
     }
 
     /// The next rate to run and why; `None` once the search has ended.
@@ -161,6 +171,9 @@ impl Search {
         if self.steps.len() as u32 >= self.spec.max_steps {
             self.stop = Some(Stop::Budget);
             return None;
+        }
+        if let Some(again) = self.retry() {
+            return Some(again);
         }
         let step = match (self.lo(), self.hi()) {
             (None, None) => Some((self.spec.start, Purpose::Coarse)),

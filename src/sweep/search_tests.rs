@@ -204,3 +204,25 @@ fn the_step_budget_ends_it_and_says_so() {
     assert_eq!(s.steps().len(), 4);
     assert_eq!(s.answer().stop, Some(Stop::Budget));
 }
+
+#[test]
+fn an_inconclusive_step_is_run_once_more_before_it_is_believed() {
+    let mut m = Model::cluster(30_000.0);
+    let mut s = Search::new(spec());
+    let mut starved_once = true;
+    while let Some((rate, purpose)) = s.next_step() {
+        // The first step's generator is starved once (a JIT warming up), then keeps up.
+        let v = if std::mem::take(&mut starved_once) {
+            Verdict::Inconclusive {
+                reason: "generator saturated".into(),
+            }
+        } else {
+            m.step(rate)
+        };
+        s.record(rate, purpose, v);
+    }
+    assert_eq!(s.steps()[1].rate, s.steps()[0].rate, "the same rate again");
+    let a = s.answer();
+    assert_eq!(a.stop, Some(Stop::Found), "{a:?}");
+    assert!((m.edge() - a.capacity.unwrap()) / m.edge() <= 0.05);
+}
