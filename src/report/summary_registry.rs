@@ -40,7 +40,7 @@ pub(super) fn render(s: &mut String, r: &Results) {
         }
     }
     for g in &r.cold_groups {
-        let _ = writeln!(s, "cold      {}", cold_line(g, r.load_start_s));
+        let _ = writeln!(s, "cold      {}", cold_line(g));
     }
 }
 
@@ -66,9 +66,10 @@ pub(crate) fn client_line(c: &ClientStats) -> String {
     )
 }
 
-/// One cold group: start, wait for the registry, catch-up, and its audit.
-pub(crate) fn cold_line(g: &ColdGroupReport, load_start_s: f64) -> String {
-    let at = |t: f64| format!("{:.1}s", t - load_start_s);
+/// One cold group: start, wait for the registry, catch-up, and its audit; times since the
+/// run's origin, like the fault lines above it.
+pub(crate) fn cold_line(g: &ColdGroupReport) -> String {
+    let at = |t: f64| format!("{t:.1}s");
     let Some(started) = g.started_s else {
         return format!("{}: never started ({})", g.group, g.errors.join("; "));
     };

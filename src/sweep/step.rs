@@ -46,7 +46,13 @@ pub fn verdict(r: &Results) -> Verdict {
             let m = s
                 .measured
                 .map_or("nothing to measure".into(), |v| format!("{v:.2}"));
-            format!("{} {m} {} {} {}", s.key, s.op.as_str(), s.limit, s.unit)
+            format!(
+                "{} {m} {} (objective {} {})",
+                s.key,
+                s.unit,
+                s.op.as_str(),
+                s.limit
+            )
         })
         .collect();
     if r.rate.generator_saturated {
