@@ -106,6 +106,14 @@ impl Results {
             || !self.cold_groups.is_empty()
     }
 
+    /// Every client of the run that used the registry: consumers, cold groups, the evolver.
+    pub fn registry_clients(&self) -> Vec<&crate::avro::schema_cache::ClientStats> {
+        let consumers = self.consumers.iter().map(|c| &c.registry);
+        let cold = self.cold_groups.iter().map(|g| &g.registry);
+        let evolver = self.schemas.iter().filter_map(|a| a.evolver.as_ref());
+        consumers.chain(cold).chain(evolver).collect()
+    }
+
     /// Whether the run passed its checks: it ran to its end, and the audit and every SLO held.
     pub fn passed(&self) -> bool {
         self.aborted.is_none()

@@ -6,17 +6,14 @@
 use std::fmt::Write;
 
 use super::results::Results;
+use super::summary::ms;
 use crate::audit::cold::ColdGroupReport;
 use crate::avro::schema_cache::ClientStats;
-
-fn ms(us: u64) -> String {
-    format!("{:.2}", us as f64 / 1000.0)
-}
 
 /// Registry clients, request latency and cold groups; nothing for a run whose clients never
 /// needed the registry after start-up.
 pub(super) fn render(s: &mut String, r: &Results) {
-    let clients = clients(r);
+    let clients = r.registry_clients();
     if clients.iter().all(|c| c.requests == 0) && r.cold_groups.is_empty() {
         return;
     }
@@ -42,14 +39,6 @@ pub(super) fn render(s: &mut String, r: &Results) {
     for g in &r.cold_groups {
         let _ = writeln!(s, "cold      {}", cold_line(g));
     }
-}
-
-/// Every client of the run that used the registry: consumers, cold groups, the evolver.
-fn clients(r: &Results) -> Vec<&ClientStats> {
-    let consumers = r.consumers.iter().map(|c| &c.registry);
-    let cold = r.cold_groups.iter().map(|g| &g.registry);
-    let evolver = r.schemas.iter().filter_map(|a| a.evolver.as_ref());
-    consumers.chain(cold).chain(evolver).collect()
 }
 
 /// `consumer-0  cache 90123 hits / 2 misses; 14 requests, 2 answered, failed: refused x12`.

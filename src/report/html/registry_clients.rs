@@ -7,7 +7,6 @@ use std::fmt::Write;
 use super::tables::{row, thead};
 use super::{esc, fmt_int, fmt_s};
 use crate::audit::cold::ColdGroupReport;
-use crate::avro::schema_cache::ClientStats;
 use crate::report::results::Results;
 
 /// The clients, the latency and the cold groups, each where the run has any.
@@ -24,10 +23,7 @@ pub(super) fn tables(s: &mut String, r: &Results, start: f64) {
 }
 
 fn clients(s: &mut String, r: &Results) {
-    let consumers = r.consumers.iter().map(|c| &c.registry);
-    let cold = r.cold_groups.iter().map(|g| &g.registry);
-    let evolver = r.schemas.iter().filter_map(|a| a.evolver.as_ref());
-    let all: Vec<&ClientStats> = consumers.chain(cold).chain(evolver).collect();
+    let all = r.registry_clients();
     s.push_str(
         "<h3>kbench's registry clients</h3>\n<p class=\"note\">Producers use the id registered \
          before the load and never ask the registry again; consumers look writer schemas up by \
