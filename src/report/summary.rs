@@ -5,8 +5,7 @@ use std::fmt::Write;
 use super::results::Results;
 use crate::faults::report::{FailoverMetrics, FaultReport};
 
-/// µs as ms with two decimals, as every latency in the summary is printed.
-pub(super) fn ms(us: u64) -> String {
+fn ms(us: u64) -> String {
     format!("{:.2}", us as f64 / 1000.0)
 }
 

@@ -6,9 +6,14 @@
 use std::fmt::Write;
 
 use super::results::Results;
-use super::summary::ms;
 use crate::audit::cold::ColdGroupReport;
 use crate::avro::schema_cache::ClientStats;
+
+// The summary's own format for a latency, kept here rather than imported so the two parts of
+// the summary do not import each other.
+fn ms(us: u64) -> String {
+    format!("{:.2}", us as f64 / 1000.0)
+}
 
 /// Registry clients, request latency and cold groups; nothing for a run whose clients never
 /// needed the registry after start-up.
