@@ -338,6 +338,7 @@ fn environment(
         cluster_peak_rss_mib: cluster.guard.backend().peak_rss_mib(),
         kbench_peak_rss_mib: own.unwrap_or(0) as f64 / 1024.0,
         kbench_cpu_s: crate::cluster::proc_ctl::own_cpu_seconds(),
+        broker_settings: cluster.broker_settings.clone(),
     }
 }
 

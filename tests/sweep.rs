@@ -1,7 +1,10 @@
 //! `kbench sweep` on the real cluster: a short capacity search (one cluster, a fresh topic per
 //! step) ends with at least four steps and a capacity, every step has its own run directory
 //! with results that agree with the sweep's, no step the generator could not offer is counted
-//! as a pass, and the sweep's page renders in the headless browser with its curve.
+//! as a pass, and the sweep's page renders in the headless browser with its curve. A short
+//! parameter sweep (compressibility × a broker setting) restarts the cluster only when the
+//! broker setting changes, the brokers report the setting, and the compression achieved
+//! follows the compressibility asked for.
 
 mod common;
 
@@ -42,8 +45,13 @@ fn a_short_capacity_search_finds_a_capacity_on_one_cluster() {
         "{stdout}"
     );
 
-    assert!(r.steps.len() >= 4, "{:?}", r.steps);
-    let a = &r.answer;
+    assert!(r.steps.len() >= 5, "{:?}", r.steps);
+    assert_eq!(
+        r.steps[0].purpose,
+        Purpose::WarmUp,
+        "a warm-up step comes first"
+    );
+    let a = r.answer.as_ref().expect("a capacity search answers");
     assert!(
         matches!(a.stop, Some(Stop::Found) | Some(Stop::GeneratorLimit)),
         "{a:?}"
@@ -65,6 +73,14 @@ fn a_short_capacity_search_finds_a_capacity_on_one_cluster() {
         .steps
         .iter()
         .any(|s| s.rate == up && s.verdict != Verdict::Pass));
+    if a.stop == Some(Stop::Found) {
+        let rechecks = r.steps.iter().filter(|s| s.rate == up).count();
+        assert_eq!(
+            (a.next_up_runs, rechecks),
+            (2, 2),
+            "the next rate up failed twice"
+        );
+    }
     for s in &r.steps {
         if s.generator_saturated && s.verdict == Verdict::Pass {
             panic!("a saturated step passed: {s:?}");
@@ -72,6 +88,11 @@ fn a_short_capacity_search_finds_a_capacity_on_one_cluster() {
         // Each step is an ordinary run: its own results.json, whose figures are the sweep's.
         let run = kbench::report::results::read(&dir.join(&s.dir)).unwrap();
         assert_eq!(run.rate.target_rate, s.rate, "{}", s.dir);
+        let inline = s
+            .results
+            .as_ref()
+            .expect("sweep.json holds every step's results");
+        assert_eq!(inline.counts.acked, run.counts.acked);
         assert_eq!(run.rate.achieved_rate, s.achieved_rate);
         assert_eq!(
             run.audit.ok,
@@ -98,5 +119,83 @@ fn a_short_capacity_search_finds_a_capacity_on_one_cluster() {
         "the curve is inlined"
     );
     assert_eq!(dom.matches("<tr class=").count(), r.steps.len());
+    home.assert_nothing_left();
+}
+
+#[test]
+fn a_parameter_sweep_restarts_the_cluster_only_for_broker_settings() {
+    let _lock = common::cluster_lock();
+    let home = TestHome::new("sweep-grid");
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios/sweep-short.toml");
+    let reports = home.home.join("reports");
+    let out = home.run_within(
+        &[
+            "sweep",
+            scenario.to_str().unwrap(),
+            "--reports",
+            reports.to_str().unwrap(),
+        ],
+        std::time::Duration::from_secs(600),
+    );
+    assert!(out.status.success(), "kbench sweep failed");
+    let dir = std::fs::read_dir(&reports)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.join("sweep.json").is_file())
+        .expect("a sweep directory");
+    let r: SweepResults =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("sweep.json")).unwrap()).unwrap();
+    assert_eq!(r.points.len(), 4, "{}", r.conclusion);
+    let fresh: Vec<bool> = r.points.iter().map(|p| p.new_cluster).collect();
+    assert_eq!(
+        fresh,
+        [true, false, true, false],
+        "a cluster per broker setting"
+    );
+    let runs = std::fs::read_dir(home.runs()).map_or(0, |d| d.count());
+    assert_eq!(runs, 2, "two clusters were started");
+    let mut ratios = Vec::new();
+    for p in &r.points {
+        let step = p.main_step().expect("one run per combination");
+        let res = step.results.as_ref().expect("full results in sweep.json");
+        // The brokers said they run with the swept setting.
+        let b = &res.environment.broker_settings;
+        assert_eq!(b.len(), 1, "{b:?}");
+        assert_eq!(
+            (b[0].key.as_str(), b[0].value.as_str()),
+            ("num.replica.fetchers", p.values[0].as_str())
+        );
+        assert_eq!(b[0].reported.len(), 3, "every broker reported it");
+        assert!(b[0].reported.values().all(|v| *v == p.values[0]));
+        let pay = res.payload.as_ref().expect("payload");
+        assert!(res.audit.ok && res.counts.acked > 0);
+        assert!(
+            pay.value_bytes_min < pay.value_bytes_max,
+            "sizes spread: {pay:?}"
+        );
+        assert!(pay.key_bytes_mean > 0.0 && pay.partitioner.starts_with("murmur2_random"));
+        ratios.push((p.values[1].clone(), pay.compression_ratio.expect("ratio")));
+    }
+    // lz4 finds the repeated runs: 90 % repeated contents compress far better than random.
+    for pair in ratios.chunks(2) {
+        assert_eq!((pair[0].0.as_str(), pair[1].0.as_str()), ("0.0", "0.9"));
+        assert!(pair[1].1 > 1.5 * pair[0].1, "{ratios:?}");
+    }
+    for name in ["by-num-replica-fetchers", "by-repeat"] {
+        assert!(dir.join(format!("charts/{name}.svg")).is_file(), "{name}");
+    }
+    let work = home.home.join("chromium");
+    std::fs::create_dir_all(&work).unwrap();
+    let (dom, _) = run_chromium(
+        &work,
+        "sweep-grid",
+        &dir.join("index.html"),
+        &["--dump-dom".into()],
+    );
+    assert!(dom.contains("Parameter sweep: sweep-short"), "{dom}");
+    assert!(
+        dom.contains("aria-label=\"Against repeat\""),
+        "the charts are inlined"
+    );
     home.assert_nothing_left();
 }

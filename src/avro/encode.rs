@@ -46,6 +46,12 @@ impl State {
         }
     }
 
+    /// `fraction` of string, bytes and fixed contents from now on is repeated runs (see `pool`).
+    pub fn set_repeat(&mut self, fraction: f64) {
+        self.bytes.set_repeat(fraction);
+        self.text.set_repeat(fraction);
+    }
+
     /// Appends an Avro string of `len` random alphanumerics.
     fn text(&mut self, buf: &mut Vec<u8>, len: usize) {
         put_long(buf, len as i64);

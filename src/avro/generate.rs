@@ -40,6 +40,20 @@ impl Generator {
         })
     }
 
+    /// Records whose string, bytes and fixed contents are `fraction` (0..=1) repeated runs
+    /// from a small dictionary instead of all random: how compressible they are.
+    pub fn with_repeat(mut self, fraction: f64) -> Generator {
+        self.state.set_repeat(fraction);
+        self
+    }
+
+    /// Draw the following records with strings and bytes of `len` (a record-size distribution
+    /// sets it per record).
+    pub fn set_value_len(&mut self, len: usize) {
+        self.state.sizes.string_len = len;
+        self.state.sizes.bytes_len = len;
+    }
+
     /// The string, bytes and collection lengths records are drawn with.
     pub fn sizes(&self) -> Sizes {
         self.state.sizes
@@ -123,16 +137,7 @@ pub fn calibrate(schema: &Schema, seed: u64, target_bytes: usize) -> Result<Size
         ..Sizes::default()
     };
     let mut buf = Vec::new();
-    let mut mean = |len: usize| -> f64 {
-        let mut st = State::new(&plan, seed, sizes(len));
-        let mut total = 0;
-        for _ in 0..CALIBRATION_SAMPLES {
-            buf.clear();
-            plan.encode(&mut st, &mut buf, plan.root, 0, None);
-            total += buf.len();
-        }
-        total as f64 / CALIBRATION_SAMPLES as f64
-    };
+    let mut mean = |len: usize| mean_size(&plan, seed, len, &mut buf);
     let target = target_bytes as f64;
     // Smallest length whose mean reaches the target; the mean never shrinks as length grows.
     let (mut lo, mut hi) = (0, MAX_CALIBRATED_LEN);
@@ -151,4 +156,59 @@ pub fn calibrate(schema: &Schema, seed: u64, target_bytes: usize) -> Result<Size
         lo -= 1;
     }
     Ok(sizes(lo))
+}
+
+/// How a schema's encoded size grows with the length of its strings and bytes: about
+/// `base + per_len × len` bytes. Measured at two lengths, so varint prefixes and optional
+/// fields are averaged in; a record-size distribution turns each drawn size into a length
+/// with it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LenModel {
+    /// Mean datum size at length 0, bytes.
+    pub base: f64,
+    /// Bytes added per unit of length.
+    pub per_len: f64,
+}
+
+impl LenModel {
+    /// The string/bytes length whose records are closest to `target` bytes on average.
+    pub fn len_for(&self, target: usize) -> usize {
+        ((target as f64 - self.base) / self.per_len)
+            .round()
+            .max(0.0) as usize
+    }
+}
+
+/// The [`LenModel`] of `schema`; `None` when it has no string, bytes or map to resize.
+pub fn len_model(schema: &Schema, seed: u64) -> Result<Option<LenModel>, GenError> {
+    let plan = Plan::new(schema)?;
+    if !plan.resizable() {
+        return Ok(None);
+    }
+    let mut buf = Vec::new();
+    let mut mean = |len: usize| mean_size(&plan, seed, len, &mut buf);
+    const FAR: usize = 4096;
+    let (at0, at_far) = (mean(0), mean(FAR));
+    Ok(Some(LenModel {
+        base: at0,
+        per_len: ((at_far - at0) / FAR as f64).max(1e-9),
+    }))
+}
+
+/// Mean encoded size of [`CALIBRATION_SAMPLES`] records from `seed` with strings and bytes of
+/// `len`.
+fn mean_size(plan: &Plan, seed: u64, len: usize, buf: &mut Vec<u8>) -> f64 {
+    let sizes = Sizes {
+        string_len: len,
+        bytes_len: len,
+        ..Sizes::default()
+    };
+    let mut st = State::new(plan, seed, sizes);
+    let mut total = 0;
+    for _ in 0..CALIBRATION_SAMPLES {
+        buf.clear();
+        plan.encode(&mut st, buf, plan.root, 0, None);
+        total += buf.len();
+    }
+    total as f64 / CALIBRATION_SAMPLES as f64
 }

@@ -2,7 +2,12 @@
 //! alphanumeric text, drawn a block at a time and handed out in order. Drawing and mapping a
 //! whole block in one pass keeps the loops long and vectorised; per value, at ~70 bytes, their
 //! start-up and scalar tails cost more than the bytes themselves. Every byte is used once, so
-//! records share no text and compress as random text does.
+//! records share no text and compress as random text does — unless a `repeat` fraction is set:
+//! then that share of each block, in runs of [`RUN`] bytes, is copied from a small dictionary
+//! drawn once per pool, which any compressor finds again (real payloads repeat field values,
+//! enum-like strings and templates; random bytes are the worst case, not the typical one).
+
+use rand::RngCore;
 
 use super::wyrand::WyRand;
 
@@ -11,6 +16,11 @@ pub(super) const ALNUM: &[u8; 62] =
 
 /// Bytes drawn per refill: a few records' worth of text, small enough to stay in L1.
 const BLOCK: usize = 4096;
+/// Length of a repeated run: long enough that LZ-family compressors (lz4 too) replace it by a
+/// back-reference.
+pub(super) const RUN: usize = 64;
+/// Runs in the dictionary: 1 KiB, inside every compressor's window.
+const DICT_RUNS: usize = 16;
 
 /// `ALNUM[b * 62 / 256]`, in arithmetic rather than a table lookup so that the compiler turns
 /// the loop over a block into vector instructions.
@@ -35,6 +45,9 @@ pub(super) struct Pool {
     block: Box<[u8; BLOCK]>,
     /// Next unused byte of `block`.
     at: usize,
+    /// Share of runs copied from `dict`, in 1/65536ths (0: all random).
+    repeat: u32,
+    dict: Box<[u8; RUN * DICT_RUNS]>,
 }
 
 impl Pool {
@@ -44,7 +57,20 @@ impl Pool {
             contents,
             block: Box::new([0; BLOCK]),
             at: BLOCK,
+            repeat: 0,
+            dict: Box::new([0; RUN * DICT_RUNS]),
         }
+    }
+
+    /// From now on, `fraction` (0..=1) of the contents is repeated runs; the dictionary they
+    /// come from is drawn here, from the pool's own stream.
+    pub fn set_repeat(&mut self, fraction: f64) {
+        self.repeat = (fraction.clamp(0.0, 1.0) * 65536.0).round() as u32;
+        self.rng.fill_block(&mut self.dict[..]);
+        if self.contents == Contents::Text {
+            self.dict.iter_mut().for_each(|b| *b = to_alnum(*b));
+        }
+        self.at = BLOCK;
     }
 
     /// Appends the next `len` bytes.
@@ -67,7 +93,21 @@ impl Pool {
         if self.contents == Contents::Text {
             map_text(&mut self.block);
         }
+        if self.repeat > 0 {
+            self.repeat_runs();
+        }
         self.at = 0;
+    }
+
+    /// Replace each run of the block by a dictionary run with probability `repeat`.
+    fn repeat_runs(&mut self) {
+        for run in self.block.chunks_exact_mut(RUN) {
+            let r = self.rng.next_u64();
+            if (r & 0xFFFF) < u64::from(self.repeat) {
+                let i = (r >> 16) as usize % DICT_RUNS;
+                run.copy_from_slice(&self.dict[i * RUN..(i + 1) * RUN]);
+            }
+        }
     }
 }
 
@@ -98,6 +138,36 @@ fn map_text_portable(block: &mut [u8; BLOCK]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn repeated_share(fraction: f64, contents: Contents) -> f64 {
+        let mut p = Pool::new(WyRand::stream(9, 1), contents);
+        p.set_repeat(fraction);
+        let mut buf = Vec::new();
+        p.take(&mut buf, 64 * BLOCK);
+        let runs = buf.chunks_exact(RUN);
+        let n = runs.len() as f64;
+        let hits = runs
+            .filter(|r| p.dict.chunks_exact(RUN).any(|d| d == *r))
+            .count();
+        hits as f64 / n
+    }
+
+    #[test]
+    fn the_repeated_share_is_the_fraction_asked_for() {
+        for (f, c) in [
+            (0.0, Contents::Text),
+            (0.5, Contents::Bytes),
+            (0.9, Contents::Text),
+        ] {
+            let got = repeated_share(f, c);
+            assert!((got - f).abs() < 0.03, "asked {f}, got {got}");
+        }
+        let mut p = Pool::new(WyRand::stream(9, 2), Contents::Text);
+        p.set_repeat(1.0);
+        let mut buf = Vec::new();
+        p.take(&mut buf, BLOCK);
+        assert!(buf.iter().all(|b| ALNUM.contains(b)), "text stays text");
+    }
 
     #[test]
     fn every_byte_maps_to_an_alphanumeric_and_every_alphanumeric_is_reached() {

@@ -3,6 +3,7 @@
 mod client_cmd;
 mod cluster_cmd;
 mod run_cmd;
+mod sweep_cmd;
 mod tools_cmd;
 
 use std::path::PathBuf;
@@ -66,17 +67,20 @@ pub enum Command {
         #[arg(long)]
         keep_cluster: bool,
     },
-    /// Find the highest rate the cluster sustains within the scenario's [slo] objectives: a
-    /// capacity search (the scenario's [search] section) on one cluster. Each step runs the
-    /// scenario at one constant rate (its warm-up as settle time, its duration as the measured
-    /// window) and is judged by the same objectives and audit as `kbench run`; a step whose own
-    /// generator could not offer the rate is inconclusive, never a pass. Coarse steps up (×
-    /// search.factor), bisection near the edge down to search.precision, then the answer is
-    /// run again to confirm it. Writes sweep.json, index.html (the latency-vs-throughput curve)
-    /// and every step's own report under steps/. Exit code 0 when a capacity was found (or the
-    /// generator's limit or search.max reached), 3 when not, 130 on Ctrl-C.
+    /// Many runs under one driver, one report. With [search]: find the highest rate the
+    /// cluster sustains within the scenario's [slo] objectives on one cluster — a warm-up step,
+    /// coarse steps up (× search.factor), bisection down to search.precision, the answer run
+    /// again to confirm it and the next rate up run again to check it fails; a step whose own
+    /// generator could not offer the rate is inconclusive, never a pass. With [sweep]: run
+    /// every combination of the listed setting values (producer, topic, schema or broker
+    /// settings), each as one run at the scenario's rate, one run with its faults, or a
+    /// capacity search when [search] is there too; a combination that changes a broker
+    /// setting gets a fresh cluster. Writes sweep.json (every step's full results),
+    /// index.html (curves and tables) and every step's own report. Exit code 0 when a
+    /// capacity was found (or the generator's limit or search.max reached) or every
+    /// combination ran, 3 when not, 130 on Ctrl-C.
     Sweep {
-        /// Scenario file with a [search] section, e.g. scenarios/capacity.toml.
+        /// Scenario file with [search] and/or [sweep], e.g. scenarios/capacity.toml.
         scenario: PathBuf,
         /// Directory the sweep's directory is created in.
         #[arg(long, default_value = "reports")]
@@ -289,7 +293,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
             reports,
             keep_cluster,
         } => run_cmd::run_scenario(&scenario, reports, keep_cluster),
-        Command::Sweep { scenario, reports } => run_cmd::sweep(&scenario, reports),
+        Command::Sweep { scenario, reports } => sweep_cmd::sweep(&scenario, reports),
         Command::Validate { scenarios } => run_cmd::validate(&scenarios),
         Command::Report { dir } => run_cmd::report(&dir),
         Command::Compare {

@@ -17,7 +17,7 @@ pub const CHECKS_FAILED: u8 = 3;
 /// Exit code of a run stopped by a signal (128 + SIGINT, as shells report it).
 pub const INTERRUPTED: u8 = 130;
 
-fn load(path: &Path) -> Result<Scenario> {
+pub(super) fn load(path: &Path) -> Result<Scenario> {
     Scenario::load(path).map_err(|e| UsageError(e.to_string()).into())
 }
 
@@ -110,42 +110,4 @@ pub fn run_scenario(file: &Path, reports: PathBuf, keep_cluster: bool) -> Result
     } else {
         Ok(ExitCode::from(CHECKS_FAILED))
     }
-}
-
-/// `kbench sweep`: the capacity search, its steps and its conclusion.
-pub fn sweep(file: &Path, reports: PathBuf) -> Result<ExitCode> {
-    use kbench::sweep::search::Stop;
-    let sc = load(file)?;
-    let (dir, r) = kbench::sweep::sweep(
-        &sc,
-        &kbench::sweep::SweepOptions {
-            reports_dir: reports,
-        },
-    )?;
-    println!(
-        "{:>4} {:>10} {:>10} {:>9} {:>9} {:>9}  verdict",
-        "step", "target/s", "acked/s", "p50 ms", "p99 ms", "p99.9 ms"
-    );
-    let ms = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.2}"));
-    for s in &r.steps {
-        println!(
-            "{:>4} {:>10.0} {:>10.0} {:>9} {:>9} {:>9}  {} ({:?})",
-            s.index,
-            s.rate,
-            s.achieved_rate,
-            ms(s.ack_p50_ms),
-            ms(s.ack_p99_ms),
-            ms(s.ack_p99_9_ms),
-            kbench::sweep::describe(&s.verdict),
-            s.purpose
-        );
-    }
-    println!("capacity  {}", r.conclusion);
-    println!("results   {}", dir.join("sweep.json").display());
-    println!("report    {}", dir.join("index.html").display());
-    Ok(match r.answer.stop {
-        Some(Stop::Found) | Some(Stop::AtMax) | Some(Stop::GeneratorLimit) => ExitCode::SUCCESS,
-        Some(Stop::Interrupted) => ExitCode::from(INTERRUPTED),
-        _ => ExitCode::from(CHECKS_FAILED),
-    })
 }

@@ -45,12 +45,7 @@ pub fn write_server_properties(
     extra: &[(String, String)],
 ) -> Result<()> {
     let mut props = topo.broker_properties(id, &data_dir.display().to_string());
-    for (k, v) in extra {
-        match props.iter_mut().find(|(kk, _)| kk == k) {
-            Some(p) => p.1 = v.clone(),
-            None => props.push((k.clone(), v.clone())),
-        }
-    }
+    super::topology::apply(&mut props, extra);
     let mut text = String::from("# Written by kbench; regenerated at every `cluster up`.\n");
     for (k, v) in props {
         text.push_str(&format!("{k}={v}\n"));

@@ -37,6 +37,9 @@ pub struct Topology {
     /// Quarkus management interface of the registry (health, metrics); it defaults to 9000,
     /// which is too commonly taken to leave implicit.
     pub registry_management_port: u16,
+    /// `server.properties` settings a scenario adds to every node (`[cluster.broker]`), applied
+    /// over kbench's own.
+    pub broker_settings: Vec<(String, String)>,
 }
 
 impl Default for Topology {
@@ -58,6 +61,17 @@ impl Default for Topology {
             nodes,
             registry_port: 8081,
             registry_management_port: 9081,
+            broker_settings: Vec::new(),
+        }
+    }
+}
+
+/// `settings` over `props`: a key already there takes the new value, others are added.
+pub fn apply(props: &mut Vec<(String, String)>, settings: &[(String, String)]) {
+    for (k, v) in settings {
+        match props.iter_mut().find(|(kk, _)| kk == k) {
+            Some(p) => p.1 = v.clone(),
+            None => props.push((k.clone(), v.clone())),
         }
     }
 }
@@ -160,6 +174,18 @@ impl Topology {
     /// The broker + controller settings of one node, in `server.properties` order. `log_dir` is
     /// where the node keeps its data.
     pub fn broker_properties(&self, id: NodeId, log_dir: &str) -> Vec<(String, String)> {
+        let mut props = self.layout_properties(id, log_dir);
+        apply(&mut props, &self.broker_settings);
+        props
+    }
+
+    /// The same topology with `settings` on every node.
+    pub fn with_broker_settings(mut self, settings: &[(String, String)]) -> Self {
+        self.broker_settings = settings.to_vec();
+        self
+    }
+
+    fn layout_properties(&self, id: NodeId, log_dir: &str) -> Vec<(String, String)> {
         let n = self.node(id).expect("node id comes from this topology");
         let kv = |k: &str, v: String| (k.to_string(), v);
         let host = n.host;
@@ -252,5 +278,19 @@ mod tests {
         assert!(get("listeners").contains("CLIENT://127.0.0.1:9093"));
         assert!(!get("listeners").contains("0.0.0.0"));
         assert_eq!(get("min.insync.replicas"), "2");
+        let t = t.with_broker_settings(&[
+            ("broker.session.timeout.ms".into(), "3000".into()),
+            ("min.insync.replicas".into(), "1".into()),
+        ]);
+        let props = t.broker_properties(2, "/tmp/x");
+        let get = |k: &str| {
+            props
+                .iter()
+                .filter(|(kk, _)| kk == k)
+                .map(|p| p.1.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(get("broker.session.timeout.ms"), ["3000"]);
+        assert_eq!(get("min.insync.replicas"), ["1"], "replaced, not repeated");
     }
 }

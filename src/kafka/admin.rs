@@ -23,14 +23,14 @@ pub struct TopicSpec {
     pub configs: Vec<(String, String)>,
 }
 
-fn admin(brokers: &Brokers) -> Result<AdminClient<DefaultClientContext>> {
+pub(super) fn admin(brokers: &Brokers) -> Result<AdminClient<DefaultClientContext>> {
     brokers
         .client_config()
         .create()
         .context("cannot create a Kafka admin client")
 }
 
-fn block_on<F: std::future::Future>(f: F) -> Result<F::Output> {
+pub(super) fn block_on<F: std::future::Future>(f: F) -> Result<F::Output> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

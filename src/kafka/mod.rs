@@ -2,6 +2,7 @@
 //! through librdkafka, and the lock that keeps two runs off one topic.
 
 pub mod admin;
+pub mod broker_config;
 pub mod brokers;
 pub mod metadata;
 pub mod topic_lock;

@@ -92,6 +92,8 @@ pub(super) struct Ctx {
     timeline: Arc<Mutex<AckTimeline>>,
     readiness: Readiness,
     tallier: Tallier,
+    /// Batches sent, summed from every statistics document.
+    wire: super::wire_stats::WireTally,
 }
 
 impl Ctx {
@@ -118,6 +120,7 @@ impl Ctx {
             timeline,
             readiness,
             tallier: Tallier::default(),
+            wire: super::wire_stats::WireTally::default(),
         }
     }
 
@@ -129,6 +132,11 @@ impl Ctx {
     /// What librdkafka's statistics say about the requests sent, when asked.
     pub(super) fn tallier(&self) -> &Tallier {
         &self.tallier
+    }
+
+    /// The batches sent so far, from librdkafka's statistics.
+    pub(super) fn wire(&self) -> super::wire_stats::WireBatches {
+        self.wire.totals()
     }
 
     pub(super) fn lock(&self) -> std::sync::MutexGuard<'_, Inflight> {
@@ -158,6 +166,7 @@ impl ClientContext for Ctx {
     fn stats_raw(&self, statistics: &[u8]) {
         self.readiness.observe(statistics);
         self.tallier.observe(statistics);
+        self.wire.observe(statistics);
     }
 }
 

@@ -10,6 +10,7 @@ use apache_avro::Schema;
 
 use super::delivery::micros;
 use super::pace::Slot;
+use super::payload::{PayloadPlan, SizeDraw};
 use super::versions::{SchemaBoard, WriterVersion};
 use crate::avro::generate::{self, Generator, Sizes};
 use crate::avro::header::{Header, HeaderSlots};
@@ -34,6 +35,9 @@ pub(super) struct RecordDraw {
     schema: Arc<Schema>,
     schema_id: u32,
     sizes: Sizes,
+    plan: PayloadPlan,
+    /// Each record's string/bytes length, when sizes vary.
+    shape: Option<SizeDraw>,
     generator: Generator,
     slots: HeaderSlots,
     buf: Vec<u8>,
@@ -46,14 +50,17 @@ impl RecordDraw {
         schema: Arc<Schema>,
         schema_id: u32,
         sizes: Sizes,
+        plan: &PayloadPlan,
     ) -> Result<RecordDraw> {
         let slots = HeaderSlots::new(&schema).context("schema lacks kbench's header fields")?;
         let draw = RecordDraw {
             cfg,
-            generator: generator(&cfg, &schema, sizes)?,
+            generator: generator(&cfg, &schema, sizes, plan)?,
             schema,
             schema_id,
             sizes,
+            shape: plan.size_draw(seed(&cfg)),
+            plan: plan.clone(),
             slots,
             buf: Vec::with_capacity(1024),
         };
@@ -63,7 +70,7 @@ impl RecordDraw {
 
     /// From now on, records of version `v`.
     pub(super) fn switch_to(&mut self, v: &WriterVersion) -> Result<()> {
-        let next = Self::new(self.cfg, Arc::clone(&v.schema), v.id, v.sizes)
+        let next = Self::new(self.cfg, Arc::clone(&v.schema), v.id, v.sizes, &self.plan)
             .with_context(|| format!("switching to schema {} (id {})", v.label, v.id))?;
         *self = next;
         Ok(())
@@ -78,7 +85,7 @@ impl RecordDraw {
     /// decoding every one would cost more than drawing it, so the first one is checked, on a
     /// twin generator, before the loop — the loop then draws that same record again.
     fn check_first(&self) -> Result<()> {
-        let mut twin = generator(&self.cfg, &self.schema, self.sizes)?;
+        let mut twin = generator(&self.cfg, &self.schema, self.sizes, &self.plan)?;
         let header = Header {
             producer: self.cfg.id as i32,
             seq: 0,
@@ -99,6 +106,9 @@ impl RecordDraw {
             intended_us: (start_us + micros(slot.intended)) as i64,
             wall_ms: self.cfg.wall_origin_ms + ((start_us + micros(slot.actual)) / 1000) as i64,
         };
+        if let Some(shape) = &mut self.shape {
+            self.generator.set_value_len(shape.next_len());
+        }
         wire::start_frame(&mut self.buf, self.schema_id);
         self.generator
             .encode_stamped(&mut self.buf, &self.slots, &header);
@@ -106,14 +116,14 @@ impl RecordDraw {
     }
 }
 
-/// The generator of producer `cfg.id` for `schema`: seeded per producer so each draws its own
-/// records.
-fn generator(cfg: &Stamp, schema: &Schema, sizes: Sizes) -> Result<Generator> {
-    Ok(Generator::new(
-        schema,
-        cfg.seed ^ (u64::from(cfg.id) << 32),
-        sizes,
-    )?)
+/// Producer `cfg.id`'s seed: each producer draws its own records, sizes and keys.
+pub(super) fn seed(cfg: &Stamp) -> u64 {
+    cfg.seed ^ (u64::from(cfg.id) << 32)
+}
+
+/// The generator of producer `cfg.id` for `schema`, as compressible as `plan` asks.
+fn generator(cfg: &Stamp, schema: &Schema, sizes: Sizes, plan: &PayloadPlan) -> Result<Generator> {
+    Ok(Generator::new(schema, seed(cfg), sizes)?.with_repeat(plan.spec.repeat))
 }
 
 /// A producer following the run's schema board: it switches its draw to a newer version once

@@ -16,6 +16,7 @@ use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use super::delivery::{micros, Ctx};
 use super::draw::{Follow, RecordDraw, Stamp};
 use super::pace::{Clock, LagStats, Pacer, Slot};
+use super::payload::{KeyDraw, SentBytes};
 use super::ready::{self, Readiness};
 use super::schedule::{RateProfile, Schedule};
 use crate::audit::ledger::Ledger;
@@ -77,6 +78,8 @@ pub struct ProducerConfig {
     pub schema_id: u32,
     /// String, bytes and collection lengths of the generated records.
     pub sizes: Sizes,
+    /// Size spread, compressibility and keys of the records.
+    pub payload: super::payload::PayloadPlan,
     /// Seeds record generation; combined with `id` so each producer draws its own records.
     pub seed: u64,
     /// This producer's share of the rate.
@@ -134,6 +137,10 @@ pub struct ProducerReport {
     /// ProduceRequests and records sent, from the producer's last statistics; `None` when
     /// statistics are off or none came in time.
     pub requests: Option<super::tally::RequestTally>,
+    /// Value and key bytes handed to librdkafka.
+    pub bytes: SentBytes,
+    /// Batches as they left, from librdkafka's statistics (compressed size).
+    pub wire: super::wire_stats::WireBatches,
 }
 
 /// The schedule's clock: time since this producer's schedule starts, and one precise sleep per
@@ -178,6 +185,9 @@ fn client_config(cfg: &ProducerConfig) -> ClientConfig {
         // producer is ready (see `ready`) before its schedule starts and no record pays for a
         // connection set-up.
         .set("enable.sparse.connections", "false");
+    if cfg.payload.spec.keys != super::payload::KeyDist::None {
+        cc.set("partitioner", super::payload::KEYED_PARTITIONER);
+    }
     for (k, v) in &cfg.properties {
         cc.set(k, v);
     }
@@ -215,6 +225,7 @@ struct SendTotals {
     lag: LagStats,
     saturated: bool,
     queue_full: Duration,
+    bytes: SentBytes,
 }
 
 /// Run one producer to the end of its schedule (or until `stop`), then wait for every
@@ -242,7 +253,14 @@ pub fn run(
         start: cfg.start,
         wall_origin_ms: cfg.wall_origin_ms,
     };
-    let mut draw = RecordDraw::new(stamp, Arc::clone(&cfg.schema), cfg.schema_id, cfg.sizes)?;
+    let mut draw = RecordDraw::new(
+        stamp,
+        Arc::clone(&cfg.schema),
+        cfg.schema_id,
+        cfg.sizes,
+        &cfg.payload,
+    )?;
+    let keys = KeyDraw::new(cfg.payload.spec.keys, super::draw::seed(&stamp));
     // Delivery reports are served on a thread of their own, so each ack is timed when it arrives
     // while the sender sleeps precisely until its next intended send time.
     let sending_done = AtomicBool::new(false);
@@ -252,7 +270,7 @@ pub fn run(
                 producer.poll(Duration::from_millis(100));
             }
         });
-        let totals = send_all(&cfg, &producer, &mut draw, &stop);
+        let totals = send_all(&cfg, &producer, (&mut draw, keys), &stop);
         sending_done.store(true, Ordering::Relaxed);
         totals
     });
@@ -269,6 +287,8 @@ pub fn run(
         ready_after,
         waiting_for,
         requests,
+        bytes: totals.bytes,
+        wire: producer.context().wire(),
     })
 }
 
@@ -358,7 +378,7 @@ fn next_slot<C: Clock>(
 fn send_all(
     cfg: &ProducerConfig,
     producer: &BaseProducer<Ctx>,
-    draw: &mut RecordDraw,
+    (draw, mut keys): (&mut RecordDraw, Option<KeyDraw>),
     stop: &AtomicBool,
 ) -> SendTotals {
     let clock = SendClock {
@@ -368,9 +388,11 @@ fn send_all(
     let mut follow = Follow::new(cfg.board.as_deref(), cfg.id, draw);
     let mut sent = 0u64;
     let mut queue_full = Duration::ZERO;
+    let mut bytes = SentBytes::default();
     while let Some(slot) = next_slot(&mut pacer, stop, sent, cfg.max_records) {
         follow.before(draw, &slot);
-        queue_full += send_one(cfg, producer, draw, &slot);
+        let key = keys.as_mut().map(KeyDraw::next_key);
+        queue_full += send_one(cfg, producer, (draw.draw(&slot), key), &slot, &mut bytes);
         sent += 1;
     }
     SendTotals {
@@ -378,6 +400,7 @@ fn send_all(
         lag: pacer.lag_stats(),
         saturated: pacer.saturated(),
         queue_full,
+        bytes,
     }
 }
 
@@ -387,18 +410,22 @@ fn send_all(
 fn send_one(
     cfg: &ProducerConfig,
     producer: &BaseProducer<Ctx>,
-    draw: &mut RecordDraw,
+    (payload, key): (&[u8], Option<&[u8]>),
     slot: &Slot,
+    bytes: &mut SentBytes,
 ) -> Duration {
     let start_us = micros(cfg.start);
-    let payload = draw.draw(slot);
+    bytes.add(payload.len(), key.map_or(0, <[u8]>::len));
     producer.context().lock().on_send(
         slot.seq,
         start_us + micros(slot.intended),
         start_us + micros(slot.actual),
     );
-    let mut record = BaseRecord::<(), [u8], usize>::with_opaque_to(&cfg.topic, slot.seq as usize)
+    let mut record = BaseRecord::<[u8], [u8], usize>::with_opaque_to(&cfg.topic, slot.seq as usize)
         .payload(payload);
+    if let Some(k) = key {
+        record = record.key(k);
+    }
     let mut full_since = None;
     loop {
         match producer.send(record) {

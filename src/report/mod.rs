@@ -7,6 +7,7 @@ pub mod compare;
 pub mod font;
 pub mod html;
 mod judge;
+pub mod payload;
 pub mod phases;
 pub mod rebuild;
 pub mod requests;

@@ -71,6 +71,9 @@ pub struct Results {
     /// `[[consumer.cold]]` groups: when each started, caught up, and what it read.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cold_groups: Vec<crate::audit::cold::ColdGroupReport>,
+    /// Record sizes, compressibility, keys and the compression achieved.
+    #[serde(default)]
+    pub payload: Option<crate::report::payload::PayloadInfo>,
     /// Set when the run was cut short after its load began; every figure then covers the run
     /// up to the stop.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -195,6 +198,9 @@ pub struct Environment {
     /// kbench's own CPU time over the whole run (s).
     #[serde(default)]
     pub kbench_cpu_s: f64,
+    /// `[cluster.broker]` settings and the value each broker reported running with.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub broker_settings: Vec<crate::kafka::broker_config::BrokerSetting>,
 }
 
 /// The schema as registered, with the sizes records were generated with.
@@ -248,6 +254,12 @@ pub struct ProducerInfo {
     /// Seconds it waited for room in librdkafka's queue (the cluster holding it back).
     #[serde(default)]
     pub queue_full_s: f64,
+    /// Value and key bytes it handed to librdkafka.
+    #[serde(default)]
+    pub bytes: crate::load::payload::SentBytes,
+    /// Batches as they left it (compressed size), from librdkafka's statistics.
+    #[serde(default)]
+    pub wire: crate::load::wire_stats::WireBatches,
     /// Deliveries still unresolved when the flush timed out.
     pub unresolved: u64,
 }
@@ -367,6 +379,7 @@ fn judge(i: &Inputs<'_>, rate: &RateInfo) -> Vec<crate::slo::SloResult> {
 pub fn build(i: Inputs<'_>) -> Results {
     let rate = rate_info(&i);
     let mut slos = judge(&i, &rate);
+    let payload = crate::report::payload::info(i.scenario, &i.producers);
     let mut audit = i.verdict.clone();
     audit.in_flight = i.producers.iter().map(|p| p.unresolved).sum();
     if i.aborted.is_some() {
@@ -398,6 +411,7 @@ pub fn build(i: Inputs<'_>) -> Results {
         registry: i.registry,
         schemas: i.schemas,
         cold_groups: i.cold_groups,
+        payload: Some(payload),
         slos,
         aborted: i.aborted,
     }

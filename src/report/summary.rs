@@ -68,6 +68,16 @@ fn rate_and_resources(s: &mut String, r: &Results) {
             jvms.join(", ")
         }
     );
+    if let Some(p) = &r.payload {
+        let _ = writeln!(s, "{}", p.line());
+    }
+    for b in &e.broker_settings {
+        let _ = writeln!(
+            s,
+            "broker    {} = {} (reported by every broker)",
+            b.key, b.value
+        );
+    }
 }
 
 fn latency(s: &mut String, r: &Results) {

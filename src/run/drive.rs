@@ -206,6 +206,10 @@ fn producer_config(
 ) -> ProducerConfig {
     ProducerConfig {
         id,
+        payload: crate::load::payload::PayloadPlan {
+            spec: sc.payload.clone(),
+            model: base.payload.model,
+        },
         profile: window.share.clone(),
         start: window.start,
         duration: window.total,
@@ -226,6 +230,8 @@ fn producer_info(p: &ProducerReport) -> ProducerInfo {
         max_lag_us: p.lag.max_lag.as_micros() as u64,
         behind_count: p.lag.behind_count,
         queue_full_s: p.queue_full.as_secs_f64(),
+        bytes: p.bytes,
+        wire: p.wire,
         unresolved: p.unresolved,
     }
 }

@@ -25,6 +25,8 @@ pub(crate) struct StartedCluster {
     pub endpoints: Endpoints,
     pub versions: Versions,
     pub ready_s: f64,
+    /// `[cluster.broker]` as the brokers reported it once ready.
+    pub broker_settings: Vec<crate::kafka::broker_config::BrokerSetting>,
 }
 
 /// Step 1: the backend the scenario names, started and ready; `keep`: started to outlive
@@ -45,11 +47,16 @@ pub(crate) fn start_cluster(
         registry: backend.registry(),
     };
     let versions = backend.versions();
+    let ids: Vec<i32> = backend.node_ids().iter().map(|id| *id as i32).collect();
+    let ready_s = t0.elapsed().as_secs_f64();
+    let broker_settings =
+        crate::kafka::broker_config::verify(&endpoints.brokers, &ids, &sc.broker)?;
     Ok(StartedCluster {
         guard,
         endpoints,
         versions,
-        ready_s: t0.elapsed().as_secs_f64(),
+        ready_s,
+        broker_settings,
     })
 }
 
@@ -132,12 +139,13 @@ fn backend_for(sc: &Scenario) -> Result<(Box<dyn ClusterBackend>, StartOptions)>
     };
     let backend: Box<dyn ClusterBackend> = if let ClusterSpec::Docker { .. } = sc.cluster {
         Box::new(DockerBackend::connect(
-            Topology::default(),
+            Topology::default().with_broker_settings(&sc.broker),
             docker::DEFAULT_CLUSTER,
         )?)
     } else {
         let workdir = crate::paths::runs_dir()?.join(crate::paths::new_run_name(&sc.name));
-        let b = ProcessBackend::create(workdir, Topology::default())?;
+        let topo = Topology::default().with_broker_settings(&sc.broker);
+        let b = ProcessBackend::create(workdir, topo)?;
         // Network faults need every node in a namespace of its own; the default path keeps
         // the seed's loopback addresses.
         let network = sc.faults.iter().any(|f| f.action.is_network());

@@ -70,6 +70,8 @@ pub struct PreparedSchema {
     pub registered: Registered,
     /// Lengths of strings, bytes and collections.
     pub sizes: Sizes,
+    /// How its size follows string/bytes length (for record-size distributions).
+    pub model: Option<generate::LenModel>,
 }
 
 /// Add kbench's header to `avsc`, register it under `subject`, and calibrate value sizes to
@@ -89,7 +91,12 @@ pub fn prepare_schema(
         Some(target) => generate::calibrate(&registered.schema, seed, target)?,
         None => sizes,
     };
-    Ok(PreparedSchema { registered, sizes })
+    let model = generate::len_model(&registered.schema, seed)?;
+    Ok(PreparedSchema {
+        registered,
+        sizes,
+        model,
+    })
 }
 
 /// Recorders feed the aggregator through this pipe; the aggregator ends once every recorder
@@ -157,6 +164,10 @@ pub fn producer_base(
         board: None,
         schema_id: schema.registered.id,
         sizes: schema.sizes,
+        payload: crate::load::payload::PayloadPlan {
+            model: schema.model,
+            ..Default::default()
+        },
         seed,
         profile: RateProfile::Constant { rate: 0.0 },
         start: Duration::ZERO,

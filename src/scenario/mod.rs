@@ -1,19 +1,24 @@
 //! Scenario files (`scenarios/*.toml`) turned into a validated [`Scenario`]. Every problem is a
 //! [`ScenarioError`] naming file, line, column and field, and saying what is allowed.
 
+mod broker;
 mod cold;
 mod commands;
 pub mod evolve;
 mod faults;
 mod netfaults;
+mod payload;
 mod raw;
 pub mod search;
 pub mod security;
 pub mod source;
+pub mod sweep;
 mod validate;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_sweep;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -64,6 +69,12 @@ pub struct Scenario {
     pub slos: Vec<crate::slo::Slo>,
     /// `[search]`: a capacity search over rates instead of one run (`kbench sweep`).
     pub search: Option<search::CapacitySearch>,
+    /// `[cluster.broker]`: `server.properties` settings for every node kbench starts.
+    pub broker: Vec<(String, String)>,
+    /// Size spread, compressibility and keys of the records.
+    pub payload: crate::load::payload::PayloadSpec,
+    /// `[sweep]`: settings to run the scenario with, one step per combination of values.
+    pub sweep: Option<sweep::SweepSpec>,
     /// The file as written, echoed into results.json.
     pub text: String,
 }

@@ -21,6 +21,44 @@ pub struct RawScenario {
     #[serde(default)]
     pub slo: Option<BTreeMap<String, toml::Value>>,
     pub search: Option<RawSearch>,
+    pub sweep: Option<RawSweep>,
+}
+
+/// `[sweep]`: values of settings to run the scenario with, one step per combination.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSweep {
+    #[serde(rename = "parameter")]
+    pub parameters: Vec<RawParameter>,
+    pub budget: Option<String>,
+}
+
+/// `[[sweep.parameter]]`: one of the section fields names the setting.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawParameter {
+    pub producer: Option<String>,
+    pub consumer: Option<String>,
+    pub topic: Option<String>,
+    pub schema: Option<String>,
+    pub broker: Option<String>,
+    pub values: Vec<toml::Value>,
+}
+
+impl RawParameter {
+    /// (section, setting) for each section field given.
+    pub fn named(&self) -> Vec<(&'static str, &str)> {
+        [
+            ("producer", &self.producer),
+            ("consumer", &self.consumer),
+            ("topic", &self.topic),
+            ("schema", &self.schema),
+            ("broker", &self.broker),
+        ]
+        .into_iter()
+        .filter_map(|(s, v)| v.as_deref().map(|v| (s, v)))
+        .collect()
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -61,6 +99,9 @@ pub struct RawCluster {
     /// Per-node values for the command templates: `[cluster.nodes.1] host = "..."`.
     #[serde(default)]
     pub nodes: BTreeMap<String, BTreeMap<String, String>>,
+    /// `server.properties` settings for every node kbench starts.
+    #[serde(default)]
+    pub broker: BTreeMap<String, toml::Value>,
 }
 
 /// `[cluster.security]` (also the `[security]` table of a `--security` file).
@@ -120,7 +161,9 @@ pub struct RawSchema {
     pub string_length: Option<usize>,
     pub bytes_length: Option<usize>,
     pub collection_length: Option<usize>,
-    pub record_size: Option<usize>,
+    /// One size, `{ min, max }` or `{ sizes, weights }`.
+    pub record_size: Option<toml::Value>,
+    pub repeat: Option<f64>,
     pub compatibility: Option<String>,
     #[serde(default)]
     pub evolve: Vec<RawEvolve>,
@@ -159,6 +202,8 @@ pub struct RawProducer {
     pub ramp: Option<RawRamp>,
     pub acks: Option<toml::Value>,
     pub idempotence: Option<bool>,
+    /// `"none"`, `{ count }` or `{ count, distribution = "zipf", exponent }`.
+    pub keys: Option<toml::Value>,
     #[serde(default)]
     pub properties: BTreeMap<String, toml::Value>,
 }

@@ -38,6 +38,8 @@ fn shipped_scenarios_are_valid() {
         "steady.toml",
         "failover.toml",
         "capacity.toml",
+        "sweep-linger.toml",
+        "sweep-session-timeout.toml",
         "external-secure.toml",
     ] {
         let sc = Scenario::load(&scenarios_dir().join(name)).unwrap_or_else(|e| panic!("{e}"));

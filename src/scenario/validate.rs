@@ -265,14 +265,12 @@ fn schema_section(src: &Source, raw: &RawSchema, total: Duration) -> R<SchemaSpe
             ))
         }
     };
-    if raw.record_size.is_some() && (raw.string_length.is_some() || raw.bytes_length.is_some()) {
+    let (record_size, _) = super::payload::record_size(src, raw.record_size.as_ref())?;
+    if record_size.is_some() && (raw.string_length.is_some() || raw.bytes_length.is_some()) {
         return Err(src.error(
             "schema.record_size",
             "give either record_size or string_length/bytes_length, not both",
         ));
-    }
-    if raw.record_size == Some(0) || raw.record_size.is_some_and(|s| s > 16 << 20) {
-        return Err(src.error("schema.record_size", "must be between 1 and 16777216 bytes"));
     }
     let d = Sizes::default();
     Ok(SchemaSpec {
@@ -284,7 +282,7 @@ fn schema_section(src: &Source, raw: &RawSchema, total: Duration) -> R<SchemaSpe
             bytes_len: raw.bytes_length.unwrap_or(d.bytes_len),
             collection_len: raw.collection_length.unwrap_or(d.collection_len),
         },
-        record_size: raw.record_size,
+        record_size,
         compatibility: super::evolve::compatibility(src, raw.compatibility.as_deref())?,
         evolve: super::evolve::entries(src, &raw.evolve, total)?,
     })
@@ -450,6 +448,15 @@ pub fn validate(src: Source) -> R<Scenario> {
         rate_shape: raw.producer.steps.is_some() || raw.producer.ramp.is_some(),
     };
     let search = super::search::section(&src, raw.search.as_ref(), timed)?;
+    let broker = super::broker::settings(&src, &raw.cluster.broker, cluster.kind())?;
+    let payload = super::payload::spec(
+        &src,
+        super::payload::record_size(&src, raw.schema.record_size.as_ref())?.1,
+        super::payload::repeat(&src, raw.schema.repeat)?,
+        super::payload::keys(&src, raw.producer.keys.as_ref())?,
+        !schema.evolve.is_empty(),
+    )?;
+    let sweep = super::sweep::section(&src, raw.sweep.as_ref())?;
     Ok(Scenario {
         file: src.path.clone(),
         name: run.name,
@@ -468,6 +475,9 @@ pub fn validate(src: Source) -> R<Scenario> {
         faults,
         slos,
         search,
+        broker,
+        payload,
+        sweep,
         text: src.text.clone(),
     })
 }

@@ -1,9 +1,13 @@
-//! `kbench sweep`: a capacity search on one cluster. The driver above `Run`: it starts the
-//! cluster once, asks the search which rate to try, runs each step as an ordinary measured run
-//! (`run::measure`, into `steps/NN-<rate>/` with its own results and report), judges it, and
-//! writes one `sweep.json` and one `index.html` over every step. The cluster is torn down at
-//! the end, also on error and Ctrl-C.
+//! `kbench sweep`: many measured runs under one driver, one report. Two kinds: a capacity
+//! search (`[search]`: which rate to try next, `capacity`) on one cluster, and a parameter
+//! sweep (`[sweep]`: every combination of setting values, `grid`, each a run or a search of
+//! its own). Every step is an ordinary run (`run::measure`) with its own results and report;
+//! `sweep.json` holds them all, `index.html` draws them. The cluster is torn down at the end,
+//! also on error and Ctrl-C.
 
+mod capacity;
+pub mod grid;
+mod grid_page;
 mod page;
 pub mod search;
 mod step;
@@ -15,13 +19,23 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::progress::Progress;
-use crate::run::{measure, start_cluster};
+use crate::run::start_cluster;
 use crate::scenario::Scenario;
-use search::{Answer, Search, Stop};
+use search::{Answer, Stop};
 pub use step::StepRecord;
 
 /// Bumped whenever a field of `sweep.json` changes meaning or goes away.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
+
+/// Which kind of sweep ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SweepKind {
+    /// A capacity search over rates (`[search]`).
+    Capacity,
+    /// Combinations of setting values (`[sweep]`).
+    Parameters,
+}
 
 /// Everything a sweep found, as `sweep.json` holds it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -34,19 +48,25 @@ pub struct SweepResults {
     pub scenario: String,
     /// The scenario file.
     pub file: String,
+    /// Capacity search or parameter sweep.
+    pub kind: SweepKind,
     /// The objectives every step was judged by, e.g. `ack_p99_ms <= 50`.
     pub objectives: Vec<String>,
-    /// Settle (warm-up) and measured time of every step, s.
+    /// Settle (warm-up) time of every step, s.
     pub settle_s: f64,
     /// Measured window of every step, s.
     pub measure_s: f64,
-    /// Precision asked for.
+    /// Precision asked for (capacity searches).
     pub precision: f64,
-    /// Every step, in order.
+    /// A capacity search's steps, in order (a parameter sweep's are in `points`).
     pub steps: Vec<StepRecord>,
-    /// What the steps say.
-    pub answer: Answer,
-    /// The answer in one sentence.
+    /// What a capacity search's steps say.
+    pub answer: Option<Answer>,
+    /// A parameter sweep's parameters.
+    pub parameters: Vec<crate::scenario::sweep::Parameter>,
+    /// A parameter sweep's combinations, in order.
+    pub points: Vec<grid::PointRecord>,
+    /// The outcome in one sentence.
     pub conclusion: String,
     /// When it started and ended (RFC 3339, UTC).
     pub started_at: String,
@@ -61,96 +81,108 @@ pub struct SweepOptions {
     pub reports_dir: PathBuf,
 }
 
-/// Run the capacity search of `sc` (its `[search]`) and write `sweep.json` and `index.html`.
+/// Run the capacity search (`[search]`) or parameter sweep (`[sweep]`) of `sc`, and write
+/// `sweep.json` and `index.html`.
 pub fn sweep(sc: &Scenario, opts: &SweepOptions) -> Result<(PathBuf, SweepResults)> {
-    let Some(spec) = &sc.search else {
+    if sc.search.is_none() && sc.sweep.is_none() {
         bail!(
-            "{} has no [search] section: `kbench sweep` runs a capacity search (see README, \
-             \"Capacity\"); for one run use `kbench run`",
+            "{} has neither [search] nor [sweep]: `kbench sweep` runs a capacity search or a \
+             parameter sweep (see README, \"Capacity and sweeps\"); for one run use `kbench run`",
             sc.file.display()
         );
-    };
+    }
     let progress = Progress::new();
     let dir = crate::run::report_dir(&opts.reports_dir, &sc.name)?;
-    let started_at = crate::timefmt::now_rfc3339();
-    let mut cluster = start_cluster(sc, &progress, false)?;
-    let mut search = Search::new(spec.spec.clone());
-    let t0 = Instant::now();
-    let step_time = sc.total_duration() + sc.drain_timeout.min(sc.total_duration());
-    let mut steps = Vec::new();
-    let outcome = loop {
-        let Some((rate, purpose)) = search.next_step() else {
-            break Ok(());
-        };
-        if t0.elapsed() + step_time > spec.budget {
-            search.stop(Stop::Budget);
-            break Ok(());
-        }
-        let index = steps.len();
-        progress.note(&format!(
-            "step {}: {rate:.0} records/s ({purpose:?})",
-            index + 1
-        ));
-        let rel = format!("steps/{:02}-{rate:.0}", index + 1);
-        let step_dir = dir.join(&rel);
-        std::fs::create_dir_all(&step_dir)
-            .with_context(|| format!("cannot create {}", step_dir.display()))?;
-        let results = match measure(
-            &step::scenario(sc, index, rate),
-            &mut cluster,
-            &step_dir,
-            &progress,
-        ) {
-            Ok(r) => r,
-            Err(e) => break Err(e),
-        };
-        let verdict = step::verdict(&results);
-        progress.note(&format!("step {}: {}", index + 1, describe(&verdict)));
-        steps.push(StepRecord::of(
-            index + 1,
-            purpose,
-            &results,
-            verdict.clone(),
-            rel,
-        ));
-        search.record(rate, purpose, verdict);
-        if results.aborted.is_some() {
-            search.stop(Stop::Interrupted);
-            break Ok(());
-        }
-    };
-    let (teardown, _) = cluster.finish(false, &sc.topic.name);
-    if outcome.is_err() {
-        search.stop(Stop::Interrupted);
-    }
-    let results = SweepResults {
+    let mut results = SweepResults {
         format_version: FORMAT_VERSION,
         kbench_version: env!("CARGO_PKG_VERSION").into(),
         scenario: sc.name.clone(),
         file: sc.file.display().to_string(),
-        objectives: (sc.slos.iter())
-            .map(|s| {
-                format!(
-                    "{} {} {}",
-                    s.objective.key(),
-                    s.objective.op().as_str(),
-                    s.limit
-                )
-            })
-            .collect(),
+        kind: SweepKind::Capacity,
+        objectives: objectives(sc),
         settle_s: sc.warmup.as_secs_f64(),
         measure_s: sc.duration.as_secs_f64(),
-        precision: spec.spec.precision,
-        conclusion: conclusion(&search.answer(), spec.spec.precision),
-        answer: search.answer(),
-        steps,
-        started_at,
-        finished_at: crate::timefmt::now_rfc3339(),
+        precision: sc.search.as_ref().map_or(0.0, |s| s.spec.precision),
+        steps: Vec::new(),
+        answer: None,
+        parameters: Vec::new(),
+        points: Vec::new(),
+        conclusion: String::new(),
+        started_at: crate::timefmt::now_rfc3339(),
+        finished_at: String::new(),
     };
+    let error = match &sc.sweep {
+        Some(spec) => parameters(spec, &dir, &progress, &mut results),
+        None => capacity(sc, &dir, &progress, &mut results)?,
+    };
+    results.finished_at = crate::timefmt::now_rfc3339();
     write(&dir, &results)?;
-    outcome?;
-    teardown.context("tearing the cluster down")?;
+    if let Some(e) = error {
+        return Err(e);
+    }
     Ok((dir, results))
+}
+
+/// The objectives as `key op limit`.
+fn objectives(sc: &Scenario) -> Vec<String> {
+    (sc.slos.iter())
+        .map(|s| {
+            format!(
+                "{} {} {}",
+                s.objective.key(),
+                s.objective.op().as_str(),
+                s.limit
+            )
+        })
+        .collect()
+}
+
+/// A capacity search on a cluster of its own; the error that cut it short, if one did.
+fn capacity(
+    sc: &Scenario,
+    dir: &Path,
+    progress: &Progress,
+    out: &mut SweepResults,
+) -> Result<Option<anyhow::Error>> {
+    let spec = sc.search.as_ref().expect("checked by the caller");
+    let t0 = Instant::now();
+    let mut cluster = start_cluster(sc, progress, false)?;
+    let place = capacity::Place {
+        dir,
+        prefix: String::new(),
+        deadline: t0 + spec.budget,
+    };
+    let found = capacity::search(sc, spec, &mut cluster, &place, progress);
+    let (teardown, _) = cluster.finish(false, &sc.topic.name);
+    out.conclusion = conclusion(&found.answer, spec.spec.precision);
+    out.steps = found.steps;
+    out.answer = Some(found.answer);
+    Ok(found
+        .error
+        .or(teardown.context("tearing the cluster down").err()))
+}
+
+/// A parameter sweep; the error that cut it short, if one did.
+fn parameters(
+    spec: &crate::scenario::sweep::SweepSpec,
+    dir: &Path,
+    progress: &Progress,
+    out: &mut SweepResults,
+) -> Option<anyhow::Error> {
+    let swept = grid::run(spec, dir, progress);
+    out.kind = SweepKind::Parameters;
+    out.parameters = spec.parameters.clone();
+    let done = swept.points.len();
+    out.points = swept.points;
+    out.conclusion = match (&swept.stopped, &swept.error) {
+        (_, Some(e)) => format!(
+            "stopped after {done} of {} combinations: {e:#}",
+            spec.points.len()
+        ),
+        (Some(why), None) => format!("{done} of {} combinations run: {why}", spec.points.len()),
+        (None, None) => format!("all {} combinations run", spec.points.len()),
+    };
+    swept.error
 }
 
 /// A verdict in a few words, for the progress line and tables.
@@ -169,8 +201,10 @@ pub fn conclusion(a: &Answer, precision: f64) -> String {
     let up = a.next_up.map(rate);
     match (a.stop, cap, up) {
         (Some(Stop::Found), Some(c), Some(u)) => format!(
-            "capacity {c}: it passed {} time(s) and {u} failed (known to ±{:.1} %, asked ±{:.1} %)",
+            "capacity {c}: it passed {} time(s) and {u} failed {} time(s) (known to ±{:.1} %, \
+             asked ±{:.1} %)",
             a.confirmations + 1,
+            a.next_up_runs.max(1),
             a.precision.unwrap_or(0.0) * 100.0,
             precision * 100.0
         ),

@@ -10,8 +10,8 @@ use anyhow::{Context, Result};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::search::Verdict;
-use super::{describe, SweepResults};
+use super::search::{Purpose, Verdict};
+use super::{describe, StepRecord, SweepResults};
 use crate::report::charts::{
     axis_font, de, legend_font, log_ticks, render, stroke, tick_font, title_font, Draw, BLUE,
     FAULT, GREEN, GREY, INK, ORANGE, VERMILLION, WIDTH,
@@ -21,16 +21,19 @@ use crate::report::html::{esc, inline_svg, stylesheet};
 /// One latency figure of a step.
 type Pick = fn(&super::StepRecord) -> Option<f64>;
 
-/// The latency curve over every step.
-struct Curve<'a> {
-    r: &'a SweepResults,
+/// The latency curve over a search's judged steps.
+pub(super) struct Curve<'a> {
+    /// The steps, warm-up included (it is left out of the curve).
+    pub steps: &'a [StepRecord],
+    /// The capacity found.
+    pub capacity: Option<f64>,
     /// The first latency objective's limit (ms), e.g. `ack_p99_ms = 50`.
-    slo_ms: Option<(String, f64)>,
+    pub slo_ms: Option<(String, f64)>,
 }
 
 /// `ack_pNN_ms <= L` among the objectives, as (key, L).
-fn latency_objective(r: &SweepResults) -> Option<(String, f64)> {
-    r.objectives.iter().find_map(|o| {
+pub(super) fn latency_objective(objectives: &[String]) -> Option<(String, f64)> {
+    objectives.iter().find_map(|o| {
         let (key, limit) = o.split_once(" <= ")?;
         let limit: f64 = limit.parse().ok()?;
         (key.starts_with("ack_p") && key.ends_with("_ms")).then(|| (key.to_string(), limit))
@@ -50,7 +53,9 @@ impl Draw for Curve<'_> {
                 title_font(),
             )
             .map_err(de)?;
-        let steps = &self.r.steps;
+        let steps: Vec<&StepRecord> = (self.steps.iter())
+            .filter(|s| s.purpose != Purpose::WarmUp)
+            .collect();
         let lat = |f: fn(&super::StepRecord) -> Option<f64>| {
             steps
                 .iter()
@@ -94,7 +99,7 @@ impl Draw for Curve<'_> {
                 .label(format!("objective {key} = {limit} ms"))
                 .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], stroke(FAULT, 2)));
         }
-        if let Some(cap) = self.r.answer.capacity {
+        if let Some(cap) = self.capacity {
             chart
                 .draw_series(LineSeries::new(
                     vec![(cap, y_lo), (cap, y_hi)],
@@ -151,14 +156,18 @@ impl Draw for Curve<'_> {
     }
 }
 
-/// `index.html` and `charts/capacity-curve.{svg,png}` into `dir`.
+/// `index.html` and its charts into `dir`.
 pub(super) fn write(dir: &Path, r: &SweepResults) -> Result<()> {
     let charts = dir.join("charts");
     std::fs::create_dir_all(&charts)
         .with_context(|| format!("cannot create {}", charts.display()))?;
+    if r.kind == super::SweepKind::Parameters {
+        return super::grid_page::write(dir, r);
+    }
     let curve = Curve {
-        r,
-        slo_ms: latency_objective(r),
+        steps: &r.steps,
+        capacity: r.answer.as_ref().and_then(|a| a.capacity),
+        slo_ms: latency_objective(&r.objectives),
     };
     let caption = "Each point is one step's measured window: x is the rate the cluster \
                    acknowledged, y its ack latency from the intended send time. Crosses are \
@@ -166,21 +175,8 @@ pub(super) fn write(dir: &Path, r: &SweepResults) -> Result<()> {
                    the search never counts as passes.";
     let chart = render(&charts, "capacity-curve", "Capacity curve", caption, &curve)?;
     let mut s = String::new();
-    let _ = write!(
-        s,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>kbench sweep \
-         {name}</title><style>{css}</style></head><body>\n<h1>Capacity search: {name}</h1>\n\
-         <p class=\"meta\">{file} · {start} to {end} · every step: {settle:.0} s settle + \
-         {measure:.0} s measured, on one cluster</p>\n",
-        name = esc(&r.scenario),
-        css = stylesheet(),
-        file = esc(&r.file),
-        start = esc(&r.started_at),
-        end = esc(&r.finished_at),
-        settle = r.settle_s,
-        measure = r.measure_s,
-    );
-    let class = match r.answer.stop {
+    head(&mut s, r, "Capacity search", "on one cluster");
+    let class = match r.answer.as_ref().and_then(|a| a.stop) {
         Some(super::search::Stop::Found) | Some(super::search::Stop::AtMax) => "ok",
         Some(super::search::Stop::GeneratorLimit) | Some(super::search::Stop::Budget) => "warn",
         _ => "fail",
@@ -201,20 +197,47 @@ pub(super) fn write(dir: &Path, r: &SweepResults) -> Result<()> {
         inline_svg(&chart.svg, &chart.title),
         esc(caption)
     );
-    steps_table(&mut s, r);
+    steps_table(&mut s, "Steps", &r.steps);
+    finish(dir, s)
+}
+
+/// The page's head, title and the line saying how every step ran.
+pub(super) fn head(s: &mut String, r: &SweepResults, title: &str, on: &str) {
+    let _ = write!(
+        s,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>kbench sweep \
+         {name}</title><style>{css}</style></head><body>\n<h1>{title}: {name}</h1>\n\
+         <p class=\"meta\">{file} · {start} to {end} · every step: {settle:.0} s settle + \
+         {measure:.0} s measured, {on}</p>\n",
+        name = esc(&r.scenario),
+        title = esc(title),
+        css = stylesheet(),
+        file = esc(&r.file),
+        start = esc(&r.started_at),
+        end = esc(&r.finished_at),
+        settle = r.settle_s,
+        measure = r.measure_s,
+        on = esc(on),
+    );
+}
+
+/// The page closed and written as `dir/index.html`.
+pub(super) fn finish(dir: &Path, mut s: String) -> Result<()> {
     s.push_str("</body></html>\n");
     let index = dir.join("index.html");
     std::fs::write(&index, s).with_context(|| format!("cannot write {}", index.display()))
 }
 
-fn steps_table(s: &mut String, r: &SweepResults) {
+/// One row per step, linking to its own report.
+pub(super) fn steps_table(s: &mut String, title: &str, steps: &[StepRecord]) {
+    let _ = writeln!(s, "<h2>{}</h2>", esc(title));
     s.push_str(
-        "<h2>Steps</h2>\n<table class=\"steps\"><thead><tr><th>step</th><th>why</th><th>target \
+        "<table class=\"steps\"><thead><tr><th>step</th><th>why</th><th>target \
          (records/s)</th><th>achieved (records/s)</th><th>p50 (ms)</th><th>p99 (ms)</th>\
          <th>p99.9 (ms)</th><th>verdict</th><th>report</th></tr></thead>\n<tbody>\n",
     );
     let ms = |v: Option<f64>| v.map_or("—".into(), |v| format!("{v:.2}"));
-    for st in &r.steps {
+    for st in steps {
         let class = match st.verdict {
             Verdict::Pass => "pass",
             Verdict::Fail { .. } => "fail",

@@ -1,7 +1,9 @@
 //! The capacity search as pure logic: which rate to try next, and what the steps so far say.
 //! Coarse steps up (each rate × `factor`) until a step fails, then bisection between the
 //! highest passing rate and the lowest failing one until they are within `precision` of each
-//! other, then the highest passing rate run again to confirm it. A step whose generator could
+//! other, then the highest passing rate run again to confirm it and the lowest failing one
+//! run again to check that it fails for good (a failure that does not repeat moves the edge
+//! up and the search goes on from there). A step whose generator could
 //! not offer its rate is inconclusive: it bounds what kbench can measure from above, never
 //! counts as a pass, and an answer bounded by one says so instead of claiming a capacity. An
 //! inconclusive step is run once more before it is believed.
@@ -39,6 +41,13 @@ pub enum Purpose {
     Bisect,
     /// Running the highest passing rate again.
     Confirm,
+    /// Running the lowest failing rate again.
+    Recheck,
+    /// One combination of a parameter sweep, at the scenario's own rate.
+    Combination,
+    /// Before the search: the cluster's JIT and caches warmed at the first rate; not judged.
+    #[serde(rename = "warm-up")]
+    WarmUp,
 }
 
 /// Why the search ended.
@@ -82,6 +91,9 @@ pub struct Answer {
     pub next_up: Option<f64>,
     /// Whether `next_up` was inconclusive rather than failed.
     pub next_up_inconclusive: bool,
+    /// How many times `next_up` was run (each time failing or inconclusive, at its latest).
+    #[serde(default)]
+    pub next_up_runs: u32,
     /// How many times the capacity step passed when run again.
     pub confirmations: u32,
     /// `(next_up − capacity) / capacity`.
@@ -199,11 +211,19 @@ impl Search {
         if self.confirmed == 0 {
             return Some((lo, Purpose::Confirm));
         }
+        if !inconclusive && self.runs(hi) == 1 {
+            return Some((hi, Purpose::Recheck));
+        }
         self.end(if inconclusive {
             Stop::GeneratorLimit
         } else {
             Stop::Found
         })
+    }
+
+    /// How many steps ran at `rate`.
+    fn runs(&self, rate: f64) -> u32 {
+        self.steps.iter().filter(|t| t.rate == rate).count() as u32
     }
 
     fn end(&mut self, why: Stop) -> Option<(f64, Purpose)> {
@@ -250,6 +270,7 @@ impl Search {
             capacity: lo,
             next_up: hi.map(|h| h.0),
             next_up_inconclusive: hi.is_some_and(|h| h.1),
+            next_up_runs: hi.map_or(0, |h| self.runs(h.0)),
             confirmations: self.confirmed,
             precision: lo.zip(hi).map(|(l, (h, _))| (h - l) / l),
             stop: self.stop,

@@ -97,7 +97,13 @@ fn finds_the_edge_within_its_precision_and_confirms_it() {
     assert!(a.precision.unwrap() <= 0.05 && !a.next_up_inconclusive);
     assert_eq!(a.confirmations, 1);
     let last = s.steps().last().unwrap();
-    assert_eq!((last.rate, last.purpose), (cap, Purpose::Confirm));
+    let up = a.next_up.unwrap();
+    assert_eq!((last.rate, last.purpose), (up, Purpose::Recheck));
+    assert_eq!(a.next_up_runs, 2, "the lowest failure failed twice");
+    assert!(s
+        .steps()
+        .iter()
+        .any(|t| (t.rate, t.purpose) == (cap, Purpose::Confirm)));
     assert!(s.steps().len() < 20, "{} steps", s.steps().len());
 }
 
@@ -225,4 +231,37 @@ fn an_inconclusive_step_is_run_once_more_before_it_is_believed() {
     let a = s.answer();
     assert_eq!(a.stop, Some(Stop::Found), "{a:?}");
     assert!((m.edge() - a.capacity.unwrap()) / m.edge() <= 0.05);
+}
+
+#[test]
+fn a_lowest_failure_that_passes_when_rechecked_moves_the_edge_up() {
+    let mut m = Model::cluster(30_000.0);
+    let clean = run(&mut Model::cluster(30_000.0), spec()).answer();
+    // The rate just above the clean answer fails once, by chance, on its first run.
+    let mut s = Search::new(spec());
+    let mut failed_once = false;
+    while let Some((rate, purpose)) = s.next_step() {
+        let v = if rate == clean.next_up.unwrap() && !failed_once {
+            failed_once = true;
+            Verdict::Fail {
+                failed: vec!["ack_p99_ms 60 > 50".into()],
+            }
+        } else {
+            m.step(rate)
+        };
+        s.record(rate, purpose, v);
+    }
+    let a = s.answer();
+    assert!(failed_once);
+    assert!(
+        s.steps().iter().any(|t| t.purpose == Purpose::Recheck),
+        "{:?}",
+        s.steps()
+    );
+    assert_eq!(a.stop, Some(Stop::Found), "{a:?}");
+    assert!(a.capacity.unwrap() <= m.edge());
+    assert!(
+        a.next_up_runs >= 2 || a.next_up.unwrap() > clean.next_up.unwrap(),
+        "{a:?}"
+    );
 }

@@ -1,13 +1,19 @@
-//! One step of a capacity search: the scenario run at one constant rate (its own name, its
-//! warm-up as the settle time), and the step's verdict from its results — the same objectives
-//! and audit a single run is judged by, plus the search's honesty rule: a step whose generator
-//! could not offer the rate by itself is inconclusive, one the cluster held back is a failure.
+//! One step of a sweep: the scenario run once on the running cluster (its warm-up as the
+//! settle time) into a directory of its own, and its verdict — the same objectives and audit
+//! a single run is judged by, plus the search's honesty rule: a step whose generator could not
+//! offer the rate by itself is inconclusive, one the cluster held back is a failure.
 
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use super::search::{Purpose, Verdict};
 use crate::load::schedule::RateProfile;
+use crate::progress::Progress;
 use crate::report::results::Results;
+use crate::run::{measure, StartedCluster};
 use crate::scenario::Scenario;
 
 /// Waiting this long in total for room in librdkafka's queue means the cluster, not the
@@ -15,11 +21,58 @@ use crate::scenario::Scenario;
 const HELD_BACK_S: f64 = 0.5;
 
 /// The scenario of step `index` at `rate` records/s.
-pub fn scenario(sc: &Scenario, index: usize, rate: f64) -> Scenario {
+pub fn at_rate(sc: &Scenario, index: usize, rate: f64) -> Scenario {
     let mut step = sc.clone();
     step.name = format!("{}-step{:02}", sc.name, index + 1);
     step.producer.rate = RateProfile::Constant { rate };
     step
+}
+
+/// About how long one run of `sc` takes on a running cluster: its load and a drain.
+pub fn duration(sc: &Scenario) -> Duration {
+    sc.total_duration() + sc.drain_timeout.min(sc.total_duration())
+}
+
+/// Where step `index` goes: `dir/rel`.
+pub struct At<'a> {
+    /// 0-based.
+    pub index: usize,
+    /// The sweep's directory.
+    pub dir: &'a Path,
+    /// The step's directory, relative to it.
+    pub rel: String,
+}
+
+/// Run `sc` as step `at` on `cluster`: its record (full results inside) and whether it was cut
+/// short.
+pub fn run(
+    sc: &Scenario,
+    cluster: &mut StartedCluster,
+    at: At<'_>,
+    purpose: Purpose,
+    progress: &Progress,
+) -> Result<(StepRecord, bool)> {
+    let n = at.index + 1;
+    let rate = match &sc.producer.rate {
+        RateProfile::Constant { rate } => format!("{rate:.0} records/s"),
+        _ => "the scenario's rate profile".into(),
+    };
+    progress.note(&format!("step {n}: {rate} ({purpose:?})"));
+    let dir = at.dir.join(&at.rel);
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let results = measure(sc, cluster, &dir, progress)?;
+    let verdict = match purpose {
+        Purpose::WarmUp => Verdict::Inconclusive {
+            reason: "warm-up: not judged".into(),
+        },
+        _ => verdict(&results),
+    };
+    progress.note(&format!("step {n}: {}", super::describe(&verdict)));
+    let aborted = results.aborted.is_some();
+    Ok((
+        StepRecord::of(n, purpose, results, verdict, at.rel),
+        aborted,
+    ))
 }
 
 /// What step `r` showed.
@@ -74,8 +127,8 @@ pub fn verdict(r: &Results) -> Verdict {
 }
 
 /// One step as the sweep's results keep it: what was asked, what came of it, where its run
-/// directory is.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// directory is, and its full results.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StepRecord {
     /// 1, 2, ...
     pub index: usize,
@@ -96,13 +149,22 @@ pub struct StepRecord {
     pub ack_p99_9_ms: Option<f64>,
     /// The generator fell behind its schedule.
     pub generator_saturated: bool,
+    /// Longest time any partition got no ack, s (the failover window of a run with faults).
+    #[serde(default)]
+    pub max_unavailability_s: f64,
+    /// Key + value bytes ÷ batch bytes on the wire.
+    #[serde(default)]
+    pub compression_ratio: Option<f64>,
     /// Its run directory, relative to the sweep's.
     pub dir: String,
+    /// The step's whole results.json.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub results: Option<Box<Results>>,
 }
 
 impl StepRecord {
     /// The record of step `index` from its results.
-    pub fn of(index: usize, purpose: Purpose, r: &Results, verdict: Verdict, dir: String) -> Self {
+    pub fn of(index: usize, purpose: Purpose, r: Results, verdict: Verdict, dir: String) -> Self {
         let measured = (r.phases.iter()).find(|p| p.name == "measured");
         let ack = measured.and_then(|p| p.latency.get("ack_corrected"));
         let ms = |us: u64| us as f64 / 1e3;
@@ -116,7 +178,10 @@ impl StepRecord {
             ack_p99_ms: ack.map(|q| ms(q.p99_us)),
             ack_p99_9_ms: ack.map(|q| ms(q.p99_9_us)),
             generator_saturated: r.rate.generator_saturated,
+            max_unavailability_s: r.max_unavailability_s(),
+            compression_ratio: r.payload.as_ref().and_then(|p| p.compression_ratio),
             dir,
+            results: Some(Box::new(r)),
         }
     }
 }

@@ -231,6 +231,11 @@ fn environment(s: &mut String, r: &Results) {
     scenario_table(s, r);
     environment_table(s, r);
     rate_table(s, r);
+    if let Some(p) = &r.payload {
+        let rows = p.rows();
+        let rows: Vec<(&str, String)> = rows.iter().map(|(k, v)| (*k, v.clone())).collect();
+        kv_table(s, "Payload", &rows);
+    }
     s.push_str("</div>\n</section>\n");
 }
 
@@ -294,11 +299,31 @@ fn environment_table(s: &mut String, r: &Results) {
                     env.jvm_tuning.join("; ")
                 },
             ),
+            ("broker settings", broker_settings(env)),
             ("consumer drain", fmt_s(env.drain_s, 2)),
             ("CPUs", env.cpus.to_string()),
             ("OS", env.os.clone()),
         ],
     );
+}
+
+/// `[cluster.broker]` with each broker's reported value, or the defaults.
+fn broker_settings(env: &crate::report::results::Environment) -> String {
+    if env.broker_settings.is_empty() {
+        return "Kafka's defaults (kbench's layout only)".into();
+    }
+    (env.broker_settings.iter())
+        .map(|b| {
+            let brokers: Vec<String> = b.reported.keys().map(|id| id.to_string()).collect();
+            format!(
+                "{} = {} (reported by brokers {})",
+                b.key,
+                b.value,
+                brokers.join(", ")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 fn rate_table(s: &mut String, r: &Results) {

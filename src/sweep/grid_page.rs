@@ -1,0 +1,293 @@
+//! A parameter sweep's `index.html`: one chart per parameter — the sweep's figure (capacity,
+//! failover window or ack p99, by what each combination ran) and a second figure against the
+//! parameter's values, one line per combination of the other parameters — then one table of
+//! every combination linking to each run's own report.
+
+use std::fmt::Write;
+use std::path::Path;
+
+use anyhow::Result;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::grid::{PointMode, PointRecord};
+use super::search::Verdict;
+use super::{describe, SweepResults};
+use crate::report::charts::{
+    axis_font, de, legend_font, render, stroke, tick_font, title_font, Draw, INK, SERIES, WIDTH,
+};
+use crate::report::html::{esc, inline_svg};
+use crate::scenario::sweep::Parameter;
+
+/// One figure of a combination.
+struct Figure {
+    title: &'static str,
+    /// Its column heading.
+    short: &'static str,
+    unit: &'static str,
+    get: fn(&PointRecord) -> Option<f64>,
+}
+
+/// What the charts show, by what the combinations ran.
+fn figures(mode: PointMode) -> [Figure; 2] {
+    let p99 = |p: &PointRecord| p.main_step().and_then(|s| s.ack_p99_ms);
+    match mode {
+        PointMode::Search => [
+            Figure {
+                title: "capacity found",
+                short: "capacity",
+                unit: "records/s",
+                get: |p| p.answer.as_ref().and_then(|a| a.capacity),
+            },
+            Figure {
+                title: "ack p99 at that rate",
+                short: "p99",
+                unit: "ms",
+                get: p99,
+            },
+        ],
+        PointMode::Faults => [
+            Figure {
+                title: "failover window (longest time a partition got no ack)",
+                short: "failover window",
+                unit: "s",
+                get: |p| p.main_step().map(|s| s.max_unavailability_s),
+            },
+            Figure {
+                title: "ack p99 over the measured window",
+                short: "p99",
+                unit: "ms",
+                get: p99,
+            },
+        ],
+        PointMode::Fixed => [
+            Figure {
+                title: "ack p99 over the measured window",
+                short: "p99",
+                unit: "ms",
+                get: p99,
+            },
+            Figure {
+                title: "compression ratio on the wire (record bytes ÷ batch bytes)",
+                short: "compression ratio",
+                unit: "×",
+                get: |p| p.main_step().and_then(|s| s.compression_ratio),
+            },
+        ],
+    }
+}
+
+/// The mode the combinations ran in.
+fn mode_of(r: &SweepResults) -> PointMode {
+    r.points.first().map_or(PointMode::Fixed, |p| p.mode)
+}
+
+/// Both figures of the sweep against parameter `index`.
+struct ByParameter<'a> {
+    r: &'a SweepResults,
+    index: usize,
+    figures: [Figure; 2],
+}
+
+impl ByParameter<'_> {
+    fn parameter(&self) -> &Parameter {
+        &self.r.parameters[self.index]
+    }
+
+    /// One line per combination of the other parameters: its label and (x, y) points.
+    fn lines(&self, f: &Figure) -> Vec<(String, Vec<(f64, f64)>)> {
+        let mut lines: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
+        for p in &self.r.points {
+            let others: Vec<String> = (self.r.parameters.iter().zip(&p.values).enumerate())
+                .filter(|(i, _)| *i != self.index)
+                .map(|(_, (q, v))| format!("{}={v}", q.name))
+                .collect();
+            let label = if others.is_empty() {
+                self.parameter().name.clone()
+            } else {
+                others.join(", ")
+            };
+            let x = (self.parameter().values.iter()).position(|v| *v == p.values[self.index]);
+            let (Some(x), Some(y)) = (x, (f.get)(p)) else {
+                continue;
+            };
+            match lines.iter_mut().find(|(l, _)| *l == label) {
+                Some(line) => line.1.push((x as f64, y)),
+                None => lines.push((label, vec![(x as f64, y)])),
+            }
+        }
+        lines
+    }
+
+    fn panel<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>, f: &Figure) -> Result<()> {
+        let lines = self.lines(f);
+        let values = &self.parameter().values;
+        let y_hi = (lines.iter().flat_map(|l| l.1.iter().map(|p| p.1))).fold(0.0, f64::max);
+        let y_hi = if y_hi > 0.0 { y_hi * 1.15 } else { 1.0 };
+        let n = values.len() as f64;
+        let mut chart = ChartBuilder::on(area)
+            .margin(14)
+            .x_label_area_size(46)
+            .y_label_area_size(86)
+            .caption(format!("{} ({})", f.title, f.unit), axis_font())
+            .build_cartesian_2d(-0.5..(n - 0.5), 0.0..y_hi)
+            .map_err(de)?;
+        chart
+            .configure_mesh()
+            .x_labels(values.len())
+            .x_label_formatter(&|x| {
+                let i = x.round();
+                match (i - x).abs() < 1e-6 && i >= 0.0 {
+                    true => values.get(i as usize).cloned().unwrap_or_default(),
+                    false => String::new(),
+                }
+            })
+            .x_desc(self.parameter().name.as_str())
+            .y_desc(f.unit)
+            .axis_desc_style(axis_font())
+            .label_style(tick_font())
+            .light_line_style(WHITE)
+            .bold_line_style(RGBColor(0xDD, 0xDD, 0xDD))
+            .draw()
+            .map_err(de)?;
+        for (i, (label, mut pts)) in lines.into_iter().enumerate() {
+            let colour = SERIES[i % SERIES.len()];
+            pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+            chart
+                .draw_series(LineSeries::new(pts.clone(), stroke(colour, 2)))
+                .map_err(de)?;
+            chart
+                .draw_series(pts.iter().map(|p| Circle::new(*p, 5, colour.filled())))
+                .map_err(de)?
+                .label(label)
+                .legend(move |(x, y)| Circle::new((x + 10, y), 5, colour.filled()));
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .label_font(legend_font())
+            .background_style(WHITE.mix(0.9))
+            .border_style(stroke(INK, 1))
+            .draw()
+            .map_err(de)?;
+        Ok(())
+    }
+}
+
+impl Draw for ByParameter<'_> {
+    fn size(&self) -> (u32, u32) {
+        (WIDTH, 760)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
+        root.fill(&WHITE).map_err(de)?;
+        let title = format!("Against {}", self.parameter().name);
+        let area = root.titled(&title, title_font()).map_err(de)?;
+        let (top, bottom) = area.split_vertically(area.dim_in_pixel().1 / 2);
+        self.panel(&top, &self.figures[0])?;
+        self.panel(&bottom, &self.figures[1])
+    }
+}
+
+/// `index.html` of a parameter sweep and one chart per parameter.
+pub(super) fn write(dir: &Path, r: &SweepResults) -> Result<()> {
+    let mode = mode_of(r);
+    let mut s = String::new();
+    let on = match mode {
+        PointMode::Search => "each combination a capacity search",
+        PointMode::Faults => "each combination one run with the scenario's faults",
+        PointMode::Fixed => "each combination one run at the scenario's rate",
+    };
+    super::page::head(&mut s, r, "Parameter sweep", on);
+    let class = match r.points.len() {
+        0 => "fail",
+        _ if r.conclusion.starts_with("all") => "ok",
+        _ => "warn",
+    };
+    let _ = write!(
+        s,
+        "<div class=\"banner big {class}\"><strong>{}</strong></div>\n<p>Objectives every run \
+         was judged by: {}.</p>\n",
+        esc(&r.conclusion),
+        esc(&r.objectives.join(", "))
+    );
+    for (index, p) in r.parameters.iter().enumerate() {
+        let chart = ByParameter {
+            r,
+            index,
+            figures: figures(mode),
+        };
+        let name = format!(
+            "by-{}",
+            p.name.replace(|c: char| !c.is_ascii_alphanumeric(), "-")
+        );
+        let caption = format!(
+            "Top: {}; bottom: {}; one point per combination, one line per value of the other \
+             parameters.",
+            chart.figures[0].title, chart.figures[1].title
+        );
+        let title = format!("Against {}", p.name);
+        let drawn = render(&dir.join("charts"), &name, &title, &caption, &chart)?;
+        let _ = writeln!(
+            s,
+            "<figure id=\"chart-{name}\">{}<figcaption>{} Files: <a \
+             href=\"charts/{name}.svg\">{name}.svg</a>, <a href=\"charts/{name}.png\">{name}.png</a>, \
+             <a href=\"sweep.json\">sweep.json</a>.</figcaption></figure>",
+            inline_svg(&drawn.svg, &drawn.title),
+            esc(&caption)
+        );
+    }
+    table(&mut s, r, mode);
+    for p in r.points.iter().filter(|p| p.answer.is_some()) {
+        super::page::steps_table(&mut s, &format!("Search steps of {}", p.label), &p.steps);
+    }
+    super::page::finish(dir, s)
+}
+
+/// One row per combination.
+fn table(s: &mut String, r: &SweepResults, mode: PointMode) {
+    let figs = figures(mode);
+    s.push_str("<h2>Combinations</h2>\n<table class=\"steps\"><thead><tr><th>#</th>");
+    for p in &r.parameters {
+        let _ = write!(s, "<th>{}</th>", esc(&p.name));
+    }
+    for f in &figs {
+        let _ = write!(s, "<th>{} ({})</th>", esc(f.short), esc(f.unit));
+    }
+    s.push_str(
+        "<th>achieved (records/s)</th><th>cluster</th><th>verdict</th><th>report</th></tr>\
+         </thead>\n<tbody>\n",
+    );
+    for p in &r.points {
+        let class = match p.verdict {
+            Verdict::Pass => "pass",
+            Verdict::Fail { .. } => "fail",
+            Verdict::Inconclusive { .. } => "warn",
+        };
+        let _ = write!(
+            s,
+            "<tr class=\"{class}\"><th class=\"row\">{}</th>",
+            p.index
+        );
+        for v in &p.values {
+            let _ = write!(s, "<td class=\"text\">{}</td>", esc(v));
+        }
+        for f in &figs {
+            let v = (f.get)(p).map_or("—".into(), |v| format!("{v:.2}"));
+            let _ = write!(s, "<td class=\"num\">{v}</td>");
+        }
+        let main = p.main_step();
+        let achieved = main.map_or("—".into(), |m| format!("{:.0}", m.achieved_rate));
+        let link = main.map_or(String::new(), |m| {
+            format!("<a href=\"{d}/index.html\">{d}</a>", d = esc(&m.dir))
+        });
+        let _ = writeln!(
+            s,
+            "<td class=\"num\">{achieved}</td><td class=\"text\">{}</td><td class=\"text\">{}</td>\
+             <td class=\"text\">{link}</td></tr>",
+            if p.new_cluster { "fresh" } else { "reused" },
+            esc(&describe(&p.verdict)),
+        );
+    }
+    s.push_str("</tbody></table>\n");
+}
