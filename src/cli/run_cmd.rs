@@ -50,7 +50,10 @@ pub fn validate(files: &[PathBuf]) -> Result<ExitCode> {
 }
 
 pub fn report(dir: &Path) -> Result<ExitCode> {
-    let index = kbench::report::rebuild::build_report(dir)?;
+    let index = match dir.join("sweep.json").is_file() {
+        true => kbench::sweep::rebuild_page(dir)?,
+        false => kbench::report::rebuild::build_report(dir)?,
+    };
     println!("report    {}", index.display());
     Ok(ExitCode::SUCCESS)
 }
@@ -72,9 +75,14 @@ pub fn compare(base: &Path, new: &Path, threshold: f64, html: Option<PathBuf>) -
 
 pub fn run_scenario(file: &Path, reports: PathBuf, keep_cluster: bool) -> Result<ExitCode> {
     let sc = load(file)?;
-    if sc.search.is_some() {
+    let many = match (&sc.search, &sc.sweep) {
+        (_, Some(_)) => Some("a parameter sweep ([sweep])"),
+        (Some(_), None) => Some("a capacity search ([search])"),
+        (None, None) => None,
+    };
+    if let Some(what) = many {
         return Err(UsageError(format!(
-            "{} is a capacity search ([search]): run it with `kbench sweep {}`",
+            "{} is {what}: run it with `kbench sweep {}`",
             file.display(),
             file.display()
         ))

@@ -69,7 +69,7 @@ impl PointRecord {
         match &self.answer {
             Some(a) => (self.steps.iter().rev())
                 .find(|s| Some(s.rate) == a.capacity && s.verdict == Verdict::Pass),
-            None => self.steps.first(),
+            None => self.steps.iter().find(|s| s.purpose != Purpose::WarmUp),
         }
     }
 }
@@ -137,7 +137,12 @@ pub(super) fn run(spec: &SweepSpec, dir: &std::path::Path, progress: &Progress) 
                 prefix: format!("points/{:02}/", n + 1),
                 deadline,
             };
-            one_point(point, &mut r.cluster, &place, progress).map(|mut p| {
+            let warm = (fresh && PointMode::of(sc) == PointMode::Fixed)
+                .then(|| warm_up(sc, &mut r.cluster, &place, progress))
+                .transpose()?;
+            let first = usize::from(warm.is_some());
+            one_point(point, &mut r.cluster, (&place, first), progress).map(|mut p| {
+                p.steps.splice(0..0, warm);
                 p.index = n + 1;
                 p.label = label.clone();
                 p.new_cluster = fresh;
@@ -188,11 +193,28 @@ fn cluster_for(sc: &Scenario, running: &mut Option<Running>, progress: &Progress
     Ok(true)
 }
 
+/// A fresh cluster's JIT has not settled: its first combination would pay for it, so it is
+/// run once unjudged first (a capacity search warms up by itself; a run with faults has its
+/// own warm-up, long enough for its fault).
+fn warm_up(
+    sc: &Scenario,
+    cluster: &mut StartedCluster,
+    place: &Place<'_>,
+    progress: &Progress,
+) -> Result<StepRecord> {
+    let at = step::At {
+        index: 0,
+        dir: place.dir,
+        rel: format!("{}warm-up", place.prefix),
+    };
+    Ok(step::run(sc, cluster, at, Purpose::WarmUp, progress)?.0)
+}
+
 /// Run one combination: a search, or one run.
 fn one_point(
     point: &Point,
     cluster: &mut StartedCluster,
-    place: &Place<'_>,
+    (place, first): (&Place<'_>, usize),
     progress: &Progress,
 ) -> Result<PointRecord> {
     let sc = &point.scenario;
@@ -212,7 +234,7 @@ fn one_point(
         }
         None => {
             let at = step::At {
-                index: 0,
+                index: first,
                 dir: place.dir,
                 rel: format!("{}run", place.prefix),
             };

@@ -123,7 +123,8 @@ impl ByParameter<'_> {
         let lines = self.lines(f);
         let values = &self.parameter().values;
         let y_hi = (lines.iter().flat_map(|l| l.1.iter().map(|p| p.1))).fold(0.0, f64::max);
-        let y_hi = if y_hi > 0.0 { y_hi * 1.15 } else { 1.0 };
+        // Headroom above the highest point keeps it clear of the legend.
+        let y_hi = if y_hi > 0.0 { y_hi * 1.4 } else { 1.0 };
         let n = values.len() as f64;
         let mut chart = ChartBuilder::on(area)
             .margin(14)
@@ -255,8 +256,8 @@ fn table(s: &mut String, r: &SweepResults, mode: PointMode) {
         let _ = write!(s, "<th>{} ({})</th>", esc(f.short), esc(f.unit));
     }
     s.push_str(
-        "<th>achieved (records/s)</th><th>cluster</th><th>verdict</th><th>report</th></tr>\
-         </thead>\n<tbody>\n",
+        "<th>achieved (records/s)</th><th>generator saturated</th><th>cluster</th><th>verdict</th>\
+         <th>report</th></tr></thead>\n<tbody>\n",
     );
     for p in &r.points {
         let class = match p.verdict {
@@ -278,13 +279,18 @@ fn table(s: &mut String, r: &SweepResults, mode: PointMode) {
         }
         let main = p.main_step();
         let achieved = main.map_or("—".into(), |m| format!("{:.0}", m.achieved_rate));
+        let saturated = match main.map(|m| m.generator_saturated) {
+            Some(true) => "yes: the offered load fell behind",
+            Some(false) => "no",
+            None => "—",
+        };
         let link = main.map_or(String::new(), |m| {
             format!("<a href=\"{d}/index.html\">{d}</a>", d = esc(&m.dir))
         });
         let _ = writeln!(
             s,
-            "<td class=\"num\">{achieved}</td><td class=\"text\">{}</td><td class=\"text\">{}</td>\
-             <td class=\"text\">{link}</td></tr>",
+            "<td class=\"num\">{achieved}</td><td class=\"text\">{saturated}</td><td \
+             class=\"text\">{}</td><td class=\"text\">{}</td><td class=\"text\">{link}</td></tr>",
             if p.new_cluster { "fresh" } else { "reused" },
             esc(&describe(&p.verdict)),
         );

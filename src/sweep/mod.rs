@@ -233,6 +233,21 @@ pub fn conclusion(a: &Answer, precision: f64) -> String {
     }
 }
 
+/// `index.html` of the sweep in `dir` drawn again from its `sweep.json` (`kbench report`).
+pub fn rebuild_page(dir: &Path) -> Result<PathBuf> {
+    let path = dir.join("sweep.json");
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let r: SweepResults = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{} is not a kbench sweep (format {FORMAT_VERSION})",
+            path.display()
+        )
+    })?;
+    page::write(dir, &r)?;
+    Ok(dir.join("index.html"))
+}
+
 /// `sweep.json` and `index.html` into `dir`.
 fn write(dir: &Path, r: &SweepResults) -> Result<()> {
     let json = dir.join("sweep.json");

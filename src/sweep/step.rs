@@ -65,6 +65,10 @@ pub fn run(
         Purpose::WarmUp => Verdict::Inconclusive {
             reason: "warm-up: not judged".into(),
         },
+        // A combination is judged as `kbench run` judges a run: its objectives and audit. A
+        // saturated generator is shown beside it, not turned into a verdict: the figure a
+        // combination is run for (a failover window, a compression ratio) still holds.
+        Purpose::Combination => judged(&results),
         _ => verdict(&results),
     };
     progress.note(&format!("step {n}: {}", super::describe(&verdict)));
@@ -77,13 +81,8 @@ pub fn run(
 
 /// What step `r` showed.
 pub fn verdict(r: &Results) -> Verdict {
-    if let Some(a) = &r.aborted {
-        return Verdict::Inconclusive {
-            reason: format!("cut short: {}", a.reason),
-        };
-    }
     let held_back: f64 = r.producers.iter().map(|p| p.queue_full_s).sum();
-    if r.rate.generator_saturated && held_back < HELD_BACK_S {
+    if r.aborted.is_none() && r.rate.generator_saturated && held_back < HELD_BACK_S {
         return Verdict::Inconclusive {
             reason: format!(
                 "kbench's generator could not offer {:.0} records/s (send lag up to {:.0} ms) \
@@ -93,6 +92,17 @@ pub fn verdict(r: &Results) -> Verdict {
             ),
         };
     }
+    judged(r)
+}
+
+/// What step `r`'s objectives and audit say (and the cluster holding the producers back).
+fn judged(r: &Results) -> Verdict {
+    if let Some(a) = &r.aborted {
+        return Verdict::Inconclusive {
+            reason: format!("cut short: {}", a.reason),
+        };
+    }
+    let held_back: f64 = r.producers.iter().map(|p| p.queue_full_s).sum();
     let mut failed: Vec<String> = (r.slos.iter())
         .filter(|s| !s.pass)
         .map(|s| {
@@ -108,7 +118,7 @@ pub fn verdict(r: &Results) -> Verdict {
             )
         })
         .collect();
-    if r.rate.generator_saturated {
+    if r.rate.generator_saturated && held_back >= HELD_BACK_S {
         failed.push(format!(
             "the cluster held the producers back: librdkafka's queue was full for {held_back:.1} s"
         ));
