@@ -74,12 +74,11 @@ fn a_short_capacity_search_finds_a_capacity_on_one_cluster() {
         .iter()
         .any(|s| s.rate == up && s.verdict != Verdict::Pass));
     if a.stop == Some(Stop::Found) {
-        let rechecks = r.steps.iter().filter(|s| s.rate == up).count();
-        assert_eq!(
-            (a.next_up_runs, rechecks),
-            (2, 2),
-            "the next rate up failed twice"
-        );
+        let failed = (r.steps.iter())
+            .filter(|s| s.rate == up && s.verdict != Verdict::Pass)
+            .count() as u32;
+        assert!(failed >= 2, "the next rate up failed twice: {:?}", r.steps);
+        assert_eq!(a.next_up_failures, failed);
     }
     for s in &r.steps {
         if s.generator_saturated && s.verdict == Verdict::Pass {

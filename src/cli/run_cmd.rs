@@ -25,17 +25,7 @@ pub fn validate(files: &[PathBuf]) -> Result<ExitCode> {
     let mut failed = 0;
     for f in files {
         match Scenario::load(f) {
-            Ok(sc) => println!(
-                "ok: {} — {} producer(s), {} consumer(s), {} measured after {} warm-up, topic {} ({} partitions, RF {})",
-                f.display(),
-                sc.producer.count,
-                sc.consumer.count,
-                kbench::duration::display(sc.duration),
-                kbench::duration::display(sc.warmup),
-                sc.topic.name,
-                sc.topic.partitions,
-                sc.topic.replication_factor
-            ),
+            Ok(sc) => describe(f, &sc),
             Err(e) => {
                 eprintln!("{e}");
                 failed += 1;
@@ -47,6 +37,31 @@ pub fn validate(files: &[PathBuf]) -> Result<ExitCode> {
     } else {
         ExitCode::from(2)
     })
+}
+
+/// What `kbench validate` says of a valid scenario.
+fn describe(f: &Path, sc: &Scenario) {
+    println!(
+        "ok: {} — {} producer(s), {} consumer(s), {} measured after {} warm-up, topic {} ({} partitions, RF {})",
+        f.display(),
+        sc.producer.count,
+        sc.consumer.count,
+        kbench::duration::display(sc.duration),
+        kbench::duration::display(sc.warmup),
+        sc.topic.name,
+        sc.topic.partitions,
+        sc.topic.replication_factor
+    );
+    if let Some(sweep) = &sc.sweep {
+        let names: Vec<String> = (sweep.parameters.iter())
+            .map(|p| format!("{} ({} values)", p.key, p.values.len()))
+            .collect();
+        println!(
+            "    a parameter sweep: {} combinations of {}; run it with `kbench sweep`",
+            sweep.points.len(),
+            names.join(" × ")
+        );
+    }
 }
 
 pub fn report(dir: &Path) -> Result<ExitCode> {

@@ -204,7 +204,7 @@ pub fn conclusion(a: &Answer, precision: f64) -> String {
             "capacity {c}: it passed {} time(s) and {u} failed {} time(s) (known to ±{:.1} %, \
              asked ±{:.1} %)",
             a.confirmations + 1,
-            a.next_up_runs.max(1),
+            a.next_up_failures.max(1),
             a.precision.unwrap_or(0.0) * 100.0,
             precision * 100.0
         ),

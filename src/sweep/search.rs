@@ -91,9 +91,9 @@ pub struct Answer {
     pub next_up: Option<f64>,
     /// Whether `next_up` was inconclusive rather than failed.
     pub next_up_inconclusive: bool,
-    /// How many times `next_up` was run (each time failing or inconclusive, at its latest).
+    /// How many of `next_up`'s steps failed or were inconclusive.
     #[serde(default)]
-    pub next_up_runs: u32,
+    pub next_up_failures: u32,
     /// How many times the capacity step passed when run again.
     pub confirmations: u32,
     /// `(next_up − capacity) / capacity`.
@@ -211,7 +211,7 @@ impl Search {
         if self.confirmed == 0 {
             return Some((lo, Purpose::Confirm));
         }
-        if !inconclusive && self.runs(hi) == 1 {
+        if !inconclusive && self.failures(hi) == 1 {
             return Some((hi, Purpose::Recheck));
         }
         self.end(if inconclusive {
@@ -221,9 +221,11 @@ impl Search {
         })
     }
 
-    /// How many steps ran at `rate`.
-    fn runs(&self, rate: f64) -> u32 {
-        self.steps.iter().filter(|t| t.rate == rate).count() as u32
+    /// How many steps at `rate` failed or were inconclusive.
+    fn failures(&self, rate: f64) -> u32 {
+        (self.steps.iter())
+            .filter(|t| t.rate == rate && t.verdict != Verdict::Pass)
+            .count() as u32
     }
 
     fn end(&mut self, why: Stop) -> Option<(f64, Purpose)> {
@@ -270,7 +272,7 @@ impl Search {
             capacity: lo,
             next_up: hi.map(|h| h.0),
             next_up_inconclusive: hi.is_some_and(|h| h.1),
-            next_up_runs: hi.map_or(0, |h| self.runs(h.0)),
+            next_up_failures: hi.map_or(0, |h| self.failures(h.0)),
             confirmations: self.confirmed,
             precision: lo.zip(hi).map(|(l, (h, _))| (h - l) / l),
             stop: self.stop,
