@@ -7,6 +7,7 @@ mod cold;
 mod cutoff;
 mod drive;
 mod evolve;
+mod payload;
 mod readers;
 mod start;
 pub use start::KeptCluster;
@@ -157,6 +158,7 @@ pub(crate) fn measure(
         cold_groups: drained.cold,
         summary,
         verdict: ledger.lock().unwrap_or_else(|e| e.into_inner()).verdict(),
+        payload: Some(payload::info(sc, &driven.producers)),
         producers: driven.producers,
         consumers: drained.consumers,
         aborted: cutoff.aborted(&clock, window.start),

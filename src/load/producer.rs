@@ -16,12 +16,13 @@ use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use super::delivery::{micros, Ctx};
 use super::draw::{Follow, RecordDraw, Stamp};
 use super::pace::{Clock, LagStats, Pacer, Slot};
-use super::payload::{KeyDraw, SentBytes};
+use super::payload::KeyDraw;
 use super::ready::{self, Readiness};
 use super::schedule::{RateProfile, Schedule};
 use crate::audit::ledger::Ledger;
 use crate::avro::generate::Sizes;
 use crate::faults::observe::AckTimeline;
+use crate::metrics::bytes::SentBytes;
 use crate::metrics::Recorder;
 
 /// How many replicas must have a record before the broker acknowledges it.

@@ -7,27 +7,9 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-/// Batches sent, over a producer's life.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-pub struct WireBatches {
-    /// Record batches (MessageSets) sent.
-    pub batches: u64,
-    /// Records in them.
-    pub records: u64,
-    /// Their size as sent (compressed, batch headers included), bytes.
-    pub bytes: u64,
-}
-
-impl WireBatches {
-    /// Both as one.
-    pub fn merge(&mut self, o: &WireBatches) {
-        self.batches += o.batches;
-        self.records += o.records;
-        self.bytes += o.bytes;
-    }
-}
+pub use crate::metrics::bytes::WireBatches;
 
 #[derive(Debug, Deserialize)]
 struct Stats {

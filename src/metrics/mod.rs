@@ -22,6 +22,7 @@
 //! counted in `unrecorded`, never silently dropped.
 
 mod aggregator;
+pub mod bytes;
 mod hlog;
 mod recorder;
 mod summary;

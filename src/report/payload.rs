@@ -1,16 +1,11 @@
 //! What the records were like, as results.json and the report show them: the size spread
 //! asked for and the sizes sent, compressibility, keys and the partitioner they imply, and the
 //! compression the producers achieved on the wire (librdkafka's batch sizes after compression
-//! against the bytes handed to it).
+//! against the bytes handed to it). The run fills it in (`run::payload`).
 
 use std::fmt::Write;
 
 use serde::{Deserialize, Serialize};
-
-use super::results::ProducerInfo;
-use crate::load::payload::{KeyDist, SentBytes, SizeDist, KEYED_PARTITIONER};
-use crate::load::wire_stats::WireBatches;
-use crate::scenario::Scenario;
 
 /// The payload of a run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -42,54 +37,6 @@ pub struct PayloadInfo {
     /// Key + value bytes handed to librdkafka ÷ batch bytes on the wire: above 1 the batches
     /// were smaller than their records; below 1, batch overhead outweighed any compression.
     pub compression_ratio: Option<f64>,
-}
-
-/// The payload of a run of `sc` by `producers`.
-pub fn info(sc: &Scenario, producers: &[ProducerInfo]) -> PayloadInfo {
-    let mut bytes = SentBytes::default();
-    let mut wire = WireBatches::default();
-    for p in producers {
-        bytes.merge(&p.bytes);
-        wire.merge(&p.wire);
-    }
-    let per = |x: u64, n: u64| (n > 0).then(|| x as f64 / n as f64);
-    let record_mean = per(bytes.value_bytes + bytes.key_bytes, bytes.records);
-    let prop = |k: &str| {
-        (sc.producer.properties.iter())
-            .find(|(kk, _)| kk == k)
-            .map(|(_, v)| v.clone())
-    };
-    let partitioner = match (prop("partitioner"), sc.payload.keys) {
-        (Some(p), _) => p,
-        (None, KeyDist::None) => {
-            "consistent_random (librdkafka's default; records have no key)".into()
-        }
-        (None, _) => format!("{KEYED_PARTITIONER} (the Java client's hash of the key)"),
-    };
-    let record_size = match (&sc.payload.sizes, sc.schema.record_size) {
-        (SizeDist::Fixed, Some(n)) => format!("fixed, calibrated to {n} B"),
-        (SizeDist::Fixed, None) => "fixed by the schema's lengths".into(),
-        (d, _) => d.describe(),
-    };
-    PayloadInfo {
-        record_size,
-        value_bytes_mean: per(bytes.value_bytes, bytes.records).unwrap_or(0.0),
-        value_bytes_min: bytes.value_min,
-        value_bytes_max: bytes.value_max,
-        repeat: sc.payload.repeat,
-        keys: sc.payload.keys.describe(),
-        key_bytes_mean: per(bytes.key_bytes, bytes.records).unwrap_or(0.0),
-        partitioner,
-        compression_type: prop("compression.type")
-            .or_else(|| prop("compression.codec"))
-            .unwrap_or_else(|| "none".into()),
-        batches: wire.batches,
-        records_per_batch: per(wire.records, wire.batches),
-        wire_bytes_per_record: per(wire.bytes, wire.records),
-        compression_ratio: record_mean
-            .zip(per(wire.bytes, wire.records))
-            .map(|(rec, on_wire)| rec / on_wire),
-    }
 }
 
 impl PayloadInfo {

@@ -256,10 +256,10 @@ pub struct ProducerInfo {
     pub queue_full_s: f64,
     /// Value and key bytes it handed to librdkafka.
     #[serde(default)]
-    pub bytes: crate::load::payload::SentBytes,
+    pub bytes: crate::metrics::bytes::SentBytes,
     /// Batches as they left it (compressed size), from librdkafka's statistics.
     #[serde(default)]
-    pub wire: crate::load::wire_stats::WireBatches,
+    pub wire: crate::metrics::bytes::WireBatches,
     /// Deliveries still unresolved when the flush timed out.
     pub unresolved: u64,
 }
@@ -309,6 +309,8 @@ pub struct Inputs<'a> {
     pub producers: Vec<ProducerInfo>,
     /// Per consumer thread.
     pub consumers: Vec<ConsumerInfo>,
+    /// What the records were like.
+    pub payload: Option<crate::report::payload::PayloadInfo>,
     /// Set when the run was cut short.
     pub aborted: Option<Aborted>,
 }
@@ -379,7 +381,6 @@ fn judge(i: &Inputs<'_>, rate: &RateInfo) -> Vec<crate::slo::SloResult> {
 pub fn build(i: Inputs<'_>) -> Results {
     let rate = rate_info(&i);
     let mut slos = judge(&i, &rate);
-    let payload = crate::report::payload::info(i.scenario, &i.producers);
     let mut audit = i.verdict.clone();
     audit.in_flight = i.producers.iter().map(|p| p.unresolved).sum();
     if i.aborted.is_some() {
@@ -411,7 +412,7 @@ pub fn build(i: Inputs<'_>) -> Results {
         registry: i.registry,
         schemas: i.schemas,
         cold_groups: i.cold_groups,
-        payload: Some(payload),
+        payload: i.payload,
         slos,
         aborted: i.aborted,
     }

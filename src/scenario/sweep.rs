@@ -58,8 +58,15 @@ impl Point {
     }
 }
 
-/// `[sweep]` of the scenario `raw` was read from.
-pub(super) fn section(src: &Source, sweep: Option<&RawSweep>) -> R<Option<SweepSpec>> {
+/// How a combination's scenario text is validated: as a whole scenario file.
+pub(super) type Validate = fn(Source) -> R<Scenario>;
+
+/// `[sweep]` of the scenario in `src`, each combination checked with `validate`.
+pub(super) fn section(
+    src: &Source,
+    sweep: Option<&RawSweep>,
+    validate: Validate,
+) -> R<Option<SweepSpec>> {
     let Some(sweep) = sweep else { return Ok(None) };
     if sweep.parameters.is_empty() {
         return Err(src.error(
@@ -94,7 +101,7 @@ pub(super) fn section(src: &Source, sweep: Option<&RawSweep>) -> R<Option<SweepS
     let points = combinations(&sweep.parameters)
         .into_iter()
         .enumerate()
-        .map(|(n, picks)| point(src, (sweep, &parameters), &picks, n))
+        .map(|(n, picks)| point((src, validate), (sweep, &parameters), &picks, n))
         .collect::<R<Vec<_>>>()?;
     let budget = crate::duration::parse(sweep.budget.as_deref().unwrap_or("60m"))
         .map_err(|m| src.error("sweep.budget", m))?;
@@ -122,7 +129,7 @@ fn combinations(params: &[super::raw::RawParameter]) -> Vec<Vec<usize>> {
 
 /// The scenario of combination `picks` (number `n`), validated as a file of its own.
 fn point(
-    src: &Source,
+    (src, validate): (&Source, Validate),
     (sweep, params): (&RawSweep, &[Parameter]),
     picks: &[usize],
     n: usize,
@@ -143,7 +150,7 @@ fn point(
         set(&mut doc, &path, p.values[v].clone());
     }
     let text = toml::to_string(&doc).map_err(|e| src.error("sweep", e.to_string()))?;
-    let scenario = super::validate::validate(Source::new(&src.path, text)).map_err(|e| {
+    let scenario = validate(Source::new(&src.path, text)).map_err(|e| {
         let i = (params.iter())
             .position(|p| e.field.starts_with(&field_of(&p.key)))
             .unwrap_or(0);

@@ -9,7 +9,7 @@ fn scenarios_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")
 }
 
-const BASE: &str = r#"[run]
+pub(super) const BASE: &str = r#"[run]
 name = "t"
 duration = "10s"
 

@@ -3,22 +3,9 @@
 
 use std::path::Path;
 
+use super::tests::BASE;
 use super::*;
 use crate::load::payload::{KeyDist, SizeDist};
-
-const BASE: &str = r#"[run]
-name = "t"
-duration = "10s"
-
-[topic]
-name = "t"
-
-[schema]
-file = "schemas/reading.avsc"
-
-[producer]
-rate = 100
-"#;
 
 fn parse(extra: &str) -> Result<Scenario, ScenarioError> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");

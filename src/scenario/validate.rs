@@ -456,7 +456,7 @@ pub fn validate(src: Source) -> R<Scenario> {
         super::payload::keys(&src, raw.producer.keys.as_ref())?,
         !schema.evolve.is_empty(),
     )?;
-    let sweep = super::sweep::section(&src, raw.sweep.as_ref())?;
+    let sweep = super::sweep::section(&src, raw.sweep.as_ref(), validate)?;
     Ok(Scenario {
         file: src.path.clone(),
         name: run.name,

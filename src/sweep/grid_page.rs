@@ -151,17 +151,8 @@ impl ByParameter<'_> {
             .bold_line_style(RGBColor(0xDD, 0xDD, 0xDD))
             .draw()
             .map_err(de)?;
-        for (i, (label, mut pts)) in lines.into_iter().enumerate() {
-            let colour = SERIES[i % SERIES.len()];
-            pts.sort_by(|a, b| a.0.total_cmp(&b.0));
-            chart
-                .draw_series(LineSeries::new(pts.clone(), stroke(colour, 2)))
-                .map_err(de)?;
-            chart
-                .draw_series(pts.iter().map(|p| Circle::new(*p, 5, colour.filled())))
-                .map_err(de)?
-                .label(label)
-                .legend(move |(x, y)| Circle::new((x + 10, y), 5, colour.filled()));
+        for (i, (label, pts)) in lines.into_iter().enumerate() {
+            super::page::points_line(&mut chart, pts, SERIES[i % SERIES.len()], label)?;
         }
         chart
             .configure_series_labels()

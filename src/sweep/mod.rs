@@ -244,7 +244,7 @@ pub fn rebuild_page(dir: &Path) -> Result<PathBuf> {
             path.display()
         )
     })?;
-    page::write(dir, &r)?;
+    write_page(dir, &r)?;
     Ok(dir.join("index.html"))
 }
 
@@ -253,5 +253,16 @@ fn write(dir: &Path, r: &SweepResults) -> Result<()> {
     let json = dir.join("sweep.json");
     let text = serde_json::to_string_pretty(r).context("cannot serialise the sweep")?;
     std::fs::write(&json, text).with_context(|| format!("cannot write {}", json.display()))?;
-    page::write(dir, r)
+    write_page(dir, r)
+}
+
+/// The page of either kind of sweep, with its `charts/`.
+fn write_page(dir: &Path, r: &SweepResults) -> Result<()> {
+    let charts = dir.join("charts");
+    std::fs::create_dir_all(&charts)
+        .with_context(|| format!("cannot create {}", charts.display()))?;
+    match r.kind {
+        SweepKind::Capacity => page::write(dir, r),
+        SweepKind::Parameters => grid_page::write(dir, r),
+    }
 }

@@ -7,7 +7,7 @@ use std::fmt::Write;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use plotters::coord::Shift;
+use plotters::coord::{CoordTranslate, Shift};
 use plotters::prelude::*;
 
 use super::search::{Purpose, Verdict};
@@ -115,19 +115,11 @@ impl Draw for Curve<'_> {
             ("p99.9", VERMILLION, |s| s.ack_p99_9_ms),
         ];
         for (label, colour, f) in series {
-            let mut pts: Vec<(f64, f64)> = (steps.iter())
+            let pts: Vec<(f64, f64)> = (steps.iter())
                 .filter(|s| !matches!(s.verdict, Verdict::Inconclusive { .. }))
                 .filter_map(|s| f(s).map(|v| (s.achieved_rate, v.max(0.01))))
                 .collect();
-            pts.sort_by(|a, b| a.0.total_cmp(&b.0));
-            chart
-                .draw_series(LineSeries::new(pts.clone(), stroke(colour, 2)))
-                .map_err(de)?;
-            chart
-                .draw_series(pts.iter().map(|p| Circle::new(*p, 5, colour.filled())))
-                .map_err(de)?
-                .label(label)
-                .legend(move |(x, y)| Circle::new((x + 10, y), 5, colour.filled()));
+            points_line(&mut chart, pts, colour, label.to_string())?;
         }
         let inconclusive: Vec<(f64, f64)> = (steps.iter())
             .filter(|s| matches!(s.verdict, Verdict::Inconclusive { .. }))
@@ -156,14 +148,28 @@ impl Draw for Curve<'_> {
     }
 }
 
-/// `index.html` and its charts into `dir`.
+/// `pts` as a line with a dot on each point, sorted by x, in the legend as `label`.
+pub(super) fn points_line<DB: DrawingBackend, CT: CoordTranslate<From = (f64, f64)>>(
+    chart: &mut ChartContext<'_, DB, CT>,
+    mut pts: Vec<(f64, f64)>,
+    colour: RGBColor,
+    label: String,
+) -> Result<()> {
+    pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+    chart
+        .draw_series(LineSeries::new(pts.clone(), stroke(colour, 2)))
+        .map_err(de)?;
+    chart
+        .draw_series(pts.iter().map(|p| Circle::new(*p, 5, colour.filled())))
+        .map_err(de)?
+        .label(label)
+        .legend(move |(x, y)| Circle::new((x + 10, y), 5, colour.filled()));
+    Ok(())
+}
+
+/// A capacity search's `index.html` and its curve into `dir` (which has `charts/`).
 pub(super) fn write(dir: &Path, r: &SweepResults) -> Result<()> {
     let charts = dir.join("charts");
-    std::fs::create_dir_all(&charts)
-        .with_context(|| format!("cannot create {}", charts.display()))?;
-    if r.kind == super::SweepKind::Parameters {
-        return super::grid_page::write(dir, r);
-    }
     let curve = Curve {
         steps: &r.steps,
         capacity: r.answer.as_ref().and_then(|a| a.capacity),
