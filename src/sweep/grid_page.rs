@@ -13,9 +13,7 @@ use plotters::prelude::*;
 use super::grid::{PointMode, PointRecord};
 use super::search::Verdict;
 use super::{describe, SweepResults};
-use crate::report::charts::{
-    axis_font, de, legend_font, render, stroke, tick_font, title_font, Draw, INK, SERIES, WIDTH,
-};
+use crate::report::charts::{axis_font, de, render, tick_font, title_font, Draw, SERIES, WIDTH};
 use crate::report::html::{esc, inline_svg};
 use crate::scenario::sweep::Parameter;
 
@@ -154,14 +152,7 @@ impl ByParameter<'_> {
         for (i, (label, pts)) in lines.into_iter().enumerate() {
             super::page::points_line(&mut chart, pts, SERIES[i % SERIES.len()], label)?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .label_font(legend_font())
-            .background_style(WHITE.mix(0.9))
-            .border_style(stroke(INK, 1))
-            .draw()
-            .map_err(de)?;
+        super::page::legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         Ok(())
     }
 }

@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use plotters::coord::{CoordTranslate, Shift};
 use plotters::prelude::*;
 
-use super::search::{Purpose, Verdict};
+use super::search::{Purpose, Stop, Verdict};
 use super::{describe, StepRecord, SweepResults};
 use crate::report::charts::{
     axis_font, de, legend_font, log_ticks, render, stroke, tick_font, title_font, Draw, BLUE,
@@ -25,8 +25,8 @@ type Pick = fn(&super::StepRecord) -> Option<f64>;
 pub(super) struct Curve<'a> {
     /// The steps, warm-up included (it is left out of the curve).
     pub steps: &'a [StepRecord],
-    /// The capacity found.
-    pub capacity: Option<f64>,
+    /// The highest pass, and whether the search ended with it as its answer.
+    pub capacity: Option<(f64, bool)>,
     /// The first latency objective's limit (ms), e.g. `ack_p99_ms = 50`.
     pub slo_ms: Option<(String, f64)>,
 }
@@ -99,14 +99,18 @@ impl Draw for Curve<'_> {
                 .label(format!("objective {key} = {limit} ms"))
                 .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], stroke(FAULT, 2)));
         }
-        if let Some(cap) = self.capacity {
+        if let Some((cap, answered)) = self.capacity {
+            let label = match answered {
+                true => format!("capacity found: {cap:.0} records/s (target rate)"),
+                false => format!("highest pass so far: {cap:.0} records/s (not an answer)"),
+            };
             chart
                 .draw_series(LineSeries::new(
                     vec![(cap, y_lo), (cap, y_hi)],
                     stroke(GREEN, 2),
                 ))
                 .map_err(de)?
-                .label(format!("capacity found: {cap:.0} records/s (target rate)"))
+                .label(label)
                 .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], stroke(GREEN, 2)));
         }
         let series: [(&str, RGBColor, Pick); 3] = [
@@ -136,16 +140,25 @@ impl Draw for Curve<'_> {
                 .label("p99 of an inconclusive step (generator saturated)")
                 .legend(|(x, y)| Cross::new((x + 10, y), 6, stroke(GREY, 2)));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .label_font(legend_font())
-            .background_style(WHITE.mix(0.9))
-            .border_style(stroke(INK, 1))
-            .draw()
-            .map_err(de)?;
+        legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
         Ok(())
     }
+}
+
+/// The chart's legend at `at`, boxed.
+pub(super) fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    at: SeriesLabelPosition,
+) -> Result<()> {
+    chart
+        .configure_series_labels()
+        .position(at)
+        .label_font(legend_font())
+        .background_style(WHITE.mix(0.9))
+        .border_style(stroke(INK, 1))
+        .draw()
+        .map_err(de)?;
+    Ok(())
 }
 
 /// `pts` as a line with a dot on each point, sorted by x, in the legend as `label`.
@@ -172,7 +185,13 @@ pub(super) fn write(dir: &Path, r: &SweepResults) -> Result<()> {
     let charts = dir.join("charts");
     let curve = Curve {
         steps: &r.steps,
-        capacity: r.answer.as_ref().and_then(|a| a.capacity),
+        capacity: r.answer.as_ref().and_then(|a| {
+            let answered = matches!(
+                a.stop,
+                Some(Stop::Found | Stop::AtMax | Stop::GeneratorLimit)
+            );
+            a.capacity.map(|c| (c, answered))
+        }),
         slo_ms: latency_objective(&r.objectives),
     };
     let caption = "Each point is one step's measured window: x is the rate the cluster \
