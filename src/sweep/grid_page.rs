@@ -187,13 +187,7 @@ pub(super) fn write(dir: &Path, r: &SweepResults) -> Result<()> {
         _ if r.conclusion.starts_with("all") => "ok",
         _ => "warn",
     };
-    let _ = write!(
-        s,
-        "<div class=\"banner big {class}\"><strong>{}</strong></div>\n<p>Objectives every run \
-         was judged by: {}.</p>\n",
-        esc(&r.conclusion),
-        esc(&r.objectives.join(", "))
-    );
+    super::page::banner(&mut s, r, class, "run");
     for (index, p) in r.parameters.iter().enumerate() {
         let chart = ByParameter {
             r,

@@ -206,13 +206,7 @@ pub(super) fn write(dir: &Path, r: &SweepResults) -> Result<()> {
         Some(super::search::Stop::GeneratorLimit) | Some(super::search::Stop::Budget) => "warn",
         _ => "fail",
     };
-    let _ = write!(
-        s,
-        "<div class=\"banner big {class}\"><strong>{}</strong></div>\n<p>Objectives every step \
-         was judged by: {}.</p>\n",
-        esc(&r.conclusion),
-        esc(&r.objectives.join(", "))
-    );
+    banner(&mut s, r, class, "step");
     let _ = writeln!(
         s,
         "<figure id=\"chart-capacity-curve\">{}<figcaption>{} Files: <a \
@@ -243,6 +237,18 @@ pub(super) fn head(s: &mut String, r: &SweepResults, title: &str, on: &str) {
         settle = r.settle_s,
         measure = r.measure_s,
         on = esc(on),
+    );
+}
+
+/// The conclusion in a banner of `class` (ok / warn / fail), and the objectives every `unit`
+/// (step, run) was judged by.
+pub(super) fn banner(s: &mut String, r: &SweepResults, class: &str, unit: &str) {
+    let _ = write!(
+        s,
+        "<div class=\"banner big {class}\"><strong>{}</strong></div>\n<p>Objectives every {unit} \
+         was judged by: {}.</p>\n",
+        esc(&r.conclusion),
+        esc(&r.objectives.join(", "))
     );
 }
 
