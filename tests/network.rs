@@ -403,12 +403,13 @@ fn cluster_down_removes_the_lab_after_kbench_was_killed_mid_fault() {
     let before = host_config();
     let home = TestHome::new("network-kill");
     let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios/network-short.toml");
-    let mut child = home
-        .cmd()
-        .args(["run", scenario.to_str().unwrap()])
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = common::KillOnDrop(
+        home.cmd()
+            .args(["run", scenario.to_str().unwrap()])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     common::wait_for(
         "the first fault to be in force",
         Duration::from_secs(180),
@@ -417,6 +418,10 @@ fn cluster_down_removes_the_lab_after_kbench_was_killed_mid_fault() {
                 .and_then(|s| s.lab)
                 .is_some_and(|l| !l.applied.is_empty())
         },
+    );
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "kbench ended before the fault could be checked (its output above says why)"
     );
     assert!(
         !reaches(Some("kbench-n1"), node_ip(2), 19093)

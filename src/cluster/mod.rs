@@ -138,6 +138,10 @@ pub trait ClusterBackend: Send {
     fn processes(&self) -> Option<Vec<(watch::Member, ProcessState)>> {
         None
     }
+    /// The log file one process writes, to show why it went; `None` where there is none.
+    fn member_log(&self, _member: watch::Member) -> Option<std::path::PathBuf> {
+        None
+    }
     /// What the cluster's JVMs run with beyond their defaults to start faster, in words, for
     /// the results' environment; empty where kbench does not start them.
     fn jvm_tuning(&self) -> Vec<String> {

@@ -7,6 +7,9 @@ use std::fmt;
 
 use super::{ClusterBackend, NodeId, ProcessState};
 
+/// How much of a vanished process's log its message carries.
+const LOG_LINES: usize = 15;
+
 /// One process of the cluster.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Member {
@@ -40,25 +43,60 @@ impl Watch {
         }
     }
 
-    /// The processes that are down although the plan did not take them down, in words;
-    /// `None` when all is as planned or the backend cannot see its processes.
-    pub fn outside_plan(&self, backend: &dyn ClusterBackend) -> Option<String> {
-        let gone: Vec<String> = backend
+    /// The processes that are down although the plan did not take them down; `None` when all
+    /// is as planned or the backend cannot see its processes.
+    pub fn outside_plan(&self, backend: &dyn ClusterBackend) -> Option<Vanished> {
+        let gone: Vec<Member> = backend
             .processes()?
             .into_iter()
             .filter(|(m, s)| *s == ProcessState::Down && !self.expected_down(*m))
-            .map(|(m, _)| m.to_string())
+            .map(|(m, _)| m)
             .collect();
-        (!gone.is_empty()).then(|| {
-            format!(
-                "{} exited outside the fault plan (crashed, or stopped from outside kbench)",
-                gone.join(", ")
-            )
-        })
+        let log = backend.member_log(*gone.first()?).map(|log| {
+            let tail = super::proc_ctl::tail(&log, LOG_LINES);
+            (log, tail)
+        });
+        Some(Vanished { gone, log })
     }
 
     fn expected_down(&self, m: Member) -> bool {
         self.planned_down.contains(&m)
+    }
+}
+
+/// Processes gone outside the fault plan, with the end of the first one's log: why it went is
+/// usually there, and after a run nobody may look at the cluster's directory again.
+#[derive(Debug, Clone)]
+pub struct Vanished {
+    gone: Vec<Member>,
+    log: Option<(std::path::PathBuf, String)>,
+}
+
+impl Vanished {
+    /// Which processes went, in one line.
+    pub fn headline(&self) -> String {
+        let names: Vec<String> = self.gone.iter().map(Member::to_string).collect();
+        format!(
+            "{} exited outside the fault plan (crashed, or stopped from outside kbench)",
+            names.join(", ")
+        )
+    }
+
+    /// The end of the first vanished process's log, with its path; empty when there is none.
+    pub fn log_tail(&self) -> String {
+        self.log.as_ref().map_or(String::new(), |(path, tail)| {
+            format!("last lines of {}:\n{tail}", path.display())
+        })
+    }
+}
+
+impl fmt::Display for Vanished {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.headline())?;
+        match self.log {
+            Some(_) => write!(f, "; {}", self.log_tail()),
+            None => Ok(()),
+        }
     }
 }
 
@@ -74,5 +112,24 @@ mod tests {
         assert!(!w.expected_down(Member::Registry));
         assert!(Watch::new([Member::Registry]).expected_down(Member::Registry));
         assert!(!Watch::default().expected_down(Member::Broker(2)));
+    }
+
+    #[test]
+    fn a_vanished_process_is_named_with_its_log_tail() {
+        let v = Vanished {
+            gone: vec![Member::Registry, Member::Broker(3)],
+            log: Some(("/x/registry.log".into(), "a\nb".into())),
+        };
+        assert_eq!(
+            v.to_string(),
+            "the registry, broker 3 exited outside the fault plan (crashed, or stopped from \
+             outside kbench); last lines of /x/registry.log:\na\nb"
+        );
+        let bare = Vanished {
+            gone: vec![Member::Broker(1)],
+            log: None,
+        };
+        assert_eq!(bare.log_tail(), "");
+        assert!(bare.to_string().starts_with("broker 1 exited"));
     }
 }

@@ -218,9 +218,14 @@ impl Executor<'_, '_, '_> {
             if now >= next_look {
                 self.note_controller();
                 let watch = Watch::new(self.down.keys().copied());
-                self.broken = watch.outside_plan(&*self.backend);
-                if let Some(m) = &self.broken {
-                    (self.cx.log)(&format!("at {:.3}s: {m}; stopping", self.cx.now_s()));
+                if let Some(v) = watch.outside_plan(&*self.backend) {
+                    let at = self.cx.now_s();
+                    (self.cx.log)(&format!("at {at:.3}s: {}; stopping", v.headline()));
+                    let tail = v.log_tail();
+                    if !tail.is_empty() {
+                        (self.cx.log)(&tail);
+                    }
+                    self.broken = Some(v.to_string());
                     return false;
                 }
                 next_look = now + WATCH_PERIOD;

@@ -160,7 +160,7 @@ impl Drain<'_> {
             cutoff.poll_signal();
             if !cutoff.is_cut() {
                 if let Some(m) = driven.watch.outside_plan(cluster.guard.backend()) {
-                    cutoff.error(anyhow::anyhow!(m), self.progress);
+                    cutoff.error(anyhow::anyhow!(m.to_string()), self.progress);
                 }
             }
             let unread = {

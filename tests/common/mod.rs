@@ -143,6 +143,30 @@ impl Drop for TestHome {
     }
 }
 
+/// A kbench started in the background that a failing test must not leave running: a run that
+/// outlives its test's cluster lock tears down its lab under the next test's cluster.
+pub struct KillOnDrop(pub std::process::Child);
+
+impl std::ops::Deref for KillOnDrop {
+    type Target = std::process::Child;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for KillOnDrop {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Longest a single kbench command may take in a test: the longest test scenario runs about
 /// 2 minutes plus a cluster start (under a minute) and teardown.
 pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(600);

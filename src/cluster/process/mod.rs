@@ -437,6 +437,18 @@ impl ClusterBackend for ProcessBackend {
         )
     }
 
+    fn member_log(&self, member: Member) -> Option<std::path::PathBuf> {
+        match member {
+            Member::Registry => Some(self.state.registry.log.clone()),
+            Member::Broker(id) => self
+                .state
+                .nodes
+                .iter()
+                .find(|n| n.id == id)
+                .map(|n| n.log.clone()),
+        }
+    }
+
     fn peak_rss_mib(&self) -> std::collections::BTreeMap<String, f64> {
         let named = self
             .state
