@@ -184,7 +184,7 @@ pub(super) fn write(dir: &Path, r: &SweepResults) -> Result<()> {
     super::page::head(&mut s, r, "Parameter sweep", on);
     let class = match r.points.len() {
         0 => "fail",
-        _ if r.conclusion.starts_with("all") => "ok",
+        _ if r.complete => "ok",
         _ => "warn",
     };
     super::page::banner(&mut s, r, class, "run");

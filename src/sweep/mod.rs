@@ -66,6 +66,10 @@ pub struct SweepResults {
     pub parameters: Vec<crate::scenario::sweep::Parameter>,
     /// A parameter sweep's combinations, in order.
     pub points: Vec<grid::PointRecord>,
+    /// A parameter sweep ran every combination (and a capacity search is never "complete":
+    /// its answer says how it ended).
+    #[serde(default)]
+    pub complete: bool,
     /// The outcome in one sentence.
     pub conclusion: String,
     /// When it started and ended (RFC 3339, UTC).
@@ -107,6 +111,7 @@ pub fn sweep(sc: &Scenario, opts: &SweepOptions) -> Result<(PathBuf, SweepResult
         answer: None,
         parameters: Vec::new(),
         points: Vec::new(),
+        complete: false,
         conclusion: String::new(),
         started_at: crate::timefmt::now_rfc3339(),
         finished_at: String::new(),
@@ -174,6 +179,7 @@ fn parameters(
     out.parameters = spec.parameters.clone();
     let done = swept.points.len();
     out.points = swept.points;
+    out.complete = swept.stopped.is_none() && swept.error.is_none();
     out.conclusion = match (&swept.stopped, &swept.error) {
         (_, Some(e)) => format!(
             "stopped after {done} of {} combinations: {e:#}",

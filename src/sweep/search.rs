@@ -221,10 +221,10 @@ impl Search {
         })
     }
 
-    /// How many steps at `rate` failed or were inconclusive.
+    /// How many steps at `rate` failed (an inconclusive one says nothing of the cluster).
     fn failures(&self, rate: f64) -> u32 {
         (self.steps.iter())
-            .filter(|t| t.rate == rate && t.verdict != Verdict::Pass)
+            .filter(|t| t.rate == rate && matches!(t.verdict, Verdict::Fail { .. }))
             .count() as u32
     }
 

@@ -284,3 +284,31 @@ fn a_lowest_failure_that_passes_when_rechecked_moves_the_edge_up() {
     assert!(a.capacity.unwrap() <= m.edge());
     assert!(a.next_up_failures >= 2, "{a:?}");
 }
+
+#[test]
+fn an_inconclusive_run_of_the_lowest_failure_is_not_counted_as_a_failure() {
+    let mut m = Model::cluster(30_000.0);
+    let clean = run(&mut Model::cluster(30_000.0), spec()).answer();
+    let up = clean.next_up.unwrap();
+    // The first run at the rate above the answer is starved (inconclusive); the rest is the model.
+    let mut s = Search::new(spec());
+    let mut starved = false;
+    while let Some((rate, purpose)) = s.next_step() {
+        let v = if rate == up && !starved {
+            starved = true;
+            Verdict::Inconclusive {
+                reason: "generator saturated".into(),
+            }
+        } else {
+            m.step(rate)
+        };
+        s.record(rate, purpose, v);
+    }
+    let a = s.answer();
+    assert!(starved);
+    assert_eq!(a.stop, Some(Stop::Found), "{a:?}");
+    assert_eq!(a.next_up, Some(up));
+    let runs_up = s.steps().iter().filter(|t| t.rate == up).count();
+    assert_eq!(runs_up, 3, "starved, failed, rechecked: {:?}", s.steps());
+    assert_eq!(a.next_up_failures, 2, "{a:?}");
+}

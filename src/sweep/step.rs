@@ -79,20 +79,27 @@ pub fn run(
     ))
 }
 
-/// What step `r` showed.
+/// What step `r` showed: what its objectives and audit say, unless kbench's own generator
+/// could not keep its schedule while the cluster kept up (then nothing is known of the rate).
 pub fn verdict(r: &Results) -> Verdict {
-    let held_back: f64 = r.producers.iter().map(|p| p.queue_full_s).sum();
-    if r.aborted.is_none() && r.rate.generator_saturated && held_back < HELD_BACK_S {
-        return Verdict::Inconclusive {
-            reason: format!(
-                "kbench's generator could not offer {:.0} records/s (send lag up to {:.0} ms) \
-                 though the cluster never held it back",
-                r.rate.target_rate,
-                r.rate.send_lag_max_us as f64 / 1e3
-            ),
-        };
+    let judged = judged(r);
+    let unknown = matches!(judged, Verdict::Inconclusive { .. });
+    if unknown || !r.rate.generator_saturated || held_back_s(r) >= HELD_BACK_S {
+        return judged;
     }
-    judged(r)
+    Verdict::Inconclusive {
+        reason: format!(
+            "kbench's generator could not offer {:.0} records/s (send lag up to {:.0} ms) \
+             though the cluster never held it back",
+            r.rate.target_rate,
+            r.rate.send_lag_max_us as f64 / 1e3
+        ),
+    }
+}
+
+/// Seconds the producers' queues were full over the step, summed: the cluster holding them back.
+fn held_back_s(r: &Results) -> f64 {
+    r.producers.iter().map(|p| p.queue_full_s).sum()
 }
 
 /// What step `r`'s objectives and audit say (and the cluster holding the producers back).
@@ -102,7 +109,7 @@ fn judged(r: &Results) -> Verdict {
             reason: format!("cut short: {}", a.reason),
         };
     }
-    let held_back: f64 = r.producers.iter().map(|p| p.queue_full_s).sum();
+    let held_back = held_back_s(r);
     let mut failed: Vec<String> = (r.slos.iter())
         .filter(|s| !s.pass)
         .map(|s| {
