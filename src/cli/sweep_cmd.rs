@@ -56,7 +56,7 @@ fn steps(steps: &[StepRecord]) {
     );
     for s in steps {
         println!(
-            "{:>4} {:>10.0} {:>10.0} {:>9} {:>9} {:>9}  {} ({:?})",
+            "{:>4} {:>10.0} {:>10.0} {:>9} {:>9} {:>9}  {} ({})",
             s.index,
             s.rate,
             s.achieved_rate,
@@ -92,5 +92,6 @@ fn points(r: &SweepResults) {
 }
 
 fn capacity(p: &PointRecord) -> String {
-    (p.answer.as_ref().and_then(|a| a.capacity)).map_or("-".into(), |c| format!("{c:.0}"))
+    let floor = if p.capacity_is_a_floor() { ">=" } else { "" };
+    (p.answer.as_ref().and_then(|a| a.capacity)).map_or("-".into(), |c| format!("{floor}{c:.0}"))
 }

@@ -10,7 +10,7 @@ use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
 use super::capacity::{self, Place};
-use super::search::{Answer, Purpose, Verdict};
+use super::search::{Answer, Purpose, Stop, Verdict};
 use super::step::{self, StepRecord};
 use crate::progress::Progress;
 use crate::run::{start_cluster, StartedCluster};
@@ -71,6 +71,14 @@ impl PointRecord {
                 .find(|s| Some(s.rate) == a.capacity && s.verdict == Verdict::Pass),
             None => self.steps.iter().find(|s| s.purpose != Purpose::WarmUp),
         }
+    }
+
+    /// A search whose capacity is only a floor: it ended on kbench's generator, on `max` or on
+    /// its budget, not on a failing rate above it.
+    pub fn capacity_is_a_floor(&self) -> bool {
+        self.answer
+            .as_ref()
+            .is_some_and(|a| a.capacity.is_some() && a.stop != Some(Stop::Found))
     }
 }
 
@@ -224,11 +232,13 @@ fn one_point(
             if let Some(e) = found.error {
                 return Err(e);
             }
-            let verdict = match found.answer.capacity {
-                Some(_) => Verdict::Pass,
-                None => Verdict::Fail {
-                    failed: vec![super::conclusion(&found.answer, spec.spec.precision)],
-                },
+            let said = super::conclusion(&found.answer, spec.spec.precision);
+            // Only a found edge passes: a capacity bounded by kbench's generator, by `max` or
+            // by the budget says nothing of where the cluster stops keeping up.
+            let verdict = match (found.answer.capacity, found.answer.stop) {
+                (Some(_), Some(Stop::Found)) => Verdict::Pass,
+                (Some(_), _) => Verdict::Inconclusive { reason: said },
+                (None, _) => Verdict::Fail { failed: vec![said] },
             };
             (found.steps, Some(found.answer), verdict)
         }

@@ -23,6 +23,8 @@ struct Figure {
     /// Its column heading.
     short: &'static str,
     unit: &'static str,
+    /// Decimals in the table.
+    decimals: usize,
     get: fn(&PointRecord) -> Option<f64>,
 }
 
@@ -35,12 +37,14 @@ fn figures(mode: PointMode) -> [Figure; 2] {
                 title: "capacity found",
                 short: "capacity",
                 unit: "records/s",
+                decimals: 0,
                 get: |p| p.answer.as_ref().and_then(|a| a.capacity),
             },
             Figure {
                 title: "ack p99 at that rate",
                 short: "p99",
                 unit: "ms",
+                decimals: 2,
                 get: p99,
             },
         ],
@@ -49,12 +53,14 @@ fn figures(mode: PointMode) -> [Figure; 2] {
                 title: "failover window (longest time a partition got no ack)",
                 short: "failover window",
                 unit: "s",
+                decimals: 2,
                 get: |p| p.main_step().map(|s| s.max_unavailability_s),
             },
             Figure {
                 title: "ack p99 over the measured window",
                 short: "p99",
                 unit: "ms",
+                decimals: 2,
                 get: p99,
             },
         ],
@@ -63,12 +69,14 @@ fn figures(mode: PointMode) -> [Figure; 2] {
                 title: "ack p99 over the measured window",
                 short: "p99",
                 unit: "ms",
+                decimals: 2,
                 get: p99,
             },
             Figure {
                 title: "compression ratio on the wire (record bytes ÷ batch bytes)",
                 short: "compression ratio",
                 unit: "×",
+                decimals: 2,
                 get: |p| p.main_step().and_then(|s| s.compression_ratio),
             },
         ],
@@ -249,8 +257,14 @@ fn table(s: &mut String, r: &SweepResults, mode: PointMode) {
         for v in &p.values {
             let _ = write!(s, "<td class=\"text\">{}</td>", esc(v));
         }
-        for f in &figs {
-            let v = (f.get)(p).map_or("—".into(), |v| format!("{v:.2}"));
+        for (i, f) in figs.iter().enumerate() {
+            // A search's capacity that is only a floor reads "≥ N", never as a found edge.
+            let floor = if i == 0 && p.capacity_is_a_floor() {
+                "≥ "
+            } else {
+                ""
+            };
+            let v = (f.get)(p).map_or("—".into(), |v| format!("{floor}{v:.*}", f.decimals));
             let _ = write!(s, "<td class=\"num\">{v}</td>");
         }
         let main = p.main_step();

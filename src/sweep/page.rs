@@ -276,7 +276,7 @@ pub(super) fn steps_table(s: &mut String, title: &str, steps: &[StepRecord]) {
         };
         let _ = writeln!(
             s,
-            "<tr class=\"{class}\"><th class=\"row\">{}</th><td class=\"text\">{:?}</td><td \
+            "<tr class=\"{class}\"><th class=\"row\">{}</th><td class=\"text\">{}</td><td \
              class=\"num\">{:.0}</td><td class=\"num\">{:.0}</td><td class=\"num\">{}</td><td \
              class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"text\">{}</td><td \
              class=\"text\"><a href=\"{dir}/index.html\">{dir}</a></td></tr>",

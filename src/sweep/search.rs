@@ -50,6 +50,20 @@ pub enum Purpose {
     WarmUp,
 }
 
+impl std::fmt::Display for Purpose {
+    /// As `sweep.json` spells it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Purpose::Coarse => "coarse",
+            Purpose::Bisect => "bisect",
+            Purpose::Confirm => "confirm",
+            Purpose::Recheck => "recheck",
+            Purpose::Combination => "combination",
+            Purpose::WarmUp => "warm-up",
+        })
+    }
+}
+
 /// Why the search ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

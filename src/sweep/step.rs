@@ -57,7 +57,7 @@ pub fn run(
         RateProfile::Constant { rate } => format!("{rate:.0} records/s"),
         _ => "the scenario's rate profile".into(),
     };
-    progress.note(&format!("step {n}: {rate} ({purpose:?})"));
+    progress.note(&format!("step {n}: {rate} ({purpose})"));
     let dir = at.dir.join(&at.rel);
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let results = measure(sc, cluster, &dir, progress)?;
