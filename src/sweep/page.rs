@@ -27,17 +27,29 @@ pub(super) struct Curve<'a> {
     pub steps: &'a [StepRecord],
     /// The highest pass, and whether the search ended with it as its answer.
     pub capacity: Option<(f64, bool)>,
-    /// The first latency objective's limit (ms), e.g. `ack_p99_ms = 50`.
-    pub slo_ms: Option<(String, f64)>,
+    /// The latency objectives, e.g. (`ack_p99_ms`, 50): each drawn as its own line.
+    pub objectives_ms: Vec<(String, f64)>,
 }
 
-/// `ack_pNN_ms <= L` among the objectives, as (key, L).
-pub(super) fn latency_objective(objectives: &[String]) -> Option<(String, f64)> {
-    objectives.iter().find_map(|o| {
-        let (key, limit) = o.split_once(" <= ")?;
-        let limit: f64 = limit.parse().ok()?;
-        (key.starts_with("ack_p") && key.ends_with("_ms")).then(|| (key.to_string(), limit))
-    })
+/// Every `ack_pNN_ms <= L` among the objectives, as (key, L).
+pub(super) fn latency_objectives(objectives: &[String]) -> Vec<(String, f64)> {
+    (objectives.iter())
+        .filter_map(|o| {
+            let (key, limit) = o.split_once(" <= ")?;
+            let limit: f64 = limit.parse().ok()?;
+            (key.starts_with("ack_p") && key.ends_with("_ms")).then(|| (key.to_string(), limit))
+        })
+        .collect()
+}
+
+/// An objective's line in the colour of the percentile it bounds.
+fn objective_colour(key: &str) -> RGBColor {
+    match key {
+        "ack_p50_ms" => BLUE,
+        "ack_p99_ms" => ORANGE,
+        "ack_p999_ms" => VERMILLION,
+        _ => FAULT,
+    }
 }
 
 impl Draw for Curve<'_> {
@@ -63,7 +75,7 @@ impl Draw for Curve<'_> {
         };
         let all: Vec<f64> = (lat(|s| s.ack_p50_ms).chain(lat(|s| s.ack_p99_9_ms)))
             .map(|p| p.1)
-            .chain(self.slo_ms.iter().map(|s| s.1))
+            .chain(self.objectives_ms.iter().map(|s| s.1))
             .collect();
         let lo = all.iter().copied().fold(f64::INFINITY, f64::min);
         let hi = all.iter().copied().fold(0.0, f64::max);
@@ -87,17 +99,20 @@ impl Draw for Curve<'_> {
             .bold_line_style(RGBColor(0xDD, 0xDD, 0xDD))
             .draw()
             .map_err(de)?;
-        if let Some((key, limit)) = &self.slo_ms {
+        for (key, limit) in &self.objectives_ms {
+            let colour = objective_colour(key);
             chart
                 .draw_series(DashedLineSeries::new(
                     vec![(0.0, *limit), (x_hi, *limit)],
                     10,
                     6,
-                    stroke(FAULT, 2),
+                    stroke(colour, 2),
                 ))
                 .map_err(de)?
-                .label(format!("objective {key} = {limit} ms"))
-                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], stroke(FAULT, 2)));
+                .label(format!("objective {key} <= {limit} ms"))
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], stroke(colour, 2))
+                });
         }
         if let Some((cap, answered)) = self.capacity {
             let label = match answered {
@@ -192,7 +207,7 @@ pub(super) fn write(dir: &Path, r: &SweepResults) -> Result<()> {
             );
             a.capacity.map(|c| (c, answered))
         }),
-        slo_ms: latency_objective(&r.objectives),
+        objectives_ms: latency_objectives(&r.objectives),
     };
     let caption = "Each point is one step's measured window: x is the rate the cluster \
                    acknowledged, y its ack latency from the intended send time. Crosses are \
@@ -292,4 +307,26 @@ pub(super) fn steps_table(s: &mut String, title: &str, steps: &[StepRecord]) {
         );
     }
     s.push_str("</tbody></table>\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_ack_latency_objective_gets_a_line_and_nothing_else_does() {
+        let objectives = [
+            "ack_p50_ms <= 20",
+            "ack_p99_ms <= 100",
+            "e2e_p99_ms <= 500",
+            "lost <= 0",
+            "min_achieved_pct >= 99.5",
+        ]
+        .map(String::from);
+        assert_eq!(
+            latency_objectives(&objectives),
+            vec![("ack_p50_ms".into(), 20.0), ("ack_p99_ms".into(), 100.0)]
+        );
+        assert_eq!(objective_colour("ack_p99_ms"), ORANGE);
+    }
 }

@@ -99,6 +99,26 @@ fn every_topology_property_reaches_the_environment() {
 }
 
 #[test]
+fn broker_settings_reach_every_kafka_container_and_not_the_registry() {
+    let t = Topology::default().with_broker_settings(&[
+        ("broker.session.timeout.ms".into(), "3000".into()),
+        ("num.replica.fetchers".into(), "2".into()),
+    ]);
+    let s = container_specs(&t, DEFAULT_CLUSTER);
+    let (kafka, registry): (Vec<_>, Vec<_>) = s
+        .iter()
+        .partition(|c| c.env_value("KAFKA_NODE_ID").is_some());
+    assert_eq!(kafka.len(), 3);
+    for c in kafka {
+        assert_eq!(env(c, "KAFKA_BROKER_SESSION_TIMEOUT_MS"), "3000");
+        assert_eq!(env(c, "KAFKA_NUM_REPLICA_FETCHERS"), "2");
+    }
+    assert!(registry[0]
+        .env_value("KAFKA_BROKER_SESSION_TIMEOUT_MS")
+        .is_none());
+}
+
+#[test]
 fn ports_are_published_on_loopback_only() {
     let s = specs();
     let ports: Vec<(String, u16, u16)> = s
