@@ -25,6 +25,8 @@ struct Figure {
     unit: &'static str,
     /// Decimals in the table.
     decimals: usize,
+    /// A search's capacity: written "≥ N" in the table when the search ended on a floor.
+    capacity: bool,
     get: fn(&PointRecord) -> Option<f64>,
 }
 
@@ -38,6 +40,7 @@ fn figures(mode: PointMode) -> [Figure; 2] {
                 short: "capacity",
                 unit: "records/s",
                 decimals: 0,
+                capacity: true,
                 get: |p| p.answer.as_ref().and_then(|a| a.capacity),
             },
             Figure {
@@ -45,6 +48,7 @@ fn figures(mode: PointMode) -> [Figure; 2] {
                 short: "p99",
                 unit: "ms",
                 decimals: 2,
+                capacity: false,
                 get: p99,
             },
         ],
@@ -54,6 +58,7 @@ fn figures(mode: PointMode) -> [Figure; 2] {
                 short: "failover window",
                 unit: "s",
                 decimals: 2,
+                capacity: false,
                 get: |p| p.main_step().map(|s| s.max_unavailability_s),
             },
             Figure {
@@ -61,6 +66,7 @@ fn figures(mode: PointMode) -> [Figure; 2] {
                 short: "p99",
                 unit: "ms",
                 decimals: 2,
+                capacity: false,
                 get: p99,
             },
         ],
@@ -70,6 +76,7 @@ fn figures(mode: PointMode) -> [Figure; 2] {
                 short: "p99",
                 unit: "ms",
                 decimals: 2,
+                capacity: false,
                 get: p99,
             },
             Figure {
@@ -77,6 +84,7 @@ fn figures(mode: PointMode) -> [Figure; 2] {
                 short: "compression ratio",
                 unit: "×",
                 decimals: 2,
+                capacity: false,
                 get: |p| p.main_step().and_then(|s| s.compression_ratio),
             },
         ],
@@ -257,9 +265,9 @@ fn table(s: &mut String, r: &SweepResults, mode: PointMode) {
         for v in &p.values {
             let _ = write!(s, "<td class=\"text\">{}</td>", esc(v));
         }
-        for (i, f) in figs.iter().enumerate() {
+        for f in &figs {
             // A search's capacity that is only a floor reads "≥ N", never as a found edge.
-            let floor = if i == 0 && p.capacity_is_a_floor() {
+            let floor = if f.capacity && p.capacity_is_a_floor() {
                 "≥ "
             } else {
                 ""
