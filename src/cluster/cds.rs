@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use super::java::Java;
+use crate::names::{BrokerId, BROKER_IDS};
 
 /// The archives of one cached distribution.
 #[derive(Debug, Clone)]
@@ -48,18 +49,21 @@ impl Archives {
         }
     }
 
-    /// Flags of a Kafka JVM; `records` marks the one JVM that writes the archive when there is
-    /// none yet.
-    pub fn kafka_flags(&self, records: bool) -> Vec<String> {
+    /// The file Kafka node `node` writes its archive into when it exits: node 1's, and only
+    /// while there is no archive yet. Teardown gives that node the time to finish writing it.
+    pub fn written_at_exit_by(&self, node: BrokerId) -> Option<PathBuf> {
+        let records = !self.off && !self.kafka_ready && node == BROKER_IDS[0];
+        records.then(|| pending(&self.kafka))
+    }
+
+    /// Flags of a Kafka JVM: node `node`'s, or `None` for a tool that only reads the archive.
+    pub fn kafka_flags(&self, node: Option<BrokerId>) -> Vec<String> {
         if self.off {
             Vec::new()
         } else if self.kafka_ready {
             vec![format!("-XX:SharedArchiveFile={}", self.kafka.display())]
-        } else if records {
-            vec![format!(
-                "-XX:ArchiveClassesAtExit={}",
-                pending(&self.kafka).display()
-            )]
+        } else if let Some(p) = node.and_then(|n| self.written_at_exit_by(n)) {
+            vec![format!("-XX:ArchiveClassesAtExit={}", p.display())]
         } else {
             Vec::new()
         }
@@ -181,9 +185,14 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("kbench-cds-{}", std::process::id()));
         let j = java("/nonexistent/bin/java", 17);
         let a = Archives::prepare(&dir, (&j, Path::new("/k")), (&j, Path::new("/r")));
-        assert!(a.kafka_flags(false).is_empty());
-        assert!(a.kafka_flags(true)[0].starts_with("-XX:ArchiveClassesAtExit="));
-        assert!(a.kafka_flags(true)[0].ends_with(".jsa.pending"));
+        assert!(a.kafka_flags(None).is_empty());
+        assert!(a.kafka_flags(Some(2)).is_empty());
+        assert!(a.kafka_flags(Some(1))[0].starts_with("-XX:ArchiveClassesAtExit="));
+        assert!(a.kafka_flags(Some(1))[0].ends_with(".jsa.pending"));
+        assert_eq!(a.written_at_exit_by(2), None);
+        assert!(a
+            .written_at_exit_by(1)
+            .is_some_and(|p| p.ends_with(pending(&a.kafka).file_name().unwrap())));
         assert!(a
             .registry_flags()
             .contains(&"-XX:+AutoCreateSharedArchive".to_string()));

@@ -76,7 +76,7 @@ pub fn format_storage(
 ) -> Command {
     let mut cmd = Command::new(&dist.kafka_java.path);
     // The format tool loads a subset of the nodes' classes: the nodes' archive serves it too.
-    cmd.args(dist.archives.kafka_flags(false));
+    cmd.args(dist.archives.kafka_flags(None));
     cmd.args(kafka_java(dist, workdir).get_args());
     cmd.args([
         "kafka.tools.StorageTool",
@@ -133,7 +133,7 @@ pub fn kafka_node(dist: &Dist, workdir: &Path, id: u32, config: &Path) -> Comman
         "-XX:MaxGCPauseMillis=20",
         "-XX:+ExitOnOutOfMemoryError",
     ]);
-    cmd.args(dist.archives.kafka_flags(id == crate::names::BROKER_IDS[0]));
+    cmd.args(dist.archives.kafka_flags(Some(id)));
     cmd.arg(format!("-Dkbench.node={id}"));
     let base = kafka_java(dist, workdir);
     cmd.args(base.get_args());

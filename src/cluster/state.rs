@@ -35,6 +35,10 @@ pub struct NodeRecord {
     pub log: PathBuf,
     /// The node's JVM; `None` until it has been spawned.
     pub process: Option<ProcRef>,
+    /// The class-data archive this node's JVM writes when it exits (node 1 on a version's first
+    /// start): teardown waits for that write, and removes a write it had to cut short.
+    #[serde(default)]
+    pub archive_at_exit: Option<PathBuf>,
 }
 
 /// Apicurio Registry in the state file: its ports, log and process.

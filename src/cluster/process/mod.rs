@@ -35,6 +35,9 @@ use crate::security::{ClientSecurity, Secret};
 const GRACEFUL_TIMEOUT: Duration = Duration::from_secs(120);
 /// Grace period at teardown; the data is thrown away, so waiting longer buys nothing.
 const TEARDOWN_GRACE: Duration = Duration::from_secs(5);
+/// How long teardown waits for node 1 to write its class-data archive at exit. About 3 s on an
+/// unloaded 2-core machine and 20 s on one 3-4x slower; the bound only stops a hung JVM.
+const ARCHIVE_GRACE: Duration = Duration::from_secs(120);
 
 /// The default backend: three Kafka nodes and Apicurio Registry as local JVMs, tracked
 /// by a state file in the cluster's work directory.
@@ -87,6 +90,7 @@ impl ProcessBackend {
                     config: dir.join("server.properties"),
                     log: dir.join("node.log"),
                     process: None,
+                    archive_at_exit: None,
                 }
             })
             .collect();
@@ -205,7 +209,9 @@ impl ProcessBackend {
             crate::netfault::lab::spawn_inside(&mut cmd, &n.netns)?;
         }
         let p = proc_ctl::spawn_logged(cmd, &rec.log)?;
-        self.state.node_mut(id).expect("checked").process = Some(p);
+        let node = self.state.node_mut(id).expect("checked");
+        node.process = Some(p);
+        node.archive_at_exit = dist.archives.written_at_exit_by(id);
         self.state.save()
     }
 
