@@ -8,7 +8,7 @@
 //! | input | [`scenario`], [`slo`] | TOML to a validated `Scenario`; objectives, typed |
 //! | order | [`run`] | the one place that knows a run's steps; `run::wiring` is shared with `produce` |
 //! | connect | [`security`] | `ClientSecurity`: TLS, SASL, registry auth for every client; secrets; connection errors explained |
-//! | 1 cluster up | [`cluster`] | `ClusterBackend`: process, docker, external; readiness; state file |
+//! | 1 cluster up | [`cluster`], [`images`] | `ClusterBackend`: process, docker, external; readiness; state file; the images a docker cluster runs |
 //! | 2 topic, schema | [`kafka`], [`avro`] | admin and metadata clients, topic lock; schema, registry, generator, wire format |
 //! | 3-4 load | [`load`] | rate schedule, pacer, producers, consumers |
 //! | 4 faults | [`faults`] | fault plan to timed actions, late target resolution, what each fault did |
@@ -26,6 +26,7 @@ pub mod cluster;
 pub mod compare_tools;
 pub mod duration;
 pub mod faults;
+pub mod images;
 pub mod kafka;
 pub mod load;
 pub mod metrics;

@@ -22,8 +22,9 @@ pub fn run(cmd: ClusterCommand) -> Result<ExitCode> {
             workdir,
             timeout,
             backend,
+            images,
             security,
-        } => up(detach, workdir, timeout, backend, security),
+        } => up(detach, workdir, timeout, (backend, images), security),
         ClusterCommand::Env => env(),
         ClusterCommand::Node { action, node } => node_action(action, node),
         ClusterCommand::Status { json, backend } => status(json, backend),
@@ -39,9 +40,12 @@ fn up(
     detach: bool,
     workdir: Option<std::path::PathBuf>,
     timeout: std::time::Duration,
-    kind: Backend,
+    (kind, images): (Backend, kbench::images::Choice),
     security: Option<SecurityArg>,
 ) -> Result<ExitCode> {
+    if images != kbench::images::Choice::Auto && kind != Backend::Docker {
+        bail!("--images chooses the docker backend's images; add --backend docker");
+    }
     if security.is_some() && kind != Backend::Process {
         bail!(
             "--security secures the process backend's listeners; the docker backend runs plaintext"
@@ -64,7 +68,7 @@ fn up(
         Backend::Process => Box::new(
             ProcessBackend::create(workdir.clone(), Topology::default())?.secured(security),
         ),
-        Backend::Docker => Box::new(docker()?),
+        Backend::Docker => Box::new(docker()?.with_images(images)),
     };
     let mut guard = ClusterGuard::new(backend);
     let opts = StartOptions {

@@ -2,6 +2,7 @@
 
 mod client_cmd;
 mod cluster_cmd;
+mod images_cmd;
 mod run_cmd;
 mod sweep_cmd;
 mod tools_cmd;
@@ -143,8 +144,17 @@ pub enum Command {
     #[command(subcommand)]
     Cluster(ClusterCommand),
     /// Print the docker-compose file of kbench's cluster (generated from the same topology the
-    /// backends use): `kbench compose > compose/docker-compose.yml`.
-    Compose,
+    /// backends use): `kbench compose > compose/docker-compose.yml` (apache/kafka and
+    /// Confluent's Schema Registry, as in the seed), or with `--images local` the variant on
+    /// the images `kbench images build` makes (compose/docker-compose.local.yml).
+    Compose {
+        /// `upstream` (the default) or `local`.
+        #[arg(long, value_enum, default_value_t = kbench::images::Choice::Upstream)]
+        images: kbench::images::Choice,
+    },
+    /// Build or list the container images the docker backend runs.
+    #[command(subcommand)]
+    Images(ImagesCommand),
     /// Measure kbench against Kafka's kafka-producer-perf-test on one cluster kbench starts.
     ///
     /// Same record size, acks=all, batching, compression and record count; each tool runs as its
@@ -188,6 +198,27 @@ pub struct EndpointArgs {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum ImagesCommand {
+    /// Build kbench's own images offline: a Debian 12 base from debootstrap (the Debian mirror
+    /// apt uses; needs root and the debootstrap package, once), then Kafka on Debian's OpenJDK
+    /// 17, Apicurio Registry on the pinned Java 21 runtime, and kbench itself — from the same
+    /// pinned Maven Central artifacts the process backend runs. No image registry is needed.
+    /// An image is rebuilt only when one of its inputs changed. Prints each image's size.
+    Build {
+        /// Build only these roles (repeatable); default: all.
+        #[arg(long, value_enum)]
+        role: Vec<kbench::images::Role>,
+    },
+    /// Show, for each role, the images that could run it (upstream and built here), which are
+    /// on this machine with their size, id and origin, and which one a docker run would use.
+    List {
+        /// The `[cluster] images` setting to explain: auto, upstream or local.
+        #[arg(long, value_enum, default_value_t = kbench::images::Choice::Auto)]
+        images: kbench::images::Choice,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum ClusterCommand {
     /// Start three Kafka nodes (broker + controller) and the schema registry, wait until ready.
     ///
@@ -206,6 +237,10 @@ pub enum ClusterCommand {
         timeout: std::time::Duration,
         #[arg(long, value_enum, default_value_t = Backend::Process)]
         backend: Backend,
+        /// Docker backend: run upstream images when here or pullable else kbench's own
+        /// (`auto`), upstream only, or only those `kbench images build` made (`local`).
+        #[arg(long, value_enum, default_value_t = kbench::images::Choice::Auto)]
+        images: kbench::images::Choice,
         /// Secure the client listeners (process backend): `sasl_ssl` (SCRAM-SHA-512, also
         /// SCRAM-SHA-256 and PLAIN, user kbench, random password) or `ssl` (mutual TLS). A CA and
         /// certificates are generated for the cluster with openssl; `kbench cluster status`
@@ -315,13 +350,8 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
             endpoints,
         } => client_cmd::consume(endpoints, topic, count, idle, group),
         Command::Cluster(c) => cluster_cmd::run(c),
-        Command::Compose => {
-            print!(
-                "{}",
-                kbench::cluster::docker::compose_yaml(&kbench::cluster::Topology::default())
-            );
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Compose { images } => images_cmd::compose(images),
+        Command::Images(c) => images_cmd::run(c),
         Command::CompareTools { options, reports } => tools_cmd::run(options, reports),
     }
 }

@@ -180,7 +180,8 @@ pub(crate) fn registry_ready_note(url: &str, since: Instant) -> String {
 pub struct Versions {
     /// Kafka version (`external` for a cluster kbench does not run).
     pub kafka: String,
-    /// Schema registry version: Apicurio's, or `cp-schema-registry <version>` on Docker.
+    /// Schema registry version: Apicurio's, or `cp-schema-registry <version>` on Docker; on
+    /// Docker both name the image they ran (reference, origin, id).
     pub registry: String,
 }
 

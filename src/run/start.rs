@@ -133,15 +133,18 @@ fn backend_for(sc: &Scenario) -> Result<(Box<dyn ClusterBackend>, StartOptions)>
             .with_containers(names);
             return Ok((Box::new(b), StartOptions::default()));
         }
-        ClusterSpec::Process { ready_timeout } | ClusterSpec::Docker { ready_timeout } => {
+        ClusterSpec::Process { ready_timeout } | ClusterSpec::Docker { ready_timeout, .. } => {
             *ready_timeout
         }
     };
-    let backend: Box<dyn ClusterBackend> = if let ClusterSpec::Docker { .. } = sc.cluster {
-        Box::new(DockerBackend::connect(
-            Topology::default().with_broker_settings(&sc.broker),
-            docker::DEFAULT_CLUSTER,
-        )?)
+    let backend: Box<dyn ClusterBackend> = if let ClusterSpec::Docker { images, .. } = sc.cluster {
+        Box::new(
+            DockerBackend::connect(
+                Topology::default().with_broker_settings(&sc.broker),
+                docker::DEFAULT_CLUSTER,
+            )?
+            .with_images(images),
+        )
     } else {
         let workdir = crate::paths::runs_dir()?.join(crate::paths::new_run_name(&sc.name));
         let topo = Topology::default().with_broker_settings(&sc.broker);

@@ -91,6 +91,8 @@ pub enum ClusterSpec {
     Docker {
         /// How long the cluster may take to become ready (`cluster.ready_timeout`, default 240s).
         ready_timeout: Duration,
+        /// Which images the containers run (`cluster.images`, default `auto`).
+        images: crate::images::Choice,
     },
     /// A cluster someone else runs; kbench only connects to it.
     External {

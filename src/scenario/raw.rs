@@ -93,6 +93,8 @@ pub struct RawCluster {
     /// External clusters in containers: `"compose"` (kafka1..3) or `{ 1 = "name", ... }`.
     pub containers: Option<toml::Value>,
     pub ready_timeout: Option<String>,
+    /// Docker backend: `auto`, `upstream` or `local` images.
+    pub images: Option<String>,
     pub security: Option<RawSecurity>,
     /// Faults on an external cluster through the operator's commands.
     pub commands: Option<RawCommands>,

@@ -155,10 +155,34 @@ fn cluster_section(src: &Source, raw: &RawCluster) -> R<ClusterSpec> {
             ));
         }
     }
-    Ok(match kind {
-        BackendKind::Docker => ClusterSpec::Docker { ready_timeout },
-        _ => ClusterSpec::Process { ready_timeout },
-    })
+    let images = image_choice(src, raw)?;
+    match kind {
+        BackendKind::Docker => Ok(ClusterSpec::Docker {
+            ready_timeout,
+            images: images.unwrap_or_default(),
+        }),
+        _ if images.is_some() => Err(src.error(
+            "cluster.images",
+            "only applies to backend = \"docker\" (the images its containers run)",
+        )),
+        _ => Ok(ClusterSpec::Process { ready_timeout }),
+    }
+}
+
+/// `cluster.images`, when set.
+fn image_choice(src: &Source, raw: &RawCluster) -> R<Option<crate::images::Choice>> {
+    use clap::ValueEnum;
+    let Some(v) = raw.images.as_deref() else {
+        return Ok(None);
+    };
+    crate::images::Choice::from_str(v, false)
+        .map(Some)
+        .map_err(|_| {
+            src.error(
+                "cluster.images",
+                format!("unknown images \"{v}\"; allowed: auto, upstream, local"),
+            )
+        })
 }
 
 fn external_cluster(src: &Source, raw: &RawCluster) -> R<ClusterSpec> {

@@ -11,15 +11,14 @@ use anyhow::{bail, Result};
 
 use super::engine::{Engine, RunState};
 use super::faults::ContainerFaults;
-use super::spec::{
-    self, container_specs, label, ContainerSpec, Role, KAFKA_LOG_DIR, REGISTRY_VERSION,
-};
+use super::spec::{self, container_specs, label, ContainerSpec, ImageSet, Role, KAFKA_LOG_DIR};
 use crate::cluster::ready::{self, Stage, Starting};
 use crate::cluster::status::{ClusterStatus, NodeStatus, ProcessState};
 use crate::cluster::topology::{NodeId, Topology};
 use crate::cluster::{
     dist, probe, Brokers, ClusterBackend, Registry, RegistryFault, StartOptions, StopMode, Versions,
 };
+use crate::images::{self, Choice, Resolved, Role as ImageRole};
 use crate::names::BackendKind;
 
 /// Lines of a container's log shown when it fails to come up.
@@ -37,6 +36,12 @@ pub struct DockerBackend {
     created: Vec<String>,
     network_created: bool,
     torn_down: bool,
+    /// Which images `start` may run.
+    choice: Choice,
+    /// The images the containers run: the seed's until `start` resolves them.
+    images: ImageSet,
+    /// What `start` resolved, for the results: reference, origin and id per role.
+    resolved: Vec<Resolved>,
 }
 
 /// Docker accepts `[a-zA-Z0-9][a-zA-Z0-9_.-]*` for container and network names.
@@ -64,7 +69,8 @@ impl DockerBackend {
 
     pub(super) fn with_engine(topo: Topology, cluster: &str, engine: Engine) -> Result<Self> {
         check_cluster_name(cluster)?;
-        let specs = container_specs(&topo, cluster);
+        let images = ImageSet::upstream();
+        let specs = container_specs(&topo, cluster, &images);
         let names = specs
             .iter()
             .filter_map(|s| Some((s.node?, s.name.clone())))
@@ -80,7 +86,21 @@ impl DockerBackend {
             created: Vec::new(),
             network_created: false,
             torn_down: false,
+            choice: Choice::Auto,
+            images,
+            resolved: Vec::new(),
         })
+    }
+
+    /// Run the images `choice` allows (`[cluster] images`, `--images`).
+    pub fn with_images(mut self, choice: Choice) -> Self {
+        self.choice = choice;
+        self
+    }
+
+    /// The images the containers run, as `start` resolved them (empty before).
+    pub fn resolved_images(&self) -> &[Resolved] {
+        &self.resolved
     }
 
     /// The cluster name: prefix of its container names and name of its network.
@@ -121,16 +141,32 @@ impl DockerBackend {
         Ok(())
     }
 
-    fn ensure_images(&self, progress: &dyn Fn(&str)) -> Result<()> {
-        let mut images: Vec<&str> = self.specs.iter().map(|s| s.image.as_str()).collect();
-        images.dedup();
-        for image in images {
-            if !self.engine().image_present(image)? {
-                progress(&format!("pulling image {image}"));
-                self.engine().pull(image)?;
-            }
-        }
+    /// Pick each role's image as `choice` says (pulling an upstream one when allowed), and
+    /// derive the containers from them.
+    fn resolve_images(&mut self, progress: &dyn Fn(&str)) -> Result<()> {
+        let (kafka_v, registry_v) = (dist::kafka_version(), dist::registry_version());
+        let resolve = |role| {
+            let all = images::candidates(role, &kafka_v, &registry_v);
+            images::resolve(self.engine(), role, self.choice, &all, progress)
+        };
+        let kafka = resolve(ImageRole::Kafka)?;
+        let registry = resolve(ImageRole::Registry)?;
+        self.images = ImageSet {
+            kafka: kafka.reference.clone(),
+            registry: registry.reference.clone(),
+            registry_kind: registry.registry.unwrap_or(images::RegistryKind::Apicurio),
+        };
+        self.specs = container_specs(&self.topo, &self.cluster, &self.images);
+        self.resolved = vec![kafka, registry];
         Ok(())
+    }
+
+    /// "kbench/kafka:4.1.1-java17 (built here)" for the start line.
+    fn image_words(&self, role: ImageRole) -> String {
+        self.resolved
+            .iter()
+            .find(|r| r.role == role)
+            .map_or_else(String::new, |r| format!("{} ({})", r.reference, r.origin))
     }
 
     /// Fail with the container's log when one that was started has stopped.
@@ -242,16 +278,20 @@ impl ClusterBackend for DockerBackend {
 
     fn start(&mut self, opts: &StartOptions, progress: &dyn Fn(&str)) -> Result<()> {
         self.check_ports_free()?;
-        self.ensure_images(progress)?;
+        self.resolve_images(progress)?;
         // A first pull can take minutes on a slow link; the ready timeout is about the cluster.
         let t0 = Instant::now();
         let deadline = t0 + opts.ready_timeout;
         progress(&format!(
-            "starting Kafka {} (3 KRaft nodes) and Confluent Schema Registry {REGISTRY_VERSION} \
-             as containers on Docker network {} ({})",
+            "starting Kafka {} (3 KRaft nodes, {}) and {} ({}) as containers on Docker network \
+             {} ({}, Engine API {})",
             dist::kafka_version(),
+            self.image_words(ImageRole::Kafka),
+            self.images.registry_kind,
+            self.image_words(ImageRole::Registry),
             self.cluster,
-            self.engine().endpoint
+            self.engine().endpoint,
+            self.engine().api_version
         ));
         self.create_all()?;
         let kafka: Vec<String> = self.role(Role::Kafka).map(|s| s.name.clone()).collect();
@@ -336,7 +376,7 @@ impl ClusterBackend for DockerBackend {
     }
 
     fn registry(&self) -> Registry {
-        Registry::plain(spec::registry_url(&self.topo))
+        Registry::plain(spec::registry_url(&self.topo, self.images.registry_kind))
     }
 
     /// Removes the containers (with their data volumes) and the network this instance created;
@@ -368,10 +408,23 @@ impl ClusterBackend for DockerBackend {
         Ok(())
     }
 
+    /// Versions with the image each ran: reference, origin and id, so results say which.
     fn versions(&self) -> Versions {
+        let with_image = |what: String, role| {
+            let r = self.resolved.iter().find(|r| r.role == role);
+            r.map_or(what.clone(), |r| {
+                format!("{what} (image {}, {}, {})", r.reference, r.origin, r.id)
+            })
+        };
+        let registry = match self.images.registry_kind {
+            images::RegistryKind::Apicurio => {
+                format!("Apicurio Registry {}", dist::registry_version())
+            }
+            images::RegistryKind::Confluent => self.images.registry.clone(),
+        };
         Versions {
-            kafka: dist::kafka_version(),
-            registry: format!("cp-schema-registry {REGISTRY_VERSION}"),
+            kafka: with_image(dist::kafka_version(), ImageRole::Kafka),
+            registry: with_image(registry, ImageRole::Registry),
         }
     }
 

@@ -15,8 +15,8 @@ use bollard::models::{
     NetworkCreateRequest, NetworkingConfig, PortBinding,
 };
 use bollard::query_parameters::{
-    CreateContainerOptions, CreateImageOptions, KillContainerOptions, ListContainersOptions,
-    ListNetworksOptions, LogsOptions, RemoveContainerOptions, StopContainerOptions,
+    CreateContainerOptions, KillContainerOptions, ListContainersOptions, ListNetworksOptions,
+    LogsOptions, RemoveContainerOptions, StopContainerOptions,
 };
 use bollard::Docker;
 use futures_util::StreamExt;
@@ -43,6 +43,26 @@ pub struct NoEngine {
     pub endpoint: String,
     /// Why it failed: the connection error with its sources, or the ping timeout.
     pub reason: String,
+}
+
+/// The oldest Engine API kbench's calls are checked against: Debian 12's docker.io (20.10).
+pub const MIN_API_VERSION: (u32, u32) = (1, 41);
+
+/// Refuse an engine older than [`MIN_API_VERSION`], naming both versions.
+fn check_api_version(endpoint: &str, version: &str) -> Result<()> {
+    let parsed = version
+        .split_once('.')
+        .and_then(|(a, b)| Some((a.parse::<u32>().ok()?, b.parse::<u32>().ok()?)));
+    match parsed {
+        Some(v) if v >= MIN_API_VERSION => Ok(()),
+        _ => bail!(
+            "the Docker engine at {endpoint} speaks Engine API {version:?}; kbench needs API \
+             {}.{} or newer (Docker 20.10 or newer): upgrade the engine, or use backend = \
+             \"process\"",
+            MIN_API_VERSION.0,
+            MIN_API_VERSION.1
+        ),
+    }
 }
 
 /// How a container is, as far as faults and status care.
@@ -84,8 +104,10 @@ impl RunState {
 
 pub(crate) struct Engine {
     rt: tokio::runtime::Runtime,
-    docker: Docker,
+    pub(super) docker: Docker,
     pub(crate) endpoint: String,
+    /// The API version the engine speaks (e.g. `1.41`), as it says.
+    pub(crate) api_version: String,
 }
 
 /// An error with its sources: hyper's top-level "client error (Connect)" alone hides whether
@@ -101,7 +123,7 @@ fn causes(e: &dyn std::error::Error) -> String {
     out
 }
 
-fn status_is(e: &DockerError, code: u16) -> bool {
+pub(super) fn status_is(e: &DockerError, code: u16) -> bool {
     matches!(e, DockerError::DockerResponseServerError { status_code, .. } if *status_code == code)
 }
 
@@ -151,57 +173,22 @@ impl Engine {
                 return Err(no_engine(format!("no answer to a ping within {secs}s")).into());
             }
         }
+        let api_version = rt
+            .block_on(docker.version())
+            .map_err(|e| no_engine(causes(&e)))?
+            .api_version
+            .unwrap_or_default();
+        check_api_version(endpoint, &api_version)?;
         Ok(Engine {
             rt,
             docker,
             endpoint: endpoint.to_string(),
+            api_version,
         })
     }
 
-    fn run<F: Future>(&self, f: F) -> F::Output {
+    pub(super) fn run<F: Future>(&self, f: F) -> F::Output {
         self.rt.block_on(f)
-    }
-
-    pub fn image_present(&self, image: &str) -> Result<bool> {
-        match self.run(self.docker.inspect_image(image)) {
-            Ok(_) => Ok(true),
-            Err(e) if status_is(&e, 404) => Ok(false),
-            Err(e) => Err(e).with_context(|| format!("cannot look up image {image}")),
-        }
-    }
-
-    /// Pull `image` (`repo:tag`); the error says what to do when it cannot be had.
-    pub fn pull(&self, image: &str) -> Result<()> {
-        let (repo, tag) = match image.rsplit_once(':') {
-            Some((r, t)) if !t.contains('/') => (r, t),
-            _ => (image, "latest"),
-        };
-        let opts = CreateImageOptions {
-            from_image: Some(repo.to_string()),
-            tag: Some(tag.to_string()),
-            ..Default::default()
-        };
-        let failure = self.run(async {
-            let mut stream = self.docker.create_image(Some(opts), None, None);
-            while let Some(item) = stream.next().await {
-                match item {
-                    Ok(info) => {
-                        if let Some(d) = info.error_detail {
-                            return Some(d.message.unwrap_or_else(|| "unknown error".into()));
-                        }
-                    }
-                    Err(e) => return Some(e.to_string()),
-                }
-            }
-            None
-        });
-        match failure {
-            None => Ok(()),
-            Some(why) => bail!(
-                "image {image} is not on this machine and cannot be pulled ({why}): check the \
-                 network and registry access, or `docker load` the image from a machine that has it"
-            ),
-        }
     }
 
     /// Create the network unless kbench already made it for this cluster. Returns whether it
@@ -445,5 +432,21 @@ impl Engine {
         let mut names: Vec<String> = list.into_iter().filter_map(|n| n.name).collect();
         names.sort();
         Ok(names)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engines_older_than_api_1_41_are_refused_by_name() {
+        for ok in ["1.41", "1.43", "1.53", "2.0"] {
+            assert!(check_api_version("unix:///x", ok).is_ok(), "{ok}");
+        }
+        for old in ["1.40", "1.24", "", "junk"] {
+            let e = check_api_version("unix:///x", old).unwrap_err().to_string();
+            assert!(e.contains(&format!("{old:?}")) && e.contains("1.41"), "{e}");
+        }
     }
 }

@@ -280,6 +280,9 @@ fn route(w: &mut World, method: &str, target: &str, body: &[u8]) -> Reply {
     let (path, query, body) = record(w, method, target, body);
     let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match (method, segs.as_slice()) {
+        ("GET", ["version"]) => {
+            json_reply(200, json!({ "ApiVersion": "1.41", "Version": "20.10.24" }))
+        }
         ("GET", ["_ping"]) => Reply {
             status: 200,
             body: b"OK".to_vec(),

@@ -10,7 +10,15 @@ use serde_json::json;
 
 use super::engine::{Engine, RunState};
 use super::fake::{Container, Fake};
-use super::{kafka_image, registry_image, remove_labelled, ContainerFaults, DockerBackend};
+use super::{remove_labelled, ContainerFaults, DockerBackend, ImageSet};
+
+fn kafka_image() -> String {
+    ImageSet::upstream().kafka
+}
+
+fn registry_image() -> String {
+    ImageSet::upstream().registry
+}
 use crate::cluster::{ClusterBackend, RegistryFault, StartOptions, StopMode, Topology};
 
 /// The default topology moved to ports nothing else uses, a different block per test since
@@ -141,9 +149,9 @@ fn missing_images_are_pulled_or_the_error_says_why() {
     let e = format!("{:#}", b.start(&quick(), &|_| {}).unwrap_err());
     let image = kafka_image();
     assert!(
-        e.contains(&format!(
-            "image {image} is not on this machine and cannot be pulled"
-        )),
+        e.contains("no image for role kafka")
+            && e.contains(&format!("image {image} cannot be pulled"))
+            && e.contains("kbench images build"),
         "{e}"
     );
     assert!(fake.world().containers.is_empty(), "nothing created");
@@ -158,7 +166,9 @@ fn missing_images_are_pulled_or_the_error_says_why() {
     let want = format!("POST /images/create?fromImage={repo}&tag={tag}");
     assert!(fake.world().lines().iter().any(|l| l.starts_with(&want)));
     let notes = notes.lock().unwrap();
-    assert!(notes.iter().any(|n| n == &format!("pulling image {image}")));
+    assert!(notes
+        .iter()
+        .any(|n| n == &format!("pulling image {image} (role kafka)")));
     b.teardown().unwrap();
 }
 

@@ -1,6 +1,7 @@
 //! The Docker side of kbench: the cluster as container specs derived from `Topology` (`spec`),
 //! the same specs rendered as `compose/docker-compose.yml` (`compose`), the `docker` backend
-//! that runs them through the Engine API with bollard (`backend`, over `engine`), node faults on
+//! that runs them through the Engine API with bollard (`backend`, over `engine`; the image
+//! calls the images part needs in `image_calls`), node faults on
 //! containers by name for clusters kbench did not start (`faults`), and `down_labelled` for
 //! `kbench cluster down --backend docker`.
 
@@ -12,22 +13,27 @@ mod fake;
 #[cfg(test)]
 mod fake_tests;
 mod faults;
+mod image_calls;
 mod spec;
 #[cfg(test)]
 mod spec_tests;
 
 pub use backend::DockerBackend;
-pub use compose::{compose_yaml, COMPOSE_PATH};
-pub use engine::{NoEngine, RunState};
+pub use compose::{compose_variant, compose_yaml, COMPOSE_PATH, LOCAL_COMPOSE_PATH};
+pub use engine::{NoEngine, RunState, MIN_API_VERSION};
 pub use faults::{ContainerFaults, GRACEFUL_TIMEOUT};
 pub use spec::{
-    cluster_id, container_specs, kafka_env_name, kafka_image, label, registry_image, registry_url,
-    ContainerSpec, Published, Role, DEFAULT_CLUSTER, KAFKA_LOG_DIR, REGISTRY_HOST,
-    REGISTRY_VERSION,
+    cluster_id, container_specs, kafka_env_name, label, registry_url, ContainerSpec, ImageSet,
+    Published, Role, DEFAULT_CLUSTER, KAFKA_LOG_DIR, REGISTRY_HOST,
 };
 
 use anyhow::{bail, Result};
 use engine::Engine;
+
+/// Connect to the engine `DOCKER_HOST` names (the local socket when unset), for image work.
+pub fn image_engine() -> Result<impl crate::images::ImageEngine> {
+    Engine::connect()
+}
 
 /// Remove every container and network labelled `dev.kbench.managed=true` (of one cluster, or
 /// of all), containers first since a network in use cannot go. Returns what was removed, as

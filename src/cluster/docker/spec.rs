@@ -7,12 +7,10 @@ use std::collections::BTreeMap;
 
 use crate::cluster::dist;
 use crate::cluster::topology::{NodeId, NodeSpec, Topology, HOST};
+use crate::images::{self, RegistryKind, Role as ImageRole};
 
-/// The Confluent Schema Registry release, pinned: 7.9 is the last line whose clients still
-/// speak the protocol versions Kafka 4 kept, and it stores schemas in Kafka (`_schemas`).
-pub const REGISTRY_VERSION: &str = "7.9.2";
-pub const REGISTRY_REPO: &str = "confluentinc/cp-schema-registry";
-pub const KAFKA_REPO: &str = "apache/kafka";
+/// Apicurio Registry's HTTP port inside its container, in the upstream image and kbench's.
+const APICURIO_PORT: u16 = 8080;
 /// Cluster name used when the user gives none; also the network name then.
 pub const DEFAULT_CLUSTER: &str = "kbench";
 /// Compose service and host name of the registry container.
@@ -98,14 +96,42 @@ impl ContainerSpec {
     }
 }
 
-/// The apache/kafka image, tagged with the Kafka version the pom pins.
-pub fn kafka_image() -> String {
-    format!("{KAFKA_REPO}:{}", dist::kafka_version())
+/// The images a docker cluster runs and which registry that is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageSet {
+    /// Image of the Kafka nodes.
+    pub kafka: String,
+    /// Image of the registry.
+    pub registry: String,
+    /// Which registry the registry image runs.
+    pub registry_kind: RegistryKind,
 }
 
-/// The Confluent Schema Registry image at the pinned `REGISTRY_VERSION`.
-pub fn registry_image() -> String {
-    format!("{REGISTRY_REPO}:{REGISTRY_VERSION}")
+impl ImageSet {
+    /// The seed's images: apache/kafka and Confluent's Schema Registry, at the pinned versions.
+    pub fn upstream() -> ImageSet {
+        ImageSet::first(images::Origin::Upstream)
+    }
+
+    /// The images `kbench images build` makes: Kafka and Apicurio Registry.
+    pub fn local() -> ImageSet {
+        ImageSet::first(images::Origin::Local)
+    }
+
+    fn first(origin: images::Origin) -> ImageSet {
+        let pick = |role| {
+            images::candidates(role, &dist::kafka_version(), &dist::registry_version())
+                .into_iter()
+                .find(|c| c.origin == origin)
+                .expect("every role has an upstream and a local candidate")
+        };
+        let registry = pick(ImageRole::Registry);
+        ImageSet {
+            kafka: pick(ImageRole::Kafka).reference,
+            registry_kind: registry.registry.unwrap_or(RegistryKind::Apicurio),
+            registry: registry.reference,
+        }
+    }
 }
 
 /// Host name of a Kafka node's container.
@@ -113,10 +139,13 @@ pub fn kafka_host(id: NodeId) -> String {
     format!("kafka{id}")
 }
 
-/// Where clients reach Confluent's registry: it serves its API at the root, unlike Apicurio's
-/// `/apis/ccompat/v7` prefix the process backend uses.
-pub fn registry_url(topo: &Topology) -> String {
-    format!("http://{HOST}:{}", topo.registry_port)
+/// Where clients reach the registry: Confluent's serves its API at the root, Apicurio its
+/// Confluent-compatible API under `/apis/ccompat/v7` (as on the process backend).
+pub fn registry_url(topo: &Topology, kind: RegistryKind) -> String {
+    match kind {
+        RegistryKind::Confluent => format!("http://{HOST}:{}", topo.registry_port),
+        RegistryKind::Apicurio => topo.registry_url(),
+    }
 }
 
 /// A broker property as the apache/kafka image reads it from the environment:
@@ -162,14 +191,14 @@ pub fn cluster_id(cluster: &str) -> String {
 }
 
 /// Every container of the cluster: the Kafka nodes in topology order, then the registry.
-pub fn container_specs(topo: &Topology, cluster: &str) -> Vec<ContainerSpec> {
+pub fn container_specs(topo: &Topology, cluster: &str, images: &ImageSet) -> Vec<ContainerSpec> {
     let id = cluster_id(cluster);
     let mut specs: Vec<ContainerSpec> = topo
         .nodes
         .iter()
-        .map(|n| kafka_spec(topo, n, cluster, &id))
+        .map(|n| kafka_spec(topo, n, cluster, &id, &images.kafka))
         .collect();
-    specs.push(registry_spec(topo, cluster));
+    specs.push(registry_spec(topo, cluster, images));
     specs
 }
 
@@ -212,7 +241,13 @@ fn listener_ports(list: &str) -> Vec<(&str, &str)> {
         .collect()
 }
 
-fn kafka_spec(topo: &Topology, n: &NodeSpec, cluster: &str, cluster_id: &str) -> ContainerSpec {
+fn kafka_spec(
+    topo: &Topology,
+    n: &NodeSpec,
+    cluster: &str,
+    cluster_id: &str,
+    image: &str,
+) -> ContainerSpec {
     let host = kafka_host(n.id);
     let props = topo.broker_properties(n.id, KAFKA_LOG_DIR);
     let inter = prop(&props, "inter.broker.listener.name").unwrap_or_default();
@@ -266,7 +301,7 @@ fn kafka_spec(topo: &Topology, n: &NodeSpec, cluster: &str, cluster_id: &str) ->
     ContainerSpec {
         name: format!("{cluster}-{host}"),
         hostname: host,
-        image: kafka_image(),
+        image: image.to_string(),
         role: Role::Kafka,
         node: Some(n.id),
         env,
@@ -277,7 +312,7 @@ fn kafka_spec(topo: &Topology, n: &NodeSpec, cluster: &str, cluster_id: &str) ->
     }
 }
 
-fn registry_spec(topo: &Topology, cluster: &str) -> ContainerSpec {
+fn registry_spec(topo: &Topology, cluster: &str, images: &ImageSet) -> ContainerSpec {
     // Same listener the brokers replicate over, with its protocol from the brokers' own map.
     let first = topo.nodes.first().map(|n| n.id);
     let props = first
@@ -289,12 +324,50 @@ fn registry_spec(topo: &Topology, cluster: &str) -> ContainerSpec {
         .split(',')
         .find_map(|m| m.split_once(':').filter(|(l, _)| *l == inter))
         .map_or("PLAINTEXT", |(_, p)| p);
-    let bootstrap = topo
+    let brokers = topo
         .nodes
         .iter()
-        .map(|n| format!("{protocol}://{}:{}", kafka_host(n.id), n.internal_port))
-        .collect::<Vec<_>>()
-        .join(",");
+        .map(|n| format!("{}:{}", kafka_host(n.id), n.internal_port));
+    let (mut env, port) = match images.registry_kind {
+        RegistryKind::Confluent => {
+            let bootstrap = brokers
+                .map(|b| format!("{protocol}://{b}"))
+                .collect::<Vec<_>>();
+            (
+                confluent_env(topo, &props, &bootstrap.join(",")),
+                loopback(topo.registry_port),
+            )
+        }
+        RegistryKind::Apicurio => {
+            let bootstrap = brokers.collect::<Vec<_>>().join(",");
+            let port = Published {
+                container_port: APICURIO_PORT,
+                ..loopback(topo.registry_port)
+            };
+            (apicurio_env(&bootstrap), port)
+        }
+    };
+    env.sort();
+    ContainerSpec {
+        name: format!("{cluster}-{REGISTRY_HOST}"),
+        hostname: REGISTRY_HOST.into(),
+        image: images.registry.clone(),
+        role: Role::Registry,
+        node: None,
+        env,
+        ports: vec![port],
+        labels: labels(cluster, Role::Registry, "registry"),
+        network: cluster.to_string(),
+        depends_on: topo.nodes.iter().map(|n| kafka_host(n.id)).collect(),
+    }
+}
+
+/// Confluent Schema Registry: schemas in the `_schemas` topic, replicated like the topics.
+fn confluent_env(
+    topo: &Topology,
+    props: &[(String, String)],
+    bootstrap: &str,
+) -> Vec<(String, String)> {
     let mut env = vec![
         (
             "SCHEMA_REGISTRY_HOST_NAME".to_string(),
@@ -306,26 +379,27 @@ fn registry_spec(topo: &Topology, cluster: &str) -> ContainerSpec {
         ),
         (
             "SCHEMA_REGISTRY_KAFKASTORE_BOOTSTRAP_SERVERS".into(),
-            bootstrap,
+            bootstrap.to_string(),
         ),
     ];
-    if let Some(rf) = prop(&props, "default.replication.factor") {
+    if let Some(rf) = prop(props, "default.replication.factor") {
         env.push((
             "SCHEMA_REGISTRY_KAFKASTORE_TOPIC_REPLICATION_FACTOR".into(),
             rf.to_string(),
         ));
     }
-    env.sort();
-    ContainerSpec {
-        name: format!("{cluster}-{REGISTRY_HOST}"),
-        hostname: REGISTRY_HOST.into(),
-        image: registry_image(),
-        role: Role::Registry,
-        node: None,
-        env,
-        ports: vec![loopback(topo.registry_port)],
-        labels: labels(cluster, Role::Registry, "registry"),
-        network: cluster.to_string(),
-        depends_on: topo.nodes.iter().map(|n| kafka_host(n.id)).collect(),
-    }
+    env
+}
+
+/// Apicurio Registry with KafkaSQL storage, as the process backend runs it: schemas in the
+/// cluster's `kafkasql-journal` topic, and the start-up poll shortened the same way.
+fn apicurio_env(bootstrap: &str) -> Vec<(String, String)> {
+    [
+        ("APICURIO_STORAGE_KIND", "kafkasql"),
+        ("APICURIO_KAFKASQL_BOOTSTRAP_SERVERS", bootstrap),
+        ("APICURIO_KAFKASQL_CONSUMER_POLL_TIMEOUT", "500"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
 }

@@ -5,9 +5,10 @@
 use super::spec::*;
 use crate::cluster::dist;
 use crate::cluster::topology::Topology;
+use crate::images::RegistryKind;
 
 fn specs() -> Vec<ContainerSpec> {
-    container_specs(&Topology::default(), DEFAULT_CLUSTER)
+    container_specs(&Topology::default(), DEFAULT_CLUSTER, &ImageSet::upstream())
 }
 
 fn env<'a>(s: &'a ContainerSpec, k: &str) -> &'a str {
@@ -104,7 +105,7 @@ fn broker_settings_reach_every_kafka_container_and_not_the_registry() {
         ("broker.session.timeout.ms".into(), "3000".into()),
         ("num.replica.fetchers".into(), "2".into()),
     ]);
-    let s = container_specs(&t, DEFAULT_CLUSTER);
+    let s = container_specs(&t, DEFAULT_CLUSTER, &ImageSet::upstream());
     let (kafka, registry): (Vec<_>, Vec<_>) = s
         .iter()
         .partition(|c| c.env_value("KAFKA_NODE_ID").is_some());
@@ -132,7 +133,7 @@ fn ports_are_published_on_loopback_only() {
 
 #[test]
 fn labels_name_cluster_role_and_node() {
-    let s = container_specs(&Topology::default(), "perf");
+    let s = container_specs(&Topology::default(), "perf", &ImageSet::upstream());
     let l = &s[2].labels;
     assert_eq!(l[label::MANAGED], "true");
     assert_eq!(l[label::CLUSTER], "perf");
@@ -159,7 +160,40 @@ fn registry_stores_schemas_in_the_cluster() {
         "3"
     );
     assert_eq!(r.depends_on, ["kafka1", "kafka2", "kafka3"]);
-    assert_eq!(registry_url(&Topology::default()), "http://127.0.0.1:8081");
+    assert_eq!(
+        registry_url(&Topology::default(), RegistryKind::Confluent),
+        "http://127.0.0.1:8081"
+    );
+}
+
+#[test]
+fn the_local_images_run_apicurio_with_kafkasql_storage_behind_port_8081() {
+    let s = container_specs(&Topology::default(), DEFAULT_CLUSTER, &ImageSet::local());
+    assert!(s[..3]
+        .iter()
+        .all(|k| k.image == format!("kbench/kafka:{}-java17", dist::kafka_version())));
+    let r = &s[3];
+    assert_eq!(
+        r.image,
+        format!(
+            "kbench/apicurio-registry:{}-java21",
+            dist::registry_version()
+        )
+    );
+    assert_eq!(env(r, "APICURIO_STORAGE_KIND"), "kafkasql");
+    assert_eq!(
+        env(r, "APICURIO_KAFKASQL_BOOTSTRAP_SERVERS"),
+        "kafka1:19092,kafka2:19093,kafka3:19094"
+    );
+    assert!(r.env_value("SCHEMA_REGISTRY_LISTENERS").is_none());
+    assert_eq!(
+        (r.ports[0].host_port, r.ports[0].container_port),
+        (8081, 8080)
+    );
+    assert_eq!(
+        registry_url(&Topology::default(), RegistryKind::Apicurio),
+        "http://127.0.0.1:8081/apis/ccompat/v7"
+    );
 }
 
 #[test]
@@ -191,7 +225,7 @@ fn a_topology_without_nodes_yields_just_the_registry() {
         nodes: Vec::new(),
         ..Topology::default()
     };
-    let s = container_specs(&t, "x");
+    let s = container_specs(&t, "x", &ImageSet::upstream());
     assert_eq!(s.len(), 1);
     assert_eq!(
         s[0].env_value("SCHEMA_REGISTRY_KAFKASTORE_BOOTSTRAP_SERVERS"),
