@@ -1,14 +1,11 @@
-//! The Docker backend against a real Docker engine.
+//! The Docker backend against a real Docker engine, on the images `kbench images build` makes
+//! (`images = "local"`: no image registry is needed; `.ci/run` builds them, or run
+//! `kbench images build` first).
 //!
-//! Rust has no run-time "skip", and a test that returns early would count as passed, so:
-//! - `docker_cluster_survives_faults` needs an engine (and pulls images, minutes the first
-//!   time). It is `#[ignore]`d; run it with
-//!   `cargo test --release --test docker_backend -- --ignored`. Asked to run without an engine
-//!   it prints `SKIPPED: no Docker engine: <reason>` and fails: it never passes without having
-//!   run.
-//! - `engine_answers_or_the_error_says_how_to_get_one` always runs. With no engine it checks that
-//!   connecting fails with the clear "no Docker engine answers" error (and prints `SKIPPED: ...`
-//!   for the cluster test); with an engine it checks that the ping works.
+//! Rust has no run-time "skip", and a test that returns early would count as passed, so the
+//! cluster tests need an engine: without one they print `SKIPPED: no Docker engine: <reason>`
+//! and fail. `.ci/run` installs and starts one. `engine_answers_or_the_error_says_how_to_get_one`
+//! checks the clear "no Docker engine answers" error where no engine runs.
 
 mod common;
 
@@ -19,6 +16,7 @@ use common::{produce_acks_all, wait_for as wait_until, TestHome};
 
 use kbench::cluster::docker::{down_labelled, ContainerFaults, DockerBackend, NoEngine};
 use kbench::cluster::{ClusterGuard, ProcessState, StartOptions, StopMode, Topology};
+use kbench::images::Choice;
 use kbench::kafka::admin::{create_topic, TopicSpec};
 
 fn assert_no_engine_error(e: &anyhow::Error) {
@@ -40,7 +38,7 @@ fn engine_answers_or_the_error_says_how_to_get_one() {
         Ok(b) => {
             // Connecting pinged the engine; nothing was created, so nothing is labelled.
             assert_eq!(b.specs().len(), 4);
-            eprintln!("a Docker engine answers; the cluster test runs with --ignored");
+            eprintln!("a Docker engine answers; the cluster tests run on it");
         }
         Err(e) => {
             assert_no_engine_error(&e);
@@ -53,13 +51,14 @@ fn engine_answers_or_the_error_says_how_to_get_one() {
 }
 
 #[test]
-#[ignore = "needs a Docker engine; run with --ignored"]
 fn docker_cluster_survives_faults() {
     // The same ports as every other cluster test: take turns with them.
     let _lock = common::cluster_lock();
     let cluster = format!("kbench-it-{}", std::process::id());
+    TestHome::new("docker-images").local_images();
     let backend = DockerBackend::connect(Topology::default(), &cluster)
-        .unwrap_or_else(|e| skipped_without_engine(&e));
+        .unwrap_or_else(|e| skipped_without_engine(&e))
+        .with_images(Choice::Local);
     // The guard removes the containers even when an assertion fails half-way.
     let mut guard = ClusterGuard::new(Box::new(backend));
     let b = guard.backend();
@@ -73,7 +72,7 @@ fn docker_cluster_survives_faults() {
     eprintln!("{st}");
     assert!(st.all_up(), "all up after start:\n{st}");
     assert!(b.controller().is_some());
-    assert_eq!(b.registry_url(), "http://127.0.0.1:8081");
+    assert_eq!(b.registry_url(), "http://127.0.0.1:8081/apis/ccompat/v7");
 
     let bootstrap = b.bootstrap_servers();
     let topic = TopicSpec {
@@ -116,7 +115,7 @@ fn docker_cluster_survives_faults() {
     assert!(left.is_empty(), "teardown left {left:?}");
 }
 
-/// An `--ignored` test asked to run without an engine says so and fails: it never passes unrun.
+/// A cluster test asked to run without an engine says so and fails: it never passes unrun.
 fn skipped_without_engine(e: &anyhow::Error) -> ! {
     println!("SKIPPED: no Docker engine: {e:#}");
     panic!("this test needs a Docker engine and none answers: {e:#}");
@@ -126,13 +125,13 @@ fn skipped_without_engine(e: &anyhow::Error) -> ! {
 /// `backend = "docker"`: kbench creates the containers, kills the leader of p0 through the engine,
 /// restarts it, audits, and removes everything it created.
 #[test]
-#[ignore = "needs a Docker engine; run with --ignored"]
 fn failover_scenario_on_the_docker_backend() {
     let _lock = common::cluster_lock();
     if let Err(e) = DockerBackend::connect(Topology::default(), "kbench-it-probe") {
         skipped_without_engine(&e);
     }
     let home = TestHome::new("docker-failover");
+    home.local_images();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(root.join("tests/scenarios/failover-short.toml")).unwrap();
     let schema = root.join("scenarios/schemas/reading.avsc");
@@ -141,7 +140,10 @@ fn failover_scenario_on_the_docker_backend() {
             "../../scenarios/schemas/reading.avsc",
             schema.to_str().unwrap(),
         )
-        .replace("[topic]", "[cluster]\nbackend = \"docker\"\n\n[topic]");
+        .replace(
+            "[topic]",
+            "[cluster]\nbackend = \"docker\"\nimages = \"local\"\n\n[topic]",
+        );
     let scenario = home.home.join("failover-docker.toml");
     std::fs::write(&scenario, text).unwrap();
 

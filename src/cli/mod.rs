@@ -67,6 +67,13 @@ pub enum Command {
         /// cluster is never stopped either way.
         #[arg(long)]
         keep_cluster: bool,
+        /// Run on this backend instead of the scenario's [cluster] backend: `process` (local
+        /// JVMs) or `docker` (containers; see --images).
+        #[arg(long, value_enum)]
+        backend: Option<Backend>,
+        /// With --backend docker (or a docker scenario): auto, upstream or local images.
+        #[arg(long, value_enum)]
+        images: Option<kbench::images::Choice>,
     },
     /// Many runs under one driver, one report. With [search]: find the highest rate the
     /// cluster sustains within the scenario's [slo] objectives on one cluster — a warm-up step,
@@ -317,6 +324,16 @@ pub enum Backend {
     Docker,
 }
 
+impl Backend {
+    /// The backend kind the library knows.
+    pub fn kind(self) -> kbench::names::BackendKind {
+        match self {
+            Backend::Process => kbench::names::BackendKind::Process,
+            Backend::Docker => kbench::names::BackendKind::Docker,
+        }
+    }
+}
+
 fn parse_duration(s: &str) -> std::result::Result<std::time::Duration, String> {
     kbench::duration::parse(s)
 }
@@ -327,7 +344,9 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
             scenario,
             reports,
             keep_cluster,
-        } => run_cmd::run_scenario(&scenario, reports, keep_cluster),
+            backend,
+            images,
+        } => run_cmd::run_scenario(&scenario, reports, keep_cluster, (backend, images)),
         Command::Sweep { scenario, reports } => sweep_cmd::sweep(&scenario, reports),
         Command::Validate { scenarios } => run_cmd::validate(&scenarios),
         Command::Report { dir } => run_cmd::report(&dir),

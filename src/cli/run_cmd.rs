@@ -88,8 +88,24 @@ pub fn compare(base: &Path, new: &Path, threshold: f64, html: Option<PathBuf>) -
     })
 }
 
-pub fn run_scenario(file: &Path, reports: PathBuf, keep_cluster: bool) -> Result<ExitCode> {
-    let sc = load(file)?;
+pub fn run_scenario(
+    file: &Path,
+    reports: PathBuf,
+    keep_cluster: bool,
+    (backend, images): (Option<super::Backend>, Option<kbench::images::Choice>),
+) -> Result<ExitCode> {
+    let mut sc = load(file)?;
+    let docker_scenario = sc.cluster.kind() == kbench::names::BackendKind::Docker;
+    let kind = backend
+        .map(super::Backend::kind)
+        .or(docker_scenario.then_some(sc.cluster.kind()));
+    if let Some(kind) = kind.filter(|_| backend.is_some() || images.is_some()) {
+        sc = sc
+            .on_backend(kind, images)
+            .map_err(|e| UsageError(format!("{}: {e}", file.display())))?;
+    } else if images.is_some() {
+        return Err(UsageError("--images applies to --backend docker".into()).into());
+    }
     let many = match (&sc.search, &sc.sweep) {
         (_, Some(_)) => Some("a parameter sweep ([sweep])"),
         (Some(_), None) => Some("a capacity search ([search])"),

@@ -231,6 +231,46 @@ impl Scenario {
         validate::validate(source::Source::new(path, text))
     }
 
+    /// The same scenario on another cluster kbench starts (`kbench run --backend`, `--images`):
+    /// the process or the docker backend, with the scenario's ready timeout. An external
+    /// cluster is not kbench's to move, and network faults need the process backend's lab.
+    pub fn on_backend(
+        mut self,
+        kind: BackendKind,
+        images: Option<crate::images::Choice>,
+    ) -> Result<Scenario, String> {
+        let ready_timeout = match &self.cluster {
+            ClusterSpec::Process { ready_timeout } | ClusterSpec::Docker { ready_timeout, .. } => {
+                *ready_timeout
+            }
+            ClusterSpec::External { .. } => {
+                return Err(
+                    "--backend and --images apply to clusters kbench starts; this \
+                            scenario names an external cluster ([cluster] backend = \"external\")"
+                        .into(),
+                )
+            }
+        };
+        if let Some(f) = self.faults.iter().find(|f| f.action.is_network()) {
+            if kind != BackendKind::Process {
+                return Err(format!(
+                    "fault {} ({}) is a network or gray fault: those need backend = \"process\"",
+                    f.index,
+                    f.action.verb()
+                ));
+            }
+        }
+        self.cluster = match kind {
+            BackendKind::Docker => ClusterSpec::Docker {
+                ready_timeout,
+                images: images.unwrap_or_default(),
+            },
+            _ if images.is_some() => return Err("--images applies to --backend docker".into()),
+            _ => ClusterSpec::Process { ready_timeout },
+        };
+        Ok(self)
+    }
+
     /// Subject the schema is registered under.
     pub fn subject(&self, record_full_name: &str) -> String {
         match self.schema.subject_strategy {

@@ -65,6 +65,13 @@ impl TestHome {
         out
     }
 
+    /// kbench's own images, which the docker tests run: `kbench images build` makes them
+    /// offline the first time (about a minute) and finds them up to date after that (seconds).
+    pub fn local_images(&self) {
+        let out = self.run_within(&["images", "build"], Duration::from_secs(900));
+        assert!(out.status.success(), "kbench images build failed");
+    }
+
     /// `kbench run SCENARIO` into this home's reports directory: asserts that the run succeeded
     /// and tore its cluster down, and returns the run directory with its parsed results.
     pub fn run_scenario(&self, scenario: &Path) -> (PathBuf, kbench::report::results::Results) {

@@ -44,6 +44,18 @@ pub struct DockerBackend {
     resolved: Vec<Resolved>,
 }
 
+/// Which registry an image runs, when it is one kbench knows.
+fn registry_kind_of(image: &str) -> Option<images::RegistryKind> {
+    images::candidates(
+        ImageRole::Registry,
+        &dist::kafka_version(),
+        &dist::registry_version(),
+    )
+    .into_iter()
+    .find(|c| c.reference == image)
+    .and_then(|c| c.registry)
+}
+
 /// Docker accepts `[a-zA-Z0-9][a-zA-Z0-9_.-]*` for container and network names.
 fn check_cluster_name(name: &str) -> Result<()> {
     let mut chars = name.chars();
@@ -78,6 +90,14 @@ impl DockerBackend {
         let registry = (specs.iter())
             .find(|s| s.role == Role::Registry)
             .map(|s| s.name.clone());
+        // A cluster another kbench started may run Apicurio: where the registry answers
+        // depends on which registry its container runs.
+        let running = registry.as_ref().and_then(|r| engine.image_of(r));
+        let kind = running.and_then(|image| registry_kind_of(&image));
+        let images = ImageSet {
+            registry_kind: kind.unwrap_or(images.registry_kind),
+            ..images
+        };
         Ok(DockerBackend {
             topo,
             cluster: cluster.to_string(),

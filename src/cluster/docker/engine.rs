@@ -324,6 +324,12 @@ impl Engine {
         Ok((run, st.exit_code))
     }
 
+    /// The image a container was created from, if the container exists.
+    pub fn image_of(&self, name: &str) -> Option<String> {
+        let info = self.run(self.docker.inspect_container(name, None)).ok()?;
+        info.config?.image
+    }
+
     pub fn state(&self, name: &str) -> Result<RunState> {
         self.inspect(name).map(|(s, _)| s)
     }
