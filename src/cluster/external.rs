@@ -86,7 +86,8 @@ impl ClusterBackend for ExternalBackend {
         if brokers.is_empty() {
             bail!("the cluster at {} lists no brokers", self.brokers);
         }
-        self.registry.check(Duration::from_secs(10))?;
+        self.registry
+            .check_settled(Duration::from_secs(10), Duration::from_secs(15))?;
         if let Some((names, registry)) = &self.containers {
             self.faults = Some(ContainerFaults::connect(names.clone(), registry.clone())?);
         }

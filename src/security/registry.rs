@@ -156,6 +156,11 @@ impl Registry {
                     self.url
                 ),
             },
+            502..=504 => Err(GatewayAnswer {
+                url: self.url.clone(),
+                status: status.as_u16(),
+            }
+            .into()),
             _ => bail!(
                 "the schema registry at {} answered GET /subjects with HTTP {status}",
                 self.url
@@ -163,10 +168,35 @@ impl Registry {
         }
     }
 
+    /// [`Self::check`], asked again for up to `settle` while a proxy in front of the registry
+    /// answers for it that it cannot reach it (502-504): a gateway's answer during a restart or
+    /// right after a start, not the registry's.
+    pub fn check_settled(&self, timeout: Duration, settle: Duration) -> Result<()> {
+        let end = std::time::Instant::now() + settle;
+        loop {
+            match self.check(timeout) {
+                Err(e) if e.is::<GatewayAnswer>() && std::time::Instant::now() < end => {
+                    std::thread::sleep(Duration::from_millis(500));
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// Whether `GET /subjects` answers 200 within `timeout`.
     pub fn answers(&self, timeout: Duration) -> bool {
         self.check(timeout).is_ok()
     }
+}
+
+/// A proxy in front of the registry answered that it could not reach it.
+#[derive(Debug, thiserror::Error)]
+#[error("the schema registry at {url} answered GET /subjects with HTTP {status} (a gateway's answer: the proxy in front of it could not reach it)")]
+pub struct GatewayAnswer {
+    /// The registry's URL.
+    pub url: String,
+    /// 502, 503 or 504.
+    pub status: u16,
 }
 
 /// reqwest's error with its causes, which is where "certificate verify failed" hides.

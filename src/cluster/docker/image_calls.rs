@@ -6,8 +6,8 @@
 use std::collections::HashMap;
 
 use anyhow::{bail, Context, Result};
-use bollard::models::{BuildInfo, CreateImageInfo};
-use bollard::query_parameters::{BuildImageOptions, CreateImageOptions};
+use bollard::models::{BuildInfo, CreateImageInfo, ErrorDetail};
+use bollard::query_parameters::{BuildImageOptions, CreateImageOptions, RemoveImageOptions};
 use futures_util::{Stream, StreamExt};
 
 use super::engine::{status_is, Engine};
@@ -27,10 +27,14 @@ trait Message {
     fn line(&self) -> Option<&str>;
 }
 
+/// The words of an engine's error detail.
+fn words(detail: Option<&ErrorDetail>) -> Option<String> {
+    detail.map(|d| d.message.clone().unwrap_or_else(|| "unknown error".into()))
+}
+
 impl Message for BuildInfo {
     fn error(&self) -> Option<String> {
-        let d = self.error_detail.as_ref()?;
-        Some(d.message.clone().unwrap_or_else(|| "unknown error".into()))
+        words(self.error_detail.as_ref())
     }
     fn line(&self) -> Option<&str> {
         self.stream.as_deref()
@@ -39,8 +43,7 @@ impl Message for BuildInfo {
 
 impl Message for CreateImageInfo {
     fn error(&self) -> Option<String> {
-        let d = self.error_detail.as_ref()?;
-        Some(d.message.clone().unwrap_or_else(|| "unknown error".into()))
+        words(self.error_detail.as_ref())
     }
     fn line(&self) -> Option<&str> {
         None
@@ -96,6 +99,14 @@ impl ImageEngine for Engine {
             None => Ok(()),
             Some(why) => bail!("image {reference} cannot be pulled ({why})"),
         }
+    }
+
+    fn remove_unused(&self, id: &str) {
+        // Refused (and left) while a container or another tag still uses it.
+        let _ = self.run(
+            self.docker
+                .remove_image(id, None::<RemoveImageOptions>, None),
+        );
     }
 
     fn import_rootfs(&self, rootfs_tar: Vec<u8>, reference: &str) -> Result<()> {
