@@ -90,10 +90,6 @@ fn build_one(
     let p = engine
         .image(&recipe.tag)?
         .with_context(|| format!("{} was built but the engine does not list it", recipe.tag))?;
-    // The image this build replaced would stay behind untagged, a few hundred MB each time.
-    if let Some(old) = existing.filter(|old| old.id != p.id) {
-        engine.remove_unused(&old.id);
-    }
     let b = built(recipe, &p, false, started);
     progress(&format!(
         "built {} in {:.0}s: {} MB",

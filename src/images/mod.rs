@@ -113,8 +113,6 @@ pub trait ImageEngine {
     fn image(&self, reference: &str) -> Result<Option<Present>>;
     /// Pull `reference`; the error says why it cannot be had.
     fn pull(&self, reference: &str) -> Result<()>;
-    /// Remove the image with this id, if nothing uses it any more (best effort).
-    fn remove_unused(&self, id: &str);
     /// Import a root file system (an uncompressed tar) as image `reference`.
     fn import_rootfs(&self, rootfs_tar: Vec<u8>, reference: &str) -> Result<()>;
     /// Build `reference` from a build context (a tar with a `Dockerfile`), with build arguments

@@ -236,7 +236,6 @@ mod tests {
                 bail!("lookup registry-1.docker.io: no such host")
             }
         }
-        fn remove_unused(&self, _: &str) {}
         fn import_rootfs(&self, _: Vec<u8>, _: &str) -> Result<()> {
             unreachable!()
         }

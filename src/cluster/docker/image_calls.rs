@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use anyhow::{bail, Context, Result};
 use bollard::models::{BuildInfo, CreateImageInfo, ErrorDetail};
-use bollard::query_parameters::{BuildImageOptions, CreateImageOptions, RemoveImageOptions};
+use bollard::query_parameters::{BuildImageOptions, CreateImageOptions};
 use futures_util::{Stream, StreamExt};
 
 use super::engine::{status_is, Engine};
@@ -99,14 +99,6 @@ impl ImageEngine for Engine {
             None => Ok(()),
             Some(why) => bail!("image {reference} cannot be pulled ({why})"),
         }
-    }
-
-    fn remove_unused(&self, id: &str) {
-        // Refused (and left) while a container or another tag still uses it.
-        let _ = self.run(
-            self.docker
-                .remove_image(id, None::<RemoveImageOptions>, None),
-        );
     }
 
     fn import_rootfs(&self, rootfs_tar: Vec<u8>, reference: &str) -> Result<()> {
