@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use kbench::cluster::{dist, docker, jre, Topology};
-use kbench::images::{self, Artifacts, Choice, ImageEngine, Origin, Role, SOURCE_LABEL};
+use kbench::images::{self, Artifacts, Choice, ImageEngine, Role, SOURCE_LABEL};
 
 use super::ImagesCommand;
 
@@ -86,12 +86,7 @@ fn list(choice: Choice) -> Result<ExitCode> {
         println!("{role}:");
         for c in &all {
             let found = engine.image(&c.reference)?;
-            let allowed = match choice {
-                Choice::Auto => true,
-                Choice::Upstream => c.origin == Origin::Upstream,
-                Choice::Local => c.origin == Origin::Local,
-            };
-            if allowed && chosen.is_none() && found.is_some() {
+            if choice.allows(c.origin) && chosen.is_none() && found.is_some() {
                 chosen = Some(c.reference.clone());
             }
             let state = found.as_ref().map_or("not here".to_string(), |p| {

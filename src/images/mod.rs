@@ -67,6 +67,17 @@ pub enum Choice {
     Local,
 }
 
+impl Choice {
+    /// Whether this choice lets a role run an image of `origin`.
+    pub fn allows(self, origin: Origin) -> bool {
+        match self {
+            Choice::Auto => true,
+            Choice::Upstream => origin == Origin::Upstream,
+            Choice::Local => origin == Origin::Local,
+        }
+    }
+}
+
 impl fmt::Display for Choice {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

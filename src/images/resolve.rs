@@ -128,12 +128,7 @@ pub fn resolve(
     all: &[Candidate],
     progress: &dyn Fn(&str),
 ) -> Result<Resolved> {
-    let allowed = |c: &&Candidate| match choice {
-        Choice::Auto => true,
-        Choice::Upstream => c.origin == Origin::Upstream,
-        Choice::Local => c.origin == Origin::Local,
-    };
-    let wanted: Vec<&Candidate> = all.iter().filter(allowed).collect();
+    let wanted: Vec<&Candidate> = all.iter().filter(|c| choice.allows(c.origin)).collect();
     let upstream = || wanted.iter().filter(|c| c.origin == Origin::Upstream);
     let local = || wanted.iter().filter(|c| c.origin == Origin::Local);
     for c in upstream() {
