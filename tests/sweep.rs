@@ -1,7 +1,7 @@
 //! `kbench sweep` on the real cluster: a short capacity search (one cluster, a fresh topic per
 //! step) ends with at least four steps and a capacity, every step has its own run directory
-//! with results that agree with the sweep's, no step the generator could not offer is counted
-//! as a pass, and the sweep's page renders in the headless browser with its curve. A short
+//! with results that agree with the sweep's, no step whose generator sent less than its rate
+//! is counted as a pass, and the sweep's page renders in the headless browser with its curve. A short
 //! parameter sweep (compressibility × a broker setting) restarts the cluster only when the
 //! broker setting changes, the brokers report the setting, and the compression achieved
 //! follows the compressibility asked for.
@@ -97,11 +97,15 @@ fn a_short_capacity_search_finds_a_capacity_on_one_cluster() {
         assert_eq!(a.next_up_failures, failed);
     }
     for s in &r.steps {
-        if s.generator_saturated && s.verdict == Verdict::Pass {
-            panic!("a saturated step passed: {s:?}");
-        }
         // Each step is an ordinary run: its own results.json, whose figures are the sweep's.
         let run = kbench::report::results::read(&dir.join(&s.dir)).unwrap();
+        if s.generator_saturated && s.verdict == Verdict::Pass {
+            // A generator that fell behind passes a step only if it still sent the rate.
+            assert!(
+                run.rate.sent_rate >= 0.99 * s.rate,
+                "a short step passed: {s:?}"
+            );
+        }
         assert_eq!(run.rate.target_rate, s.rate, "{}", s.dir);
         let inline = s
             .results

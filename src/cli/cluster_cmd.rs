@@ -8,12 +8,13 @@ use kbench::cluster::cleanup;
 use kbench::cluster::docker::{self, DockerBackend};
 use kbench::cluster::process::ProcessBackend;
 use kbench::cluster::{ClusterBackend, ClusterGuard, StartOptions, Topology};
+use kbench::names::BackendKind;
 use kbench::{paths, signals};
 
 use kbench::cluster::secure::LocalSecurity;
-use kbench::cluster::{RegistryFault, StopMode};
+use kbench::cluster::{Member, NodeAction};
 
-use super::{Backend, ClusterCommand, NodeActionArg, NodeArg, SecurityArg};
+use super::{ClusterCommand, NodeArg, SecurityArg};
 
 pub fn run(cmd: ClusterCommand) -> Result<ExitCode> {
     match cmd {
@@ -40,13 +41,13 @@ fn up(
     detach: bool,
     workdir: Option<std::path::PathBuf>,
     timeout: std::time::Duration,
-    (kind, images): (Backend, kbench::images::Choice),
+    (kind, images): (BackendKind, kbench::images::Choice),
     security: Option<SecurityArg>,
 ) -> Result<ExitCode> {
-    if images != kbench::images::Choice::Auto && kind != Backend::Docker {
+    if images != kbench::images::Choice::Auto && kind != BackendKind::Docker {
         bail!("--images chooses the docker backend's images; add --backend docker");
     }
-    if security.is_some() && kind != Backend::Process {
+    if security.is_some() && kind != BackendKind::Process {
         bail!(
             "--security secures the process backend's listeners; the docker backend runs plaintext"
         );
@@ -65,10 +66,13 @@ fn up(
     let workdir = workdir.unwrap_or_else(|| runs.join(paths::new_run_name("cluster")));
     let t0 = Instant::now();
     let backend: Box<dyn ClusterBackend> = match kind {
-        Backend::Process => Box::new(
+        BackendKind::Process => Box::new(
             ProcessBackend::create(workdir.clone(), Topology::default())?.secured(security),
         ),
-        Backend::Docker => Box::new(docker()?.with_images(images)),
+        BackendKind::Docker => Box::new(docker()?.with_images(images)),
+        BackendKind::External => {
+            bail!("kbench starts no external cluster: it only runs against one")
+        }
     };
     let mut guard = ClusterGuard::new(backend);
     let opts = StartOptions {
@@ -94,8 +98,8 @@ fn up(
     Ok(ExitCode::SUCCESS)
 }
 
-fn status(json: bool, kind: Backend) -> Result<ExitCode> {
-    if kind == Backend::Docker {
+fn status(json: bool, kind: BackendKind) -> Result<ExitCode> {
+    if kind == BackendKind::Docker {
         let st = docker()?.status()?;
         println!(
             "{}",
@@ -126,8 +130,8 @@ fn status(json: bool, kind: Backend) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn down(kind: Backend) -> Result<ExitCode> {
-    if kind == Backend::Docker {
+fn down(kind: BackendKind) -> Result<ExitCode> {
+    if kind == BackendKind::Docker {
         let removed = docker::down_labelled(None)?;
         if removed.is_empty() {
             println!("nothing to stop: no container or network labelled by kbench");
@@ -197,50 +201,20 @@ fn env() -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn node_action(action: NodeActionArg, node: NodeArg) -> Result<ExitCode> {
+fn node_action(action: NodeAction, node: NodeArg) -> Result<ExitCode> {
     let mut b = attached()?;
-    let verb = match action {
-        NodeActionArg::Stop => "stopped",
-        NodeActionArg::Kill => "killed",
-        NodeActionArg::Pause => "paused",
-        NodeActionArg::Resume => "resumed",
-        NodeActionArg::Start => "started",
+    let member = match node {
+        NodeArg::Broker(id) => Member::Broker(id),
+        NodeArg::Registry => Member::Registry,
     };
-    let (what, pid) = match node {
-        NodeArg::Broker(id) => {
-            broker_action(&mut b, action, id)?;
-            let pid = b.state().node(id).and_then(|n| n.process).map(|p| p.pid);
-            (format!("node {id}"), pid)
-        }
-        NodeArg::Registry => {
-            b.registry_fault(registry_fault(action))?;
-            let pid = b.state().registry.process.map(|p| p.pid);
-            ("the registry".to_string(), pid)
-        }
+    action.carry_out(&mut b, member)?;
+    let pid = match member {
+        Member::Broker(id) => b.state().node(id).and_then(|n| n.process),
+        Member::Registry => b.state().registry.process,
     };
     match pid {
-        Some(pid) => println!("{what} {verb} (pid {pid})"),
-        None => println!("{what} {verb}"),
+        Some(p) => println!("{member} {} (pid {})", action.done(), p.pid),
+        None => println!("{member} {}", action.done()),
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn broker_action(b: &mut ProcessBackend, action: NodeActionArg, node: u32) -> Result<()> {
-    match action {
-        NodeActionArg::Stop => b.stop(node, StopMode::Graceful),
-        NodeActionArg::Kill => b.stop(node, StopMode::Kill),
-        NodeActionArg::Pause => b.stop(node, StopMode::Pause),
-        NodeActionArg::Resume => b.resume(node),
-        NodeActionArg::Start => b.restart(node),
-    }
-}
-
-fn registry_fault(action: NodeActionArg) -> RegistryFault {
-    match action {
-        NodeActionArg::Stop => RegistryFault::Stop(StopMode::Graceful),
-        NodeActionArg::Kill => RegistryFault::Stop(StopMode::Kill),
-        NodeActionArg::Pause => RegistryFault::Stop(StopMode::Pause),
-        NodeActionArg::Resume => RegistryFault::Resume,
-        NodeActionArg::Start => RegistryFault::Restart,
-    }
 }

@@ -12,6 +12,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
+use kbench::names::BackendKind;
 
 /// A user error (bad input); exits with 2 rather than 1.
 #[derive(Debug, thiserror::Error)]
@@ -70,7 +71,7 @@ pub enum Command {
         /// Run on this backend instead of the scenario's [cluster] backend: `process` (local
         /// JVMs) or `docker` (containers; see --images).
         #[arg(long, value_enum)]
-        backend: Option<Backend>,
+        backend: Option<BackendKind>,
         /// With --backend docker (or a docker scenario): auto, upstream or local images.
         #[arg(long, value_enum)]
         images: Option<kbench::images::Choice>,
@@ -79,7 +80,8 @@ pub enum Command {
     /// cluster sustains within the scenario's [slo] objectives on one cluster — a warm-up step,
     /// coarse steps up (× search.factor), bisection down to search.precision, the answer run
     /// again to confirm it and the next rate up run again to check it fails; a step whose own
-    /// generator could not offer the rate is inconclusive, never a pass. With [sweep]: run
+    /// generator fell behind is inconclusive, never a pass, unless it still sent the rate and
+    /// every objective held. With [sweep]: run
     /// every combination of the listed setting values (producer, topic, schema or broker
     /// settings), each as one run at the scenario's rate, one run with its faults, or a
     /// capacity search when [search] is there too; a combination that changes a broker
@@ -242,8 +244,9 @@ pub enum ClusterCommand {
         /// How long the cluster may take to become ready, e.g. 240s or 5m.
         #[arg(long, default_value = "240s", value_parser = parse_duration)]
         timeout: std::time::Duration,
-        #[arg(long, value_enum, default_value_t = Backend::Process)]
-        backend: Backend,
+        /// Which kind of cluster: local JVM processes, or containers on the Docker engine.
+        #[arg(long, value_enum, default_value_t = BackendKind::Process)]
+        backend: BackendKind,
         /// Docker backend: run upstream images when here or pullable else kbench's own
         /// (`auto`), upstream only, or only those `kbench images build` made (`local`).
         #[arg(long, value_enum, default_value_t = kbench::images::Choice::Auto)]
@@ -269,7 +272,7 @@ pub enum ClusterCommand {
         /// What to do: stop (SIGTERM, controlled shutdown), kill (SIGKILL), pause (SIGSTOP),
         /// resume (SIGCONT), start (on its data; stops it first if it runs).
         #[arg(value_enum)]
-        action: NodeActionArg,
+        action: kbench::cluster::NodeAction,
         /// The node id (1-3), or `registry` for the schema registry.
         node: NodeArg,
     },
@@ -278,15 +281,17 @@ pub enum ClusterCommand {
         /// Print the status as JSON.
         #[arg(long)]
         json: bool,
-        #[arg(long, value_enum, default_value_t = Backend::Process)]
-        backend: Backend,
+        /// Which kind of cluster: local JVM processes, or containers on the Docker engine.
+        #[arg(long, value_enum, default_value_t = BackendKind::Process)]
+        backend: BackendKind,
     },
     /// Stop every cluster kbench started (also after kbench itself crashed) and delete its data.
     ///
     /// With --backend docker: remove every container and network labelled dev.kbench.managed.
     Down {
-        #[arg(long, value_enum, default_value_t = Backend::Process)]
-        backend: Backend,
+        /// Which kind of cluster: local JVM processes, or containers on the Docker engine.
+        #[arg(long, value_enum, default_value_t = BackendKind::Process)]
+        backend: BackendKind,
     },
 }
 
@@ -298,40 +303,6 @@ pub enum SecurityArg {
     SaslSsl,
     /// Mutual TLS: clients present a certificate signed by the cluster's CA.
     Ssl,
-}
-
-/// What `cluster node` does to a node.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum NodeActionArg {
-    /// SIGTERM: controlled shutdown.
-    Stop,
-    /// SIGKILL.
-    Kill,
-    /// SIGSTOP.
-    Pause,
-    /// SIGCONT.
-    Resume,
-    /// Start the node again on its data.
-    Start,
-}
-
-/// Which kind of cluster a `cluster` command manages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Backend {
-    /// Local JVM processes (needs Java and Maven).
-    Process,
-    /// Containers through the Docker Engine API.
-    Docker,
-}
-
-impl Backend {
-    /// The backend kind the library knows.
-    pub fn kind(self) -> kbench::names::BackendKind {
-        match self {
-            Backend::Process => kbench::names::BackendKind::Process,
-            Backend::Docker => kbench::names::BackendKind::Docker,
-        }
-    }
 }
 
 fn parse_duration(s: &str) -> std::result::Result<std::time::Duration, String> {
@@ -379,7 +350,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NodeArg {
     /// A Kafka node.
-    Broker(u32),
+    Broker(kbench::names::BrokerId),
     /// The schema registry.
     Registry,
 }

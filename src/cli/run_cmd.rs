@@ -92,13 +92,14 @@ pub fn run_scenario(
     file: &Path,
     reports: PathBuf,
     keep_cluster: bool,
-    (backend, images): (Option<super::Backend>, Option<kbench::images::Choice>),
+    (backend, images): (
+        Option<kbench::names::BackendKind>,
+        Option<kbench::images::Choice>,
+    ),
 ) -> Result<ExitCode> {
     let mut sc = load(file)?;
     let docker_scenario = sc.cluster.kind() == kbench::names::BackendKind::Docker;
-    let kind = backend
-        .map(super::Backend::kind)
-        .or(docker_scenario.then_some(sc.cluster.kind()));
+    let kind = backend.or(docker_scenario.then_some(sc.cluster.kind()));
     if let Some(kind) = kind.filter(|_| backend.is_some() || images.is_some()) {
         sc = sc
             .on_backend(kind, images)

@@ -10,12 +10,12 @@ use std::collections::BTreeMap;
 
 use super::docker::ContainerFaults;
 use super::status::{ClusterStatus, NodeStatus};
-use super::topology::NodeId;
 use super::{
     probe, Brokers, ClusterBackend, Registry, RegistryFault, StartOptions, StopMode, Versions,
 };
 use crate::kafka::metadata::MetadataClient;
 use crate::names::BackendKind;
+use crate::names::BrokerId;
 
 /// Backend for a cluster kbench does not run: it only connects to its brokers and
 /// registry, and faults nodes only through named containers.
@@ -23,12 +23,12 @@ pub struct ExternalBackend {
     brokers: Brokers,
     registry: Registry,
     /// Broker id -> container name, and the registry's container where named.
-    containers: Option<(BTreeMap<NodeId, String>, Option<String>)>,
+    containers: Option<(BTreeMap<BrokerId, String>, Option<String>)>,
     /// Connected in `start`, when containers are named.
     faults: Option<ContainerFaults>,
     /// Client address of every broker seen in the metadata, so a broker that is down still
     /// has one (its port can be checked while it is gone from the metadata).
-    addresses: BTreeMap<NodeId, String>,
+    addresses: BTreeMap<BrokerId, String>,
     /// Kafka's tools, fetched on the first question only they answer (the quorum leader).
     dist: std::sync::OnceLock<Option<super::dist::Dist>>,
 }
@@ -50,7 +50,7 @@ impl ExternalBackend {
     /// faults to the registry's container where one is named.
     pub fn with_containers(
         mut self,
-        containers: Option<(BTreeMap<NodeId, String>, Option<String>)>,
+        containers: Option<(BTreeMap<BrokerId, String>, Option<String>)>,
     ) -> Self {
         self.containers = containers;
         self
@@ -81,7 +81,7 @@ impl ClusterBackend for ExternalBackend {
         let addresses = md.broker_addresses(timeout).with_context(|| {
             format!("no broker of {} answered a metadata request", self.brokers)
         })?;
-        let brokers: Vec<NodeId> = addresses.iter().map(|(id, _)| *id).collect();
+        let brokers: Vec<BrokerId> = addresses.iter().map(|(id, _)| *id).collect();
         self.addresses = addresses.into_iter().collect();
         if brokers.is_empty() {
             bail!("the cluster at {} lists no brokers", self.brokers);
@@ -102,7 +102,7 @@ impl ClusterBackend for ExternalBackend {
 
     fn status(&self) -> Result<ClusterStatus> {
         let (ids, metadata_error) = probe::registration(&self.brokers, Duration::from_secs(2));
-        let known: std::collections::BTreeSet<NodeId> =
+        let known: std::collections::BTreeSet<BrokerId> =
             self.addresses.keys().chain(&ids).copied().collect();
         Ok(ClusterStatus {
             backend: BackendKind::External,
@@ -130,21 +130,21 @@ impl ClusterBackend for ExternalBackend {
         })
     }
 
-    fn stop(&mut self, node: NodeId, mode: StopMode) -> Result<()> {
+    fn stop(&mut self, node: BrokerId, mode: StopMode) -> Result<()> {
         match self.faults() {
             Some(f) => f.stop(node, mode),
             None => Err(self.no_lifecycle(&format!("{mode} node {node}"))),
         }
     }
 
-    fn resume(&mut self, node: NodeId) -> Result<()> {
+    fn resume(&mut self, node: BrokerId) -> Result<()> {
         match self.faults() {
             Some(f) => f.resume(node),
             None => Err(self.no_lifecycle(&format!("resume node {node}"))),
         }
     }
 
-    fn restart(&mut self, node: NodeId) -> Result<()> {
+    fn restart(&mut self, node: BrokerId) -> Result<()> {
         match self.faults() {
             Some(f) => f.restart(node),
             None => Err(self.no_lifecycle(&format!("restart node {node}"))),
@@ -158,7 +158,7 @@ impl ClusterBackend for ExternalBackend {
         }
     }
 
-    fn node_ids(&self) -> Vec<NodeId> {
+    fn node_ids(&self) -> Vec<BrokerId> {
         if let Some((names, _)) = &self.containers {
             return names.keys().copied().collect();
         }
@@ -181,7 +181,7 @@ impl ClusterBackend for ExternalBackend {
     }
 
     /// The quorum leader, from Kafka's own tool: no Kafka client is told who it is.
-    fn controller(&self) -> Option<NodeId> {
+    fn controller(&self) -> Option<BrokerId> {
         let dist = self
             .dist
             .get_or_init(|| super::dist::ensure(&|m| eprintln!("kbench: {m}")).ok())

@@ -11,6 +11,7 @@ use anyhow::{bail, Context, Result};
 use super::dist::Dist;
 use super::proc_ctl::tail;
 use super::topology::Topology;
+use crate::names::BrokerId;
 
 /// Log4j 2 configuration shared by the nodes: INFO to stdout (which kbench sends to the node's
 /// log file); the state-change logger is verbose and adds nothing a benchmark needs.
@@ -123,7 +124,7 @@ pub fn run_formats(cmds: Vec<(Command, std::path::PathBuf)>) -> Result<()> {
 }
 
 /// The broker + controller JVM of one node.
-pub fn kafka_node(dist: &Dist, workdir: &Path, id: u32, config: &Path) -> Command {
+pub fn kafka_node(dist: &Dist, workdir: &Path, id: BrokerId, config: &Path) -> Command {
     let mut cmd = Command::new(&dist.kafka_java.path);
     // Heap sized for a 2-core test machine running three nodes and a registry side by side.
     cmd.args([

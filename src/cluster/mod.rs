@@ -12,6 +12,7 @@ pub mod external;
 pub mod java;
 pub mod jre;
 pub mod jvm_cmd;
+pub mod node_action;
 pub mod probe;
 pub mod proc_ctl;
 pub mod process;
@@ -30,10 +31,11 @@ use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
 pub use crate::kafka::Brokers;
-pub use crate::names::BackendKind;
+pub use crate::names::{BackendKind, BrokerId};
 pub use crate::security::registry::Registry;
+pub use node_action::NodeAction;
 pub use status::{ClusterStatus, NodeState, NodeStatus, ProcessState};
-pub use topology::{NodeId, Topology};
+pub use topology::Topology;
 pub use watch::Member;
 
 /// How a node is taken down.
@@ -97,11 +99,11 @@ pub trait ClusterBackend: Send {
     /// The cluster as `kbench cluster status` shows it: nodes, quorum leader, registry.
     fn status(&self) -> Result<ClusterStatus>;
     /// Take one node down (graceful / kill / pause).
-    fn stop(&mut self, node: NodeId, mode: StopMode) -> Result<()>;
+    fn stop(&mut self, node: BrokerId, mode: StopMode) -> Result<()>;
     /// Continue a paused node.
-    fn resume(&mut self, node: NodeId) -> Result<()>;
+    fn resume(&mut self, node: BrokerId) -> Result<()>;
     /// Start a node again on its data: stops it gracefully first if it runs.
-    fn restart(&mut self, node: NodeId) -> Result<()>;
+    fn restart(&mut self, node: BrokerId) -> Result<()>;
     /// Stop, kill, pause, resume or restart the schema registry.
     fn registry_fault(&mut self, fault: RegistryFault) -> Result<()> {
         anyhow::bail!(
@@ -111,7 +113,7 @@ pub trait ClusterBackend: Send {
         )
     }
     /// Ids of the cluster's Kafka nodes.
-    fn node_ids(&self) -> Vec<NodeId>;
+    fn node_ids(&self) -> Vec<BrokerId>;
     /// The brokers' client listeners and the security every client needs to reach them.
     fn brokers(&self) -> Brokers;
     /// The Confluent-compatible registry API and the auth every request carries.
@@ -153,14 +155,18 @@ pub trait ClusterBackend: Send {
         None
     }
     /// The active KRaft quorum leader, if known.
-    fn controller(&self) -> Option<NodeId> {
+    fn controller(&self) -> Option<BrokerId> {
         self.status().ok().and_then(|s| s.quorum_leader)
     }
 }
 
 /// The progress notes every starting backend gives at its two ready milestones, so `cluster up`
 /// reads the same whatever runs the nodes.
-pub(crate) fn brokers_ready_note(ids: &[NodeId], leader: Option<NodeId>, since: Instant) -> String {
+pub(crate) fn brokers_ready_note(
+    ids: &[BrokerId],
+    leader: Option<BrokerId>,
+    since: Instant,
+) -> String {
     format!(
         "brokers {ids:?} registered, quorum leader node {} ({:.1}s)",
         leader.unwrap_or_default(),

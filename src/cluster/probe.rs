@@ -9,20 +9,20 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use serde::Deserialize;
 
-use super::topology::NodeId;
 use crate::kafka::metadata::MetadataClient;
 use crate::kafka::Brokers;
+use crate::names::BrokerId;
 
 /// Node ids of the brokers the cluster currently lists in its metadata (registered and not
 /// fenced). Errors when no broker in `bootstrap` answers within `timeout`.
-pub fn registered_brokers(brokers: &Brokers, timeout: Duration) -> Result<Vec<NodeId>> {
+pub fn registered_brokers(brokers: &Brokers, timeout: Duration) -> Result<Vec<BrokerId>> {
     MetadataClient::new(brokers)?
         .brokers(timeout)
         .with_context(|| format!("no broker of {brokers} answered a metadata request"))
 }
 
 /// The registered brokers, or none and why the metadata request failed: what a status shows.
-pub fn registration(brokers: &Brokers, timeout: Duration) -> (Vec<NodeId>, Option<String>) {
+pub fn registration(brokers: &Brokers, timeout: Duration) -> (Vec<BrokerId>, Option<String>) {
     match registered_brokers(brokers, timeout) {
         Ok(ids) => (ids, None),
         Err(e) => (Vec::new(), Some(format!("{e:#}"))),
@@ -45,13 +45,13 @@ pub fn recorded_leader(log_dir: &Path) -> Option<(i64, i64)> {
 
 /// The quorum leader: the leader recorded at the highest epoch by any of the given nodes
 /// (a stale leader's own file keeps an older epoch, so the newest election wins).
-pub fn quorum_leader<'a>(log_dirs: impl IntoIterator<Item = &'a Path>) -> Option<NodeId> {
+pub fn quorum_leader<'a>(log_dirs: impl IntoIterator<Item = &'a Path>) -> Option<BrokerId> {
     log_dirs
         .into_iter()
         .filter_map(recorded_leader)
         .filter(|(id, _)| *id >= 0)
         .max_by_key(|(_, epoch)| *epoch)
-        .and_then(|(id, _)| NodeId::try_from(id).ok())
+        .and_then(|(id, _)| BrokerId::try_from(id).ok())
 }
 
 #[cfg(test)]

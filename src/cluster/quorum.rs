@@ -8,19 +8,19 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 
 use super::dist::Dist;
-use super::topology::NodeId;
 use crate::kafka::Brokers;
+use crate::names::BrokerId;
 use crate::security::java_config::SecuredConfig;
 
 /// `LeaderId` from the tool's `describe --status` output.
-fn parse_leader(out: &str) -> Option<NodeId> {
+fn parse_leader(out: &str) -> Option<BrokerId> {
     out.lines()
         .find_map(|l| l.trim().strip_prefix("LeaderId:"))
         .and_then(|v| v.trim().parse().ok())
 }
 
 /// The node that leads the metadata quorum now, as the quorum itself says (DescribeQuorum).
-pub fn leader(dist: &Dist, brokers: &Brokers) -> Result<NodeId> {
+pub fn leader(dist: &Dist, brokers: &Brokers) -> Result<BrokerId> {
     let secured = SecuredConfig::write(brokers)?;
     let mut cmd = Command::new(&dist.kafka_java.path);
     cmd.args([

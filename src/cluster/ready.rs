@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
 
-use super::topology::NodeId;
+use crate::names::BrokerId;
 use crate::signals;
 
 /// How often readiness is polled.
@@ -27,18 +27,18 @@ pub(crate) trait Starting {
     /// An error when a process (or container) that should be running has exited.
     fn check_alive(&self, stage: Stage) -> Result<()>;
     /// The active controller, once the quorum has one.
-    fn quorum_leader(&self) -> Option<NodeId>;
+    fn quorum_leader(&self) -> Option<BrokerId>;
     /// Broker ids the cluster metadata lists now (empty when no broker answers).
-    fn registered(&self) -> Vec<NodeId>;
+    fn registered(&self) -> Vec<BrokerId>;
     /// Whether the registry answers `GET /subjects`.
     fn registry_answers(&self) -> bool;
     /// What to show when `stage` timed out: the last lines of the log of the first node not in
     /// `registered` (for brokers) or of the registry.
-    fn log_tail(&self, stage: Stage, registered: &[NodeId]) -> String;
+    fn log_tail(&self, stage: Stage, registered: &[BrokerId]) -> String;
 }
 
 /// Until every node of `want` is registered and the quorum has a leader.
-pub(crate) fn wait_brokers(b: &dyn Starting, want: &[NodeId], deadline: Instant) -> Result<()> {
+pub(crate) fn wait_brokers(b: &dyn Starting, want: &[BrokerId], deadline: Instant) -> Result<()> {
     loop {
         signals::check()?;
         b.check_alive(Stage::Brokers)?;

@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use super::proc_ctl::ProcRef;
-use super::topology::NodeId;
+use crate::names::BrokerId;
 
 /// Name of the state file in a cluster's work directory.
 pub const STATE_FILE: &str = "cluster-state.json";
@@ -17,7 +17,7 @@ pub const STATE_FILE: &str = "cluster-state.json";
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NodeRecord {
     /// The node id (`node.id`), also its broker id.
-    pub id: NodeId,
+    pub id: BrokerId,
     /// The address the node's listeners bind to (127.0.0.1, or its lab-network address).
     #[serde(default = "loopback")]
     pub host: std::net::Ipv4Addr,
@@ -141,12 +141,12 @@ impl ClusterState {
     }
 
     /// The record of node `id`, if the cluster has one.
-    pub fn node(&self, id: NodeId) -> Option<&NodeRecord> {
+    pub fn node(&self, id: BrokerId) -> Option<&NodeRecord> {
         self.nodes.iter().find(|n| n.id == id)
     }
 
     /// The record of node `id`, mutable, if the cluster has one.
-    pub fn node_mut(&mut self, id: NodeId) -> Option<&mut NodeRecord> {
+    pub fn node_mut(&mut self, id: BrokerId) -> Option<&mut NodeRecord> {
         self.nodes.iter_mut().find(|n| n.id == id)
     }
 }

@@ -6,7 +6,7 @@ use std::fmt;
 use serde::Serialize;
 
 use super::proc_ctl::ProcState;
-use super::topology::NodeId;
+use crate::names::BrokerId;
 
 /// What a node's (or the registry's) process is doing, where the backend can see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -86,7 +86,7 @@ impl fmt::Display for NodeState {
 #[derive(Debug, Clone, Serialize)]
 pub struct NodeStatus {
     /// The node's id.
-    pub id: NodeId,
+    pub id: BrokerId,
     /// `host:port` of its client listener.
     pub address: String,
     /// Process state where the backend owns the process; `None` for an external cluster.
@@ -107,7 +107,7 @@ pub struct ClusterStatus {
     /// Every node, by id.
     pub nodes: Vec<NodeStatus>,
     /// The active controller, when known.
-    pub quorum_leader: Option<NodeId>,
+    pub quorum_leader: Option<BrokerId>,
     /// Base URL of the registry's Confluent-compatible API.
     pub registry_url: String,
     /// The registry answered `GET /subjects`.

@@ -5,8 +5,7 @@
 
 use std::fmt;
 
-/// A Kafka node id (1-based, as in `node.id`): the broker id every layer uses.
-pub type NodeId = crate::names::BrokerId;
+use crate::names::BrokerId;
 
 /// The loopback address every listener binds to: kbench never listens beyond this machine.
 pub const HOST: &str = "127.0.0.1";
@@ -15,7 +14,7 @@ pub const HOST: &str = "127.0.0.1";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NodeSpec {
     /// The node id (`node.id`), also its broker id.
-    pub id: NodeId,
+    pub id: BrokerId,
     /// The address every listener of the node binds to: `HOST`, or the node's own address
     /// on the lab network when it runs in a namespace (network faults).
     pub host: std::net::Ipv4Addr,
@@ -93,23 +92,23 @@ impl fmt::Display for PortUse {
 
 impl Topology {
     /// The node with id `id`, if there is one.
-    pub fn node(&self, id: NodeId) -> Option<&NodeSpec> {
+    pub fn node(&self, id: BrokerId) -> Option<&NodeSpec> {
         self.nodes.iter().find(|n| n.id == id)
     }
 
     /// Every node's id, in topology order.
-    pub fn node_ids(&self) -> Vec<NodeId> {
+    pub fn node_ids(&self) -> Vec<BrokerId> {
         self.nodes.iter().map(|n| n.id).collect()
     }
 
     /// `host:port` of a node's client listener.
-    pub fn client_address(&self, id: NodeId) -> Option<String> {
+    pub fn client_address(&self, id: BrokerId) -> Option<String> {
         self.node(id)
             .map(|n| format!("{}:{}", n.host, n.client_port))
     }
 
     /// The same cluster with every node on its own address (`addresses`: node id -> address).
-    pub fn on_addresses(mut self, addresses: &[(NodeId, std::net::Ipv4Addr)]) -> Self {
+    pub fn on_addresses(mut self, addresses: &[(BrokerId, std::net::Ipv4Addr)]) -> Self {
         for n in &mut self.nodes {
             if let Some((_, a)) = addresses.iter().find(|(id, _)| *id == n.id) {
                 n.host = *a;
@@ -173,7 +172,7 @@ impl Topology {
 
     /// The broker + controller settings of one node, in `server.properties` order. `log_dir` is
     /// where the node keeps its data.
-    pub fn broker_properties(&self, id: NodeId, log_dir: &str) -> Vec<(String, String)> {
+    pub fn broker_properties(&self, id: BrokerId, log_dir: &str) -> Vec<(String, String)> {
         let mut props = self.layout_properties(id, log_dir);
         apply(&mut props, &self.broker_settings);
         props
@@ -185,7 +184,7 @@ impl Topology {
         self
     }
 
-    fn layout_properties(&self, id: NodeId, log_dir: &str) -> Vec<(String, String)> {
+    fn layout_properties(&self, id: BrokerId, log_dir: &str) -> Vec<(String, String)> {
         let n = self.node(id).expect("node id comes from this topology");
         let kv = |k: &str, v: String| (k.to_string(), v);
         let host = n.host;

@@ -5,7 +5,8 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use super::{ClusterBackend, NodeId, ProcessState};
+use super::{ClusterBackend, ProcessState};
+use crate::names::BrokerId;
 
 /// How much of a vanished process's log its message carries.
 const LOG_LINES: usize = 15;
@@ -14,7 +15,7 @@ const LOG_LINES: usize = 15;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Member {
     /// A Kafka node.
-    Broker(NodeId),
+    Broker(BrokerId),
     /// The schema registry.
     Registry,
 }

@@ -8,12 +8,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
-use super::commands::{NodeAction, NodeCommands};
+use super::commands::NodeCommands;
 use super::plan::{Action, FaultSpec};
-use crate::cluster::{ClusterBackend, Member, NodeId, RegistryFault, StopMode};
+use crate::cluster::{ClusterBackend, Member};
 use crate::kafka::metadata::MetadataClient;
+use crate::names::BrokerId;
 
-fn client_port_open(backend: &dyn ClusterBackend, node: NodeId) -> Option<bool> {
+fn client_port_open(backend: &dyn ClusterBackend, node: BrokerId) -> Option<bool> {
     let st = backend.status().ok()?;
     let addr = st
         .nodes
@@ -33,7 +34,7 @@ pub(super) fn down_evidence(backend: &dyn ClusterBackend, member: Member) -> Str
     }
 }
 
-fn broker_down_evidence(backend: &dyn ClusterBackend, node: NodeId) -> String {
+fn broker_down_evidence(backend: &dyn ClusterBackend, node: BrokerId) -> String {
     // Processes of a cluster kbench does not run are invisible to it: only the port speaks.
     let process = backend
         .status()
@@ -134,9 +135,9 @@ pub(super) fn act_on_network(
     }
 }
 
-/// Carry out `action` on `member` (a broker or the registry): through the operator's commands
-/// when there are some (each command's outcome goes into `evidence`), otherwise through the
-/// backend.
+/// Carry out `action` on `member` (a broker or the registry), step by step: through the
+/// operator's commands when there are some (each command's outcome goes into `evidence`),
+/// otherwise through the backend.
 pub(super) fn act(
     backend: &mut dyn ClusterBackend,
     commands: Option<&NodeCommands>,
@@ -144,38 +145,14 @@ pub(super) fn act(
     member: Member,
     evidence: &mut Vec<String>,
 ) -> Result<()> {
-    if let Some(cmds) = commands {
-        for step in NodeAction::steps(action) {
-            let outcome = cmds.run(*step, member)?;
-            evidence.push(format!("{} {member}: {outcome}", step.key()));
+    for step in action.node_steps() {
+        match commands {
+            Some(cmds) => {
+                let outcome = cmds.run(*step, member)?;
+                evidence.push(format!("{} {member}: {outcome}", step.key()));
+            }
+            None => step.carry_out(backend, member)?,
         }
-        return Ok(());
     }
-    let node = match member {
-        Member::Broker(node) => node,
-        Member::Registry => return backend.registry_fault(registry_fault(action)),
-    };
-    match action {
-        Action::Stop => backend.stop(node, StopMode::Graceful),
-        Action::Kill => backend.stop(node, StopMode::Kill),
-        Action::Pause => backend.stop(node, StopMode::Pause),
-        Action::Resume => backend.resume(node),
-        Action::Start | Action::Restart => backend.restart(node),
-        a => unreachable!(
-            "{} is handled by act_on_network or rolling_restart",
-            a.verb()
-        ),
-    }
-}
-
-/// The registry fault a process action means.
-fn registry_fault(action: Action) -> RegistryFault {
-    match action {
-        Action::Stop => RegistryFault::Stop(StopMode::Graceful),
-        Action::Kill => RegistryFault::Stop(StopMode::Kill),
-        Action::Pause => RegistryFault::Stop(StopMode::Pause),
-        Action::Resume => RegistryFault::Resume,
-        Action::Start | Action::Restart => RegistryFault::Restart,
-        a => unreachable!("{} on the registry is refused by the scenario", a.verb()),
-    }
+    Ok(())
 }

@@ -8,8 +8,8 @@ use std::time::Duration;
 use super::observe::{AckTimeline, MetadataTimeline};
 use super::plan::FaultSpec;
 use super::report::{FailoverMetrics, FaultReport};
-use crate::cluster::NodeId;
 use crate::metrics::{Phase, PhaseSummary, SecondRow};
+use crate::names::BrokerId;
 
 /// Longest "during" phase when a fault has no scheduled recovery.
 const DURING_DEFAULT: Duration = Duration::from_secs(30);
@@ -180,7 +180,7 @@ fn ack_gaps(m: &mut FailoverMetrics, o: &Observed<'_>, (fired_us, end_us): (u64,
 }
 
 /// For each partition `node` led when the fault fired: how long until another broker led it.
-fn reelections(o: &Observed<'_>, node: NodeId, fired_us: u64) -> BTreeMap<i32, f64> {
+fn reelections(o: &Observed<'_>, node: BrokerId, fired_us: u64) -> BTreeMap<i32, f64> {
     let mut out = BTreeMap::new();
     let Some(before) = o.metadata.at(fired_us) else {
         return out;
@@ -224,7 +224,7 @@ fn under_replication(m: &mut FailoverMetrics, o: &Observed<'_>, fired_us: u64, m
 /// What the cluster itself said about a node taken down: when it dropped out of the metadata
 /// (unregistered or fenced), or that it never did before coming back. The same evidence for
 /// every backend, including clusters whose processes kbench cannot see.
-fn left_metadata(node: NodeId, r: &FaultReport, o: &Observed<'_>) -> String {
+fn left_metadata(node: BrokerId, r: &FaultReport, o: &Observed<'_>) -> String {
     let fired_us = (r.fired_s * 1e6) as u64;
     let until_us = r.recovered_s.map_or(u64::MAX, |b| (b * 1e6) as u64);
     match o

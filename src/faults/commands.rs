@@ -15,59 +15,8 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 
 use crate::cluster::Member;
-use crate::names::BrokerId as NodeId;
-
-/// What a command does to a node.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum NodeAction {
-    /// Controlled shutdown (`systemctl stop`).
-    Stop,
-    /// Abrupt death (`kill -9`, `kubectl delete pod --grace-period=0`).
-    Kill,
-    /// Freeze (`kill -STOP`).
-    Pause,
-    /// Unfreeze (`kill -CONT`).
-    Resume,
-    /// Start a stopped node on its data.
-    Start,
-}
-
-impl NodeAction {
-    /// The commands a fault's action takes, in order (none for network faults, which an
-    /// operator's commands do not carry out).
-    pub fn steps(action: super::plan::Action) -> &'static [NodeAction] {
-        use super::plan::Action as A;
-        match action {
-            A::Stop => &[NodeAction::Stop],
-            A::Kill => &[NodeAction::Kill],
-            A::Pause => &[NodeAction::Pause],
-            A::Resume => &[NodeAction::Resume],
-            A::Start => &[NodeAction::Start],
-            A::Restart | A::RollingRestart => &[NodeAction::Stop, NodeAction::Start],
-            _ => &[],
-        }
-    }
-
-    /// Every action, in `[cluster.commands]` key order.
-    pub const ALL: [NodeAction; 5] = [
-        NodeAction::Stop,
-        NodeAction::Kill,
-        NodeAction::Pause,
-        NodeAction::Resume,
-        NodeAction::Start,
-    ];
-
-    /// The key in `[cluster.commands]`.
-    pub fn key(self) -> &'static str {
-        match self {
-            NodeAction::Stop => "stop",
-            NodeAction::Kill => "kill",
-            NodeAction::Pause => "pause",
-            NodeAction::Resume => "resume",
-            NodeAction::Start => "start",
-        }
-    }
-}
+pub use crate::cluster::NodeAction;
+use crate::names::BrokerId;
 
 /// Placeholders every template may use besides the per-node keys; `{node}` is the broker id,
 /// or `registry` for the registry.
@@ -96,7 +45,7 @@ pub struct NodeCommands {
     /// Template per action; actions without one are refused at validation.
     pub templates: BTreeMap<NodeAction, String>,
     /// Values per node for the templates' other placeholders (`host`, `pod`, `unit`).
-    pub nodes: BTreeMap<NodeId, BTreeMap<String, String>>,
+    pub nodes: BTreeMap<BrokerId, BTreeMap<String, String>>,
     /// The registry's values for them (`[cluster.nodes.registry]`), for registry faults.
     pub registry: Option<BTreeMap<String, String>>,
     /// How long one command may run before it is killed and the fault fails.

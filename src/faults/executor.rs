@@ -15,8 +15,9 @@ use super::plan::{Action, FaultSpec};
 use super::report::FaultReport;
 use super::resolve::{resolve, LiveView};
 use crate::cluster::watch::Watch;
-use crate::cluster::{ClusterBackend, Member, NodeId};
+use crate::cluster::{ClusterBackend, Member};
 use crate::kafka::metadata::MetadataClient;
+use crate::names::BrokerId;
 
 /// What the executor needs from the run: its clock, where the cluster is, and how to talk.
 pub struct ExecContext<'a> {
@@ -175,11 +176,11 @@ struct Executor<'p, 'b, 'c> {
     broken: Option<String>,
     /// The active controller whenever it changed (s since the origin), where it is cheap to
     /// read (the process backend reads the quorum state files).
-    controllers: Vec<(f64, Option<NodeId>)>,
+    controllers: Vec<(f64, Option<BrokerId>)>,
 }
 
 /// Give each fired fault the controller changes from its firing until the next fault fired.
-fn controller_changes(reports: &mut [FaultReport], seen: &[(f64, Option<NodeId>)]) {
+fn controller_changes(reports: &mut [FaultReport], seen: &[(f64, Option<BrokerId>)]) {
     let mut fired: Vec<f64> = reports
         .iter()
         .map(|r| r.fired_s)

@@ -8,12 +8,13 @@ use std::collections::BTreeMap;
 use super::observe::MetadataTimeline;
 use super::report::FailoverMetrics;
 use crate::kafka::metadata::PartitionInfo;
+use crate::names::BrokerId;
 
 /// Fill in the ISR and leader-change figures of `m` from the samples in `(fired_us, end_us)`.
 pub fn replication(m: &mut FailoverMetrics, md: &MetadataTimeline, fired_us: u64, end_us: u64) {
     let secs = |t: u64| (t.saturating_sub(fired_us)) as f64 / 1e6;
     let before = md.at(fired_us);
-    let mut last_leader: BTreeMap<i32, Option<u32>> = before
+    let mut last_leader: BTreeMap<i32, Option<BrokerId>> = before
         .map(|s| {
             s.partitions
                 .iter()
@@ -63,7 +64,7 @@ pub fn replication(m: &mut FailoverMetrics, md: &MetadataTimeline, fired_us: u64
 /// Leader changes between two observations of a partition: the epochs' difference where both
 /// are known (exact, even for changes between two polls), else 1 if another broker leads now.
 /// A partition without a leader for a moment and then the same leader again has not changed.
-fn changes(prev_leader: Option<u32>, prev_epoch: Option<i32>, now: &PartitionInfo) -> u32 {
+fn changes(prev_leader: Option<BrokerId>, prev_epoch: Option<i32>, now: &PartitionInfo) -> u32 {
     match (prev_epoch, now.leader_epoch) {
         (Some(a), Some(b)) => b.saturating_sub(a).max(0) as u32,
         _ => u32::from(now.leader.is_some() && prev_leader.is_some_and(|l| Some(l) != now.leader)),

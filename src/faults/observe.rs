@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::cluster::NodeId;
 use crate::kafka::metadata::{MetadataClient, PartitionInfo};
+use crate::names::BrokerId;
 
 /// Gaps shorter than this are normal batching, not unavailability.
 pub const GAP_MIN_US: u64 = 100_000;
@@ -107,7 +107,7 @@ pub struct Sample {
     /// When the metadata was read, µs since the run's origin.
     pub t_us: u64,
     /// Ids of the live brokers the metadata listed.
-    pub brokers: Vec<NodeId>,
+    pub brokers: Vec<BrokerId>,
     /// Leader, replicas and ISR of each partition of the run's topic.
     pub partitions: Vec<PartitionInfo>,
 }
@@ -122,7 +122,7 @@ impl Sample {
     }
 
     /// Leader of `partition`; `None` if it has none or is not in the sample.
-    pub fn leader_of(&self, partition: i32) -> Option<NodeId> {
+    pub fn leader_of(&self, partition: i32) -> Option<BrokerId> {
         self.partitions
             .iter()
             .find(|p| p.partition == partition)
@@ -200,7 +200,7 @@ fn each_broker(brokers: &crate::kafka::Brokers) -> Option<Vec<String>> {
 }
 
 /// Every broker asked at once; the freshest answer (highest leader epochs) is the cluster's view.
-fn freshest_view(addrs: &[String], topic: &str) -> Option<(Vec<NodeId>, Vec<PartitionInfo>)> {
+fn freshest_view(addrs: &[String], topic: &str) -> Option<(Vec<BrokerId>, Vec<PartitionInfo>)> {
     use crate::kafka::wire_metadata::{ask, freshest};
     let views = std::thread::scope(|s| {
         let asks: Vec<_> = (addrs.iter())

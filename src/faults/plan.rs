@@ -5,12 +5,16 @@ use std::fmt;
 use std::time::Duration;
 
 use serde::Serialize;
+use strum::{EnumString, IntoStaticStr, VariantNames};
 
-use crate::cluster::NodeId;
+use crate::cluster::NodeAction;
+use crate::names::BrokerId;
 
-/// What a fault does to its target node.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// What a fault does to its target node; its name as a scenario writes it (`rolling-restart`)
+/// comes from the variant, for parsing, naming and serialising alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, EnumString, IntoStaticStr, VariantNames)]
 #[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum Action {
     /// SIGTERM: controlled shutdown.
     Stop,
@@ -41,30 +45,9 @@ pub enum Action {
 }
 
 impl Action {
-    /// Every action as a scenario writes it, for error messages.
-    pub const NAMES: &'static str = "stop, kill, pause, resume, start, restart, rolling-restart, \
-         partition, loss, bandwidth, delay, starve, heal";
-
-    /// Every action, for parsing and naming.
-    const ALL: [Action; 13] = [
-        Action::Stop,
-        Action::Kill,
-        Action::Pause,
-        Action::Resume,
-        Action::Start,
-        Action::Restart,
-        Action::RollingRestart,
-        Action::Partition,
-        Action::Loss,
-        Action::Bandwidth,
-        Action::Delay,
-        Action::Starve,
-        Action::Heal,
-    ];
-
     /// The action a scenario names (`stop`, `kill`, ...); `None` if there is no such action.
     pub fn parse(s: &str) -> Option<Action> {
-        Action::ALL.into_iter().find(|a| a.verb() == s)
+        s.parse().ok()
     }
 
     /// Whether the action is a network or gray fault (injected on the lab network).
@@ -86,6 +69,20 @@ impl Action {
         matches!(self, Action::Stop | Action::Kill | Action::Pause)
     }
 
+    /// The node actions this one is carried out in, in order (none for network faults, which
+    /// are carried out on the lab network).
+    pub fn node_steps(self) -> &'static [NodeAction] {
+        match self {
+            Action::Stop => &[NodeAction::Stop],
+            Action::Kill => &[NodeAction::Kill],
+            Action::Pause => &[NodeAction::Pause],
+            Action::Resume => &[NodeAction::Resume],
+            Action::Start => &[NodeAction::Start],
+            Action::Restart | Action::RollingRestart => &[NodeAction::Stop, NodeAction::Start],
+            _ => &[],
+        }
+    }
+
     /// The action `recover_after` fires for this one.
     pub fn recovery(self) -> Option<Action> {
         match self {
@@ -98,21 +95,7 @@ impl Action {
 
     /// The action as a scenario writes it, e.g. `rolling-restart`.
     pub fn verb(self) -> &'static str {
-        match self {
-            Action::Stop => "stop",
-            Action::Kill => "kill",
-            Action::Pause => "pause",
-            Action::Resume => "resume",
-            Action::Start => "start",
-            Action::Restart => "restart",
-            Action::RollingRestart => "rolling-restart",
-            Action::Partition => "partition",
-            Action::Loss => "loss",
-            Action::Bandwidth => "bandwidth",
-            Action::Delay => "delay",
-            Action::Starve => "starve",
-            Action::Heal => "heal",
-        }
+        self.into()
     }
 }
 
@@ -120,7 +103,7 @@ impl Action {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Target {
     /// The node with this id.
-    Broker(NodeId),
+    Broker(BrokerId),
     /// The broker leading this partition of the run's topic when the fault fires.
     Leader(i32),
     /// A replica of this partition that is not its leader when the fault fires.
@@ -193,7 +176,7 @@ pub struct FaultSpec {
 
 impl FaultSpec {
     /// Human label once the target is resolved, e.g. "kill broker 2 (leader p0)".
-    pub fn label(&self, node: Option<NodeId>) -> String {
+    pub fn label(&self, node: Option<BrokerId>) -> String {
         let who = match (self.target, node) {
             (Target::All, _) => "all brokers".to_string(),
             (Target::Registry, _) => "the registry".to_string(),
@@ -240,6 +223,14 @@ mod tests {
             Some(Action::RollingRestart)
         );
         assert_eq!(Action::parse("explode"), None);
+        assert_eq!(Action::RollingRestart.verb(), "rolling-restart");
+        assert_eq!(
+            serde_json::to_string(&Action::RollingRestart).unwrap(),
+            "\"rolling-restart\""
+        );
+        assert!(Action::VARIANTS
+            .join(", ")
+            .starts_with("stop, kill, pause, resume, start, restart"));
         assert_eq!(Action::Kill.recovery(), Some(Action::Start));
         assert_eq!(Action::Pause.recovery(), Some(Action::Resume));
     }

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::metrics::Percentiles;
+use crate::names::BrokerId;
 
 /// What happened for one fault of the plan.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -19,7 +20,7 @@ pub struct FaultReport {
     /// The target as written: `broker:2`, `leader:0`, `controller`, `random`.
     pub target: String,
     /// The broker the target resolved to when the fault fired.
-    pub node: Option<u32>,
+    pub node: Option<BrokerId>,
     /// Human label for tables and charts, e.g. "kill broker 2 (leader p0)".
     pub label: String,
     /// Scheduled and actual firing time.
@@ -84,7 +85,7 @@ pub struct ControllerChange {
     /// Seconds from the fault's firing.
     pub after_s: f64,
     /// Controller before; `None` when there was none.
-    pub from: Option<u32>,
+    pub from: Option<BrokerId>,
     /// Controller after; `None` while there is none.
-    pub to: Option<u32>,
+    pub to: Option<BrokerId>,
 }

@@ -6,17 +6,18 @@ use anyhow::{bail, Context, Result};
 use rand::seq::IndexedRandom;
 
 use super::plan::Target;
-use crate::cluster::{ClusterBackend, Member, NodeId};
+use crate::cluster::{ClusterBackend, Member};
 use crate::kafka::metadata::{MetadataClient, PartitionInfo};
+use crate::names::BrokerId;
 
 /// What resolution needs to know about the cluster right now.
 pub trait ClusterView {
     /// Leader, replicas and ISR of each partition of the run's topic.
     fn partitions(&self) -> Result<Vec<PartitionInfo>>;
     /// The active KRaft quorum leader, if known.
-    fn controller(&self) -> Option<NodeId>;
+    fn controller(&self) -> Option<BrokerId>;
     /// Ids of the nodes that are up.
-    fn up_nodes(&self) -> Vec<NodeId>;
+    fn up_nodes(&self) -> Vec<BrokerId>;
 }
 
 /// The live cluster: metadata through librdkafka, the rest from the backend.
@@ -35,11 +36,11 @@ impl ClusterView for LiveView<'_> {
             .partitions(self.topic, std::time::Duration::from_secs(2))
     }
 
-    fn controller(&self) -> Option<NodeId> {
+    fn controller(&self) -> Option<BrokerId> {
         self.backend.controller()
     }
 
-    fn up_nodes(&self) -> Vec<NodeId> {
+    fn up_nodes(&self) -> Vec<BrokerId> {
         self.backend
             .status()
             .map(|s| {
@@ -72,7 +73,7 @@ fn resolve_broker(
     target: Target,
     view: &dyn ClusterView,
     rng: &mut impl rand::Rng,
-) -> Result<NodeId> {
+) -> Result<BrokerId> {
     Ok(match target {
         Target::Broker(n) => n,
         Target::Leader(p) => {
@@ -82,7 +83,7 @@ fn resolve_broker(
         }
         Target::Follower(p) => {
             let info = partition(view, p)?;
-            let mut followers: Vec<NodeId> = info
+            let mut followers: Vec<BrokerId> = info
                 .isr
                 .iter()
                 .copied()
@@ -113,26 +114,26 @@ mod tests {
 
     struct Fake {
         parts: Vec<PartitionInfo>,
-        controller: Option<NodeId>,
-        up: Vec<NodeId>,
+        controller: Option<BrokerId>,
+        up: Vec<BrokerId>,
     }
 
     impl ClusterView for Fake {
         fn partitions(&self) -> Result<Vec<PartitionInfo>> {
             Ok(self.parts.clone())
         }
-        fn controller(&self) -> Option<NodeId> {
+        fn controller(&self) -> Option<BrokerId> {
             self.controller
         }
-        fn up_nodes(&self) -> Vec<NodeId> {
+        fn up_nodes(&self) -> Vec<BrokerId> {
             self.up.clone()
         }
     }
 
     fn fake() -> Fake {
-        let p = |partition, leader: i32, isr: &[NodeId]| PartitionInfo {
+        let p = |partition, leader: i32, isr: &[BrokerId]| PartitionInfo {
             partition,
-            leader: NodeId::try_from(leader).ok(),
+            leader: BrokerId::try_from(leader).ok(),
             replicas: vec![1, 2, 3],
             isr: isr.to_vec(),
             leader_epoch: None,

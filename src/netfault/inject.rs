@@ -12,7 +12,7 @@ use super::lab::{tool, AppliedRecord, LabRecord};
 use super::rules::{self, Addressing, NODE_LINK};
 use super::spec::{NetFault, NetKind};
 use super::starve;
-use crate::names::BrokerId as NodeId;
+use crate::names::BrokerId;
 
 /// Queue numbers of delay faults: fault i uses `QUEUE_BASE + i`.
 const QUEUE_BASE: u16 = 100;
@@ -33,7 +33,7 @@ fn table_name(fault: usize) -> String {
 pub fn plan(
     lab: &LabRecord,
     fault: usize,
-    node: NodeId,
+    node: BrokerId,
     f: &NetFault,
     a: &Addressing,
     pid: Option<i32>,

@@ -15,7 +15,7 @@ use std::process::{Command, Stdio};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::names::BrokerId as NodeId;
+use crate::names::BrokerId;
 
 /// The lab's /24: node N is `10.231.0.N`, the host's end `10.231.0.254`.
 const SUBNET: [u8; 3] = [10, 231, 0];
@@ -26,7 +26,7 @@ const HOST_OCTET: u8 = 254;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LabNode {
     /// The node id.
-    pub id: NodeId,
+    pub id: BrokerId,
     /// Its network namespace (`kbench-n<id>`).
     pub netns: String,
     /// Its address on the lab network.
@@ -41,7 +41,7 @@ pub struct AppliedRecord {
     /// The fault's index in the scenario.
     pub fault: usize,
     /// The node it hits.
-    pub node: NodeId,
+    pub node: BrokerId,
     /// Human description (`cut from peers (both ways)`).
     pub what: String,
     /// nftables tables: (namespace, table name).
@@ -76,7 +76,7 @@ pub struct LabRecord {
 
 impl LabRecord {
     /// The lab for nodes `ids`: names and addresses only, nothing created yet.
-    pub fn plan(ids: &[NodeId]) -> LabRecord {
+    pub fn plan(ids: &[BrokerId]) -> LabRecord {
         let [a, b, c] = SUBNET;
         LabRecord {
             hub: "kbench-hub".into(),
@@ -96,7 +96,7 @@ impl LabRecord {
     }
 
     /// Node `id`'s place, if it has one.
-    pub fn node(&self, id: NodeId) -> Option<&LabNode> {
+    pub fn node(&self, id: BrokerId) -> Option<&LabNode> {
         self.nodes.iter().find(|n| n.id == id)
     }
 

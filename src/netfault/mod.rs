@@ -14,15 +14,15 @@ pub mod starve;
 
 use anyhow::Result;
 
-use crate::names::BrokerId as NodeId;
+use crate::names::BrokerId;
 pub use spec::{Direction, NetFault, NetKind, Scope};
 
 /// The seam the fault executor injects network and gray faults through.
 pub trait NetworkFaults {
     /// Put fault `fault` on `node`; returns evidence of what was done.
-    fn inject(&mut self, fault: usize, node: NodeId, f: &NetFault) -> Result<Vec<String>>;
+    fn inject(&mut self, fault: usize, node: BrokerId, f: &NetFault) -> Result<Vec<String>>;
     /// Undo fault `fault`; returns evidence (e.g. packets delayed, periods throttled).
     fn heal(&mut self, fault: usize) -> Result<Vec<String>>;
     /// Undo every fault in force on `node`.
-    fn heal_node(&mut self, node: NodeId) -> Result<Vec<String>>;
+    fn heal_node(&mut self, node: BrokerId) -> Result<Vec<String>>;
 }

@@ -7,9 +7,21 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-/// Which of a node's traffic a network fault hits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// Which of a node's traffic a network fault hits; its name as a scenario writes it comes
+/// from the variant.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    strum::EnumString,
+    strum::Display,
+    strum::VariantNames,
+)]
 #[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum Scope {
     /// Traffic with the other nodes (replication and controller): clients still reach the node.
     Peers,
@@ -21,36 +33,11 @@ pub enum Scope {
     All,
 }
 
-impl Scope {
-    /// Every scope as a scenario writes it.
-    pub const NAMES: &'static str = "peers, clients, quorum, all";
-
-    /// The scope a scenario names; `None` if unknown.
-    pub fn parse(s: &str) -> Option<Scope> {
-        Some(match s {
-            "peers" => Scope::Peers,
-            "clients" => Scope::Clients,
-            "quorum" => Scope::Quorum,
-            "all" => Scope::All,
-            _ => return None,
-        })
-    }
-}
-
-impl fmt::Display for Scope {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Scope::Peers => "peers",
-            Scope::Clients => "clients",
-            Scope::Quorum => "quorum",
-            Scope::All => "all",
-        })
-    }
-}
-
-/// Which packets of the scope: those reaching the node, those leaving it, or both.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// Which packets of the scope: those reaching the node, those leaving it, or both. Its name as
+/// a scenario writes it (`in`) comes from the variant; `Display` says it in words for labels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, strum::EnumString, strum::VariantNames)]
 #[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum Direction {
     /// Both ways.
     Both,
@@ -61,19 +48,6 @@ pub enum Direction {
 }
 
 impl Direction {
-    /// Every direction as a scenario writes it.
-    pub const NAMES: &'static str = "both, in, out";
-
-    /// The direction a scenario names; `None` if unknown.
-    pub fn parse(s: &str) -> Option<Direction> {
-        Some(match s {
-            "both" => Direction::Both,
-            "in" => Direction::In,
-            "out" => Direction::Out,
-            _ => return None,
-        })
-    }
-
     /// Whether packets arriving at the node are hit.
     pub fn inbound(self) -> bool {
         self != Direction::Out

@@ -5,6 +5,8 @@
 
 use std::collections::BTreeMap;
 
+use strum::VariantArray;
+
 use super::raw::RawCommands;
 use super::source::{ScenarioError, Source};
 use super::Containers;
@@ -47,7 +49,7 @@ pub fn commands_section(
     let (nodes, registry) = node_values(src, nodes)?;
     let given = [&raw.stop, &raw.kill, &raw.pause, &raw.resume, &raw.start];
     let mut templates = BTreeMap::new();
-    for (action, t) in NodeAction::ALL.into_iter().zip(given) {
+    for (action, t) in NodeAction::VARIANTS.iter().copied().zip(given) {
         let Some(t) = t else { continue };
         let field = format!("cluster.commands.{}", action.key());
         if t.trim().is_empty() {
@@ -79,7 +81,7 @@ pub fn commands_section(
 
 /// The commands fault `f` needs: its action's, and its recovery's when it has `recover_after`.
 fn needed(f: &FaultSpec) -> Vec<NodeAction> {
-    let of = |a: Action| NodeAction::steps(a).to_vec();
+    let of = |a: Action| a.node_steps().to_vec();
     let mut out = of(f.action);
     if f.recovers_at().is_some() {
         out.extend(f.action.recovery().map(of).unwrap_or_default());

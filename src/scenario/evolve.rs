@@ -10,8 +10,12 @@ use super::source::{ScenarioError, Source};
 
 type R<T> = Result<T, ScenarioError>;
 
-/// A subject's compatibility mode, as the Confluent API names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A subject's compatibility mode, as the Confluent API names it (`BACKWARD_TRANSITIVE`, read
+/// in any case): the name comes from the variant.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, strum::EnumString, strum::IntoStaticStr, strum::VariantNames,
+)]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE", ascii_case_insensitive)]
 pub enum Compatibility {
     /// New schemas can read data written with the last one.
     Backward,
@@ -30,33 +34,14 @@ pub enum Compatibility {
 }
 
 impl Compatibility {
-    const ALL: [Compatibility; 7] = [
-        Compatibility::Backward,
-        Compatibility::BackwardTransitive,
-        Compatibility::Forward,
-        Compatibility::ForwardTransitive,
-        Compatibility::Full,
-        Compatibility::FullTransitive,
-        Compatibility::None,
-    ];
-
     /// The mode as the registry's config API spells it, e.g. `BACKWARD_TRANSITIVE`.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Compatibility::Backward => "BACKWARD",
-            Compatibility::BackwardTransitive => "BACKWARD_TRANSITIVE",
-            Compatibility::Forward => "FORWARD",
-            Compatibility::ForwardTransitive => "FORWARD_TRANSITIVE",
-            Compatibility::Full => "FULL",
-            Compatibility::FullTransitive => "FULL_TRANSITIVE",
-            Compatibility::None => "NONE",
-        }
+        self.into()
     }
 
     /// The mode `s` names (any case).
     pub fn parse(s: &str) -> Option<Compatibility> {
-        let upper = s.to_ascii_uppercase();
-        Self::ALL.into_iter().find(|c| c.as_str() == upper)
+        s.parse().ok()
     }
 }
 
@@ -101,18 +86,8 @@ pub(super) fn read_avsc(src: &Source, field: &str, rel: &str) -> R<(PathBuf, Str
 
 /// `schema.compatibility`: one of the Confluent modes.
 pub(super) fn compatibility(src: &Source, raw: Option<&str>) -> R<Option<Compatibility>> {
-    raw.map(|s| {
-        Compatibility::parse(s).ok_or_else(|| {
-            src.error(
-                "schema.compatibility",
-                format!(
-                    "unknown mode \"{s}\"; allowed: BACKWARD, BACKWARD_TRANSITIVE, FORWARD, \
-                     FORWARD_TRANSITIVE, FULL, FULL_TRANSITIVE, NONE"
-                ),
-            )
-        })
-    })
-    .transpose()
+    raw.map(|s| src.named("schema.compatibility", "mode", s))
+        .transpose()
 }
 
 /// `[[schema.evolve]]`, in time order; every time inside the run.

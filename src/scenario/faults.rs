@@ -36,16 +36,7 @@ fn fault_entry(
 ) -> Result<FaultSpec, ScenarioError> {
     let field = |k: &str| format!("fault.{i}.{k}");
     let at = src.time_in_run(&field("at"), &f.at, total)?;
-    let action = Action::parse(&f.action).ok_or_else(|| {
-        src.error(
-            &field("action"),
-            format!(
-                "unknown action \"{}\"; allowed: {}",
-                f.action,
-                Action::NAMES
-            ),
-        )
-    })?;
+    let action: Action = src.named(&field("action"), "action", &f.action)?;
     let target = Target::parse(&f.target).ok_or_else(|| {
         src.error(
             &field("target"),

@@ -60,12 +60,7 @@ pub fn net_fault(src: &Source, i: usize, f: &RawFault, action: Action) -> R<Opti
     }
     let scope = match &f.scope {
         None => Scope::All,
-        Some(s) => Scope::parse(s).ok_or_else(|| {
-            src.error(
-                &field("scope"),
-                format!("unknown scope \"{s}\"; allowed: {}", Scope::NAMES),
-            )
-        })?,
+        Some(s) => src.named(&field("scope"), "scope", s)?,
     };
     let default_dir = if action == Action::Delay {
         // As netem on the node's interface: what the node sends is held.
@@ -75,12 +70,7 @@ pub fn net_fault(src: &Source, i: usize, f: &RawFault, action: Action) -> R<Opti
     };
     let direction = match &f.direction {
         None => default_dir,
-        Some(s) => Direction::parse(s).ok_or_else(|| {
-            src.error(
-                &field("direction"),
-                format!("unknown direction \"{s}\"; allowed: {}", Direction::NAMES),
-            )
-        })?,
+        Some(s) => src.named(&field("direction"), "direction", s)?,
     };
     let kind = kind(src, i, f, action)?;
     Ok(Some(NetFault {

@@ -5,6 +5,8 @@
 
 use std::path::Path;
 
+use strum::VariantNames;
+
 use super::raw::{RawRegistryAuth, RawSecurity};
 use super::source::{ScenarioError, Source};
 use crate::security::secret::is_reference;
@@ -43,14 +45,15 @@ fn protocol(at: &At, raw: &RawSecurity) -> R<Protocol> {
     let Some(name) = raw.protocol.as_deref() else {
         return Err(at.err(
             "protocol",
-            "is required; one of PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL",
+            format!("is required; one of {}", Protocol::VARIANTS.join(", ")),
         ));
     };
     Protocol::parse(name).ok_or_else(|| {
         at.err(
             "protocol",
             format!(
-                "unknown protocol \"{name}\"; allowed: PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL"
+                "unknown protocol \"{name}\"; allowed: {}",
+                Protocol::VARIANTS.join(", ")
             ),
         )
     })
@@ -77,15 +80,19 @@ fn sasl(at: &At, raw: &RawSecurity, p: Protocol) -> R<Option<SaslSpec>> {
     let name = raw.sasl_mechanism.as_deref().ok_or_else(|| {
         at.err(
             "sasl_mechanism",
-            format!("{p} needs sasl_mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"),
+            format!(
+                "{p} needs sasl_mechanism: one of {}",
+                Mechanism::VARIANTS.join(", ")
+            ),
         )
     })?;
     let mechanism = Mechanism::parse(name).ok_or_else(|| {
         at.err(
             "sasl_mechanism",
             format!(
-                "unsupported mechanism \"{name}\"; allowed: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 \
-                 (OAUTHBEARER and GSSAPI are not: kbench's librdkafka is built without libcurl and Kerberos)"
+                "unsupported mechanism \"{name}\"; allowed: {} (OAUTHBEARER and GSSAPI are not: \
+                 kbench's librdkafka is built without libcurl and Kerberos)",
+                Mechanism::VARIANTS.join(", ")
             ),
         )
     })?;

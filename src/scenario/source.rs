@@ -101,6 +101,21 @@ impl Source {
         self.error_at(self.span_of(path), path, message)
     }
 
+    /// The value `text` of the field at `path` read as one of `T`'s names (an action, a scope,
+    /// a backend, ...); an unknown name is an error listing every name `T` has.
+    pub fn named<T>(&self, path: &str, what: &str, text: &str) -> Result<T, ScenarioError>
+    where
+        T: std::str::FromStr + strum::VariantNames,
+    {
+        text.parse().map_err(|_| {
+            let allowed = T::VARIANTS.join(", ");
+            self.error(
+                path,
+                format!("unknown {what} \"{text}\"; allowed: {allowed}"),
+            )
+        })
+    }
+
     /// Span of the value at dotted `path`; array elements are addressed by index.
     pub fn span_of(&self, path: &str) -> Option<Range<usize>> {
         let root = DeTable::parse(&self.text).ok()?;

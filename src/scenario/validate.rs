@@ -125,15 +125,7 @@ fn cluster_section(src: &Source, raw: &RawCluster) -> R<ClusterSpec> {
         .backend
         .as_deref()
         .unwrap_or(BackendKind::Process.name());
-    let kind = BackendKind::parse(name).ok_or_else(|| {
-        src.error(
-            "cluster.backend",
-            format!(
-                "unknown backend \"{name}\"; allowed: {}",
-                BackendKind::allowed()
-            ),
-        )
-    })?;
+    let kind: BackendKind = src.named("cluster.backend", "backend", name)?;
     if kind == BackendKind::External {
         return external_cluster(src, raw);
     }

@@ -9,16 +9,31 @@ pub mod registry;
 pub mod secret;
 pub mod spec;
 
-use std::fmt;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
 pub use secret::Secret;
 
-/// `security.protocol`, as Kafka names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+/// `security.protocol`, as Kafka names it; the name (`SASL_SSL`, read in any case) comes from
+/// the variant, for scenarios, serde and messages alike.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    Serialize,
+    Deserialize,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::Display,
+    strum::VariantNames,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE", ascii_case_insensitive)]
 pub enum Protocol {
     /// No encryption, no authentication (the local cluster's default).
     #[default]
@@ -32,29 +47,14 @@ pub enum Protocol {
 }
 
 impl Protocol {
-    /// Every protocol, as written in scenarios.
-    pub const ALL: [Protocol; 4] = [
-        Protocol::Plaintext,
-        Protocol::Ssl,
-        Protocol::SaslPlaintext,
-        Protocol::SaslSsl,
-    ];
-
     /// The name Kafka and librdkafka use (`SASL_SSL`).
     pub fn name(self) -> &'static str {
-        match self {
-            Protocol::Plaintext => "PLAINTEXT",
-            Protocol::Ssl => "SSL",
-            Protocol::SaslPlaintext => "SASL_PLAINTEXT",
-            Protocol::SaslSsl => "SASL_SSL",
-        }
+        self.into()
     }
 
     /// Parse a name, case-insensitively.
     pub fn parse(s: &str) -> Option<Protocol> {
-        Self::ALL
-            .into_iter()
-            .find(|p| p.name().eq_ignore_ascii_case(s))
+        s.parse().ok()
     }
 
     /// Whether connections use TLS.
@@ -68,49 +68,47 @@ impl Protocol {
     }
 }
 
-impl fmt::Display for Protocol {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// `sasl.mechanism`. OAUTHBEARER is not offered: kbench's librdkafka is built without libcurl,
-/// which its OIDC token retrieval needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// `sasl.mechanism`, named as Kafka names it (read in any case). OAUTHBEARER is not offered:
+/// kbench's librdkafka is built without libcurl, which its OIDC token retrieval needs.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::Display,
+    strum::VariantNames,
+    strum::VariantArray,
+)]
+#[strum(ascii_case_insensitive)]
 pub enum Mechanism {
     /// User name and password sent as they are (use it over TLS only).
     #[serde(rename = "PLAIN")]
+    #[strum(serialize = "PLAIN")]
     Plain,
     /// Salted challenge-response with SHA-256.
     #[serde(rename = "SCRAM-SHA-256")]
+    #[strum(serialize = "SCRAM-SHA-256")]
     ScramSha256,
     /// Salted challenge-response with SHA-512.
     #[serde(rename = "SCRAM-SHA-512")]
+    #[strum(serialize = "SCRAM-SHA-512")]
     ScramSha512,
 }
 
 impl Mechanism {
-    /// Every mechanism kbench speaks.
-    pub const ALL: [Mechanism; 3] = [
-        Mechanism::Plain,
-        Mechanism::ScramSha256,
-        Mechanism::ScramSha512,
-    ];
-
     /// The name Kafka and librdkafka use.
     pub fn name(self) -> &'static str {
-        match self {
-            Mechanism::Plain => "PLAIN",
-            Mechanism::ScramSha256 => "SCRAM-SHA-256",
-            Mechanism::ScramSha512 => "SCRAM-SHA-512",
-        }
+        self.into()
     }
 
     /// Parse a name, case-insensitively.
     pub fn parse(s: &str) -> Option<Mechanism> {
-        Self::ALL
-            .into_iter()
-            .find(|m| m.name().eq_ignore_ascii_case(s))
+        s.parse().ok()
     }
 
     /// The JAAS login module a Java client uses for this mechanism.
@@ -119,12 +117,6 @@ impl Mechanism {
             Mechanism::Plain => "org.apache.kafka.common.security.plain.PlainLoginModule",
             _ => "org.apache.kafka.common.security.scram.ScramLoginModule",
         }
-    }
-}
-
-impl fmt::Display for Mechanism {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
     }
 }
 
@@ -380,12 +372,17 @@ mod tests {
 
     #[test]
     fn names_parse_both_ways() {
-        for p in Protocol::ALL {
-            assert_eq!(Protocol::parse(&p.name().to_lowercase()), Some(p));
+        use strum::VariantArray;
+        for p in Protocol::VARIANTS {
+            assert_eq!(Protocol::parse(&p.name().to_lowercase()), Some(*p));
+            assert_eq!(serde_json::to_string(p).unwrap(), format!("\"{p}\""));
         }
-        for m in Mechanism::ALL {
-            assert_eq!(Mechanism::parse(m.name()), Some(m));
+        for m in Mechanism::VARIANTS {
+            assert_eq!(Mechanism::parse(&m.name().to_lowercase()), Some(*m));
+            assert_eq!(serde_json::to_string(m).unwrap(), format!("\"{m}\""));
         }
+        assert_eq!(Protocol::SaslSsl.name(), "SASL_SSL");
+        assert_eq!(Mechanism::ScramSha256.name(), "SCRAM-SHA-256");
         assert_eq!(Mechanism::parse("OAUTHBEARER"), None);
     }
 }

@@ -218,8 +218,8 @@ pub fn conclusion(a: &Answer, precision: f64) -> String {
             format!("at least {c}: the highest rate allowed (search.max) passed")
         }
         (Some(Stop::GeneratorLimit), Some(c), Some(u)) => format!(
-            "at least {c}: kbench's generator could not offer {u}, so the cluster may take more; \
-             no capacity above what kbench could offer is claimed"
+            "at least {c}: kbench's generator fell behind its schedule at {u}, so the cluster \
+             may take more; no capacity above what kbench could offer is claimed"
         ),
         (Some(Stop::NothingPasses), _, _) => {
             "no capacity found: not even the lowest rate tried passed".into()

@@ -211,7 +211,7 @@ pub(super) fn write(dir: &Path, r: &SweepResults) -> Result<()> {
     };
     let caption = "Each point is one step's measured window: x is the rate the cluster \
                    acknowledged, y its ack latency from the intended send time. Crosses are \
-                   inconclusive steps (kbench's generator could not offer the rate), which \
+                   inconclusive steps (kbench's generator fell behind its schedule), which \
                    the search never counts as passes.";
     let chart = render(&charts, "capacity-curve", "Capacity curve", caption, &curve)?;
     let mut s = String::new();

@@ -72,7 +72,7 @@ pub enum Stop {
     Found,
     /// Even the highest rate allowed passed: the capacity is at least that.
     AtMax,
-    /// The generator could not offer the rate just above the highest pass: the cluster's
+    /// The generator fell behind at the rate just above the highest pass: the cluster's
     /// capacity is at least that pass, maybe more.
     GeneratorLimit,
     /// Not even the lowest rate tried passed.

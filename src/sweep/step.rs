@@ -1,7 +1,9 @@
 //! One step of a sweep: the scenario run once on the running cluster (its warm-up as the
 //! settle time) into a directory of its own, and its verdict — the same objectives and audit
 //! a single run is judged by, plus the search's honesty rule: a step whose generator could not
-//! offer the rate by itself is inconclusive, one the cluster held back is a failure.
+//! offer the rate by itself is inconclusive, one the cluster held back is a failure, and a
+//! generator that stalled but still sent the rate can make a step look worse, never better, so
+//! such a step's pass stands and its failure says nothing.
 
 use std::path::Path;
 use std::time::Duration;
@@ -19,6 +21,9 @@ use crate::scenario::Scenario;
 /// Waiting this long in total for room in librdkafka's queue means the cluster, not the
 /// generator, held the schedule back.
 const HELD_BACK_S: f64 = 0.5;
+/// The generator offered the rate when it sent at least this share of it over the measured
+/// window (the share `min_achieved_pct` asks of the cluster by default).
+const OFFERED_SHARE: f64 = 0.99;
 
 /// The scenario of step `index` at `rate` records/s.
 pub fn at_rate(sc: &Scenario, index: usize, rate: f64) -> Scenario {
@@ -80,21 +85,30 @@ pub fn run(
 }
 
 /// What step `r` showed: what its objectives and audit say, unless kbench's own generator
-/// could not keep its schedule while the cluster kept up (then nothing is known of the rate).
+/// fell behind its schedule while the cluster kept up. Then a pass stands if the generator
+/// still sent the rate (its lag is in the corrected latencies, so it can only have made the
+/// step look worse), and anything else is inconclusive: nothing is known of the rate.
 pub fn verdict(r: &Results) -> Verdict {
     let judged = judged(r);
     let unknown = matches!(judged, Verdict::Inconclusive { .. });
     if unknown || !r.rate.generator_saturated || held_back_s(r) >= HELD_BACK_S {
         return judged;
     }
-    Verdict::Inconclusive {
-        reason: format!(
-            "kbench's generator could not offer {:.0} records/s (send lag up to {:.0} ms) \
-             though the cluster never held it back",
-            r.rate.target_rate,
-            r.rate.send_lag_max_us as f64 / 1e3
+    let offered = r.rate.sent_rate >= OFFERED_SHARE * r.rate.target_rate;
+    let lag_ms = r.rate.send_lag_max_us as f64 / 1e3;
+    let reason = match (offered, &judged) {
+        (true, Verdict::Pass) => return judged,
+        (true, _) => format!(
+            "kbench's generator fell behind its schedule (send lag up to {lag_ms:.0} ms) \
+             though the cluster never held it back, so the failed objectives may be its own"
         ),
-    }
+        (false, _) => format!(
+            "kbench's generator could not offer {:.0} records/s (sent {:.0}/s, send lag up to \
+             {lag_ms:.0} ms) though the cluster never held it back",
+            r.rate.target_rate, r.rate.sent_rate
+        ),
+    };
+    Verdict::Inconclusive { reason }
 }
 
 /// Seconds the producers' queues were full over the step, summed: the cluster holding them back.
@@ -200,5 +214,66 @@ impl StepRecord {
             dir,
             results: Some(Box::new(r)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::slo::{Op, SloResult};
+
+    /// The quickstart fixture as a step at 500 records/s whose generator fell behind (it did
+    /// then: 45 ms of send lag), objectives all met, the cluster never holding it back.
+    fn lagging_step(sent_rate: f64) -> Results {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/quickstart-run");
+        let mut r = crate::report::results::read(&dir).unwrap();
+        assert!(r.rate.generator_saturated && r.audit.ok && r.aborted.is_none());
+        r.rate.target_rate = 500.0;
+        r.rate.sent_rate = sent_rate;
+        r.producers.iter_mut().for_each(|p| p.queue_full_s = 0.0);
+        r
+    }
+
+    fn missed_p99(r: &mut Results) {
+        r.slos.push(SloResult {
+            key: "ack_p99_ms".into(),
+            description: "ack p99".into(),
+            op: Op::AtMost,
+            limit: 10.0,
+            measured: Some(40.0),
+            unit: "ms".into(),
+            pass: false,
+            evaluated: true,
+        });
+    }
+
+    #[test]
+    fn a_lagging_generator_that_sent_the_rate_keeps_its_pass_but_not_its_failure() {
+        assert_eq!(verdict(&lagging_step(499.0)), Verdict::Pass);
+        let mut failed = lagging_step(499.0);
+        missed_p99(&mut failed);
+        assert!(
+            matches!(verdict(&failed), Verdict::Inconclusive { reason } if reason.contains("may be its own")),
+            "{:?}",
+            verdict(&failed)
+        );
+    }
+
+    #[test]
+    fn a_generator_that_sent_less_than_the_rate_concludes_nothing() {
+        let v = verdict(&lagging_step(450.0));
+        assert!(
+            matches!(&v, Verdict::Inconclusive { reason } if reason.contains("could not offer 500 records/s (sent 450/s")),
+            "{v:?}"
+        );
+    }
+
+    #[test]
+    fn the_cluster_holding_the_generator_back_is_a_failure() {
+        let mut r = lagging_step(450.0);
+        r.producers[0].queue_full_s = HELD_BACK_S;
+        assert!(
+            matches!(verdict(&r), Verdict::Fail { failed } if failed[0].contains("held the producers back"))
+        );
     }
 }

@@ -14,12 +14,13 @@ use super::faults::ContainerFaults;
 use super::spec::{self, container_specs, label, ContainerSpec, ImageSet, Role, KAFKA_LOG_DIR};
 use crate::cluster::ready::{self, Stage, Starting};
 use crate::cluster::status::{ClusterStatus, NodeStatus, ProcessState};
-use crate::cluster::topology::{NodeId, Topology};
+use crate::cluster::topology::Topology;
 use crate::cluster::{
     dist, probe, Brokers, ClusterBackend, Registry, RegistryFault, StartOptions, StopMode, Versions,
 };
 use crate::images::{self, Choice, Resolved, Role as ImageRole};
 use crate::names::BackendKind;
+use crate::names::BrokerId;
 
 /// Lines of a container's log shown when it fails to come up.
 const LOG_LINES: usize = 30;
@@ -208,7 +209,7 @@ impl DockerBackend {
     /// The leader recorded at the highest epoch in the nodes' `quorum-state` files, read through
     /// the engine's exec since the files live in the containers (the metadata API cannot say:
     /// in KRaft it names a random broker as controller). Paused or stopped nodes are skipped.
-    fn quorum_leader(&self) -> Option<NodeId> {
+    fn quorum_leader(&self) -> Option<BrokerId> {
         let path = format!("{KAFKA_LOG_DIR}/__cluster_metadata-0/quorum-state");
         self.role(Role::Kafka)
             .filter_map(|s| {
@@ -221,7 +222,7 @@ impl DockerBackend {
             })
             .filter(|(id, _)| *id >= 0)
             .max_by_key(|(_, epoch)| *epoch)
-            .and_then(|(id, _)| NodeId::try_from(id).ok())
+            .and_then(|(id, _)| BrokerId::try_from(id).ok())
     }
 
     fn create_all(&mut self) -> Result<()> {
@@ -256,11 +257,11 @@ impl Starting for DockerBackend {
         }
     }
 
-    fn quorum_leader(&self) -> Option<NodeId> {
+    fn quorum_leader(&self) -> Option<BrokerId> {
         DockerBackend::quorum_leader(self)
     }
 
-    fn registered(&self) -> Vec<NodeId> {
+    fn registered(&self) -> Vec<BrokerId> {
         probe::registered_brokers(&self.brokers(), Duration::from_secs(1)).unwrap_or_default()
     }
 
@@ -268,7 +269,7 @@ impl Starting for DockerBackend {
         self.registry().answers(Duration::from_secs(2))
     }
 
-    fn log_tail(&self, stage: Stage, registered: &[NodeId]) -> String {
+    fn log_tail(&self, stage: Stage, registered: &[BrokerId]) -> String {
         let tail = |s: &ContainerSpec| {
             let lines = self.engine().logs_tail(&s.name, LOG_LINES);
             format!("last lines of container {}:\n{lines}", s.name)
@@ -371,15 +372,15 @@ impl ClusterBackend for DockerBackend {
         })
     }
 
-    fn stop(&mut self, node: NodeId, mode: StopMode) -> Result<()> {
+    fn stop(&mut self, node: BrokerId, mode: StopMode) -> Result<()> {
         self.faults.stop(node, mode)
     }
 
-    fn resume(&mut self, node: NodeId) -> Result<()> {
+    fn resume(&mut self, node: BrokerId) -> Result<()> {
         self.faults.resume(node)
     }
 
-    fn restart(&mut self, node: NodeId) -> Result<()> {
+    fn restart(&mut self, node: BrokerId) -> Result<()> {
         self.faults.restart(node)
     }
 
@@ -387,7 +388,7 @@ impl ClusterBackend for DockerBackend {
         self.faults.registry_fault(fault)
     }
 
-    fn node_ids(&self) -> Vec<NodeId> {
+    fn node_ids(&self) -> Vec<BrokerId> {
         self.topo.node_ids()
     }
 
@@ -448,7 +449,7 @@ impl ClusterBackend for DockerBackend {
         }
     }
 
-    fn controller(&self) -> Option<NodeId> {
+    fn controller(&self) -> Option<BrokerId> {
         self.quorum_leader()
     }
 }

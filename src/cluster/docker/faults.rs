@@ -10,8 +10,9 @@ use anyhow::{bail, Context, Result};
 
 use super::engine::{Engine, RunState};
 use super::spec::kafka_host;
-use crate::cluster::topology::{NodeId, Topology};
+use crate::cluster::topology::Topology;
 use crate::cluster::{RegistryFault, StopMode};
+use crate::names::BrokerId;
 
 /// How long a node gets for a controlled shutdown before the engine kills it, as in the
 /// process backend.
@@ -22,7 +23,7 @@ const KILLED: i64 = 137;
 /// Faults (stop, kill, pause, resume, restart) on Kafka containers, by node id, and on the
 /// registry's container when it is named.
 pub struct ContainerFaults {
-    names: BTreeMap<NodeId, String>,
+    names: BTreeMap<BrokerId, String>,
     registry: Option<String>,
     pub(super) engine: Engine,
 }
@@ -30,11 +31,11 @@ pub struct ContainerFaults {
 impl ContainerFaults {
     /// Connect to the engine for the given node → container name map, and the registry's
     /// container name where faults may reach it.
-    pub fn connect(names: BTreeMap<NodeId, String>, registry: Option<String>) -> Result<Self> {
+    pub fn connect(names: BTreeMap<BrokerId, String>, registry: Option<String>) -> Result<Self> {
         Ok(ContainerFaults::with_engine(names, Engine::connect()?).with_registry(registry))
     }
 
-    pub(super) fn with_engine(names: BTreeMap<NodeId, String>, engine: Engine) -> Self {
+    pub(super) fn with_engine(names: BTreeMap<BrokerId, String>, engine: Engine) -> Self {
         ContainerFaults {
             names,
             registry: None,
@@ -49,7 +50,7 @@ impl ContainerFaults {
     }
 
     /// The container names `compose/docker-compose.yml` gives the Kafka nodes.
-    pub fn compose_names(topo: &Topology) -> BTreeMap<NodeId, String> {
+    pub fn compose_names(topo: &Topology) -> BTreeMap<BrokerId, String> {
         topo.nodes
             .iter()
             .map(|n| (n.id, kafka_host(n.id)))
@@ -57,12 +58,12 @@ impl ContainerFaults {
     }
 
     /// The node → container name map it addresses.
-    pub fn names(&self) -> &BTreeMap<NodeId, String> {
+    pub fn names(&self) -> &BTreeMap<BrokerId, String> {
         &self.names
     }
 
     /// Container name of `node`; an error listing the known nodes when it has none.
-    pub fn container(&self, node: NodeId) -> Result<&str> {
+    pub fn container(&self, node: BrokerId) -> Result<&str> {
         self.names.get(&node).map(String::as_str).with_context(|| {
             format!(
                 "there is no container for node {node}; known nodes are {:?}",
@@ -72,23 +73,23 @@ impl ContainerFaults {
     }
 
     /// The engine's current state of `node`'s container.
-    pub fn state(&self, node: NodeId) -> Result<RunState> {
+    pub fn state(&self, node: BrokerId) -> Result<RunState> {
         self.engine.state(self.container(node)?)
     }
 
     /// Take `node` down as `mode` says: `docker stop` (an error if it had to be killed after
     /// `GRACEFUL_TIMEOUT`), SIGKILL or `docker pause`. Fails when it is not running.
-    pub fn stop(&self, node: NodeId, mode: StopMode) -> Result<()> {
+    pub fn stop(&self, node: BrokerId, mode: StopMode) -> Result<()> {
         Target::node(self, node)?.stop(mode)
     }
 
     /// Continue a paused node; a running one is left as it is.
-    pub fn resume(&self, node: NodeId) -> Result<()> {
+    pub fn resume(&self, node: BrokerId) -> Result<()> {
         Target::node(self, node)?.resume()
     }
 
     /// Start the node's container again on its data, stopping it gracefully first if it runs.
-    pub fn restart(&self, node: NodeId) -> Result<()> {
+    pub fn restart(&self, node: BrokerId) -> Result<()> {
         Target::node(self, node)?.restart()
     }
 
@@ -124,7 +125,7 @@ struct Target<'a> {
 }
 
 impl<'a> Target<'a> {
-    fn node(faults: &'a ContainerFaults, node: NodeId) -> Result<Target<'a>> {
+    fn node(faults: &'a ContainerFaults, node: BrokerId) -> Result<Target<'a>> {
         Ok(Target {
             what: format!("node {node}"),
             name: faults.container(node)?,

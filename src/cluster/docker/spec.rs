@@ -6,8 +6,9 @@
 use std::collections::BTreeMap;
 
 use crate::cluster::dist;
-use crate::cluster::topology::{NodeId, NodeSpec, Topology, HOST};
+use crate::cluster::topology::{NodeSpec, Topology, HOST};
 use crate::images::{self, RegistryKind, Role as ImageRole};
+use crate::names::BrokerId;
 
 /// Apicurio Registry's HTTP port inside its container, in the upstream image and kbench's.
 const APICURIO_PORT: u16 = 8080;
@@ -73,7 +74,7 @@ pub struct ContainerSpec {
     /// Whether it is a Kafka node or the registry.
     pub role: Role,
     /// Kafka node id; `None` for the registry.
-    pub node: Option<NodeId>,
+    pub node: Option<BrokerId>,
     /// Sorted by key.
     pub env: Vec<(String, String)>,
     /// Ports published on the host: a node's client listener, or the registry's API port.
@@ -135,7 +136,7 @@ impl ImageSet {
 }
 
 /// Host name of a Kafka node's container.
-pub fn kafka_host(id: NodeId) -> String {
+pub fn kafka_host(id: BrokerId) -> String {
     format!("kafka{id}")
 }
 

@@ -22,13 +22,14 @@ use super::ready;
 use super::secure::{self, LocalSecurity};
 use super::state::{ClusterState, NodeRecord, RegistryRecord};
 use super::status::{ClusterStatus, NodeStatus, ProcessState};
-use super::topology::{NodeId, Topology, HOST};
+use super::topology::{Topology, HOST};
 use super::watch::Member;
 use super::{
     jvm_cmd, probe, Brokers, ClusterBackend, Registry, RegistryFault, StartOptions, StopMode,
     Versions,
 };
 use crate::names::BackendKind;
+use crate::names::BrokerId;
 use crate::security::{ClientSecurity, Secret};
 
 /// How long a node gets for a controlled shutdown before it is reported as hung.
@@ -185,7 +186,7 @@ impl ProcessBackend {
         Ok(self.dist.clone().expect("set above"))
     }
 
-    fn record(&self, id: NodeId) -> Result<&NodeRecord> {
+    fn record(&self, id: BrokerId) -> Result<&NodeRecord> {
         self.state.node(id).with_context(|| {
             format!(
                 "there is no node {id}; the cluster's nodes are {:?}",
@@ -194,14 +195,14 @@ impl ProcessBackend {
         })
     }
 
-    fn node_proc(&self, id: NodeId) -> Result<ProcRef> {
+    fn node_proc(&self, id: BrokerId) -> Result<ProcRef> {
         let rec = self.record(id)?;
         rec.process
             .filter(ProcRef::alive)
             .with_context(|| format!("node {id} is not running"))
     }
 
-    fn spawn_node(&mut self, id: NodeId) -> Result<()> {
+    fn spawn_node(&mut self, id: BrokerId) -> Result<()> {
         let dist = self.dist()?;
         let rec = self.record(id)?.clone();
         let mut cmd = jvm_cmd::kafka_node(&dist, &self.state.workdir, id, &rec.config);
@@ -272,7 +273,7 @@ impl ProcessBackend {
         Ok(())
     }
 
-    fn quorum_leader(&self) -> Option<NodeId> {
+    fn quorum_leader(&self) -> Option<BrokerId> {
         probe::quorum_leader(self.state.nodes.iter().map(|n| n.data_dir.as_path()))
     }
 }
@@ -354,11 +355,11 @@ impl ClusterBackend for ProcessBackend {
         })
     }
 
-    fn stop(&mut self, node: NodeId, mode: StopMode) -> Result<()> {
+    fn stop(&mut self, node: BrokerId, mode: StopMode) -> Result<()> {
         stop::take_down(self.node_proc(node)?, &format!("node {node}"), mode)
     }
 
-    fn resume(&mut self, node: NodeId) -> Result<()> {
+    fn resume(&mut self, node: BrokerId) -> Result<()> {
         stop::continue_paused(self.node_proc(node)?, &format!("node {node}"))
     }
 
@@ -366,14 +367,14 @@ impl ClusterBackend for ProcessBackend {
         self.fault_registry(fault)
     }
 
-    fn restart(&mut self, node: NodeId) -> Result<()> {
+    fn restart(&mut self, node: BrokerId) -> Result<()> {
         if self.node_proc(node).is_ok() {
             self.stop(node, StopMode::Graceful)?;
         }
         self.spawn_node(node)
     }
 
-    fn node_ids(&self) -> Vec<NodeId> {
+    fn node_ids(&self) -> Vec<BrokerId> {
         self.topo.node_ids()
     }
 
@@ -414,7 +415,7 @@ impl ClusterBackend for ProcessBackend {
         Ok(())
     }
 
-    fn controller(&self) -> Option<NodeId> {
+    fn controller(&self) -> Option<BrokerId> {
         self.quorum_leader()
     }
 

@@ -6,7 +6,7 @@
 use anyhow::{Context, Result};
 
 use super::ProcessBackend;
-use crate::cluster::topology::NodeId;
+use crate::names::BrokerId;
 use crate::netfault::inject;
 use crate::netfault::lab::{self, AppliedRecord};
 use crate::netfault::rules::Addressing;
@@ -38,7 +38,7 @@ impl ProcessBackend {
     }
 
     /// Who is who on the lab network, seen from `node`.
-    fn addressing(&self, node: NodeId) -> Result<Addressing> {
+    fn addressing(&self, node: BrokerId) -> Result<Addressing> {
         let lab = self.state.lab.as_ref().context("no lab network")?;
         Ok(Addressing {
             peers: lab
@@ -93,7 +93,7 @@ impl ProcessBackend {
 }
 
 impl NetworkFaults for ProcessBackend {
-    fn inject(&mut self, fault: usize, node: NodeId, f: &NetFault) -> Result<Vec<String>> {
+    fn inject(&mut self, fault: usize, node: BrokerId, f: &NetFault) -> Result<Vec<String>> {
         let a = self.addressing(node)?;
         let pid = self.record(node)?.process.map(|p| p.pid);
         let lab = self.state.lab.as_mut().context("no lab network")?;
@@ -114,7 +114,7 @@ impl NetworkFaults for ProcessBackend {
         self.undo_where(|r| r.fault == fault)
     }
 
-    fn heal_node(&mut self, node: NodeId) -> Result<Vec<String>> {
+    fn heal_node(&mut self, node: BrokerId) -> Result<Vec<String>> {
         self.undo_where(|r| r.node == node)
     }
 }

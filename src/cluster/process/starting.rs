@@ -9,19 +9,19 @@ use anyhow::Result;
 use super::ProcessBackend;
 use crate::cluster::proc_ctl;
 use crate::cluster::ready::{Stage, Starting};
-use crate::cluster::topology::NodeId;
 use crate::cluster::{probe, ClusterBackend};
+use crate::names::BrokerId;
 
 impl Starting for ProcessBackend {
     fn check_alive(&self, _stage: Stage) -> Result<()> {
         ProcessBackend::check_alive(self)
     }
 
-    fn quorum_leader(&self) -> Option<NodeId> {
+    fn quorum_leader(&self) -> Option<BrokerId> {
         ProcessBackend::quorum_leader(self)
     }
 
-    fn registered(&self) -> Vec<NodeId> {
+    fn registered(&self) -> Vec<BrokerId> {
         probe::registered_brokers(&self.brokers(), Duration::from_secs(1)).unwrap_or_default()
     }
 
@@ -29,7 +29,7 @@ impl Starting for ProcessBackend {
         self.registry().answers(Duration::from_secs(2))
     }
 
-    fn log_tail(&self, stage: Stage, registered: &[NodeId]) -> String {
+    fn log_tail(&self, stage: Stage, registered: &[BrokerId]) -> String {
         if stage == Stage::Registry {
             let log = &self.state.registry.log;
             return format!(

@@ -8,6 +8,7 @@ use std::fmt::Write;
 use super::{esc, fmt_int, fmt_ms, fmt_s, kind_description, kind_order};
 use crate::faults::report::{FailoverMetrics, FaultReport};
 use crate::metrics::Percentiles;
+use crate::names::BrokerId;
 use crate::report::phases::{load_start_s, Rebuilt};
 use crate::report::results::Results;
 
@@ -164,7 +165,7 @@ fn controller_moves(f: &FaultReport) -> String {
     if f.controller_changes.is_empty() {
         return DASH.into();
     }
-    let who = |n: Option<u32>| n.map_or("none".to_string(), |n| format!("node {n}"));
+    let who = |n: Option<BrokerId>| n.map_or("none".to_string(), |n| format!("node {n}"));
     let moves: Vec<String> = (f.controller_changes.iter())
         .map(|c| {
             format!(
