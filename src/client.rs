@@ -20,7 +20,8 @@ use crate::kafka::admin::{self, TopicSpec};
 use crate::load::consumer;
 use crate::load::producer::{ProducerConfig, ProducerReport};
 use crate::load::schedule::RateProfile;
-use crate::metrics::{Phase, Summary};
+use crate::metrics::{PhaseSpan, Summary};
+use crate::names::Phase;
 use crate::run::wiring::{
     prepare_schema, producer_base, spawn_producer, MetricsPipe, PreparedSchema, RunClock,
 };
@@ -174,8 +175,8 @@ fn produce_measured(
     tmp: &std::path::Path,
 ) -> Result<(ProducerReport, Summary, Verdict)> {
     let mut pipe = MetricsPipe::new();
-    let phase = Phase {
-        name: "all".into(),
+    let phase = PhaseSpan {
+        name: Phase::All,
         from_us: 0,
         to_us: u64::MAX,
     };

@@ -23,7 +23,8 @@ use anyhow::{Context, Result};
 use crate::audit::ledger::Ledger;
 use crate::kafka::admin;
 use crate::load::schedule::RateProfile;
-use crate::metrics::Phase;
+use crate::metrics::PhaseSpan;
+use crate::names::Phase;
 use crate::progress::Progress;
 use crate::report::results::{self, Environment, Results, SchemaInfo};
 use crate::scenario::Scenario;
@@ -223,19 +224,19 @@ impl LoadWindow {
     }
 
     /// Warm-up, measured, and the phases around each fault.
-    fn phases(&self, sc: &Scenario) -> Vec<Phase> {
+    fn phases(&self, sc: &Scenario) -> Vec<PhaseSpan> {
         let us = |d: Duration| d.as_micros() as u64;
         let measured_from = us(self.start + sc.warmup);
         let mut phases = Vec::new();
         if !sc.warmup.is_zero() {
-            phases.push(Phase {
-                name: "warmup".into(),
+            phases.push(PhaseSpan {
+                name: Phase::Warmup,
                 from_us: us(self.start),
                 to_us: measured_from,
             });
         }
-        phases.push(Phase {
-            name: "measured".into(),
+        phases.push(PhaseSpan {
+            name: Phase::Measured,
             from_us: measured_from,
             to_us: us(self.start + self.total),
         });

@@ -60,9 +60,7 @@ fn compare_flags_regressions_and_writes_html() {
             .unwrap();
         let start = kbench::report::results::read(&new)
             .unwrap()
-            .phases
-            .iter()
-            .find(|p| p.name == "measured")
+            .measured()
             .unwrap()
             .from_us as f64
             / 1e6;

@@ -26,11 +26,7 @@ fn quickstart_runs_end_to_end() {
     assert_eq!(r.audit.acked, r.counts.acked);
     assert_eq!(r.audit.consumed_unique, r.audit.acked, "acked == consumed");
     assert!(r.audit.ok && r.audit.lost == 0 && r.audit.duplicated == 0 && r.audit.reordered == 0);
-    let measured = r
-        .phases
-        .iter()
-        .find(|p| p.name == "measured")
-        .expect("a measured phase");
+    let measured = r.measured().expect("a measured phase");
     let ack = &measured.latency["ack_corrected"];
     assert!(
         ack.count > 0 && ack.p50_us > 0 && ack.p50_us <= ack.p99_us && ack.p99_us <= ack.max_us

@@ -8,8 +8,8 @@ use std::time::Duration;
 use super::observe::{AckTimeline, MetadataTimeline};
 use super::plan::FaultSpec;
 use super::report::{FailoverMetrics, FaultReport};
-use crate::metrics::{Phase, PhaseSummary, SecondRow};
-use crate::names::BrokerId;
+use crate::metrics::{PhaseSpan, PhaseSummary, SecondRow};
+use crate::names::{BrokerId, FaultStage, Phase};
 
 /// Longest "during" phase when a fault has no scheduled recovery.
 const DURING_DEFAULT: Duration = Duration::from_secs(30);
@@ -19,11 +19,6 @@ const PRE_FAULT_MEAN_SECONDS: u64 = 10;
 /// Throughput counts as recovered at this fraction of the pre-fault mean.
 const RECOVERED_FRACTION: f64 = 0.9;
 
-/// Name of a fault's phase: `fault 2 during` for `part` before / during / after of fault index 1.
-pub fn phase_name(fault_index: usize, part: &str) -> String {
-    format!("fault {} {part}", fault_index + 1)
-}
-
 /// Before / during / after phases of each fault from the plan's scheduled times (offsets from
 /// load start; `measured_from` is where the warm-up ends). Empty phases are left out.
 pub fn fault_phases(
@@ -31,7 +26,7 @@ pub fn fault_phases(
     load_start: Duration,
     measured_from: Duration,
     total: Duration,
-) -> Vec<Phase> {
+) -> Vec<PhaseSpan> {
     let us = |d: Duration| (load_start + d).as_micros() as u64;
     let mut out = Vec::new();
     for (k, f) in plan.iter().enumerate() {
@@ -43,14 +38,14 @@ pub fn fault_phases(
             _ => plan[k - 1].recovers_at().unwrap_or(plan[k - 1].at),
         };
         let before_start = f.at.saturating_sub(BEFORE).max(measured_from).max(prev_end);
-        for (part, from, to) in [
-            ("before", before_start, f.at),
-            ("during", f.at, during_end),
-            ("after", during_end, next),
+        for (stage, from, to) in [
+            (FaultStage::Before, before_start, f.at),
+            (FaultStage::During, f.at, during_end),
+            (FaultStage::After, during_end, next),
         ] {
             if to > from {
-                out.push(Phase {
-                    name: phase_name(f.index, part),
+                out.push(PhaseSpan {
+                    name: Phase::of_fault(f.index, stage),
                     from_us: us(from),
                     to_us: us(to),
                 });
@@ -122,16 +117,13 @@ fn metrics_for(
     m.pre_fault_ack_rate = mean;
     m.throughput_recovery_s = recovery;
     under_replication(&mut m, o, fired_us, (meta_end_s * 1e6) as u64);
-    for part in ["before", "during", "after"] {
-        if let Some(ph) = o
-            .phases
-            .iter()
-            .find(|p| p.name == phase_name(r.index, part))
-        {
-            if part == "during" {
+    for stage in [FaultStage::Before, FaultStage::During, FaultStage::After] {
+        let phase = Phase::of_fault(r.index, stage);
+        if let Some(ph) = o.phases.iter().find(|p| p.name == phase) {
+            if stage == FaultStage::During {
                 m.errors = ph.errors.clone();
             }
-            m.latency.insert(part.to_string(), ph.latency.clone());
+            m.latency.insert(stage.to_string(), ph.latency.clone());
         }
     }
     m
@@ -317,7 +309,7 @@ mod tests {
             Duration::from_secs(10),
             Duration::from_secs(180),
         );
-        let names: Vec<&str> = ph.iter().map(|p| p.name.as_str()).collect();
+        let names: Vec<String> = ph.iter().map(|p| p.name.to_string()).collect();
         assert_eq!(
             names,
             [

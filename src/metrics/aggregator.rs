@@ -35,22 +35,23 @@ use serde::Serialize;
 use super::hlog::HlogSet;
 use super::summary::{Counts, Live, Percentiles, PhaseSummary, SecondRow, Summary};
 use super::{merge_hist, merge_hist_ref, Counter, Interval, Kind, SECOND_US};
+use crate::names::Phase;
 
 /// How many seconds past a second the run must be before that second is written.
 const GRACE_S: u64 = 3;
 
-/// A named time window of the run, in µs since the origin; phases may overlap.
+/// A phase of the run and its time window, in µs since the origin; phases may overlap.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Phase {
-    /// Phase name, e.g. "warmup", "measured" or "fault 1 during".
-    pub name: String,
+pub struct PhaseSpan {
+    /// Which phase.
+    pub name: Phase,
     /// Start (inclusive), in µs since the run origin.
     pub from_us: u64,
     /// End (exclusive), in µs since the run origin.
     pub to_us: u64,
 }
 
-impl Phase {
+impl PhaseSpan {
     fn contains_second(&self, second: u64) -> bool {
         let start = second.saturating_mul(SECOND_US);
         self.from_us <= start && start < self.to_us
@@ -96,7 +97,7 @@ impl SecondAcc {
 }
 
 struct PhaseAcc {
-    phase: Phase,
+    phase: PhaseSpan,
     counts: Counts,
     errors: BTreeMap<String, u64>,
     hists: [Option<Histogram<u64>>; Kind::COUNT],
@@ -125,11 +126,11 @@ pub struct Aggregator {
 impl Aggregator {
     /// Creates `out_dir` if needed and `<kind>.hlog` in it for every kind (with headers).
     /// `start_wall_ms` is the wall clock at the run origin, ms since the Unix epoch.
-    pub fn new(out_dir: &Path, start_wall_ms: u64, phases: Vec<Phase>) -> Result<Aggregator> {
+    pub fn new(out_dir: &Path, start_wall_ms: u64, phases: Vec<PhaseSpan>) -> Result<Aggregator> {
         for p in &phases {
             if p.to_us <= p.from_us {
                 bail!(
-                    "phase {:?} is empty: from {} µs is not before to {} µs",
+                    "phase \"{}\" is empty: from {} µs is not before to {} µs",
                     p.name,
                     p.from_us,
                     p.to_us

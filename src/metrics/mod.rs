@@ -33,7 +33,7 @@ mod tests;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
-pub use aggregator::{Aggregator, Phase};
+pub use aggregator::{Aggregator, PhaseSpan};
 pub use hlog::read_hlog;
 pub use recorder::{Interval, Recorder};
 pub use summary::{Counts, Live, Percentiles, PhaseSummary, SecondRow, Summary};

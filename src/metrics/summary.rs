@@ -7,6 +7,7 @@ use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 use super::{Counter, Kind};
+use crate::names::Phase;
 
 /// Event counts.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -195,8 +196,8 @@ impl Percentiles {
 /// Counts and latency of one phase: every second whose start lies in `[from_us, to_us)`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PhaseSummary {
-    /// Phase name, e.g. "warmup", "measured" or "fault 1 during".
-    pub name: String,
+    /// Which phase (results.json writes its name: `measured`, `fault 1 during`).
+    pub name: Phase,
     /// Start (inclusive), in µs since the run origin.
     pub from_us: u64,
     /// End (exclusive), in µs since the run origin.
@@ -222,6 +223,11 @@ impl PhaseSummary {
     /// summary was read back from JSON (histograms are not serialized).
     pub fn histogram(&self, kind: Kind) -> Option<&Histogram<u64>> {
         self.histograms[kind.index()].as_ref()
+    }
+
+    /// Phase `which` among `phases`, if the run had it.
+    pub fn find(phases: &[PhaseSummary], which: Phase) -> Option<&PhaseSummary> {
+        phases.iter().find(|p| p.name == which)
     }
 }
 

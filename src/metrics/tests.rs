@@ -8,6 +8,7 @@ use std::sync::{mpsc, Arc, Mutex};
 use hdrhistogram::Histogram;
 
 use super::*;
+use crate::names::Phase;
 
 const S: u64 = SECOND_US;
 const TWO_HOURS_US: u64 = 2 * HIGHEST_US;
@@ -43,23 +44,20 @@ fn reference(values: impl IntoIterator<Item = u64>) -> Histogram<u64> {
     h
 }
 
-fn phase<'a>(s: &'a Summary, name: &str) -> &'a PhaseSummary {
-    s.phases
-        .iter()
-        .find(|p| p.name == name)
-        .expect("phase exists")
+fn phase(s: &Summary, name: Phase) -> &PhaseSummary {
+    PhaseSummary::find(&s.phases, name).expect("phase exists")
 }
 
-fn phases() -> Vec<Phase> {
-    let p = |name: &str, from_us, to_us| Phase {
-        name: name.into(),
+fn phases() -> Vec<PhaseSpan> {
+    let p = |name, from_us, to_us| PhaseSpan {
+        name,
         from_us,
         to_us,
     };
     vec![
-        p("warmup", 0, 2 * S),
-        p("measured", 2 * S, 5 * S),
-        p("all", 0, 5 * S),
+        p(Phase::Warmup, 0, 2 * S),
+        p(Phase::Measured, 2 * S, 5 * S),
+        p(Phase::All, 0, 5 * S),
     ]
 }
 
@@ -134,8 +132,8 @@ fn phases_match_reference_histograms() {
 
     let warm_ack = reference(a_acks(0..2).chain([0, 0, 5000]));
     let meas_ack = reference(a_acks(2..5).chain([1500, 0, 0, 0, TWO_HOURS_US]));
-    let warm = phase(&sum, "warmup");
-    let meas = phase(&sum, "measured");
+    let warm = phase(&sum, Phase::Warmup);
+    let meas = phase(&sum, Phase::Measured);
     assert_eq!(warm.histogram(Kind::AckCorrected), Some(&warm_ack));
     assert_eq!(meas.histogram(Kind::AckCorrected), Some(&meas_ack));
     assert_eq!(
@@ -168,7 +166,11 @@ fn phases_match_reference_histograms() {
     };
     assert_eq!(warm.counts, counts(2000, 2001, 3, 2));
     assert_eq!(meas.counts, counts(3000, 3001, 1, 3));
-    assert_eq!(phase(&sum, "all").counts, sum.totals, "overlapping phases");
+    assert_eq!(
+        phase(&sum, Phase::All).counts,
+        sum.totals,
+        "overlapping phases"
+    );
     assert_eq!(sum.totals, counts(5000, 5002, 4, 5));
 
     let errs = |v: &[(&str, u64)]| -> std::collections::BTreeMap<String, u64> {
@@ -234,7 +236,7 @@ fn series_has_one_row_per_second_with_late_data_merged() {
 fn hlogs_parse_back_to_the_totals() {
     let dir = Scratch::new("hlog");
     let (sum, _) = run_synthetic(&dir.0);
-    let all = phase(&sum, "all");
+    let all = phase(&sum, Phase::All);
     for kind in Kind::ALL {
         let path = dir.0.join(kind.file_name());
         let intervals = read_hlog(&path).expect("hlog parses");
@@ -349,7 +351,7 @@ fn threads_report_concurrently_to_an_aggregator_thread() {
     let per_thread = 5 * S / 250;
     assert_eq!(sum.totals.acked, 4 * per_thread);
     assert_eq!(
-        phase(&sum, "all").latency["ack_corrected"].count,
+        phase(&sum, Phase::All).latency["ack_corrected"].count,
         4 * per_thread
     );
     assert_eq!(sum.series.len(), 5);
@@ -365,8 +367,8 @@ fn threads_report_concurrently_to_an_aggregator_thread() {
 #[test]
 fn empty_phases_are_rejected() {
     let dir = Scratch::new("bad-phase");
-    let bad = vec![Phase {
-        name: "x".into(),
+    let bad = vec![PhaseSpan {
+        name: Phase::Measured,
         from_us: 5,
         to_us: 5,
     }];

@@ -12,6 +12,7 @@ use super::charts::distribution::compare_runs;
 use super::html::esc;
 use super::phases::{rebuild, PhaseHists};
 use super::results::{read, Results};
+use crate::names::Phase;
 
 /// One key figure of both runs, with its delta and whether it regressed.
 #[derive(Debug, Clone, Serialize)]
@@ -52,7 +53,7 @@ fn measured(dir: &Path, r: &Results) -> Result<PhaseHists> {
     rebuild(dir, r)?
         .phases
         .into_iter()
-        .find(|p| p.name == "measured")
+        .find(|p| p.phase == Phase::Measured)
         .with_context(|| format!("{} has no measured phase", dir.display()))
 }
 

@@ -3,6 +3,7 @@
 
 use crate::audit::ledger::Verdict;
 use crate::metrics::PhaseSummary;
+use crate::names::Phase;
 
 /// The figures objectives are judged on.
 pub(super) fn numbers<'a>(
@@ -13,10 +14,7 @@ pub(super) fn numbers<'a>(
     achieved_ratio: f64,
 ) -> crate::slo::Numbers<'a> {
     crate::slo::Numbers {
-        measured_latency: phases
-            .iter()
-            .find(|p| p.name == "measured")
-            .map(|p| &p.latency),
+        measured_latency: PhaseSummary::find(phases, Phase::Measured).map(|p| &p.latency),
         max_unavailability_s: max_unavailability_s(faults),
         lost: audit.lost,
         duplicated: audit.duplicated,

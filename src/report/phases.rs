@@ -29,43 +29,17 @@ use anyhow::{bail, Result};
 use hdrhistogram::Histogram;
 
 use crate::metrics::{read_hlog, Percentiles, SECOND_US};
+use crate::names::{FaultStage, Phase};
 use crate::report::results::Results;
 
 /// Span shaded (and used as the "during" window) for a fault that never recovered, in seconds.
 pub const UNRECOVERED_SPAN_S: f64 = 5.0;
 
-/// Which part of the run a rebuilt phase covers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stage {
-    /// One of results.json's own phases.
-    Run,
-    /// A fault's "before" window, up to its firing.
-    Before,
-    /// A fault's "during" window, from its firing to its recovery (5 s if it never recovers).
-    During,
-    /// A fault's "after" window, from its recovery on.
-    After,
-}
-
-impl Stage {
-    /// Lower-case name, as the report shows it.
-    pub fn name(self) -> &'static str {
-        match self {
-            Stage::Run => "run",
-            Stage::Before => "before",
-            Stage::During => "during",
-            Stage::After => "after",
-        }
-    }
-}
-
 /// One phase's merged histograms, by latency kind name ("ack_corrected", ...).
 #[derive(Debug, Clone)]
 pub struct PhaseHists {
-    /// The results.json phase name, or "before" / "during" / "after" for a fault window.
-    pub name: String,
-    /// Which part of the run the phase covers.
-    pub stage: Stage,
+    /// Which phase: one of results.json's, or a fault's window.
+    pub phase: Phase,
     /// Index into `results.faults` for a fault window.
     pub fault: Option<usize>,
     /// µs since the run origin, `[from_us, to_us)`.
@@ -79,6 +53,11 @@ pub struct PhaseHists {
 }
 
 impl PhaseHists {
+    /// The window around a fault the phase is, if it is one.
+    pub fn stage(&self) -> Option<FaultStage> {
+        self.phase.fault_window().map(|(_, stage)| stage)
+    }
+
     /// Percentiles by kind: results.json's when it has them, else computed from the logs.
     pub fn latency(&self) -> BTreeMap<String, Percentiles> {
         if let Some(stored) = &self.stored {
@@ -118,19 +97,17 @@ pub fn rebuild(dir: &Path, results: &Results) -> Result<Rebuilt> {
     let mut fault_phases = Vec::new();
     for p in &results.phases {
         let mut ph = PhaseHists {
-            name: p.name.clone(),
-            stage: Stage::Run,
+            phase: p.name,
             fault: None,
             from_us: p.from_us,
             to_us: p.to_us,
             hists: BTreeMap::new(),
             stored: Some(p.latency.clone()),
         };
-        match parse_fault_phase(&p.name) {
-            Some((n, stage)) => {
-                ph.stage = stage;
-                ph.fault = (results.faults.iter().position(|f| f.index + 1 == n))
-                    .or_else(|| (n >= 1 && n <= results.faults.len()).then(|| n - 1));
+        match p.name.fault_window() {
+            Some((index, _)) => {
+                ph.fault = (results.faults.iter().position(|f| f.index == index))
+                    .or_else(|| (index < results.faults.len()).then_some(index));
                 fault_phases.push(ph);
             }
             None => phases.push(ph),
@@ -186,18 +163,6 @@ fn merge_into(
     }
 }
 
-/// "fault 2 during" -> (2, During): the names the run gives fault phases in results.json.
-pub fn parse_fault_phase(name: &str) -> Option<(usize, Stage)> {
-    let (n, part) = name.strip_prefix("fault ")?.split_once(' ')?;
-    let stage = match part {
-        "before" => Stage::Before,
-        "during" => Stage::During,
-        "after" => Stage::After,
-        _ => return None,
-    };
-    Some((n.parse().ok()?, stage))
-}
-
 /// The second an interval starting at `start_s` belongs to (see the module docs). The small
 /// tolerance absorbs the log's millisecond rounding of exact second starts.
 fn second_of(start_s: f64) -> u64 {
@@ -219,7 +184,7 @@ fn to_us(s: f64) -> u64 {
 
 /// The measured phase's span in µs; the whole of the run's phases when there is no "measured".
 pub fn measured_span_us(results: &Results) -> (u64, u64) {
-    if let Some(p) = results.phases.iter().find(|p| p.name == "measured") {
+    if let Some(p) = results.measured() {
         return (p.from_us, p.to_us);
     }
     let from = results.phases.iter().map(|p| p.from_us).min();
@@ -269,15 +234,14 @@ pub fn fault_windows(results: &Results) -> Vec<PhaseHists> {
             .get(n + 1)
             .map_or(m_to, |&j| to_us(results.faults[j].fired_s));
         let windows = [
-            (Stage::Before, prev_end.max(m_from), fired),
-            (Stage::During, fired, end),
-            (Stage::After, end, next.min(m_to)),
+            (FaultStage::Before, prev_end.max(m_from), fired),
+            (FaultStage::During, fired, end),
+            (FaultStage::After, end, next.min(m_to)),
         ];
         for (stage, from_us, to_us) in windows {
             if from_us < to_us {
                 out.push(PhaseHists {
-                    name: stage.name().to_string(),
-                    stage,
+                    phase: Phase::of_fault(f.index, stage),
                     fault: Some(i),
                     from_us,
                     to_us,
@@ -319,21 +283,6 @@ mod tests {
     }
 
     #[test]
-    fn fault_phase_names_parse() {
-        assert_eq!(
-            parse_fault_phase("fault 2 during"),
-            Some((2, Stage::During))
-        );
-        assert_eq!(
-            parse_fault_phase("fault 1 before"),
-            Some((1, Stage::Before))
-        );
-        assert_eq!(parse_fault_phase("measured"), None);
-        assert_eq!(parse_fault_phase("fault x after"), None);
-        assert_eq!(parse_fault_phase("fault 1 later"), None);
-    }
-
-    #[test]
     fn intervals_map_to_the_aggregators_seconds() {
         assert_eq!(second_of(0.0), 0);
         assert_eq!(second_of(2.0), 2);
@@ -353,19 +302,19 @@ mod tests {
         // Listed out of order on purpose: windows follow firing order.
         results.faults = vec![fault(18.0, None), fault(8.0, Some(12.0))];
         let w = fault_windows(&results);
-        let spans: Vec<(usize, Stage, u64, u64)> = w
+        let spans: Vec<(usize, FaultStage, u64, u64)> = w
             .iter()
-            .map(|p| (p.fault.unwrap(), p.stage, p.from_us, p.to_us))
+            .map(|p| (p.fault.unwrap(), p.stage().unwrap(), p.from_us, p.to_us))
             .collect();
         assert_eq!(
             spans,
             vec![
-                (1, Stage::Before, 5_255_952, 8_000_000),
-                (1, Stage::During, 8_000_000, 12_000_000),
-                (1, Stage::After, 12_000_000, 18_000_000),
-                (0, Stage::Before, 12_000_000, 18_000_000),
-                (0, Stage::During, 18_000_000, 23_000_000),
-                (0, Stage::After, 23_000_000, 25_255_952),
+                (1, FaultStage::Before, 5_255_952, 8_000_000),
+                (1, FaultStage::During, 8_000_000, 12_000_000),
+                (1, FaultStage::After, 12_000_000, 18_000_000),
+                (0, FaultStage::Before, 12_000_000, 18_000_000),
+                (0, FaultStage::During, 18_000_000, 23_000_000),
+                (0, FaultStage::After, 23_000_000, 25_255_952),
             ]
         );
         let rebuilt = rebuild(&fixture(), &results).unwrap();

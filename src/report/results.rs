@@ -11,6 +11,7 @@ pub use super::aborted::{AbortKind, Aborted};
 pub use super::judge::max_unavailability_s;
 use crate::audit::ledger::Verdict;
 use crate::metrics::{Counts, Kind, PhaseSummary, SecondRow, Summary};
+use crate::names::Phase;
 use crate::scenario::Scenario;
 
 /// Bumped whenever a field changes meaning or goes away.
@@ -81,6 +82,11 @@ pub struct Results {
 }
 
 impl Results {
+    /// The measured phase, the one the objectives are judged on.
+    pub fn measured(&self) -> Option<&PhaseSummary> {
+        PhaseSummary::find(&self.phases, Phase::Measured)
+    }
+
     /// The longest time any partition got no ack, over all faults (s).
     pub fn max_unavailability_s(&self) -> f64 {
         max_unavailability_s(&self.faults)
@@ -336,7 +342,7 @@ fn scenario_echo(sc: &Scenario) -> ScenarioEcho {
 /// Scheduled against achieved rates of the measured phase.
 fn rate_info(i: &Inputs<'_>) -> RateInfo {
     let sc = i.scenario;
-    let measured = i.summary.phases.iter().find(|p| p.name == "measured");
+    let measured = PhaseSummary::find(&i.summary.phases, Phase::Measured);
     let mut measured_s = sc.duration.as_secs_f64();
     if let Some(a) = &i.aborted {
         measured_s = measured_s.min(a.load_s - sc.warmup.as_secs_f64());

@@ -26,13 +26,7 @@ fn objectives_are_judged_on_a_real_runs_numbers() {
         pass,
         [true, false, true, r.rate.achieved_ratio >= 1.0, true]
     );
-    let p50 = r
-        .phases
-        .iter()
-        .find(|p| p.name == "measured")
-        .unwrap()
-        .latency["ack_corrected"]
-        .p50_us;
+    let p50 = r.measured().unwrap().latency["ack_corrected"].p50_us;
     assert_eq!(out[1].measured, Some(p50 as f64 / 1000.0));
     assert_eq!(out[3].op, Op::AtLeast);
 }

@@ -18,7 +18,7 @@ use crate::avro::registry::{self, Registered};
 use crate::kafka::Brokers;
 use crate::load::producer::{self, Acks, ProducerConfig, ProducerReport};
 use crate::load::schedule::RateProfile;
-use crate::metrics::{Aggregator, Interval, Live, Phase, Recorder, Summary};
+use crate::metrics::{Aggregator, Interval, Live, PhaseSpan, Recorder, Summary};
 use crate::security::registry::Registry;
 
 /// Where the cluster answers, and how every client of a run connects to it.
@@ -135,7 +135,7 @@ impl MetricsPipe {
         &mut self,
         dir: &Path,
         clock: &RunClock,
-        phases: Vec<Phase>,
+        phases: Vec<PhaseSpan>,
     ) -> Result<Worker<Summary>> {
         let aggregator = Aggregator::new(dir, clock.wall_origin_ms as u64, phases)?;
         let rx = self

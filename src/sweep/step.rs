@@ -196,7 +196,7 @@ pub struct StepRecord {
 impl StepRecord {
     /// The record of step `index` from its results.
     pub fn of(index: usize, purpose: Purpose, r: Results, verdict: Verdict, dir: String) -> Self {
-        let measured = (r.phases.iter()).find(|p| p.name == "measured");
+        let measured = r.measured();
         let ack = measured.and_then(|p| p.latency.get("ack_corrected"));
         let ms = |us: u64| us as f64 / 1e3;
         StepRecord {

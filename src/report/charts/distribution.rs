@@ -10,12 +10,14 @@ use anyhow::Result;
 use hdrhistogram::Histogram;
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use strum::VariantArray;
 
 use super::{
     axis_font, de, legend_height, legend_strip, log_ticks, no_data, render, stroke, tick_font,
     title_font, Chart, Draw, LegendItem, Mark, BLUE, GREEN, INK, SERIES, VERMILLION, WIDTH,
 };
-use crate::report::phases::{PhaseHists, Rebuilt, Stage};
+use crate::names::{FaultStage, Phase};
+use crate::report::phases::{PhaseHists, Rebuilt};
 use crate::report::results::Results;
 
 /// Kinds drawn, with their legend names.
@@ -85,7 +87,7 @@ fn curve(h: &Histogram<u64>) -> Vec<(f64, f64)> {
 /// ack corrected, ack raw and end-to-end for every phase of the run but the warm-up.
 pub fn run_phases(charts_dir: &Path, rebuilt: &Rebuilt) -> Result<Chart> {
     let phases: Vec<&PhaseHists> = (rebuilt.phases.iter())
-        .filter(|p| p.stage == Stage::Run && p.name != "warmup")
+        .filter(|p| p.phase != Phase::Warmup)
         .collect();
     let mut lines = Vec::new();
     let mut legend = Vec::new();
@@ -99,7 +101,7 @@ pub fn run_phases(charts_dir: &Path, rebuilt: &Rebuilt) -> Result<Chart> {
             // Kinds often coincide; lines drawn later are thinner so earlier ones show.
             let width = 4 - ki.min(2) as u32;
             legend.push(LegendItem {
-                label: format!("{name} ({}, n={})", p.name, h.len()),
+                label: format!("{name} ({}, n={})", p.phase, h.len()),
                 colour,
                 mark: Mark::Line {
                     width,
@@ -131,11 +133,11 @@ pub fn run_phases(charts_dir: &Path, rebuilt: &Rebuilt) -> Result<Chart> {
     )
 }
 
-fn stage_colour(stage: Stage) -> RGBColor {
+fn stage_colour(stage: FaultStage) -> RGBColor {
     match stage {
-        Stage::Before => BLUE,
-        Stage::During => VERMILLION,
-        _ => GREEN,
+        FaultStage::Before => BLUE,
+        FaultStage::During => VERMILLION,
+        FaultStage::After => GREEN,
     }
 }
 
@@ -169,7 +171,7 @@ pub fn fault_phases(charts_dir: &Path, results: &Results, rebuilt: &Rebuilt) -> 
                 let h = p.hists.get(kind)?;
                 let fi = p.fault.unwrap_or(usize::MAX);
                 Some(Line {
-                    colour: stage_colour(p.stage),
+                    colour: p.stage().map_or(GREEN, stage_colour),
                     width: 2,
                     dash: dash(&faults, fi),
                     points: curve(h),
@@ -199,13 +201,12 @@ pub fn fault_phases(charts_dir: &Path, results: &Results, rebuilt: &Rebuilt) -> 
 
 /// Stages by colour; with several faults, each fault by its dash pattern too.
 fn fault_legend(results: &Results, faults: &[usize]) -> Vec<LegendItem> {
-    let mut legend: Vec<LegendItem> = [Stage::Before, Stage::During, Stage::After]
-        .into_iter()
+    let mut legend: Vec<LegendItem> = (FaultStage::VARIANTS.iter().copied())
         .map(|stage| LegendItem {
             label: if faults.len() == 1 {
-                format!("{} {}", stage.name(), fault_name(results, faults[0]))
+                format!("{stage} {}", fault_name(results, faults[0]))
             } else {
-                stage.name().to_string()
+                stage.to_string()
             },
             colour: stage_colour(stage),
             mark: Mark::Line {

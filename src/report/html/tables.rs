@@ -267,7 +267,7 @@ pub(super) fn percentiles(s: &mut String, r: &Results, rebuilt: &Rebuilt) {
     for p in &rebuilt.phases {
         let title = format!(
             "Phase: {} ({} since load start)",
-            esc(&p.name),
+            p.phase,
             window(p.from_us, p.to_us, start)
         );
         pct_table(s, &title, &p.latency());
@@ -278,7 +278,7 @@ pub(super) fn percentiles(s: &mut String, r: &Results, rebuilt: &Rebuilt) {
             .map_or(String::new(), |f| format!("#{} {}", f.index + 1, f.label));
         let title = format!(
             "{} fault {} ({} since load start)",
-            esc(&capitalise(p.stage.name())),
+            capitalise(&p.stage().map_or(String::new(), |s| s.to_string())),
             esc(&label),
             window(p.from_us, p.to_us, start)
         );
@@ -311,7 +311,7 @@ pub(super) fn counts(s: &mut String, r: &Results) {
         [x.sent, x.acked, x.failed, x.consumed].map(|n| (true, fmt_int(n)))
     };
     for p in &r.phases {
-        row(s, &esc(&p.name), &c(&p.counts));
+        row(s, &p.name.to_string(), &c(&p.counts));
     }
     row(s, "whole run", &c(&r.counts));
     s.push_str(

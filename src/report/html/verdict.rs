@@ -172,7 +172,7 @@ fn slos(s: &mut String, r: &Results) {
 }
 
 pub(super) fn key_figures(s: &mut String, r: &Results) {
-    let measured = r.phases.iter().find(|p| p.name == "measured");
+    let measured = r.measured();
     let p99 = |kind: &str| {
         measured
             .and_then(|p| p.latency.get(kind))
