@@ -171,6 +171,17 @@ impl Objective {
         }
     }
 
+    /// The point of the (corrected) ack latency it bounds, if it bounds one.
+    pub fn ack_percentile(self) -> Option<Percentile> {
+        match self {
+            Objective::Latency {
+                kind: Kind::AckCorrected,
+                pct,
+            } => Some(pct),
+            _ => None,
+        }
+    }
+
     /// Which way the bound points.
     pub fn op(self) -> Op {
         match self {
@@ -245,13 +256,86 @@ pub struct Numbers<'a> {
     pub schema_rejections: u64,
 }
 
-/// One objective: a measured quantity and the bound it must respect.
-#[derive(Debug, Clone, Copy, PartialEq)]
+impl fmt::Display for Objective {
+    /// The key as `[slo]` spells it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.key())
+    }
+}
+
+impl Serialize for Objective {
+    /// As its `[slo]` key, so files read as the scenario was written.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Objective {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Objective, D::Error> {
+        let key = String::deserialize(d)?;
+        Objective::parse(&key)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown objective \"{key}\"")))
+    }
+}
+
+/// One objective: a measured quantity and the bound it must respect. Files hold it as
+/// `{"key": "ack_p99_ms", "op": "<=", "limit": 50}`; `Display` writes `ack_p99_ms <= 50`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(into = "SloRecord", try_from = "SloRecord")]
 pub struct Slo {
     /// What is bounded.
     pub objective: Objective,
     /// The bound, in the objective's unit.
     pub limit: f64,
+}
+
+/// `Slo` as files hold it: the operator is written out for readers, and checked when read.
+#[derive(Serialize, Deserialize)]
+struct SloRecord {
+    key: Objective,
+    op: Op,
+    limit: f64,
+}
+
+impl From<Slo> for SloRecord {
+    fn from(s: Slo) -> SloRecord {
+        SloRecord {
+            key: s.objective,
+            op: s.objective.op(),
+            limit: s.limit,
+        }
+    }
+}
+
+impl TryFrom<SloRecord> for Slo {
+    type Error = String;
+
+    fn try_from(r: SloRecord) -> Result<Slo, String> {
+        if r.op != r.key.op() {
+            return Err(format!(
+                "{} is bounded with {}, not {}",
+                r.key,
+                r.key.op(),
+                r.op
+            ));
+        }
+        Ok(Slo {
+            objective: r.key,
+            limit: r.limit,
+        })
+    }
+}
+
+impl fmt::Display for Slo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {} {}",
+            self.objective,
+            self.objective.op(),
+            self.limit
+        )
+    }
 }
 
 /// An objective checked against a run, as results.json stores it.

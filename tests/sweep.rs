@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use common::browser::run_chromium;
 use common::TestHome;
 use kbench::sweep::search::{Purpose, Stop, Verdict};
-use kbench::sweep::SweepResults;
+use kbench::sweep::{Found, SweepResults};
 
 /// `kbench sweep tests/scenarios/<file>` in `home`: its stdout, directory and `sweep.json`.
 fn sweep(home: &TestHome, file: &str, limit_s: u64) -> (String, PathBuf, SweepResults) {
@@ -53,18 +53,21 @@ fn a_short_capacity_search_finds_a_capacity_on_one_cluster() {
     let _lock = common::cluster_lock();
     let home = TestHome::new("sweep");
     let (stdout, dir, r) = sweep(&home, "capacity-short.toml", 900);
+    let Found::Capacity(found) = &r.found else {
+        panic!("a capacity search: {:?}", r.found)
+    };
     assert!(
         stdout.contains(&format!("capacity  {}", r.conclusion)),
         "{stdout}"
     );
 
-    assert!(r.steps.len() >= 5, "{:?}", r.steps);
+    assert!(found.steps.len() >= 5, "{:?}", found.steps);
     assert_eq!(
-        r.steps[0].purpose,
+        found.steps[0].purpose,
         Purpose::WarmUp,
         "a warm-up step comes first"
     );
-    let a = r.answer.as_ref().expect("a capacity search answers");
+    let a = &found.answer;
     assert!(
         matches!(a.stop, Some(Stop::Found) | Some(Stop::GeneratorLimit)),
         "{a:?}"
@@ -72,7 +75,7 @@ fn a_short_capacity_search_finds_a_capacity_on_one_cluster() {
     let cap = a.capacity.expect("a capacity");
     // The capacity passed at its latest step and when confirmed (near the edge a rate may
     // fail once and pass its recheck: the latest verdict counts).
-    let at_cap: Vec<_> = r.steps.iter().filter(|s| s.rate == cap).collect();
+    let at_cap: Vec<_> = found.steps.iter().filter(|s| s.rate == cap).collect();
     assert_eq!(
         at_cap.last().map(|s| &s.verdict),
         Some(&Verdict::Pass),
@@ -84,19 +87,23 @@ fn a_short_capacity_search_finds_a_capacity_on_one_cluster() {
     );
     let up = a.next_up.expect("the next step up");
     assert!(up > cap);
-    assert!(r
+    assert!(found
         .steps
         .iter()
         .any(|s| s.rate == up && s.verdict != Verdict::Pass));
     if a.stop == Some(Stop::Found) {
         // Only failed steps count: an inconclusive one (the generator's limit) is no verdict.
-        let failed = (r.steps.iter())
+        let failed = (found.steps.iter())
             .filter(|s| s.rate == up && matches!(s.verdict, Verdict::Fail { .. }))
             .count() as u32;
-        assert!(failed >= 2, "the next rate up failed twice: {:?}", r.steps);
+        assert!(
+            failed >= 2,
+            "the next rate up failed twice: {:?}",
+            found.steps
+        );
         assert_eq!(a.next_up_failures, failed);
     }
-    for s in &r.steps {
+    for s in &found.steps {
         // Each step is an ordinary run: its own results.json, whose figures are the sweep's.
         let run = kbench::report::results::read(&dir.join(&s.dir)).unwrap();
         if s.generator_saturated && s.verdict == Verdict::Pass {
@@ -130,7 +137,7 @@ fn a_short_capacity_search_finds_a_capacity_on_one_cluster() {
         dom.contains("aria-label=\"Capacity curve\""),
         "the curve is inlined"
     );
-    assert_eq!(dom.matches("<tr class=").count(), r.steps.len());
+    assert_eq!(dom.matches("<tr class=").count(), found.steps.len());
     home.assert_nothing_left();
 }
 
@@ -139,8 +146,11 @@ fn a_parameter_sweep_restarts_the_cluster_only_for_broker_settings() {
     let _lock = common::cluster_lock();
     let home = TestHome::new("sweep-grid");
     let (_, dir, r) = sweep(&home, "sweep-short.toml", 600);
-    assert_eq!(r.points.len(), 4, "{}", r.conclusion);
-    let fresh: Vec<bool> = r.points.iter().map(|p| p.new_cluster).collect();
+    let Found::Parameters(found) = &r.found else {
+        panic!("a parameter sweep: {:?}", r.found)
+    };
+    assert_eq!(found.points.len(), 4, "{}", r.conclusion);
+    let fresh: Vec<bool> = found.points.iter().map(|p| p.new_cluster).collect();
     assert_eq!(
         fresh,
         [true, false, true, false],
@@ -149,7 +159,7 @@ fn a_parameter_sweep_restarts_the_cluster_only_for_broker_settings() {
     let runs = std::fs::read_dir(home.runs()).map_or(0, |d| d.count());
     assert_eq!(runs, 2, "two clusters were started");
     let mut ratios = Vec::new();
-    for p in &r.points {
+    for p in &found.points {
         let step = p.main_step().expect("one run per combination");
         let res = step.results.as_ref().expect("full results in sweep.json");
         // The brokers said they run with the swept setting.

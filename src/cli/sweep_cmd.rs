@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use kbench::sweep::grid::PointRecord;
 use kbench::sweep::search::Stop;
-use kbench::sweep::{describe, StepRecord, SweepKind, SweepResults};
+use kbench::sweep::{Found, ParametersFound, StepRecord, SweepResults};
 
 use super::run_cmd::{load, CHECKS_FAILED, INTERRUPTED};
 
@@ -19,13 +19,15 @@ pub fn sweep(file: &Path, reports: PathBuf) -> Result<ExitCode> {
         reports_dir: reports,
     };
     let (dir, r) = kbench::sweep::sweep(&sc, &opts)?;
-    match r.kind {
-        SweepKind::Capacity => steps(&r.steps),
-        SweepKind::Parameters => points(&r),
-    }
-    let what = match r.kind {
-        SweepKind::Capacity => "capacity",
-        SweepKind::Parameters => "sweep",
+    let what = match &r.found {
+        Found::Capacity(c) => {
+            steps(&c.steps);
+            "capacity"
+        }
+        Found::Parameters(p) => {
+            points(p);
+            "sweep"
+        }
     };
     println!("{what:<9} {}", r.conclusion);
     println!("results   {}", dir.join("sweep.json").display());
@@ -37,11 +39,14 @@ fn exit_code(r: &SweepResults) -> u8 {
     if kbench::signals::requested() {
         return INTERRUPTED;
     }
-    match (r.kind, r.answer.as_ref().and_then(|a| a.stop)) {
-        (SweepKind::Capacity, Some(Stop::Found | Stop::AtMax | Stop::GeneratorLimit)) => 0,
-        (SweepKind::Capacity, Some(Stop::Interrupted)) => INTERRUPTED,
-        (SweepKind::Parameters, _) if r.complete => 0,
-        _ => CHECKS_FAILED,
+    match &r.found {
+        Found::Capacity(c) => match c.answer.stop {
+            Some(Stop::Found | Stop::AtMax | Stop::GeneratorLimit) => 0,
+            Some(Stop::Interrupted) => INTERRUPTED,
+            _ => CHECKS_FAILED,
+        },
+        Found::Parameters(p) if p.complete => 0,
+        Found::Parameters(_) => CHECKS_FAILED,
     }
 }
 
@@ -63,13 +68,13 @@ fn steps(steps: &[StepRecord]) {
             ms(s.ack_p50_ms),
             ms(s.ack_p99_ms),
             ms(s.ack_p99_9_ms),
-            describe(&s.verdict),
+            s.verdict,
             s.purpose
         );
     }
 }
 
-fn points(r: &SweepResults) {
+fn points(r: &ParametersFound) {
     println!(
         "{:>3}  {:<40} {:>10} {:>9} {:>10} {:>9} {:>7}  verdict",
         "#", "combination", "acked/s", "p99 ms", "capacity/s", "window s", "ratio"
@@ -86,7 +91,7 @@ fn points(r: &SweepResults) {
             m.map_or("-".into(), |m| format!("{:.2}", m.max_unavailability_s)),
             m.and_then(|m| m.compression_ratio)
                 .map_or("-".into(), |c| format!("{c:.2}")),
-            describe(&p.verdict)
+            p.verdict
         );
     }
 }

@@ -132,3 +132,23 @@ fn op_serializes_as_the_results_file_spells_it() {
     assert_eq!(serde_json::to_string(&Op::AtMost).unwrap(), "\"<=\"");
     assert_eq!(serde_json::from_str::<Op>("\">=\"").unwrap(), Op::AtLeast);
 }
+
+#[test]
+fn an_objective_round_trips_through_files_as_its_key_and_operator() {
+    let slo = Slo {
+        objective: Objective::parse("min_achieved_pct").unwrap(),
+        limit: 99.5,
+    };
+    let json = serde_json::to_string(&slo).unwrap();
+    assert_eq!(json, r#"{"key":"min_achieved_pct","op":">=","limit":99.5}"#);
+    assert_eq!(serde_json::from_str::<Slo>(&json).unwrap(), slo);
+    let wrong_way = r#"{"key":"ack_p99_ms","op":">=","limit":5}"#;
+    let err = serde_json::from_str::<Slo>(wrong_way)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("ack_p99_ms is bounded with <=, not >="),
+        "{err}"
+    );
+    assert!(serde_json::from_str::<Slo>(r#"{"key":"speed","op":"<=","limit":5}"#).is_err());
+}

@@ -12,7 +12,7 @@ use plotters::prelude::*;
 
 use super::grid::{PointMode, PointRecord};
 use super::search::Verdict;
-use super::{describe, SweepResults};
+use super::{ParametersFound, SweepResults};
 use crate::report::charts::{axis_font, de, render, tick_font, title_font, Draw, SERIES, WIDTH};
 use crate::report::html::{esc, inline_svg};
 use crate::scenario::sweep::Parameter;
@@ -92,13 +92,13 @@ fn figures(mode: PointMode) -> [Figure; 2] {
 }
 
 /// The mode the combinations ran in.
-fn mode_of(r: &SweepResults) -> PointMode {
+fn mode_of(r: &ParametersFound) -> PointMode {
     r.points.first().map_or(PointMode::Fixed, |p| p.mode)
 }
 
 /// Both figures of the sweep against parameter `index`.
 struct ByParameter<'a> {
-    r: &'a SweepResults,
+    r: &'a ParametersFound,
     index: usize,
     figures: [Figure; 2],
 }
@@ -189,8 +189,8 @@ impl Draw for ByParameter<'_> {
 }
 
 /// `index.html` of a parameter sweep and one chart per parameter.
-pub(super) fn write(dir: &Path, r: &SweepResults) -> Result<()> {
-    let mode = mode_of(r);
+pub(super) fn write(dir: &Path, r: &SweepResults, g: &ParametersFound) -> Result<()> {
+    let mode = mode_of(g);
     let mut s = String::new();
     let on = match mode {
         PointMode::Search => "each combination a capacity search",
@@ -198,15 +198,15 @@ pub(super) fn write(dir: &Path, r: &SweepResults) -> Result<()> {
         PointMode::Fixed => "each combination one run at the scenario's rate",
     };
     super::page::head(&mut s, r, "Parameter sweep", on);
-    let class = match r.points.len() {
+    let class = match g.points.len() {
         0 => "fail",
-        _ if r.complete => "ok",
+        _ if g.complete => "ok",
         _ => "warn",
     };
     super::page::banner(&mut s, r, class, "run");
-    for (index, p) in r.parameters.iter().enumerate() {
+    for (index, p) in g.parameters.iter().enumerate() {
         let chart = ByParameter {
-            r,
+            r: g,
             index,
             figures: figures(mode),
         };
@@ -230,15 +230,15 @@ pub(super) fn write(dir: &Path, r: &SweepResults) -> Result<()> {
             esc(&caption)
         );
     }
-    table(&mut s, r, mode);
-    for p in r.points.iter().filter(|p| p.answer.is_some()) {
+    table(&mut s, g, mode);
+    for p in g.points.iter().filter(|p| p.answer.is_some()) {
         super::page::steps_table(&mut s, &format!("Search steps of {}", p.label), &p.steps);
     }
     super::page::finish(dir, s)
 }
 
 /// One row per combination.
-fn table(s: &mut String, r: &SweepResults, mode: PointMode) {
+fn table(s: &mut String, r: &ParametersFound, mode: PointMode) {
     let figs = figures(mode);
     s.push_str("<h2>Combinations</h2>\n<table class=\"steps\"><thead><tr><th>#</th>");
     for p in &r.parameters {
@@ -290,7 +290,7 @@ fn table(s: &mut String, r: &SweepResults, mode: PointMode) {
             "<td class=\"num\">{achieved}</td><td class=\"text\">{saturated}</td><td \
              class=\"text\">{}</td><td class=\"text\">{}</td><td class=\"text\">{link}</td></tr>",
             if p.new_cluster { "fresh" } else { "reused" },
-            esc(&describe(&p.verdict)),
+            esc(&p.verdict.to_string()),
         );
     }
     s.push_str("</tbody></table>\n");

@@ -24,18 +24,9 @@ use crate::scenario::Scenario;
 use search::{Answer, Stop};
 pub use step::StepRecord;
 
-/// Bumped whenever a field of `sweep.json` changes meaning or goes away.
-pub const FORMAT_VERSION: u32 = 2;
-
-/// Which kind of sweep ran.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SweepKind {
-    /// A capacity search over rates (`[search]`).
-    Capacity,
-    /// Combinations of setting values (`[sweep]`).
-    Parameters,
-}
+/// Bumped whenever a field of `sweep.json` changes meaning or goes away (3: objectives as
+/// `{key, op, limit}`, and only the fields of its kind of sweep).
+pub const FORMAT_VERSION: u32 = 3;
 
 /// Everything a sweep found, as `sweep.json` holds it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -48,34 +39,53 @@ pub struct SweepResults {
     pub scenario: String,
     /// The scenario file.
     pub file: String,
-    /// Capacity search or parameter sweep.
-    pub kind: SweepKind,
-    /// The objectives every step was judged by, e.g. `ack_p99_ms <= 50`.
-    pub objectives: Vec<String>,
+    /// The objectives every step was judged by.
+    pub objectives: Vec<crate::slo::Slo>,
     /// Settle (warm-up) time of every step, s.
     pub settle_s: f64,
     /// Measured window of every step, s.
     pub measure_s: f64,
-    /// Precision asked for (capacity searches).
-    pub precision: f64,
-    /// A capacity search's steps, in order (a parameter sweep's are in `points`).
-    pub steps: Vec<StepRecord>,
-    /// What a capacity search's steps say.
-    pub answer: Option<Answer>,
-    /// A parameter sweep's parameters.
-    pub parameters: Vec<crate::scenario::sweep::Parameter>,
-    /// A parameter sweep's combinations, in order.
-    pub points: Vec<grid::PointRecord>,
-    /// A parameter sweep ran every combination (and a capacity search is never "complete":
-    /// its answer says how it ended).
-    #[serde(default)]
-    pub complete: bool,
+    /// What the sweep found, by kind (`"kind": "capacity"` or `"parameters"`).
+    #[serde(flatten)]
+    pub found: Found,
     /// The outcome in one sentence.
     pub conclusion: String,
     /// When it started and ended (RFC 3339, UTC).
     pub started_at: String,
     /// End.
     pub finished_at: String,
+}
+
+/// What each kind of sweep found.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Found {
+    /// A capacity search over rates (`[search]`).
+    Capacity(CapacityFound),
+    /// Combinations of setting values (`[sweep]`).
+    Parameters(ParametersFound),
+}
+
+/// A capacity search's steps and answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CapacityFound {
+    /// Precision asked for.
+    pub precision: f64,
+    /// The steps, in order.
+    pub steps: Vec<StepRecord>,
+    /// What they say (a search is never "complete": its answer says how it ended).
+    pub answer: Answer,
+}
+
+/// A parameter sweep's combinations.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ParametersFound {
+    /// The swept parameters.
+    pub parameters: Vec<crate::scenario::sweep::Parameter>,
+    /// The combinations run, in order.
+    pub points: Vec<grid::PointRecord>,
+    /// Every combination ran.
+    pub complete: bool,
 }
 
 /// Where a sweep writes.
@@ -97,30 +107,24 @@ pub fn sweep(sc: &Scenario, opts: &SweepOptions) -> Result<(PathBuf, SweepResult
     }
     let progress = Progress::new();
     let dir = crate::run::report_dir(&opts.reports_dir, &sc.name)?;
-    let mut results = SweepResults {
+    let started_at = crate::timefmt::now_rfc3339();
+    let (found, conclusion, error) = match &sc.sweep {
+        Some(spec) => parameters(spec, &dir, &progress),
+        None => capacity(sc, &dir, &progress)?,
+    };
+    let results = SweepResults {
         format_version: FORMAT_VERSION,
         kbench_version: env!("CARGO_PKG_VERSION").into(),
         scenario: sc.name.clone(),
         file: sc.file.display().to_string(),
-        kind: SweepKind::Capacity,
-        objectives: objectives(sc),
+        objectives: sc.slos.clone(),
         settle_s: sc.warmup.as_secs_f64(),
         measure_s: sc.duration.as_secs_f64(),
-        precision: sc.search.as_ref().map_or(0.0, |s| s.spec.precision),
-        steps: Vec::new(),
-        answer: None,
-        parameters: Vec::new(),
-        points: Vec::new(),
-        complete: false,
-        conclusion: String::new(),
-        started_at: crate::timefmt::now_rfc3339(),
-        finished_at: String::new(),
+        found,
+        conclusion,
+        started_at,
+        finished_at: crate::timefmt::now_rfc3339(),
     };
-    let error = match &sc.sweep {
-        Some(spec) => parameters(spec, &dir, &progress, &mut results),
-        None => capacity(sc, &dir, &progress, &mut results)?,
-    };
-    results.finished_at = crate::timefmt::now_rfc3339();
     write(&dir, &results)?;
     if let Some(e) = error {
         return Err(e);
@@ -128,27 +132,11 @@ pub fn sweep(sc: &Scenario, opts: &SweepOptions) -> Result<(PathBuf, SweepResult
     Ok((dir, results))
 }
 
-/// The objectives as `key op limit`.
-fn objectives(sc: &Scenario) -> Vec<String> {
-    (sc.slos.iter())
-        .map(|s| {
-            format!(
-                "{} {} {}",
-                s.objective.key(),
-                s.objective.op().as_str(),
-                s.limit
-            )
-        })
-        .collect()
-}
+/// What a sweep found, its conclusion, and the error that cut it short if one did.
+type Outcome = (Found, String, Option<anyhow::Error>);
 
-/// A capacity search on a cluster of its own; the error that cut it short, if one did.
-fn capacity(
-    sc: &Scenario,
-    dir: &Path,
-    progress: &Progress,
-    out: &mut SweepResults,
-) -> Result<Option<anyhow::Error>> {
+/// A capacity search on a cluster of its own.
+fn capacity(sc: &Scenario, dir: &Path, progress: &Progress) -> Result<Outcome> {
     let spec = sc.search.as_ref().expect("checked by the caller");
     let t0 = Instant::now();
     let mut cluster = start_cluster(sc, progress, false)?;
@@ -159,28 +147,25 @@ fn capacity(
     };
     let found = capacity::search(sc, spec, &mut cluster, &place, progress);
     let (teardown, _) = cluster.finish(false, &sc.topic.name);
-    out.conclusion = conclusion(&found.answer, spec.spec.precision);
-    out.steps = found.steps;
-    out.answer = Some(found.answer);
-    Ok(found
-        .error
-        .or(teardown.context("tearing the cluster down").err()))
+    let conclusion = conclusion(&found.answer, spec.spec.precision);
+    let error = (found.error).or(teardown.context("tearing the cluster down").err());
+    let found = Found::Capacity(CapacityFound {
+        precision: spec.spec.precision,
+        steps: found.steps,
+        answer: found.answer,
+    });
+    Ok((found, conclusion, error))
 }
 
-/// A parameter sweep; the error that cut it short, if one did.
+/// A parameter sweep.
 fn parameters(
     spec: &crate::scenario::sweep::SweepSpec,
     dir: &Path,
     progress: &Progress,
-    out: &mut SweepResults,
-) -> Option<anyhow::Error> {
+) -> Outcome {
     let swept = grid::run(spec, dir, progress);
-    out.kind = SweepKind::Parameters;
-    out.parameters = spec.parameters.clone();
     let done = swept.points.len();
-    out.points = swept.points;
-    out.complete = swept.stopped.is_none() && swept.error.is_none();
-    out.conclusion = match (&swept.stopped, &swept.error) {
+    let conclusion = match (&swept.stopped, &swept.error) {
         (_, Some(e)) => format!(
             "stopped after {done} of {} combinations: {e:#}",
             spec.points.len()
@@ -188,16 +173,12 @@ fn parameters(
         (Some(why), None) => format!("{done} of {} combinations run: {why}", spec.points.len()),
         (None, None) => format!("all {} combinations run", spec.points.len()),
     };
-    swept.error
-}
-
-/// A verdict in a few words, for the progress line and tables.
-pub fn describe(v: &search::Verdict) -> String {
-    match v {
-        search::Verdict::Pass => "pass".into(),
-        search::Verdict::Fail { failed } => format!("fail: {}", failed.join("; ")),
-        search::Verdict::Inconclusive { reason } => format!("inconclusive: {reason}"),
-    }
+    let found = Found::Parameters(ParametersFound {
+        parameters: spec.parameters.clone(),
+        complete: swept.stopped.is_none() && swept.error.is_none(),
+        points: swept.points,
+    });
+    (found, conclusion, swept.error)
 }
 
 /// The answer in one sentence, saying how sure it is and why the search ended.
@@ -232,7 +213,7 @@ pub fn conclusion(a: &Answer, precision: f64) -> String {
         (stop, c, u) => format!(
             "not known to ±{:.1} %: the search ended ({}) with highest pass {} and lowest failure {}",
             precision * 100.0,
-            stop.map_or("still running".into(), |s| format!("{s:?}").to_lowercase()),
+            stop.map_or("still running".into(), |s| s.to_string()),
             c.unwrap_or_else(|| "none".into()),
             u.unwrap_or_else(|| "none".into())
         ),
@@ -267,8 +248,8 @@ fn write_page(dir: &Path, r: &SweepResults) -> Result<()> {
     let charts = dir.join("charts");
     std::fs::create_dir_all(&charts)
         .with_context(|| format!("cannot create {}", charts.display()))?;
-    match r.kind {
-        SweepKind::Capacity => page::write(dir, r),
-        SweepKind::Parameters => grid_page::write(dir, r),
+    match &r.found {
+        Found::Capacity(c) => page::write(dir, r, c),
+        Found::Parameters(p) => grid_page::write(dir, r, p),
     }
 }

@@ -11,12 +11,13 @@ use plotters::coord::{CoordTranslate, Shift};
 use plotters::prelude::*;
 
 use super::search::{Purpose, Stop, Verdict};
-use super::{describe, StepRecord, SweepResults};
+use super::{CapacityFound, StepRecord, SweepResults};
 use crate::report::charts::{
     axis_font, de, legend_font, log_ticks, render, stroke, tick_font, title_font, Draw, BLUE,
     FAULT, GREEN, GREY, INK, ORANGE, VERMILLION, WIDTH,
 };
 use crate::report::html::{esc, inline_svg, stylesheet};
+use crate::slo::{Objective, Percentile, Slo};
 
 /// One latency figure of a step.
 type Pick = fn(&super::StepRecord) -> Option<f64>;
@@ -27,27 +28,24 @@ pub(super) struct Curve<'a> {
     pub steps: &'a [StepRecord],
     /// The highest pass, and whether the search ended with it as its answer.
     pub capacity: Option<(f64, bool)>,
-    /// The latency objectives, e.g. (`ack_p99_ms`, 50): each drawn as its own line.
-    pub objectives_ms: Vec<(String, f64)>,
+    /// The ack latency objectives (ms), each drawn as its own line.
+    pub objectives_ms: Vec<Slo>,
 }
 
-/// Every `ack_pNN_ms <= L` among the objectives, as (key, L).
-pub(super) fn latency_objectives(objectives: &[String]) -> Vec<(String, f64)> {
-    (objectives.iter())
-        .filter_map(|o| {
-            let (key, limit) = o.split_once(" <= ")?;
-            let limit: f64 = limit.parse().ok()?;
-            (key.starts_with("ack_p") && key.ends_with("_ms")).then(|| (key.to_string(), limit))
-        })
+/// Every bound on a percentile of the (corrected) ack latency among the objectives: the
+/// latency the curve's y axis shows.
+pub(super) fn latency_objectives(objectives: &[Slo]) -> Vec<Slo> {
+    (objectives.iter().copied())
+        .filter(|s| s.objective.ack_percentile().is_some())
         .collect()
 }
 
 /// An objective's line in the colour of the percentile it bounds.
-fn objective_colour(key: &str) -> RGBColor {
-    match key {
-        "ack_p50_ms" => BLUE,
-        "ack_p99_ms" => ORANGE,
-        "ack_p999_ms" => VERMILLION,
+fn objective_colour(o: Objective) -> RGBColor {
+    match o.ack_percentile() {
+        Some(Percentile::P50) => BLUE,
+        Some(Percentile::P99) => ORANGE,
+        Some(Percentile::P999) => VERMILLION,
         _ => FAULT,
     }
 }
@@ -75,7 +73,7 @@ impl Draw for Curve<'_> {
         };
         let all: Vec<f64> = (lat(|s| s.ack_p50_ms).chain(lat(|s| s.ack_p99_9_ms)))
             .map(|p| p.1)
-            .chain(self.objectives_ms.iter().map(|s| s.1))
+            .chain(self.objectives_ms.iter().map(|s| s.limit))
             .collect();
         let lo = all.iter().copied().fold(f64::INFINITY, f64::min);
         let hi = all.iter().copied().fold(0.0, f64::max);
@@ -99,17 +97,17 @@ impl Draw for Curve<'_> {
             .bold_line_style(RGBColor(0xDD, 0xDD, 0xDD))
             .draw()
             .map_err(de)?;
-        for (key, limit) in &self.objectives_ms {
-            let colour = objective_colour(key);
+        for slo in &self.objectives_ms {
+            let colour = objective_colour(slo.objective);
             chart
                 .draw_series(DashedLineSeries::new(
-                    vec![(0.0, *limit), (x_hi, *limit)],
+                    vec![(0.0, slo.limit), (x_hi, slo.limit)],
                     10,
                     6,
                     stroke(colour, 2),
                 ))
                 .map_err(de)?
-                .label(format!("objective {key} <= {limit} ms"))
+                .label(format!("objective {slo} ms"))
                 .legend(move |(x, y)| {
                     PathElement::new(vec![(x, y), (x + 20, y)], stroke(colour, 2))
                 });
@@ -196,17 +194,16 @@ pub(super) fn points_line<DB: DrawingBackend, CT: CoordTranslate<From = (f64, f6
 }
 
 /// A capacity search's `index.html` and its curve into `dir` (which has `charts/`).
-pub(super) fn write(dir: &Path, r: &SweepResults) -> Result<()> {
+pub(super) fn write(dir: &Path, r: &SweepResults, found: &CapacityFound) -> Result<()> {
     let charts = dir.join("charts");
+    let a = &found.answer;
+    let answered = matches!(
+        a.stop,
+        Some(Stop::Found | Stop::AtMax | Stop::GeneratorLimit)
+    );
     let curve = Curve {
-        steps: &r.steps,
-        capacity: r.answer.as_ref().and_then(|a| {
-            let answered = matches!(
-                a.stop,
-                Some(Stop::Found | Stop::AtMax | Stop::GeneratorLimit)
-            );
-            a.capacity.map(|c| (c, answered))
-        }),
+        steps: &found.steps,
+        capacity: a.capacity.map(|c| (c, answered)),
         objectives_ms: latency_objectives(&r.objectives),
     };
     let caption = "Each point is one step's measured window: x is the rate the cluster \
@@ -216,9 +213,9 @@ pub(super) fn write(dir: &Path, r: &SweepResults) -> Result<()> {
     let chart = render(&charts, "capacity-curve", "Capacity curve", caption, &curve)?;
     let mut s = String::new();
     head(&mut s, r, "Capacity search", "on one cluster");
-    let class = match r.answer.as_ref().and_then(|a| a.stop) {
-        Some(super::search::Stop::Found) | Some(super::search::Stop::AtMax) => "ok",
-        Some(super::search::Stop::GeneratorLimit) | Some(super::search::Stop::Budget) => "warn",
+    let class = match a.stop {
+        Some(Stop::Found | Stop::AtMax) => "ok",
+        Some(Stop::GeneratorLimit | Stop::Budget) => "warn",
         _ => "fail",
     };
     banner(&mut s, r, class, "step");
@@ -231,7 +228,7 @@ pub(super) fn write(dir: &Path, r: &SweepResults) -> Result<()> {
         inline_svg(&chart.svg, &chart.title),
         esc(caption)
     );
-    steps_table(&mut s, "Steps", &r.steps);
+    steps_table(&mut s, "Steps", &found.steps);
     finish(dir, s)
 }
 
@@ -263,7 +260,9 @@ pub(super) fn banner(s: &mut String, r: &SweepResults, class: &str, unit: &str) 
         "<div class=\"banner big {class}\"><strong>{}</strong></div>\n<p>Objectives every {unit} \
          was judged by: {}.</p>\n",
         esc(&r.conclusion),
-        esc(&r.objectives.join(", "))
+        esc(&(r.objectives.iter().map(Slo::to_string))
+            .collect::<Vec<_>>()
+            .join(", "))
     );
 }
 
@@ -302,7 +301,7 @@ pub(super) fn steps_table(s: &mut String, title: &str, steps: &[StepRecord]) {
             ms(st.ack_p50_ms),
             ms(st.ack_p99_ms),
             ms(st.ack_p99_9_ms),
-            esc(&describe(&st.verdict)),
+            esc(&st.verdict.to_string()),
             dir = esc(&st.dir),
         );
     }
@@ -315,18 +314,21 @@ mod tests {
 
     #[test]
     fn every_ack_latency_objective_gets_a_line_and_nothing_else_does() {
+        let slo = |key: &str, limit| Slo {
+            objective: Objective::parse(key).unwrap(),
+            limit,
+        };
         let objectives = [
-            "ack_p50_ms <= 20",
-            "ack_p99_ms <= 100",
-            "e2e_p99_ms <= 500",
-            "lost <= 0",
-            "min_achieved_pct >= 99.5",
-        ]
-        .map(String::from);
-        assert_eq!(
-            latency_objectives(&objectives),
-            vec![("ack_p50_ms".into(), 20.0), ("ack_p99_ms".into(), 100.0)]
-        );
-        assert_eq!(objective_colour("ack_p99_ms"), ORANGE);
+            slo("ack_p50_ms", 20.0),
+            slo("ack_p99_ms", 100.0),
+            slo("ack_raw_p99_ms", 100.0),
+            slo("e2e_p99_ms", 500.0),
+            slo("lost", 0.0),
+            slo("min_achieved_pct", 99.5),
+        ];
+        assert_eq!(latency_objectives(&objectives), objectives[..2]);
+        assert_eq!(objective_colour(objectives[1].objective), ORANGE);
+        assert_eq!(objectives[1].to_string(), "ack_p99_ms <= 100");
+        assert_eq!(objectives[5].to_string(), "min_achieved_pct >= 99.5");
     }
 }

@@ -31,6 +31,17 @@ pub enum Verdict {
     },
 }
 
+impl std::fmt::Display for Verdict {
+    /// The verdict in a few words, for the progress line and tables.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Verdict::Pass => f.write_str("pass"),
+            Verdict::Fail { failed } => write!(f, "fail: {}", failed.join("; ")),
+            Verdict::Inconclusive { reason } => write!(f, "inconclusive: {reason}"),
+        }
+    }
+}
+
 /// Why a step was run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -83,6 +94,21 @@ pub enum Stop {
     Budget,
     /// Cut short (a signal, or an error).
     Interrupted,
+}
+
+impl std::fmt::Display for Stop {
+    /// Why the search ended, in a few words.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Stop::Found => "capacity found",
+            Stop::AtMax => "search.max passed",
+            Stop::GeneratorLimit => "kbench's generator fell behind",
+            Stop::NothingPasses => "nothing passed",
+            Stop::Unstable => "results not repeatable",
+            Stop::Budget => "step or time budget spent",
+            Stop::Interrupted => "interrupted",
+        })
+    }
 }
 
 /// One step run.

@@ -76,7 +76,7 @@ pub fn run(
         Purpose::Combination => judged(&results),
         _ => verdict(&results),
     };
-    progress.note(&format!("step {n}: {}", super::describe(&verdict)));
+    progress.note(&format!("step {n}: {verdict}"));
     let aborted = results.aborted.is_some();
     Ok((
         StepRecord::of(n, purpose, results, verdict, at.rel),
