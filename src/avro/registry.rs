@@ -11,7 +11,7 @@ use apache_avro::Schema;
 use schema_registry_converter::async_impl::schema_registry::post_schema;
 use schema_registry_converter::schema_registry_common::{SchemaType, SuppliedSchema};
 
-use crate::security::registry::Registry;
+use crate::security::registry::{Registry, RequestError};
 
 /// A schema registered for a run.
 #[derive(Debug, Clone)]
@@ -53,7 +53,7 @@ pub fn register(registry: &Registry, subject: &str, augmented_json: &str) -> Res
     let sr = registry.sr_settings()?;
     let reg = runtime()?
         .block_on(post_schema(&sr, subject.to_string(), supplied))
-        .map_err(|e| anyhow::anyhow!("{e}"))
+        .map_err(anyhow::Error::new)
         .with_context(|| format!("registering subject {subject} at {registry} failed"))?;
     Ok(Registered {
         id: reg.id,
@@ -134,7 +134,11 @@ pub fn register_version(
             status,
             message: message(status, &answer),
         }),
-        _ => anyhow::bail!("registering under {subject}: {}", message(status, &answer)),
+        _ => Err(RequestError::status(
+            status,
+            format!("registering under {subject}: {}", message(status, &answer)),
+        )
+        .into()),
     }
 }
 
@@ -164,10 +168,11 @@ pub fn set_compatibility(registry: &Registry, subject: &str, mode: &str) -> Resu
     let (status, answer) =
         registry.send_json(reqwest::Method::PUT, &path, &body, EVOLVE_TIMEOUT)?;
     if !(200..=299).contains(&status) {
-        anyhow::bail!(
+        let text = format!(
             "the registry refused compatibility {mode} for {subject}: {}",
             message(status, &answer)
         );
+        return Err(RequestError::status(status, text).into());
     }
     Ok(())
 }

@@ -10,9 +10,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use apache_avro::Schema;
 use schema_registry_converter::async_impl::schema_registry::{get_schema_by_id, SrSettings};
+use schema_registry_converter::error::SRCError;
 use serde::{Deserialize, Serialize};
 
-use crate::security::registry::Registry;
+use crate::security::registry::{Registry, RequestFailure};
 
 /// One registry client's traffic over a run.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -40,12 +41,12 @@ impl ClientStats {
         }
     }
 
-    /// Count one request, answered (`Ok`) or failed with `kind`.
-    pub fn request(&mut self, outcome: std::result::Result<(), String>) {
+    /// Count one request, answered (`Ok`) or failed.
+    pub fn request(&mut self, outcome: std::result::Result<(), RequestFailure>) {
         self.requests += 1;
         match outcome {
             Ok(()) => self.answered += 1,
-            Err(kind) => *self.failed.entry(kind).or_default() += 1,
+            Err(kind) => *self.failed.entry(kind.to_string()).or_default() += 1,
         }
     }
 
@@ -55,25 +56,19 @@ impl ClientStats {
     }
 }
 
-/// The kind of a failed request, short enough to count by.
-pub fn failure_kind(text: &str) -> String {
-    let text = text.to_lowercase();
-    let status = (text.split("status ").nth(1)).map(|rest| {
-        rest.chars()
-            .take_while(char::is_ascii_digit)
-            .collect::<String>()
-    });
-    if let Some(code) = status.filter(|c| c.len() == 3) {
-        return format!("HTTP {code}"); // a front (load balancer) answering for a dead registry
-    }
-    if text.contains("timed out") || text.contains("timeout") {
-        "timeout".into()
-    } else if text.contains("refused") {
-        "refused".into()
-    } else if text.contains("reset") || text.contains("closed") {
-        "connection reset".into()
-    } else {
-        "other".into()
+/// What kind of failure schema_registry_converter's error is: from its causes' types, else from
+/// its message, since it keeps an unsuccessful answer's status only there ("... failed with
+/// status 502 Bad Gateway").
+fn failure_of(e: &SRCError) -> RequestFailure {
+    match RequestFailure::of(e) {
+        RequestFailure::Other => {
+            let status = e.error.split("status ").nth(1).and_then(|rest| {
+                let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                digits.parse().ok()
+            });
+            status.map_or(RequestFailure::Other, RequestFailure::Status)
+        }
+        known => known,
     }
 }
 
@@ -144,7 +139,7 @@ impl SchemaCache {
         let reg = self.rt.block_on(get_schema_by_id(id, &self.sr));
         let reg = reg.map_err(|e| {
             let text = chain(&e);
-            self.stats.request(Err(failure_kind(&text)));
+            self.stats.request(Err(failure_of(&e)));
             LookupError {
                 retriable: e.retriable,
                 error: anyhow::anyhow!(text)
@@ -184,23 +179,20 @@ mod tests {
     fn requests_are_counted_by_outcome() {
         let mut s = ClientStats::new("consumer-0");
         s.request(Ok(()));
-        s.request(Err("refused".into()));
-        s.request(Err("refused".into()));
-        s.request(Err("timeout".into()));
+        s.request(Err(RequestFailure::Refused));
+        s.request(Err(RequestFailure::Refused));
+        s.request(Err(RequestFailure::Status(502)));
         assert_eq!((s.requests, s.answered, s.failed_total()), (4, 1, 3));
-        assert_eq!(s.failed["refused"], 2);
+        assert_eq!((s.failed["refused"], s.failed["HTTP 502"]), (2, 1));
     }
 
     #[test]
-    fn failures_are_named_by_their_cause() {
-        assert_eq!(
-            failure_kind("tcp connect error: Connection refused (os error 111)"),
-            "refused"
+    fn an_unsuccessful_answer_is_counted_by_its_status() {
+        let e = SRCError::non_retryable_without_cause(
+            "HTTP request to schema registry failed with status 502 Bad Gateway",
         );
-        assert_eq!(failure_kind("operation timed out"), "timeout");
-        assert_eq!(failure_kind("connection reset by peer"), "connection reset");
-        assert_eq!(failure_kind("dns error"), "other");
-        let e = "HTTP request to schema registry failed with status 502 Bad Gateway";
-        assert_eq!(failure_kind(e), "HTTP 502");
+        assert_eq!(failure_of(&e), RequestFailure::Status(502));
+        let other = SRCError::non_retryable_without_cause("could not parse the answer");
+        assert_eq!(failure_of(&other), RequestFailure::Other);
     }
 }

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::avro::schema_cache::failure_kind;
 use crate::cluster::Registry;
+use crate::security::registry::RequestFailure;
 
 /// How often the registry is asked.
 pub const PROBE_PERIOD: Duration = Duration::from_millis(200);
@@ -160,8 +160,8 @@ pub fn probe_until(registry: &Registry, origin: Instant, stop: &Arc<AtomicBool>)
         let t0 = Instant::now();
         let error = match registry.get_with(&client, "/subjects") {
             Ok(r) if r.status().is_success() => None,
-            Ok(r) => Some(format!("HTTP {}", r.status().as_u16())),
-            Err(e) => Some(failure_kind(&format!("{e:#}"))),
+            Ok(r) => Some(RequestFailure::Status(r.status().as_u16()).to_string()),
+            Err(e) => Some(RequestFailure::of_anyhow(&e).to_string()),
         };
         log.push(Probe {
             t_s: t0.duration_since(origin).as_secs_f64(),

@@ -15,11 +15,12 @@ use crate::audit::versions::{self, ReadTallies, SchemaAudit, SchemaEvent, Versio
 use crate::avro::generate::{self, Generator};
 use crate::avro::header::{self, Header, HeaderSlots};
 use crate::avro::registry::{self, Registration};
-use crate::avro::schema_cache::{failure_kind, ClientStats};
+use crate::avro::schema_cache::ClientStats;
 use crate::load::versions::{SchemaBoard, WriterVersion};
 use crate::metrics::{Kind, Recorder};
 use crate::scenario::{Scenario, Switch};
 use crate::security::registry::Registry;
+use crate::security::registry::RequestFailure;
 
 /// A version waiting for its time.
 #[derive(Debug, Clone)]
@@ -155,7 +156,7 @@ impl Client<'_> {
                     .record(kind, at, sent.elapsed().as_micros() as u64);
                 self.stats.request(Ok(()));
             }
-            Err(e) => self.stats.request(Err(failure_kind(&format!("{e:#}")))),
+            Err(e) => self.stats.request(Err(RequestFailure::of_anyhow(e))),
         }
         answer
     }

@@ -1,6 +1,7 @@
 //! The registry as a client reaches it: its URL and the credentials and trust every request
 //! carries. `SrSettings` (schema_registry_converter) and kbench's own blocking probes are both
-//! built here, so no registry request goes out without the scenario's auth.
+//! built here, so no registry request goes out without the scenario's auth. A request that
+//! fails is classified here too, from the error's types (`RequestFailure`), where it is made.
 
 use std::fmt;
 use std::sync::Arc;
@@ -92,8 +93,7 @@ impl Registry {
         if let Some((user, password)) = &self.auth.basic {
             req = req.basic_auth(user, Some(password.expose()));
         }
-        req.send()
-            .map_err(|e| anyhow::anyhow!("{}", describe_http_error(&e)))
+        req.send().map_err(|e| RequestError::of_reqwest(&e).into())
     }
 
     /// `method <url><path>` with a JSON body and this auth: the status and the answer as JSON
@@ -113,9 +113,7 @@ impl Registry {
         if let Some((user, password)) = &self.auth.basic {
             req = req.basic_auth(user, Some(password.expose()));
         }
-        let resp = req
-            .send()
-            .map_err(|e| anyhow::anyhow!("{}", describe_http_error(&e)))?;
+        let resp = req.send().map_err(|e| RequestError::of_reqwest(&e))?;
         let status = resp.status().as_u16();
         let text = resp.text().unwrap_or_default();
         Ok((status, serde_json::from_str(&text).unwrap_or_default()))
@@ -199,6 +197,108 @@ pub struct GatewayAnswer {
     pub status: u16,
 }
 
+/// Why a registry request got no usable answer, as counted in results (`refused`, `HTTP 502`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum RequestFailure {
+    /// An answer with this status (a front answering for a dead registry gives 502-504).
+    Status(u16),
+    /// No answer in time.
+    Timeout,
+    /// Nothing listens.
+    Refused,
+    /// The connection was reset or closed before the answer.
+    Reset,
+    /// Anything else (DNS, TLS, a body that is not what was asked).
+    Other,
+}
+
+impl fmt::Display for RequestFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RequestFailure::Status(code) => write!(f, "HTTP {code}"),
+            RequestFailure::Timeout => f.write_str("timeout"),
+            RequestFailure::Refused => f.write_str("refused"),
+            RequestFailure::Reset => f.write_str("connection reset"),
+            RequestFailure::Other => f.write_str("other"),
+        }
+    }
+}
+
+impl RequestFailure {
+    /// The failure `e` or the first of its causes says it is, by their types.
+    pub fn of(e: &(dyn std::error::Error + 'static)) -> RequestFailure {
+        let mut cause = Some(e);
+        while let Some(c) = cause {
+            if let Some(kind) = Self::of_one(c) {
+                return kind;
+            }
+            cause = c.source();
+        }
+        RequestFailure::Other
+    }
+
+    /// The failure of an error that went through anyhow (its chain of causes).
+    pub fn of_anyhow(e: &anyhow::Error) -> RequestFailure {
+        Self::of(e.as_ref())
+    }
+
+    fn of_one(e: &(dyn std::error::Error + 'static)) -> Option<RequestFailure> {
+        use std::io::ErrorKind as Io;
+        if let Some(r) = e.downcast_ref::<RequestError>() {
+            return Some(r.failure);
+        }
+        if let Some(g) = e.downcast_ref::<GatewayAnswer>() {
+            return Some(RequestFailure::Status(g.status));
+        }
+        if let Some(r) = e.downcast_ref::<reqwest::Error>() {
+            if let Some(status) = r.status() {
+                return Some(RequestFailure::Status(status.as_u16()));
+            }
+            return r.is_timeout().then_some(RequestFailure::Timeout);
+        }
+        if let Some(h) = e.downcast_ref::<hyper::Error>() {
+            return (h.is_closed() || h.is_incomplete_message() || h.is_canceled())
+                .then_some(RequestFailure::Reset);
+        }
+        let io = e.downcast_ref::<std::io::Error>()?;
+        match io.kind() {
+            Io::ConnectionRefused => Some(RequestFailure::Refused),
+            Io::TimedOut => Some(RequestFailure::Timeout),
+            Io::ConnectionReset | Io::ConnectionAborted | Io::BrokenPipe | Io::UnexpectedEof => {
+                Some(RequestFailure::Reset)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A registry request that failed, with its classification and the whole story in words.
+#[derive(Debug, thiserror::Error)]
+#[error("{text}")]
+pub struct RequestError {
+    /// What kind of failure.
+    pub failure: RequestFailure,
+    text: String,
+}
+
+impl RequestError {
+    /// reqwest's error, classified, with its causes in the message.
+    pub fn of_reqwest(e: &reqwest::Error) -> RequestError {
+        RequestError {
+            failure: RequestFailure::of(e),
+            text: describe_http_error(e),
+        }
+    }
+
+    /// The registry answered with `status` where it should not have; `text` says what was asked.
+    pub fn status(status: u16, text: String) -> RequestError {
+        RequestError {
+            failure: RequestFailure::Status(status),
+            text,
+        }
+    }
+}
+
 /// reqwest's error with its causes, which is where "certificate verify failed" hides.
 fn describe_http_error(e: &reqwest::Error) -> String {
     let mut s = e.to_string();
@@ -208,4 +308,55 @@ fn describe_http_error(e: &reqwest::Error) -> String {
         source = cause.source();
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+
+    /// The failure of `GET /subjects` on a loopback server that treats each connection with
+    /// `serve` (nothing listens when `serve` is `None`).
+    fn failure_against(serve: Option<fn(std::net::TcpStream)>) -> RequestFailure {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        match serve {
+            Some(serve) => {
+                std::thread::spawn(move || {
+                    if let Ok((conn, _)) = listener.accept() {
+                        serve(conn);
+                    }
+                });
+            }
+            None => drop(listener),
+        }
+        let registry = Registry::plain(format!("http://127.0.0.1:{port}"));
+        let e = registry
+            .get("/subjects", Duration::from_millis(500))
+            .map(|r| RequestError::status(r.status().as_u16(), "answered".into()))
+            .map_or_else(|e| e, anyhow::Error::new);
+        RequestFailure::of_anyhow(&e)
+    }
+
+    #[test]
+    fn real_failures_are_classified_by_their_types() {
+        assert_eq!(failure_against(None), RequestFailure::Refused);
+        let silent: fn(std::net::TcpStream) = |conn| {
+            std::thread::sleep(Duration::from_secs(2));
+            drop(conn)
+        };
+        assert_eq!(failure_against(Some(silent)), RequestFailure::Timeout);
+        let hang_up: fn(std::net::TcpStream) = |mut conn| {
+            let _ = conn.read(&mut [0u8; 1024]);
+            drop(conn)
+        };
+        assert_eq!(failure_against(Some(hang_up)), RequestFailure::Reset);
+        let gateway: fn(std::net::TcpStream) = |mut conn| {
+            let _ = conn.read(&mut [0u8; 1024]);
+            let _ = conn.write_all(b"HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\n\r\n");
+        };
+        assert_eq!(failure_against(Some(gateway)), RequestFailure::Status(502));
+        assert_eq!(RequestFailure::Status(502).to_string(), "HTTP 502");
+    }
 }
