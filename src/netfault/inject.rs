@@ -142,12 +142,10 @@ pub fn undo(rec: &AppliedRecord, delays: &mut Delays) -> Result<Vec<String>> {
     let mut evidence = Vec::new();
     let mut errors = Vec::new();
     for (ns, table) in &rec.tables {
-        if let Err(e) = tool(
-            "ip",
-            &["netns", "exec", ns, "nft", "delete", "table", "inet", table],
-            None,
-        ) {
-            if !format!("{e:#}").contains("No such file") {
+        // A table is gone with its namespace; only a live one needs deleting.
+        if table_present(ns, table) {
+            let delete = ["netns", "exec", ns, "nft", "delete", "table", "inet", table];
+            if let Err(e) = tool("ip", &delete, None) {
                 errors.push(format!("{e:#}"));
             }
         }
@@ -188,4 +186,11 @@ pub fn undo(rec: &AppliedRecord, delays: &mut Delays) -> Result<Vec<String>> {
         bail!("{}", errors.join("; "));
     }
     Ok(evidence)
+}
+
+/// Whether namespace `ns` (still) holds the inet table `table`.
+fn table_present(ns: &str, table: &str) -> bool {
+    let listed = tool("ip", &["netns", "exec", ns, "nft", "list", "tables", "inet"], None);
+    let wanted = format!("table inet {table}");
+    listed.is_ok_and(|out| out.lines().any(|l| l.trim() == wanted))
 }
