@@ -130,11 +130,65 @@ pub(crate) fn measure(
     let drained = drain.run(consumers, cold, &driven, cluster, &mut cutoff);
     let summary = cutoff.keep(aggregator.join(), progress);
     progress.finish();
-    let summary = summary.unwrap_or_default();
+    let loaded = Loaded {
+        started_at,
+        schema,
+        evolution,
+        clock,
+        ledger,
+        window,
+        driven,
+        drained,
+        summary: summary.unwrap_or_default(),
+        cutoff,
+    };
+    conclude(sc, cluster, dir, progress, loaded)
+}
+
+/// What a run's load left to conclude from, once the consumers drained.
+struct Loaded {
+    started_at: String,
+    schema: PreparedSchema,
+    evolution: evolve::Evolution,
+    clock: RunClock,
+    ledger: Arc<Mutex<Ledger>>,
+    window: LoadWindow,
+    driven: drive::Driven,
+    drained: readers::Drained,
+    summary: crate::metrics::Summary,
+    cutoff: Cutoff,
+}
+
+/// Step 5: the faults analysed, the schema versions audited, results.json and the report
+/// written to `dir`.
+fn conclude(
+    sc: &Scenario,
+    cluster: &mut StartedCluster,
+    dir: &Path,
+    progress: &Progress,
+    l: Loaded,
+) -> Result<Results> {
+    let Loaded {
+        started_at,
+        schema,
+        evolution,
+        clock,
+        ledger,
+        window,
+        mut driven,
+        drained,
+        summary,
+        mut cutoff,
+    } = l;
     let settle_for = cutoff.left(sc.drain_timeout, Instant::now());
-    let observers = driven.observers;
     let faults = drive::analyse_faults(
-        sc, cluster, observers, &summary, &window, settle_for, progress,
+        sc,
+        cluster,
+        driven.observers,
+        &summary,
+        &window,
+        settle_for,
+        progress,
     );
     let (faults, registry) = cutoff.keep(faults, progress).unwrap_or_default();
     let environment = environment(sc, cluster, started_at, drained.seconds);
@@ -147,6 +201,7 @@ pub(crate) fn measure(
         audit
     };
     let security = cluster.endpoints.security();
+    let verdict = ledger.lock().unwrap_or_else(|e| e.into_inner()).verdict();
     let mut results = results::build(results::Inputs {
         scenario: sc,
         environment,
@@ -158,7 +213,7 @@ pub(crate) fn measure(
         schemas: Some(schemas),
         cold_groups: drained.cold,
         summary,
-        verdict: ledger.lock().unwrap_or_else(|e| e.into_inner()).verdict(),
+        verdict,
         payload: Some(payload::info(sc, &driven.producers)),
         producers: driven.producers,
         consumers: drained.consumers,

@@ -190,7 +190,11 @@ pub fn undo(rec: &AppliedRecord, delays: &mut Delays) -> Result<Vec<String>> {
 
 /// Whether namespace `ns` (still) holds the inet table `table`.
 fn table_present(ns: &str, table: &str) -> bool {
-    let listed = tool("ip", &["netns", "exec", ns, "nft", "list", "tables", "inet"], None);
+    let listed = tool(
+        "ip",
+        &["netns", "exec", ns, "nft", "list", "tables", "inet"],
+        None,
+    );
     let wanted = format!("table inet {table}");
     listed.is_ok_and(|out| out.lines().any(|l| l.trim() == wanted))
 }

@@ -92,6 +92,60 @@ impl Fleet {
             }
         }
     }
+
+    /// Reap producers until every one has ended; at the first failure, or when the fault
+    /// executor ended early (a process died outside the plan), tell them all to stop. When
+    /// they were told to.
+    fn run_out(
+        &mut self,
+        stop: &AtomicBool,
+        executor_ended: impl Fn() -> bool,
+        progress: &Progress,
+        elapsed: impl Fn() -> Duration,
+        live: &Arc<Mutex<Live>>,
+    ) -> Option<Instant> {
+        let mut stopped_at = None;
+        while !self.running.is_empty() {
+            self.reap();
+            if (self.failure.is_some() || executor_ended()) && stopped_at.is_none() {
+                stop.store(true, Ordering::Relaxed);
+                stopped_at = Some(Instant::now());
+                if let Some(e) = &self.failure {
+                    progress.note(&format!("stopping the load: {e:#}"));
+                }
+            }
+            progress.update(elapsed(), live);
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        stopped_at
+    }
+}
+
+/// What the fault executor works with: the run's clock, the brokers, the operator's commands
+/// of an external cluster.
+fn exec_context<'a>(
+    sc: &'a Scenario,
+    endpoints: &'a Endpoints,
+    (origin, load_start): (Instant, Duration),
+    stop: &'a AtomicBool,
+    log: &'a (dyn Fn(&str) + Sync),
+) -> ExecContext<'a> {
+    ExecContext {
+        origin,
+        load_start,
+        brokers: &endpoints.brokers,
+        commands: match &sc.cluster {
+            ClusterSpec::External {
+                faults: ExternalFaults::Commands(c),
+                ..
+            } => Some(c),
+            _ => None,
+        },
+        topic: &sc.topic.name,
+        seed: sc.seed,
+        stop,
+        log,
+    }
 }
 
 /// Run every producer to the end of its schedule while the fault plan fires. A producer that
@@ -100,16 +154,7 @@ impl Fleet {
 pub(super) fn producers_and_faults(i: DriveInputs<'_>) -> Result<Driven> {
     let acks = Arc::new(Mutex::new(AckTimeline::default()));
     let stop = Arc::new(AtomicBool::new(false));
-    let base = ProducerConfig {
-        board: Some(Arc::clone(&i.evolution.board)),
-        ..wiring::producer_base(i.endpoints, &i.sc.topic.name, i.schema, i.sc.seed, i.clock)
-    };
-    let producers = (0..i.sc.producer.count)
-        .map(|id| {
-            let cfg = producer_config(i.sc, i.window, &base, id, &acks);
-            wiring::spawn_producer(cfg, &i.pipe, i.ledger, &stop)
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let producers = spawn_producers(&i, &acks, &stop)?;
     let live = Arc::clone(&i.pipe.live);
     let evolver_recorder = i.pipe.recorder("schema-evolver".into());
     drop(i.pipe);
@@ -118,68 +163,47 @@ pub(super) fn producers_and_faults(i: DriveInputs<'_>) -> Result<Driven> {
     let poller = start_metadata_poller(i.sc, i.endpoints, i.clock)?;
     let registry_probe = start_registry_probe(i.sc, i.endpoints, i.clock)?;
     let fault_stop = AtomicBool::new(false);
-    let cx = ExecContext {
-        origin: i.clock.origin,
-        load_start: i.window.start,
-        brokers: &i.endpoints.brokers,
-        commands: match &i.sc.cluster {
-            ClusterSpec::External {
-                faults: ExternalFaults::Commands(c),
-                ..
-            } => Some(c),
-            _ => None,
-        },
-        topic: &i.sc.topic.name,
-        seed: i.sc.seed,
-        stop: &fault_stop,
-        log: &|m| i.progress.note(m),
-    };
+    let (progress, window, clock) = (i.progress, i.window, i.clock);
+    let log = |m: &str| progress.note(m);
+    let cx = exec_context(
+        i.sc,
+        i.endpoints,
+        (clock.origin, window.start),
+        &fault_stop,
+        &log,
+    );
     let mut fleet = Fleet {
         running: producers,
         done: Vec::new(),
         failure: None,
     };
-    let mut stopped_at = None;
     let ecx = EvolveContext {
         registry: i.endpoints.registry.clone(),
         origin: i.clock.origin,
         load_start: i.window.start,
         stop: Arc::new(AtomicBool::new(false)),
     };
-    let (executed, evolved) = std::thread::scope(|s| {
+    let (executed, evolved, stopped_at) = std::thread::scope(|s| {
         let exec = s.spawn(|| executor::execute(&i.sc.faults, i.backend, &cx));
-        let (ecx, progress) = (&ecx, i.progress);
+        let ecx = &ecx;
         let evolver = s.spawn(move || {
             i.evolution
                 .run(ecx, evolver_recorder, &|m: &str| progress.note(m))
         });
-        while !fleet.running.is_empty() {
-            fleet.reap();
-            // The executor only ends early when a process died outside the plan (or on a signal,
-            // which the producers see themselves).
-            if (fleet.failure.is_some() || exec.is_finished()) && stopped_at.is_none() {
-                stop.store(true, Ordering::Relaxed);
-                stopped_at = Some(Instant::now());
-                if let Some(e) = &fleet.failure {
-                    i.progress.note(&format!("stopping the load: {e:#}"));
-                }
-            }
-            i.progress.update(i.window.elapsed(i.clock), &live);
-            std::thread::sleep(Duration::from_millis(250));
-        }
+        // The executor only ends early when a process died outside the plan (or on a signal,
+        // which the producers see themselves).
+        let elapsed = || window.elapsed(clock);
+        let stopped_at = fleet.run_out(&stop, || exec.is_finished(), progress, elapsed, &live);
         fault_stop.store(true, Ordering::Relaxed);
         ecx.stop.store(true, Ordering::Relaxed);
         let events = evolver.join().unwrap_or_default();
-        (joined("the fault executor", exec.join()), events)
+        (
+            joined("the fault executor", exec.join()),
+            events,
+            stopped_at,
+        )
     });
-    let (executed, failure) = match executed {
-        Ok(x) => {
-            let broken = x.broken.clone().map(anyhow::Error::msg);
-            (Some(x), broken.or(fleet.failure))
-        }
-        Err(e) => (None, Some(e)),
-    };
-    let failure = failure.map(|e| (e, stopped_at.unwrap_or_else(Instant::now)));
+    let (executed, failure) = first_failure(executed, fleet.failure, stopped_at);
     let (reports, watch) = executed.map_or_else(Default::default, |x| (x.reports, x.watch));
     Ok(Driven {
         producers: fleet.done.iter().map(producer_info).collect(),
@@ -194,6 +218,42 @@ pub(super) fn producers_and_faults(i: DriveInputs<'_>) -> Result<Driven> {
         failure,
         evolved,
     })
+}
+
+/// Every producer of the scenario, started.
+fn spawn_producers(
+    i: &DriveInputs<'_>,
+    acks: &Arc<Mutex<AckTimeline>>,
+    stop: &Arc<AtomicBool>,
+) -> Result<Vec<Worker<ProducerReport>>> {
+    let base = ProducerConfig {
+        board: Some(Arc::clone(&i.evolution.board)),
+        ..wiring::producer_base(i.endpoints, &i.sc.topic.name, i.schema, i.sc.seed, i.clock)
+    };
+    (0..i.sc.producer.count)
+        .map(|id| {
+            let cfg = producer_config(i.sc, i.window, &base, id, acks);
+            wiring::spawn_producer(cfg, &i.pipe, i.ledger, stop)
+        })
+        .collect()
+}
+
+/// What stopped the load, and when: the executor's report of a process that died outside the
+/// plan, else a producer's error.
+fn first_failure(
+    executed: Result<executor::Executed>,
+    producer_failure: Option<anyhow::Error>,
+    stopped_at: Option<Instant>,
+) -> (Option<executor::Executed>, Option<(anyhow::Error, Instant)>) {
+    let (executed, failure) = match executed {
+        Ok(x) => {
+            let broken = x.broken.clone().map(anyhow::Error::msg);
+            (Some(x), broken.or(producer_failure))
+        }
+        Err(e) => (None, Some(e)),
+    };
+    let failure = failure.map(|e| (e, stopped_at.unwrap_or_else(Instant::now)));
+    (executed, failure)
 }
 
 /// Producer `id`'s settings: its share of the rate over the run's load window.

@@ -38,102 +38,166 @@ impl ErrorLog {
 /// What went wrong connecting to `bootstrap` with `security`, given librdkafka's error text;
 /// `None` when the text says nothing a user could act on.
 pub fn explain(raw: &str, bootstrap: &str, security: &KafkaSecurity) -> Option<String> {
-    let low = raw.to_lowercase();
-    let ca = || match security.tls.as_ref().and_then(|t| t.ca_file.as_ref()) {
-        Some(p) => format!("the CA file {}", p.display()),
-        None => "the system's CAs (no ca_file is set)".to_string(),
+    let seen = Seen {
+        raw,
+        low: raw.to_lowercase(),
+        bootstrap,
+        security,
     };
-    if low.contains("authentication failed") || low.contains("sasl authentication error") {
-        let who = security.sasl.as_ref().map_or_else(
+    // In the order of precedence: a text can hold several of these words.
+    (seen.credentials())
+        .or_else(|| seen.trust())
+        .or_else(|| seen.tls_mismatch())
+        .or_else(|| seen.client_certificate())
+        .or_else(|| seen.sasl_mismatch())
+        .or_else(|| seen.refused())
+}
+
+/// librdkafka's error text and what kbench connected with.
+struct Seen<'a> {
+    raw: &'a str,
+    low: String,
+    bootstrap: &'a str,
+    security: &'a KafkaSecurity,
+}
+
+impl Seen<'_> {
+    fn has(&self, any: &[&str]) -> bool {
+        any.iter().any(|w| self.low.contains(w))
+    }
+
+    /// SASL refused the user.
+    fn credentials(&self) -> Option<String> {
+        if !self.has(&["authentication failed", "sasl authentication error"]) {
+            return None;
+        }
+        let who = self.security.sasl.as_ref().map_or_else(
             || "the client".to_string(),
             |s| format!("user {} with SASL mechanism {}", s.username, s.mechanism),
         );
-        return Some(format!(
-            "authentication failed: the brokers at {bootstrap} refused {who} (wrong user name or \
-             password, or the mechanism is not enabled for that user)"
-        ));
+        Some(format!(
+            "authentication failed: the brokers at {} refused {who} (wrong user name or \
+             password, or the mechanism is not enabled for that user)",
+            self.bootstrap
+        ))
     }
-    if low.contains("hostname mismatch") || low.contains("ip address mismatch") {
-        return Some(format!(
-            "the brokers' TLS certificate does not name the host in {bootstrap}; use the name it \
-             was issued for, or set verify_hostname = false in [cluster.security]"
-        ));
+
+    /// The brokers' certificate names another host, or is not trusted.
+    fn trust(&self) -> Option<String> {
+        let bootstrap = self.bootstrap;
+        if self.has(&["hostname mismatch", "ip address mismatch"]) {
+            return Some(format!(
+                "the brokers' TLS certificate does not name the host in {bootstrap}; use the \
+                 name it was issued for, or set verify_hostname = false in [cluster.security]"
+            ));
+        }
+        if !self.has(&["certificate verify failed", "unable to get local issuer"]) {
+            return None;
+        }
+        let ca = match self.security.tls.as_ref().and_then(|t| t.ca_file.as_ref()) {
+            Some(p) => format!("the CA file {}", p.display()),
+            None => "the system's CAs (no ca_file is set)".to_string(),
+        };
+        Some(format!(
+            "the brokers' TLS certificate at {bootstrap} is not trusted by {ca}: ca_file must be \
+             the CA that signed the brokers' certificates"
+        ))
     }
-    if low.contains("certificate verify failed") || low.contains("unable to get local issuer") {
-        return Some(format!(
-            "the brokers' TLS certificate at {bootstrap} is not trusted by {}: ca_file must be the \
-             CA that signed the brokers' certificates",
-            ca()
-        ));
+
+    /// TLS against a plaintext listener, or the reverse.
+    fn tls_mismatch(&self) -> Option<String> {
+        let (bootstrap, protocol) = (self.bootstrap, self.security.protocol);
+        if self.has(&["connecting to a ssl listener"]) {
+            return Some(format!(
+                "the brokers at {bootstrap} expect TLS but kbench connected with {protocol}: set \
+                 protocol = \"SSL\" or \"SASL_SSL\" in [cluster.security]"
+            ));
+        }
+        let plain = [
+            "wrong version number",
+            "packet length too long",
+            "connecting to a plaintext",
+        ];
+        self.has(&plain).then(|| {
+            format!(
+                "the brokers at {bootstrap} do not speak TLS but kbench connected with \
+                 {protocol}: set protocol = \"PLAINTEXT\" or \"SASL_PLAINTEXT\" in \
+                 [cluster.security]"
+            )
+        })
     }
-    if low.contains("connecting to a ssl listener") {
-        return Some(format!(
-            "the brokers at {bootstrap} expect TLS but kbench connected with {}: set protocol = \
-             \"SSL\" or \"SASL_SSL\" in [cluster.security]",
-            security.protocol
-        ));
+
+    /// kbench's client certificate refused, or none presented where one is wanted.
+    fn client_certificate(&self) -> Option<String> {
+        let bootstrap = self.bootstrap;
+        if self.has(&["alert bad certificate", "alert unknown ca"]) {
+            let cert = self
+                .security
+                .tls
+                .as_ref()
+                .and_then(|t| t.cert_file.as_ref());
+            return Some(match cert {
+                Some(c) => format!(
+                    "the brokers at {bootstrap} refused kbench's TLS client certificate {}: it \
+                     is not signed by a CA they trust (mutual TLS)",
+                    c.display()
+                ),
+                None => format!(
+                    "the brokers at {bootstrap} want a TLS client certificate (mutual TLS) and \
+                     kbench presented none; set cert_file and key_file in [cluster.security]"
+                ),
+            });
+        }
+        self.has(&["certificate required", "alert handshake failure"])
+            .then(|| {
+                format!(
+                    "the brokers at {bootstrap} refused the TLS handshake: they want a client \
+                     certificate (mutual TLS); set cert_file and key_file in [cluster.security]"
+                )
+            })
     }
-    if low.contains("wrong version number")
-        || low.contains("packet length too long")
-        || low.contains("connecting to a plaintext")
-    {
-        return Some(format!(
-            "the brokers at {bootstrap} do not speak TLS but kbench connected with {}: set \
-             protocol = \"PLAINTEXT\" or \"SASL_PLAINTEXT\" in [cluster.security]",
-            security.protocol
-        ));
+
+    /// SASL on one side only, or a connection closed at the first request for want of it.
+    fn sasl_mismatch(&self) -> Option<String> {
+        let (bootstrap, protocol) = (self.bootstrap, self.security.protocol);
+        let sasl = [
+            "connecting to a sasl listener",
+            "unsupported sasl mechanism",
+            "sasl handshake",
+        ];
+        if self.has(&sasl) {
+            return Some(format!(
+                "the brokers at {bootstrap} and kbench disagree on SASL ({}); check protocol and \
+                 sasl_mechanism in [cluster.security]",
+                self.raw
+            ));
+        }
+        let closed = self.has(&["connection closed by peer"]);
+        if closed && !protocol.tls() && self.has(&["apiversion_query"]) {
+            return Some(format!(
+                "the brokers at {bootstrap} closed the connection at kbench's first request: \
+                 they most likely expect TLS, and kbench connected with {protocol}; set \
+                 protocol = \"SSL\" or \"SASL_SSL\" in [cluster.security]"
+            ));
+        }
+        (closed && protocol.tls() && !protocol.sasl()).then(|| {
+            format!(
+                "the brokers at {bootstrap} closed the TLS connection at kbench's first request: \
+                 they most likely expect SASL (protocol = \"SASL_SSL\" with a user and password) \
+                 or a client certificate kbench did not present (cert_file, key_file)"
+            )
+        })
     }
-    if low.contains("alert bad certificate") || low.contains("alert unknown ca") {
-        let cert = security.tls.as_ref().and_then(|t| t.cert_file.as_ref());
-        return Some(match cert {
-            Some(c) => format!(
-                "the brokers at {bootstrap} refused kbench's TLS client certificate {}: it is not \
-                 signed by a CA they trust (mutual TLS)",
-                c.display()
-            ),
-            None => format!(
-                "the brokers at {bootstrap} want a TLS client certificate (mutual TLS) and kbench \
-                 presented none; set cert_file and key_file in [cluster.security]"
-            ),
-        });
+
+    /// Nothing listens.
+    fn refused(&self) -> Option<String> {
+        (self.has(&["connection refused"])).then(|| {
+            format!(
+                "no broker listens at {} (connection refused)",
+                self.bootstrap
+            )
+        })
     }
-    if low.contains("certificate required") || low.contains("alert handshake failure") {
-        return Some(format!(
-            "the brokers at {bootstrap} refused the TLS handshake: they want a client certificate \
-             (mutual TLS); set cert_file and key_file in [cluster.security]"
-        ));
-    }
-    if low.contains("connecting to a sasl listener")
-        || low.contains("unsupported sasl mechanism")
-        || low.contains("sasl handshake")
-    {
-        return Some(format!(
-            "the brokers at {bootstrap} and kbench disagree on SASL ({raw}); check protocol and \
-             sasl_mechanism in [cluster.security]"
-        ));
-    }
-    let closed = low.contains("connection closed by peer");
-    if closed && !security.protocol.tls() && low.contains("apiversion_query") {
-        return Some(format!(
-            "the brokers at {bootstrap} closed the connection at kbench's first request: they \
-             most likely expect TLS, and kbench connected with {}; set protocol = \"SSL\" or \
-             \"SASL_SSL\" in [cluster.security]",
-            security.protocol
-        ));
-    }
-    if closed && security.protocol.tls() && !security.protocol.sasl() {
-        return Some(format!(
-            "the brokers at {bootstrap} closed the TLS connection at kbench's first request: they \
-             most likely expect SASL (protocol = \"SASL_SSL\" with a user and password) or a client \
-             certificate kbench did not present (cert_file, key_file)"
-        ));
-    }
-    if low.contains("connection refused") {
-        return Some(format!(
-            "no broker listens at {bootstrap} (connection refused)"
-        ));
-    }
-    None
 }
 
 #[cfg(test)]

@@ -97,6 +97,21 @@ impl Draw for Curve<'_> {
             .bold_line_style(RGBColor(0xDD, 0xDD, 0xDD))
             .draw()
             .map_err(de)?;
+        self.objective_lines(&mut chart, x_hi)?;
+        self.capacity_line(&mut chart, (y_lo, y_hi))?;
+        step_points(&mut chart, &steps)?;
+        legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
+        Ok(())
+    }
+}
+
+impl Curve<'_> {
+    /// Each latency objective as a dashed line across the chart.
+    fn objective_lines<DB: DrawingBackend, CT: CoordTranslate<From = (f64, f64)>>(
+        &self,
+        chart: &mut ChartContext<'_, DB, CT>,
+        x_hi: f64,
+    ) -> Result<()> {
         for slo in &self.objectives_ms {
             let colour = objective_colour(slo.objective);
             chart
@@ -112,50 +127,68 @@ impl Draw for Curve<'_> {
                     PathElement::new(vec![(x, y), (x + 20, y)], stroke(colour, 2))
                 });
         }
-        if let Some((cap, answered)) = self.capacity {
-            let label = match answered {
-                true => format!("capacity found: {cap:.0} records/s (target rate)"),
-                false => format!("highest pass so far: {cap:.0} records/s (not an answer)"),
-            };
-            chart
-                .draw_series(LineSeries::new(
-                    vec![(cap, y_lo), (cap, y_hi)],
-                    stroke(GREEN, 2),
-                ))
-                .map_err(de)?
-                .label(label)
-                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], stroke(GREEN, 2)));
-        }
-        let series: [(&str, RGBColor, Pick); 3] = [
-            ("p50", BLUE, |s| s.ack_p50_ms),
-            ("p99", ORANGE, |s| s.ack_p99_ms),
-            ("p99.9", VERMILLION, |s| s.ack_p99_9_ms),
-        ];
-        for (label, colour, f) in series {
-            let pts: Vec<(f64, f64)> = (steps.iter())
-                .filter(|s| !matches!(s.verdict, Verdict::Inconclusive { .. }))
-                .filter_map(|s| f(s).map(|v| (s.achieved_rate, v.max(0.01))))
-                .collect();
-            points_line(&mut chart, pts, colour, label.to_string())?;
-        }
-        let inconclusive: Vec<(f64, f64)> = (steps.iter())
-            .filter(|s| matches!(s.verdict, Verdict::Inconclusive { .. }))
-            .filter_map(|s| s.ack_p99_ms.map(|v| (s.achieved_rate, v.max(0.01))))
-            .collect();
-        if !inconclusive.is_empty() {
-            chart
-                .draw_series(
-                    inconclusive
-                        .iter()
-                        .map(|p| Cross::new(*p, 7, stroke(GREY, 2))),
-                )
-                .map_err(de)?
-                .label("p99 of an inconclusive step (generator saturated)")
-                .legend(|(x, y)| Cross::new((x + 10, y), 6, stroke(GREY, 2)));
-        }
-        legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
         Ok(())
     }
+
+    /// The highest pass as a vertical line, saying whether it is the answer.
+    fn capacity_line<DB: DrawingBackend, CT: CoordTranslate<From = (f64, f64)>>(
+        &self,
+        chart: &mut ChartContext<'_, DB, CT>,
+        (y_lo, y_hi): (f64, f64),
+    ) -> Result<()> {
+        let Some((cap, answered)) = self.capacity else {
+            return Ok(());
+        };
+        let label = match answered {
+            true => format!("capacity found: {cap:.0} records/s (target rate)"),
+            false => format!("highest pass so far: {cap:.0} records/s (not an answer)"),
+        };
+        chart
+            .draw_series(LineSeries::new(
+                vec![(cap, y_lo), (cap, y_hi)],
+                stroke(GREEN, 2),
+            ))
+            .map_err(de)?
+            .label(label)
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], stroke(GREEN, 2)));
+        Ok(())
+    }
+}
+
+/// The judged steps' p50 / p99 / p99.9 as lines of points, the inconclusive ones' p99 as crosses.
+fn step_points<DB: DrawingBackend, CT: CoordTranslate<From = (f64, f64)>>(
+    chart: &mut ChartContext<'_, DB, CT>,
+    steps: &[&StepRecord],
+) -> Result<()> {
+    let series: [(&str, RGBColor, Pick); 3] = [
+        ("p50", BLUE, |s| s.ack_p50_ms),
+        ("p99", ORANGE, |s| s.ack_p99_ms),
+        ("p99.9", VERMILLION, |s| s.ack_p99_9_ms),
+    ];
+    let judged = |s: &&&StepRecord| !matches!(s.verdict, Verdict::Inconclusive { .. });
+    for (label, colour, f) in series {
+        let pts: Vec<(f64, f64)> = (steps.iter())
+            .filter(judged)
+            .filter_map(|s| f(s).map(|v| (s.achieved_rate, v.max(0.01))))
+            .collect();
+        points_line(chart, pts, colour, label.to_string())?;
+    }
+    let inconclusive: Vec<(f64, f64)> = (steps.iter())
+        .filter(|s| !judged(s))
+        .filter_map(|s| s.ack_p99_ms.map(|v| (s.achieved_rate, v.max(0.01))))
+        .collect();
+    if !inconclusive.is_empty() {
+        chart
+            .draw_series(
+                inconclusive
+                    .iter()
+                    .map(|p| Cross::new(*p, 7, stroke(GREY, 2))),
+            )
+            .map_err(de)?
+            .label("p99 of an inconclusive step (generator saturated)")
+            .legend(|(x, y)| Cross::new((x + 10, y), 6, stroke(GREY, 2)));
+    }
+    Ok(())
 }
 
 /// The chart's legend at `at`, boxed.

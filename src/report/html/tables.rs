@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use super::{esc, fmt_int, fmt_ms, fmt_s, kind_description, kind_order};
+use crate::audit::ledger::Verdict;
 use crate::faults::report::{FailoverMetrics, FaultReport};
 use crate::metrics::Percentiles;
 use crate::names::BrokerId;
@@ -318,8 +319,25 @@ pub(super) fn counts(s: &mut String, r: &Results) {
         "</tbody></table>\n<p class=\"note\">Phases count events by the second they \
         happened in, so an ack for a record sent in warm-up can count in the measured phase.</p>\n",
     );
+    audit_table(s, &r.audit);
+    audit_examples(s, &r.audit);
+    let _ = writeln!(
+        s,
+        "<p>Failed deliveries by error: {}.</p>",
+        esc(&by_kind(&r.errors))
+    );
+    let overflow: u64 = r.overflow.values().sum();
+    let _ = writeln!(
+        s,
+        "<p class=\"note\">Values above the histograms' 1 h ceiling (kept, counted): {}. \
+         Intervals that arrived late and were merged afterwards: {}.</p>\n</section>",
+        fmt_int(overflow),
+        fmt_int(r.late_intervals)
+    );
+}
 
-    let a = &r.audit;
+/// The audit's counts, one row each.
+fn audit_table(s: &mut String, a: &Verdict) {
     thead(s, "audit", &["audit", "records"]);
     let rows: [(&str, u64); 10] = [
         ("acked", a.acked),
@@ -340,6 +358,10 @@ pub(super) fn counts(s: &mut String, r: &Results) {
         row(s, &esc(label), &[(true, fmt_int(n))]);
     }
     s.push_str("</tbody></table>\n");
+}
+
+/// Every lost record as ranges, and the first few records of each kind the audit flagged.
+fn audit_examples(s: &mut String, a: &Verdict) {
     let examples = [
         ("lost", seqs(&a.first_lost)),
         ("duplicated", seqs(&a.first_duplicated)),
@@ -373,19 +395,6 @@ pub(super) fn counts(s: &mut String, r: &Results) {
             esc(&list.join(", "))
         );
     }
-    let _ = writeln!(
-        s,
-        "<p>Failed deliveries by error: {}.</p>",
-        esc(&by_kind(&r.errors))
-    );
-    let overflow: u64 = r.overflow.values().sum();
-    let _ = writeln!(
-        s,
-        "<p class=\"note\">Values above the histograms' 1 h ceiling (kept, counted): {}. \
-         Intervals that arrived late and were merged afterwards: {}.</p>\n</section>",
-        fmt_int(overflow),
-        fmt_int(r.late_intervals)
-    );
 }
 
 fn seqs(items: &[(u32, u64)]) -> Vec<String> {
