@@ -21,7 +21,7 @@ fn parse_leader(out: &str) -> Option<BrokerId> {
 
 /// The node that leads the metadata quorum now, as the quorum itself says (DescribeQuorum).
 pub fn leader(dist: &Dist, brokers: &Brokers) -> Result<BrokerId> {
-    let secured = SecuredConfig::write(brokers)?;
+    let secured = SecuredConfig::write(&brokers.security)?;
     let mut cmd = Command::new(&dist.kafka_java.path);
     cmd.args([
         "-Xmx256m",

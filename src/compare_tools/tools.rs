@@ -158,7 +158,7 @@ pub fn perf_test_metric(out: &str, name: &str) -> Option<f64> {
 
 /// Kafka's `kafka-producer-perf-test` (acks=all, idempotent) on `w`, as a child process.
 pub fn perf_test(dist: &Dist, brokers: &Brokers, w: &Workload) -> Result<Sample> {
-    let secured = SecuredConfig::write(brokers)?;
+    let secured = SecuredConfig::write(&brokers.security)?;
     let mut cmd = Command::new(&dist.kafka_java.path);
     cmd.arg("-Xmx512m")
         .arg("-cp")

@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 use super::KafkaSecurity;
-use crate::kafka::Brokers;
 
 /// A private directory holding a Java tool's security properties (and PEM key store).
 pub struct SecuredConfig {
@@ -44,9 +43,9 @@ pub fn properties_text(props: &[(String, String)]) -> String {
 }
 
 impl SecuredConfig {
-    /// The files for `brokers`' security; `None` for plaintext, which needs none.
-    pub fn write(brokers: &Brokers) -> Result<Option<SecuredConfig>> {
-        if *brokers.security == KafkaSecurity::default() {
+    /// The files for `security`; `None` for plaintext, which needs none.
+    pub fn write(security: &KafkaSecurity) -> Result<Option<SecuredConfig>> {
+        if *security == KafkaSecurity::default() {
             return Ok(None);
         }
         static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
@@ -58,8 +57,8 @@ impl SecuredConfig {
             config: dir.join("producer.properties"),
             dir,
         };
-        let keystore = out.keystore(&brokers.security)?;
-        let props = brokers.security.java_properties(keystore.as_deref());
+        let keystore = out.keystore(security)?;
+        let props = security.java_properties(keystore.as_deref());
         private_file(&out.config, &properties_text(&props))?;
         Ok(Some(out))
     }
