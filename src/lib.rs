@@ -11,12 +11,13 @@
 //! | 1 cluster up | [`cluster`], [`images`] | `ClusterBackend`: process, docker, external; readiness; state file; the images a docker cluster runs |
 //! | 2 topic, schema | [`kafka`], [`avro`] | admin and metadata clients, topic lock; schema, registry, generator, wire format |
 //! | 3-4 load | [`load`] | rate schedule, pacer, producers, consumers |
-//! | 4 faults | [`faults`] | fault plan to timed actions, late target resolution, what each fault did |
+//! | 4 faults | [`faults`], [`netfault`] | fault plan to timed actions, late target resolution, what each fault did; network and gray faults on the lab network |
 //! | measuring | [`metrics`] | HDR recorders, `.hlog` interval logs, per-second series, phases |
 //! | 5 audit | [`audit`] | acked / failed / consumed ledgers: lost, duplicated, reordered |
 //! | output | [`report`] | `results.json`, charts, HTML, `compare` — rebuilt from files alone |
+//! | many runs | [`sweep`] | capacity search and parameter sweeps: many runs under one driver, one page |
 //! | beside | [`client`], [`compare_tools`] | `produce` / `consume`; kbench next to `kafka-producer-perf-test` |
-//! | shared | [`names`], [`duration`], [`timefmt`], [`paths`], [`signals`], [`progress`] | ids and names every layer uses; small pieces |
+//! | shared | [`names`], [`duration`], [`timefmt`], [`paths`], [`signals`], [`progress`] | ids, phases and names every layer uses; small pieces |
 #![warn(missing_docs)]
 
 pub mod audit;

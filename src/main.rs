@@ -1,5 +1,5 @@
 //! The `kbench` command line: parses arguments, calls the library, maps outcomes to exit codes
-//! (0 success, 1 failure, 2 bad usage or input, 130 interrupted).
+//! (`cli::exit`: 0 success, 1 failure, 2 bad usage or input, 3 checks failed, 130 interrupted).
 
 mod cli;
 
@@ -11,17 +11,17 @@ fn main() -> ExitCode {
     let args = cli::Cli::parse();
     if let Err(e) = kbench::signals::install() {
         eprintln!("kbench: cannot install signal handlers: {e}");
-        return ExitCode::from(1);
+        return ExitCode::from(cli::exit::FAILURE);
     }
     match cli::dispatch(args) {
         Ok(code) => code,
         Err(e) => {
             if e.downcast_ref::<kbench::signals::Interrupted>().is_some() {
                 eprintln!("kbench: interrupted; everything kbench started was stopped");
-                return ExitCode::from(130);
+            } else {
+                eprintln!("kbench: error: {e:#}");
             }
-            eprintln!("kbench: error: {e:#}");
-            ExitCode::from(cli::exit_code_for(&e))
+            cli::exit::code_for(&e)
         }
     }
 }

@@ -10,6 +10,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
+/// The exit code of a kbench stopped by a signal (128 + SIGINT, as shells report it); a third
+/// signal exits with it at once.
+pub const EXIT_INTERRUPTED: u8 = 130;
+
 static INSTALLED: OnceLock<()> = OnceLock::new();
 static COUNT: AtomicUsize = AtomicUsize::new(0);
 static FIRST: AtomicI32 = AtomicI32::new(0);
@@ -31,7 +35,7 @@ fn on_signal(sig: i32) {
             .unwrap_or_default();
         FIRST_AT_US.store(now.as_micros() as u64, Ordering::SeqCst);
     } else if n >= 3 {
-        signal_hook::low_level::exit(130);
+        signal_hook::low_level::exit(EXIT_INTERRUPTED.into());
     }
 }
 

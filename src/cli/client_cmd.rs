@@ -65,7 +65,7 @@ pub fn produce(e: EndpointArgs, o: ProduceOptions, json: bool) -> Result<ExitCod
     Ok(if s.failed == 0 && s.acked == count {
         ExitCode::SUCCESS
     } else {
-        ExitCode::from(1)
+        ExitCode::from(super::exit::FAILURE)
     })
 }
 
@@ -89,7 +89,7 @@ pub fn consume(
     )?;
     eprintln!("kbench: {n} record(s)");
     Ok(if count.is_some_and(|c| n < c) {
-        ExitCode::from(1)
+        ExitCode::from(super::exit::FAILURE)
     } else {
         ExitCode::SUCCESS
     })

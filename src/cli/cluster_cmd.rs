@@ -117,7 +117,7 @@ fn status(json: bool, kind: BackendKind) -> Result<ExitCode> {
             "no cluster started by kbench is running (looked in {})",
             runs.display()
         );
-        return Ok(ExitCode::from(1));
+        return Ok(ExitCode::from(super::exit::FAILURE));
     };
     let backend = ProcessBackend::attach(&path)?;
     let st = backend.status()?;

@@ -2,6 +2,7 @@
 
 mod client_cmd;
 mod cluster_cmd;
+pub mod exit;
 mod images_cmd;
 mod run_cmd;
 mod sweep_cmd;
@@ -13,19 +14,6 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 use kbench::names::BackendKind;
-
-/// A user error (bad input); exits with 2 rather than 1.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct UsageError(pub String);
-
-pub fn exit_code_for(e: &anyhow::Error) -> u8 {
-    if e.downcast_ref::<UsageError>().is_some() {
-        2
-    } else {
-        1
-    }
-}
 
 /// Load, failover and durability benchmarks for a three-broker KRaft Kafka cluster with a
 /// schema registry.

@@ -9,13 +9,7 @@ use kbench::report::summary;
 use kbench::run::{self, RunOptions};
 use kbench::scenario::Scenario;
 
-use super::UsageError;
-
-/// Exit code of a run that finished but failed its checks (audit or an SLO).
-pub const CHECKS_FAILED: u8 = 3;
-
-/// Exit code of a run stopped by a signal (128 + SIGINT, as shells report it).
-pub const INTERRUPTED: u8 = 130;
+use super::exit::{UsageError, CHECKS_FAILED, INTERRUPTED, USAGE};
 
 pub(super) fn load(path: &Path) -> Result<Scenario> {
     Scenario::load(path).map_err(|e| UsageError(e.to_string()).into())
@@ -35,7 +29,7 @@ pub fn validate(files: &[PathBuf]) -> Result<ExitCode> {
     Ok(if failed == 0 {
         ExitCode::SUCCESS
     } else {
-        ExitCode::from(2)
+        ExitCode::from(USAGE)
     })
 }
 

@@ -9,7 +9,8 @@ use kbench::sweep::grid::PointRecord;
 use kbench::sweep::search::Stop;
 use kbench::sweep::{Found, ParametersFound, StepRecord, SweepResults};
 
-use super::run_cmd::{load, CHECKS_FAILED, INTERRUPTED};
+use super::exit::{CHECKS_FAILED, INTERRUPTED};
+use super::run_cmd::load;
 
 /// Run the sweep of `file`; exit 0 when it reached its answer (a capacity, or every
 /// combination run), 3 when not, 130 on Ctrl-C.
