@@ -88,27 +88,96 @@ fn compose_prints_the_committed_compose_file() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), committed);
 }
 
+/// The entries of one section (`Commands:`, `Arguments:`, `Options:`) of a `--help` text: each
+/// entry's name (the first word) and its description, joined with its continuation lines.
+fn section(help: &str, title: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    let mut lines = help.lines().skip_while(|l| l.trim_end() != title).skip(1);
+    for line in lines.by_ref() {
+        if line.trim().is_empty() || !line.starts_with(' ') {
+            break;
+        }
+        let body = line.trim_start();
+        let indent = line.len() - body.len();
+        // An entry starts at the section's indent (2, or 6 for a long flag without a short
+        // one); anything indented deeper is its description's next line.
+        let entry = indent <= 6 && (body.starts_with('-') || body.starts_with('<') || indent == 2);
+        match (entry, out.last_mut()) {
+            (true, _) | (false, None) => {
+                let (name, about) = body.split_once("  ").unwrap_or((body, ""));
+                out.push((name.trim().to_string(), about.trim().to_string()));
+            }
+            (false, Some(last)) => {
+                last.1 = format!("{} {body}", last.1).trim().to_string();
+            }
+        }
+    }
+    out
+}
+
+/// Every command and subcommand's `--help`, by its path (`["cluster", "up"]`).
+fn every_help(home: &TestHome, path: Vec<String>, out: &mut Vec<(Vec<String>, String)>) {
+    let mut args: Vec<&str> = path.iter().map(String::as_str).collect();
+    args.push("--help");
+    let run = home.run(&args);
+    assert!(run.status.success(), "{args:?}: {}", text(&run));
+    let help = String::from_utf8_lossy(&run.stdout).to_string();
+    for (name, _) in section(&help, "Commands:") {
+        if name != "help" {
+            let mut sub = path.clone();
+            sub.push(name);
+            every_help(home, sub, out);
+        }
+    }
+    out.push((path, help));
+}
+
 #[test]
 fn every_command_explains_itself() {
     let home = TestHome::new("cli-help");
-    let top = home.run(&["--help"]);
-    assert!(top.status.success());
-    let listed = String::from_utf8_lossy(&top.stdout).to_string();
-    for cmd in [
-        "run",
-        "report",
-        "compare",
-        "compare-tools",
-        "compose",
-        "validate",
-        "produce",
-        "consume",
-        "cluster",
-    ] {
-        assert!(listed.contains(cmd), "--help lists {cmd}");
-        let out = home.run(&[cmd, "--help"]);
-        assert!(out.status.success(), "{cmd} --help");
-        assert!(String::from_utf8_lossy(&out.stdout).contains("Usage"));
+    let top = String::from_utf8_lossy(&home.run(&["--help"]).stdout).to_string();
+    let commands: Vec<String> = section(&top, "Commands:")
+        .into_iter()
+        .map(|c| c.0)
+        .collect();
+    assert_eq!(
+        commands,
+        [
+            "run",
+            "sweep",
+            "report",
+            "compare",
+            "validate",
+            "produce",
+            "consume",
+            "cluster",
+            "compose",
+            "images",
+            "compare-tools",
+            "help"
+        ],
+        "{top}"
+    );
+    let mut helps = Vec::new();
+    every_help(&home, Vec::new(), &mut helps);
+    assert!(helps.len() > commands.len(), "subcommands are walked too");
+    for (path, help) in &helps {
+        let usage = format!("Usage: kbench {}", path.join(" "));
+        assert!(help.contains(usage.trim_end()), "{path:?}: {help}");
+        for title in ["Commands:", "Arguments:", "Options:"] {
+            for (name, about) in section(help, title) {
+                // Without a doc comment clap shows only "[default: ...]" or nothing.
+                let explained = about.chars().next().is_some_and(|c| c != '[');
+                assert!(explained, "{path:?} {name} has no explanation: {about:?}");
+            }
+        }
+    }
+    let sweep = &helps.iter().find(|(p, _)| p == &["sweep"]).unwrap().1;
+    for promise in ["[search]", "[sweep]", "inconclusive", "3 when not"] {
+        assert!(
+            sweep.contains(promise),
+            "sweep --help says {promise}: {sweep}"
+        );
     }
     let bad = home.run(&["compare-tools", "--partitions", "0"]);
     assert_eq!(bad.status.code(), Some(2));

@@ -94,7 +94,9 @@ pub enum Command {
     /// merged .hlog histograms), an HTML page with both distributions overlaid, and exit code 3
     /// when NEW regresses beyond --threshold.
     Compare {
+        /// The run directory to compare against (the baseline).
         base: PathBuf,
+        /// The run directory that may have regressed.
         new: PathBuf,
         /// Allowed worsening in percent (latency up, rate down); lost / duplicated / reordered
         /// records may not increase at all.
@@ -106,6 +108,7 @@ pub enum Command {
     },
     /// Check scenario files without running them; errors name file:line:col and the field.
     Validate {
+        /// One or more scenario files, e.g. scenarios/*.toml.
         #[arg(required = true)]
         scenarios: Vec<PathBuf>,
     },
@@ -124,8 +127,10 @@ pub enum Command {
     /// (the seed's consumer). Reads from the beginning; stops after --count records or when
     /// nothing arrived for --idle.
     Consume {
+        /// Topic to read, from the beginning.
         #[arg(long, default_value = "test")]
         topic: String,
+        /// Stop after this many records (default: when nothing arrived for --idle).
         #[arg(long)]
         count: Option<u64>,
         /// Stop when no record arrived for this long.
