@@ -36,8 +36,24 @@ fn assert_no_engine_error(e: &anyhow::Error) {
 fn engine_answers_or_the_error_says_how_to_get_one() {
     match DockerBackend::connect(Topology::default(), "kbench-probe") {
         Ok(b) => {
-            // Connecting pinged the engine; nothing was created, so nothing is labelled.
-            assert_eq!(b.specs().len(), 4);
+            // Connecting pinged the engine and created nothing; the docker CLI (a client kbench
+            // did not write) finds nothing labelled for the cluster, though every spec would be.
+            for spec in b.specs() {
+                assert_eq!(
+                    spec.labels.get("dev.kbench.cluster").map(String::as_str),
+                    Some("kbench-probe"),
+                    "{spec:?}"
+                );
+            }
+            for what in [&["ps", "-a"][..], &["network", "ls"][..]] {
+                let mut args = what.to_vec();
+                args.extend(["-q", "--filter", "label=dev.kbench.cluster=kbench-probe"]);
+                let out = std::process::Command::new("docker").args(&args).output();
+                let out = out.expect("the docker CLI runs where an engine answers");
+                assert!(out.status.success(), "docker {args:?}");
+                let listed = String::from_utf8_lossy(&out.stdout);
+                assert!(listed.trim().is_empty(), "connect created {listed}");
+            }
             eprintln!("a Docker engine answers; the cluster tests run on it");
         }
         Err(e) => {
