@@ -18,7 +18,7 @@ use kbench::report::results::{AbortKind, Results};
 /// `kbench run` of the quickstart (25 s of load), with its stderr collected.
 struct Running {
     child: Child,
-    loading: mpsc::Receiver<()>,
+    lines: mpsc::Receiver<String>,
     reader: std::thread::JoinHandle<Vec<String>>,
 }
 
@@ -32,22 +32,19 @@ fn start(home: &TestHome) -> Running {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // The live line ("t=...s") says the load is running.
-    let (tx, loading) = mpsc::channel();
+    let (tx, lines) = mpsc::channel();
     let stderr = BufReader::new(child.stderr.take().unwrap());
     let reader = std::thread::spawn(move || {
-        let mut lines = Vec::new();
+        let mut all = Vec::new();
         for line in stderr.lines().map_while(Result::ok) {
-            if line.contains("t=") {
-                let _ = tx.send(());
-            }
-            lines.push(line);
+            let _ = tx.send(line.clone());
+            all.push(line);
         }
-        lines
+        all
     });
     Running {
         child,
-        loading,
+        lines,
         reader,
     }
 }
@@ -56,12 +53,27 @@ impl Running {
     /// Wait until the load has run for `for_s` seconds; fails the test with kbench's output
     /// when the load never starts.
     fn wait_loading(self, for_s: u64) -> Running {
-        if self.loading.recv_timeout(Duration::from_secs(300)).is_err() {
-            let (status, log) = self.finish();
-            panic!("the load never started ({status:?}):\n{log}");
-        }
+        // The live line ("t=...s") says the load is running.
+        let run = self.wait_line("t=", "the load never started");
         std::thread::sleep(Duration::from_secs(for_s));
-        self
+        run
+    }
+
+    /// Wait until kbench prints a line holding `needle`; fails the test with kbench's output
+    /// (`what` never happened) when it does not within 300 s.
+    fn wait_line(self, needle: &str, what: &str) -> Running {
+        let end = Instant::now() + Duration::from_secs(300);
+        loop {
+            let left = end.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => return self,
+                Ok(_) => {}
+                Err(_) => {
+                    let (status, log) = self.finish();
+                    panic!("{what} ({status:?}):\n{log}");
+                }
+            }
+        }
     }
 
     fn signal(&self, signal: i32) {
@@ -148,7 +160,10 @@ fn sigterm_then_a_second_signal_skips_the_drain_but_still_reports() {
     let home = TestHome::new("sigterm-run");
     let run = start(&home).wait_loading(4);
     run.signal(libc::SIGTERM);
-    std::thread::sleep(Duration::from_millis(50));
+    // Pending at once, SIGINT would be delivered first (lower number): wait until kbench says
+    // it took SIGTERM, which also shows a user what a second signal does.
+    let said = "SIGTERM: stopping the load, then draining for at most 5s (a second signal skips";
+    let run = run.wait_line(said, "kbench never said it took SIGTERM");
     run.signal(libc::SIGINT);
     let r = assert_partial(&home, run.finish(), 130);
     let a = r.aborted.unwrap();

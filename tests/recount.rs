@@ -106,6 +106,24 @@ fn recount() -> (HashSet<(i32, i64)>, usize) {
     (pairs, read)
 }
 
+/// Records in the topic now (the sum of its partitions' high watermarks); 0 before it exists.
+fn records_in_topic() -> i64 {
+    let Ok(consumer) = ClientConfig::new()
+        .set("bootstrap.servers", BOOTSTRAP)
+        .create::<BaseConsumer>()
+    else {
+        return 0;
+    };
+    (0..3)
+        .filter_map(|p| {
+            consumer
+                .fetch_watermarks(TOPIC, p, Duration::from_secs(2))
+                .ok()
+        })
+        .map(|(_, high)| high)
+        .sum()
+}
+
 /// The broker leading partition 0 now.
 fn leader_of_p0() -> u32 {
     let md =
@@ -145,9 +163,11 @@ fn an_independent_recount_matches_the_audit_and_can_see_a_loss() {
             running.store(false, Ordering::Relaxed);
             out
         });
-        // From outside kbench: once the load runs, SIGKILL partition 0's leader, restart it
-        // 8 s later.
-        std::thread::sleep(Duration::from_secs(12));
+        // From outside kbench: once the load runs (a thousand records in the topic, about 3 s
+        // of its 30), SIGKILL partition 0's leader; restart it after an 8 s outage.
+        common::wait_for("the load to start", Duration::from_secs(300), || {
+            records_in_topic() >= 1000 || !running.load(Ordering::Relaxed)
+        });
         assert!(running.load(Ordering::Relaxed), "the run was still loading");
         let mut cluster = ProcessBackend::attach(&home.state_file().unwrap()).unwrap();
         let node = leader_of_p0();

@@ -94,19 +94,29 @@ impl Fleet {
     }
 
     /// Reap producers until every one has ended; at the first failure, or when the fault
-    /// executor ended early (a process died outside the plan), tell them all to stop. When
-    /// they were told to.
+    /// executor ended early (a process died outside the plan), tell them all to stop. A signal
+    /// they see themselves; it is said once, with what comes next. When they were told to stop.
     fn run_out(
         &mut self,
         stop: &AtomicBool,
         executor_ended: impl Fn() -> bool,
         progress: &Progress,
-        elapsed: impl Fn() -> Duration,
+        (elapsed, drain): (impl Fn() -> Duration, Duration),
         live: &Arc<Mutex<Live>>,
     ) -> Option<Instant> {
         let mut stopped_at = None;
+        let mut signal_said = false;
         while !self.running.is_empty() {
             self.reap();
+            if !signal_said && crate::signals::requested() {
+                signal_said = true;
+                let name = crate::signals::first_name().unwrap_or("a signal");
+                progress.note(&format!(
+                    "{name}: stopping the load, then draining for at most {} (a second signal \
+                     skips the drain, a third exits at once)",
+                    crate::duration::display(drain)
+                ));
+            }
             if (self.failure.is_some() || executor_ended()) && stopped_at.is_none() {
                 stop.store(true, Ordering::Relaxed);
                 stopped_at = Some(Instant::now());
@@ -193,7 +203,8 @@ pub(super) fn producers_and_faults(i: DriveInputs<'_>) -> Result<Driven> {
         // The executor only ends early when a process died outside the plan (or on a signal,
         // which the producers see themselves).
         let elapsed = || window.elapsed(clock);
-        let stopped_at = fleet.run_out(&stop, || exec.is_finished(), progress, elapsed, &live);
+        let pace = (elapsed, i.sc.abort_drain);
+        let stopped_at = fleet.run_out(&stop, || exec.is_finished(), progress, pace, &live);
         fault_stop.store(true, Ordering::Relaxed);
         ecx.stop.store(true, Ordering::Relaxed);
         let events = evolver.join().unwrap_or_default();
