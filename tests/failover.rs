@@ -11,6 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{port_open, TestHome};
+use kbench::cluster::ProcessState;
+use kbench::faults::evidence::Evidence;
 
 #[test]
 fn killed_leader_fails_over_without_losing_acked_records() {
@@ -61,9 +63,14 @@ fn killed_leader_fails_over_without_losing_acked_records() {
         f.scheduled_s
     );
     assert!(
-        f.evidence
-            .iter()
-            .any(|e| e.contains("process down") && e.contains("client port closed")),
+        f.evidence.iter().any(|e| matches!(
+            e,
+            Evidence::Down {
+                node: Some(_),
+                process: Some(ProcessState::Down),
+                answers: Some(false),
+            }
+        )),
         "{:?}",
         f.evidence
     );

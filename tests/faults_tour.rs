@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::TestHome;
+use kbench::faults::evidence::Evidence;
 
 /// The state letter of `/proc/<pid>/stat` (R, S, D, T, Z, ...), or `None` once it is gone.
 fn proc_state(pid: i32) -> Option<char> {
@@ -144,12 +145,9 @@ fn pause_stop_and_rolling_restart_act_on_the_right_processes() {
     let evidence_order: Vec<u32> = r.faults[3]
         .evidence
         .iter()
-        .filter_map(|e| {
-            e.strip_prefix("broker ")?
-                .split_whitespace()
-                .next()?
-                .parse()
-                .ok()
+        .filter_map(|e| match e {
+            Evidence::Rejoined { node, .. } => Some(*node),
+            _ => None,
         })
         .collect();
     assert_eq!(evidence_order.len(), 3, "{:?}", r.faults[3].evidence);

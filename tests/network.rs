@@ -15,8 +15,9 @@ use std::time::{Duration, Instant};
 use common::TestHome;
 use kbench::cluster::process::ProcessBackend;
 use kbench::cluster::{ClusterGuard, StartOptions, Topology};
-use kbench::netfault::NetworkFaults;
+use kbench::faults::evidence::Evidence;
 use kbench::netfault::{Direction, NetFault, NetKind, Scope};
+use kbench::netfault::{NetEvidence, NetworkFaults};
 use rdkafka::consumer::Consumer;
 
 fn node_ip(n: u8) -> Ipv4Addr {
@@ -300,7 +301,11 @@ fn every_fault_kind_takes_effect_and_heals_as_checked_from_outside() {
         "{slow:?}"
     );
     assert!(
-        evidence.iter().any(|e| e.contains("packets delayed")),
+        evidence.iter().any(|e| matches!(
+            e,
+            NetEvidence::Healed { found, .. }
+                if matches!(**found, NetEvidence::Delayed { packets } if packets > 0)
+        )),
         "{evidence:?}"
     );
     let fast = connect_from(None, node_ip(2), 9093, Duration::from_secs(2)).unwrap();
@@ -386,10 +391,12 @@ fn a_scenario_with_every_kind_keeps_every_acked_record() {
     let p99 = delay.latency["during"]["ack_raw"].p99_us as f64 / 1000.0;
     assert!(p99 >= 70.0, "ack p99 during an 80 ms delay: {p99} ms");
     assert!(
-        r.faults[3]
-            .evidence
-            .iter()
-            .any(|e| e.contains("throttled in")),
+        r.faults[3].evidence.iter().any(|e| matches!(
+            e,
+            Evidence::Network {
+                net: NetEvidence::Healed { found, .. }
+            } if matches!(**found, NetEvidence::Throttled { periods } if periods > 0)
+        )),
         "{:?}",
         r.faults[3].evidence
     );

@@ -13,6 +13,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{port_open, TestHome};
+use kbench::cluster::ProcessState;
+use kbench::faults::evidence::Evidence;
 
 /// The registry's port on the process backend.
 const REGISTRY_PORT: u16 = 8081;
@@ -72,13 +74,12 @@ fn a_killed_registry_is_seen_down_and_back_while_cached_producers_keep_sending()
     let f = &r.faults[0];
     assert!(f.error.is_none(), "fault failed: {:?}", f.error);
     assert_eq!(f.label, "kill the registry");
-    assert!(
-        f.evidence
-            .iter()
-            .any(|e| e.contains("process down") && e.contains("API does not answer")),
-        "{:?}",
-        f.evidence
-    );
+    let down = Evidence::Down {
+        node: None,
+        process: Some(ProcessState::Down),
+        answers: Some(false),
+    };
+    assert!(f.evidence.contains(&down), "{:?}", f.evidence);
     // The test's own watcher: open, closed, open again — and a new process behind it.
     let transitions: Vec<bool> = seen.lock().unwrap().iter().map(|(_, o)| *o).collect();
     assert!(

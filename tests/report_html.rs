@@ -10,6 +10,8 @@ use kbench::report::rebuild::{build_report, build_report_from};
 use kbench::slo::{Op, SloResult};
 
 use common::fixtures::{assert_png, fresh_failover_run, fresh_run, CHARTS};
+use kbench::cluster::ProcessState;
+use kbench::faults::evidence::Evidence;
 
 mod common;
 
@@ -142,7 +144,14 @@ fn fault_adds_failover_table_bands_and_fault_distributions() {
         fired_s: start + 12.004,
         recovered_s: Some(start + 17.5),
         rejoined_s: Some(start + 18.25),
-        evidence: vec!["pid 4242 gone".into(), "port 9094 closed".into()],
+        evidence: vec![
+            Evidence::Down {
+                node: Some(3),
+                process: Some(ProcessState::Down),
+                answers: Some(false),
+            },
+            Evidence::StayedRegistered { node: 3 },
+        ],
         metrics: Some(FailoverMetrics {
             first_error_after_s: Some(0.12),
             longest_ack_gap_s: 2.346,
@@ -184,7 +193,8 @@ fn fault_adds_failover_table_bands_and_fault_distributions() {
         "NotEnoughReplicas: 17",
         "3, cleared after 9.0 s",
         "17.50 s (rejoined 18.25 s)",
-        "pid 4242 gone; port 9094 closed",
+        "broker 3: process down, client port closed; cluster metadata: broker 3 stayed \
+         registered until it was brought back",
         "Before fault #1",
         "During fault #1",
         "During fault #2 stop broker 1",

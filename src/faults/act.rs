@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 
 use super::commands::NodeCommands;
+use super::evidence::Evidence;
 use super::plan::{Action, FaultSpec};
 use crate::cluster::{ClusterBackend, Member};
 use crate::kafka::metadata::MetadataClient;
@@ -27,40 +28,34 @@ fn client_port_open(backend: &dyn ClusterBackend, node: BrokerId) -> Option<bool
 }
 
 /// Evidence that a member really went down, for the report.
-pub(super) fn down_evidence(backend: &dyn ClusterBackend, member: Member) -> String {
+pub(super) fn down_evidence(backend: &dyn ClusterBackend, member: Member) -> Evidence {
     match member {
         Member::Broker(node) => broker_down_evidence(backend, node),
         Member::Registry => registry_down_evidence(backend),
     }
 }
 
-fn broker_down_evidence(backend: &dyn ClusterBackend, node: BrokerId) -> String {
+fn broker_down_evidence(backend: &dyn ClusterBackend, node: BrokerId) -> Evidence {
     // Processes of a cluster kbench does not run are invisible to it: only the port speaks.
-    let process = backend
-        .status()
-        .ok()
+    let process = (backend.status().ok())
         .and_then(|s| s.nodes.into_iter().find(|n| n.id == node))
-        .and_then(|n| n.process)
-        .map_or(String::new(), |p| format!("process {}, ", p.label()));
-    let port = match client_port_open(backend, node) {
-        Some(true) => "client port still open",
-        Some(false) => "client port closed",
-        None => "client port unknown",
-    };
-    format!("broker {node}: {process}{port}")
+        .and_then(|n| n.process);
+    Evidence::Down {
+        node: Some(node),
+        process,
+        answers: client_port_open(backend, node),
+    }
 }
 
-fn registry_down_evidence(backend: &dyn ClusterBackend) -> String {
+fn registry_down_evidence(backend: &dyn ClusterBackend) -> Evidence {
     let process = (backend.processes().unwrap_or_default().into_iter())
         .find(|(m, _)| *m == Member::Registry)
-        .map_or(String::new(), |(_, s)| format!("process {}, ", s.label()));
-    let answers = backend.registry().answers(Duration::from_millis(500));
-    let api = if answers {
-        "API still answers"
-    } else {
-        "API does not answer"
-    };
-    format!("the registry: {process}{api}")
+        .map(|(_, s)| s);
+    Evidence::Down {
+        node: None,
+        process,
+        answers: Some(backend.registry().answers(Duration::from_millis(500))),
+    }
 }
 
 /// Where a rolling restart checks that a node is back, and when to give up waiting.
@@ -79,7 +74,7 @@ pub(super) fn rolling_restart(
     backend: &mut dyn ClusterBackend,
     md: &MetadataClient,
     cx: &Rejoin<'_>,
-    evidence: &mut Vec<String>,
+    evidence: &mut Vec<Evidence>,
 ) -> Result<()> {
     let controller = backend.controller();
     let mut order = backend.node_ids();
@@ -104,10 +99,10 @@ pub(super) fn rolling_restart(
         if !back {
             bail!("broker {node} did not rejoin every ISR within 180s of its restart");
         }
-        evidence.push(format!(
-            "broker {node} restarted and back in every ISR after {:.1}s",
-            t0.elapsed().as_secs_f64()
-        ));
+        evidence.push(Evidence::Rejoined {
+            node,
+            after_s: t0.elapsed().as_secs_f64(),
+        });
     }
     Ok(())
 }
@@ -120,19 +115,20 @@ pub(super) fn act_on_network(
     f: &FaultSpec,
     heal: bool,
     member: Member,
-) -> Result<Vec<String>> {
+) -> Result<Vec<Evidence>> {
     let Member::Broker(node) = member else {
         bail!("network faults reach brokers only, not {member}");
     };
     let net = backend.network_faults().context(
         "this cluster's nodes are not on a lab network: network faults need the process backend",
     )?;
-    match (heal, f.action, &f.net) {
+    let done = match (heal, f.action, &f.net) {
         (true, _, _) => net.heal(i),
         (false, Action::Heal, _) => net.heal_node(node),
         (false, _, Some(spec)) => net.inject(i, node, spec),
         (false, a, None) => bail!("{} fault without its settings", a.verb()),
-    }
+    };
+    Ok(done?.into_iter().map(Evidence::from).collect())
 }
 
 /// Carry out `action` on `member` (a broker or the registry), step by step: through the
@@ -143,13 +139,20 @@ pub(super) fn act(
     commands: Option<&NodeCommands>,
     action: Action,
     member: Member,
-    evidence: &mut Vec<String>,
+    evidence: &mut Vec<Evidence>,
 ) -> Result<()> {
     for step in action.node_steps() {
         match commands {
             Some(cmds) => {
                 let outcome = cmds.run(*step, member)?;
-                evidence.push(format!("{} {member}: {outcome}", step.key()));
+                evidence.push(Evidence::Command {
+                    step: step.key().to_string(),
+                    node: match member {
+                        Member::Broker(n) => Some(n),
+                        Member::Registry => None,
+                    },
+                    outcome: outcome.to_string(),
+                });
             }
             None => step.carry_out(backend, member)?,
         }

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use super::evidence::Evidence;
 use super::observe::{AckTimeline, MetadataTimeline};
 use super::plan::FaultSpec;
 use super::report::{FailoverMetrics, FaultReport};
@@ -216,7 +217,7 @@ fn under_replication(m: &mut FailoverMetrics, o: &Observed<'_>, fired_us: u64, m
 /// What the cluster itself said about a node taken down: when it dropped out of the metadata
 /// (unregistered or fenced), or that it never did before coming back. The same evidence for
 /// every backend, including clusters whose processes kbench cannot see.
-fn left_metadata(node: BrokerId, r: &FaultReport, o: &Observed<'_>) -> String {
+fn left_metadata(node: BrokerId, r: &FaultReport, o: &Observed<'_>) -> Evidence {
     let fired_us = (r.fired_s * 1e6) as u64;
     let until_us = r.recovered_s.map_or(u64::MAX, |b| (b * 1e6) as u64);
     match o
@@ -225,14 +226,12 @@ fn left_metadata(node: BrokerId, r: &FaultReport, o: &Observed<'_>) -> String {
         .take_while(|s| s.t_us <= until_us)
         .find(|s| !s.brokers.contains(&node))
     {
-        Some(s) => format!(
-            "cluster metadata: broker {node} unregistered {:.1}s after the {}",
-            secs(s.t_us - fired_us),
-            r.action
-        ),
-        None => {
-            format!("cluster metadata: broker {node} stayed registered until it was brought back")
-        }
+        Some(s) => Evidence::Unregistered {
+            node,
+            after_s: secs(s.t_us - fired_us),
+            action: r.action.clone(),
+        },
+        None => Evidence::StayedRegistered { node },
     }
 }
 

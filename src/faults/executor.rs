@@ -11,6 +11,7 @@ use rand::SeedableRng;
 
 use super::act::{act, act_on_network, down_evidence, rolling_restart, Rejoin};
 use super::commands::NodeCommands;
+use super::evidence::Evidence;
 use super::plan::{Action, FaultSpec};
 use super::report::FaultReport;
 use super::resolve::{resolve, LiveView};
@@ -284,7 +285,7 @@ impl Executor<'_, '_, '_> {
         &mut self,
         i: usize,
         t: Duration,
-        evidence: &mut Vec<String>,
+        evidence: &mut Vec<Evidence>,
     ) -> Result<()> {
         if !self.wait_until(Some(t)) {
             bail!("not fired: the run stopped first");
@@ -302,7 +303,7 @@ impl Executor<'_, '_, '_> {
     }
 
     /// Resolve the fault's target, then act on that member at `t`.
-    fn fire_on_node(&mut self, i: usize, t: Duration, evidence: &mut Vec<String>) -> Result<()> {
+    fn fire_on_node(&mut self, i: usize, t: Duration, evidence: &mut Vec<Evidence>) -> Result<()> {
         let f = &self.plan[i];
         let md = self.md.as_ref().context("no metadata client")?;
         let view = LiveView {
@@ -332,7 +333,7 @@ impl Executor<'_, '_, '_> {
     }
 
     /// What an action on `member` means for the fault windows: down, or back up.
-    fn after_action(&mut self, i: usize, member: Member, evidence: &mut Vec<String>) {
+    fn after_action(&mut self, i: usize, member: Member, evidence: &mut Vec<Evidence>) {
         let now = self.cx.now_s();
         match self.plan[i].action {
             Action::Stop | Action::Kill => {

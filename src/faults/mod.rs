@@ -4,6 +4,7 @@
 mod act;
 pub mod analysis;
 pub mod commands;
+pub mod evidence;
 pub mod executor;
 pub mod isr;
 pub mod observe;

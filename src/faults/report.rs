@@ -32,7 +32,8 @@ pub struct FaultReport {
     /// When the node was registered in the cluster metadata again after recovering.
     pub rejoined_s: Option<f64>,
     /// What kbench checked after the action (process state, port, ISR).
-    pub evidence: Vec<String>,
+    #[serde(deserialize_with = "super::evidence::read_list")]
+    pub evidence: Vec<super::evidence::Evidence>,
     /// Set when the action itself failed.
     pub error: Option<String>,
     /// A registry fault that took the registry down: when it stopped answering and when it

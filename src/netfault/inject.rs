@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use anyhow::{bail, Context, Result};
 
 use super::delay::DelayHolder;
+use super::evidence::NetEvidence;
 use super::lab::{tool, AppliedRecord, LabRecord};
 use super::rules::{self, Addressing, NODE_LINK};
 use super::spec::{NetFault, NetKind};
@@ -82,7 +83,7 @@ pub fn carry_out(
     f: &NetFault,
     a: &Addressing,
     delays: &mut Delays,
-) -> Result<Vec<String>> {
+) -> Result<Vec<NetEvidence>> {
     let mut evidence = Vec::new();
     match f.kind {
         NetKind::Bandwidth { bits_per_s } => {
@@ -91,20 +92,21 @@ pub fn carry_out(
                 let mut argv = vec!["-n", ns.as_str()];
                 argv.extend(args.iter().map(String::as_str));
                 tool("tc", &argv, None)?;
-                evidence.push(format!(
-                    "tbf {} on {link} in {ns}",
-                    super::spec::rate_text(bits_per_s)
-                ));
+                evidence.push(NetEvidence::RateCapped {
+                    bits_per_s,
+                    link: link.clone(),
+                    namespace: ns.clone(),
+                });
             }
         }
         NetKind::Starve { cpu } => {
             let q = rec.cgroup.as_ref().context("planned with a cgroup")?;
             starve::apply(q, cpu)?;
-            evidence.push(format!(
-                "pid {} moved to {} with {cpu} CPU",
-                q.pid,
-                q.path.display()
-            ));
+            evidence.push(NetEvidence::Starved {
+                pid: q.pid,
+                cgroup: q.path.display().to_string(),
+                cpu,
+            });
         }
         NetKind::Delay { delay, jitter } => {
             let (ns, _, _) = rec.iptables.first().context("planned with rules")?;
@@ -115,16 +117,20 @@ pub fn carry_out(
             for (ns, chain, args) in &rec.iptables {
                 iptables(ns, "-I", chain, args)?;
             }
-            evidence.push(format!(
-                "{} iptables rules to NFQUEUE {queue} in {ns}",
-                rec.iptables.len()
-            ));
+            evidence.push(NetEvidence::Queued {
+                rules: rec.iptables.len(),
+                queue,
+                namespace: ns.clone(),
+            });
         }
         _ => {
             let (ns, table) = rec.tables.first().context("planned with a table")?;
             let text = rules::nft_table(table, f, a).context("a filter fault")?;
             tool("ip", &["netns", "exec", ns, "nft", "-f", "-"], Some(&text))?;
-            evidence.push(format!("nftables table {table} in {ns}"));
+            evidence.push(NetEvidence::Filtered {
+                table: table.clone(),
+                namespace: ns.clone(),
+            });
         }
     }
     Ok(evidence)
@@ -138,7 +144,7 @@ fn iptables(ns: &str, op: &str, chain: &str, args: &[String]) -> Result<String> 
 
 /// Undo what `rec` names, as far as it exists. Returns evidence; fails with what could not be
 /// undone (everything else is still undone).
-pub fn undo(rec: &AppliedRecord, delays: &mut Delays) -> Result<Vec<String>> {
+pub fn undo(rec: &AppliedRecord, delays: &mut Delays) -> Result<Vec<NetEvidence>> {
     let mut evidence = Vec::new();
     let mut errors = Vec::new();
     for (ns, table) in &rec.tables {
@@ -160,7 +166,7 @@ pub fn undo(rec: &AppliedRecord, delays: &mut Delays) -> Result<Vec<String>> {
     }
     if let Some(holder) = delays.0.remove(&rec.fault) {
         match holder.finish() {
-            Ok(n) => evidence.push(format!("{n} packets delayed")),
+            Ok(packets) => evidence.push(NetEvidence::Delayed { packets }),
             Err(e) => errors.push(format!("{e:#}")),
         }
     }
@@ -175,8 +181,8 @@ pub fn undo(rec: &AppliedRecord, delays: &mut Delays) -> Result<Vec<String>> {
         }
     }
     if let Some(q) = &rec.cgroup {
-        if let Some(n) = starve::throttled_periods(q) {
-            evidence.push(format!("throttled in {n} CFS periods"));
+        if let Some(periods) = starve::throttled_periods(q) {
+            evidence.push(NetEvidence::Throttled { periods });
         }
         if let Err(e) = starve::release(q) {
             errors.push(format!("{e:#}"));

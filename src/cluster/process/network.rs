@@ -10,7 +10,7 @@ use crate::names::BrokerId;
 use crate::netfault::inject;
 use crate::netfault::lab::{self, AppliedRecord};
 use crate::netfault::rules::Addressing;
-use crate::netfault::{NetFault, NetworkFaults};
+use crate::netfault::{NetEvidence, NetFault, NetworkFaults};
 
 impl ProcessBackend {
     /// Run every node in a network namespace of its own, on its own address, so network
@@ -53,7 +53,7 @@ impl ProcessBackend {
     }
 
     /// Undo the applied faults matching `which`, dropping each from the state file once undone.
-    fn undo_where(&mut self, which: impl Fn(&AppliedRecord) -> bool) -> Result<Vec<String>> {
+    fn undo_where(&mut self, which: impl Fn(&AppliedRecord) -> bool) -> Result<Vec<NetEvidence>> {
         let Some(lab) = self.state.lab.as_mut() else {
             return Ok(Vec::new());
         };
@@ -63,9 +63,10 @@ impl ProcessBackend {
         let mut failed = Vec::new();
         for rec in undo {
             match inject::undo(&rec, &mut self.delays) {
-                Ok(e) => {
-                    evidence.extend(e.into_iter().map(|e| format!("healed {}: {e}", rec.what)))
-                }
+                Ok(found) => evidence.extend(found.into_iter().map(|e| NetEvidence::Healed {
+                    what: rec.what.clone(),
+                    found: Box::new(e),
+                })),
                 Err(e) => {
                     failed.push(format!("{e:#}"));
                     self.state.lab.as_mut().expect("checked").applied.push(rec);
@@ -93,7 +94,7 @@ impl ProcessBackend {
 }
 
 impl NetworkFaults for ProcessBackend {
-    fn inject(&mut self, fault: usize, node: BrokerId, f: &NetFault) -> Result<Vec<String>> {
+    fn inject(&mut self, fault: usize, node: BrokerId, f: &NetFault) -> Result<Vec<NetEvidence>> {
         let a = self.addressing(node)?;
         let pid = self.record(node)?.process.map(|p| p.pid);
         let lab = self.state.lab.as_mut().context("no lab network")?;
@@ -110,11 +111,11 @@ impl NetworkFaults for ProcessBackend {
         }
     }
 
-    fn heal(&mut self, fault: usize) -> Result<Vec<String>> {
+    fn heal(&mut self, fault: usize) -> Result<Vec<NetEvidence>> {
         self.undo_where(|r| r.fault == fault)
     }
 
-    fn heal_node(&mut self, node: BrokerId) -> Result<Vec<String>> {
+    fn heal_node(&mut self, node: BrokerId) -> Result<Vec<NetEvidence>> {
         self.undo_where(|r| r.node == node)
     }
 }

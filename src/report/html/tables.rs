@@ -117,7 +117,9 @@ const FAULT_ROWS: [(&str, FaultCell); 17] = [
         if f.evidence.is_empty() {
             DASH.into()
         } else {
-            f.evidence.join("; ")
+            (f.evidence.iter().map(ToString::to_string))
+                .collect::<Vec<_>>()
+                .join("; ")
         }
     }),
 ];
