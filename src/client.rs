@@ -30,7 +30,7 @@ use crate::run::wiring::{
 /// seed's producer wrote.
 pub const DEFAULT_SCHEMA: &str = include_str!("../scenarios/schemas/reading.avsc");
 
-pub use crate::run::wiring::Endpoints;
+pub use crate::cluster::Endpoints;
 
 /// What `kbench produce` writes; its flags are these fields.
 #[derive(Debug, clap::Args)]

@@ -21,6 +21,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result};
 
 use crate::audit::ledger::Ledger;
+use crate::cluster::Endpoints;
 use crate::kafka::admin;
 use crate::load::schedule::RateProfile;
 use crate::metrics::PhaseSpan;
@@ -32,7 +33,7 @@ use cutoff::Cutoff;
 use drive::DriveInputs;
 use readers::{start_consumers, Drain, Readers};
 pub(crate) use start::{start_cluster, StartedCluster};
-use wiring::{Endpoints, MetricsPipe, PreparedSchema, RunClock};
+use wiring::{MetricsPipe, PreparedSchema, RunClock};
 
 /// Options from the command line.
 #[derive(Debug, Clone)]

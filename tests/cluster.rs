@@ -108,14 +108,14 @@ fn cluster_lifecycle_against_real_jvms() {
     );
 
     // Every bootstrap address alone is enough to produce and consume.
-    let bootstrap = backend.bootstrap_servers();
+    let bootstrap = backend.endpoints().brokers.bootstrap;
     let spec = |name: &str| TopicSpec {
         name: name.into(),
         partitions: 3,
         replication_factor: 3,
         configs: vec![("min.insync.replicas".into(), "2".into())],
     };
-    create_topic(&backend.brokers(), &spec("it-bootstrap"), true).unwrap();
+    create_topic(&backend.endpoints().brokers, &spec("it-bootstrap"), true).unwrap();
     for addr in bootstrap.split(',') {
         produce(addr, "it-bootstrap", 20, addr);
     }
@@ -129,7 +129,7 @@ fn cluster_lifecycle_against_real_jvms() {
 
     // Avro schema through the registry's Confluent-compatible API, read back by id.
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let sr = SrSettings::new(backend.registry_url());
+    let sr = SrSettings::new(backend.endpoints().registry.url);
     let avsc = r#"{"type":"record","name":"Reading","namespace":"kbench.it","fields":[{"name":"ts","type":"long"},{"name":"value","type":"double"}]}"#;
     let registered = rt
         .block_on(post_schema(
@@ -186,7 +186,7 @@ fn cluster_lifecycle_against_real_jvms() {
         .unwrap();
     raw_consumer.subscribe(&["test"]).unwrap();
     let decoder = schema_registry_converter::async_impl::easy_avro::EasyAvroDecoder::new(
-        SrSettings::new(backend.registry_url()),
+        SrSettings::new(backend.endpoints().registry.url),
     );
     let end = Instant::now() + Duration::from_secs(30);
     let mut decoded = 0;
@@ -204,8 +204,8 @@ fn cluster_lifecycle_against_real_jvms() {
     assert_eq!(decoded, 25);
 
     // SIGKILL one broker: acks=all with min ISR 2 still succeeds; after a restart it rejoins.
-    create_topic(&backend.brokers(), &spec("it-failover"), true).unwrap();
-    let md = MetadataClient::new(&backend.brokers()).unwrap();
+    create_topic(&backend.endpoints().brokers, &spec("it-failover"), true).unwrap();
+    let md = MetadataClient::new(&backend.endpoints().brokers).unwrap();
     let victim = 2;
     let victim_proc = backend.state().node(victim).unwrap().process.unwrap();
     backend.stop(victim, StopMode::Kill).unwrap();

@@ -88,16 +88,19 @@ fn docker_cluster_survives_faults() {
     eprintln!("{st}");
     assert!(st.all_up(), "all up after start:\n{st}");
     assert!(b.controller().is_some());
-    assert_eq!(b.registry_url(), "http://127.0.0.1:8081/apis/ccompat/v7");
+    assert_eq!(
+        b.endpoints().registry.url,
+        "http://127.0.0.1:8081/apis/ccompat/v7"
+    );
 
-    let bootstrap = b.bootstrap_servers();
+    let bootstrap = b.endpoints().brokers.bootstrap;
     let topic = TopicSpec {
         name: "it-docker".into(),
         partitions: 3,
         replication_factor: 3,
         configs: vec![("min.insync.replicas".into(), "2".into())],
     };
-    create_topic(&b.brokers(), &topic, true).expect("topic created");
+    create_topic(&b.endpoints().brokers, &topic, true).expect("topic created");
     produce_acks_all(&bootstrap, "it-docker", 20, "docker");
 
     // A killed broker: the container is down, acks=all writes go on with two in sync.

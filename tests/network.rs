@@ -204,7 +204,7 @@ fn every_fault_kind_takes_effect_and_heals_as_checked_from_outside() {
         .map(|n| n.process.unwrap().pid)
         .collect();
     assert_eq!(
-        guard.backend().bootstrap_servers(),
+        guard.backend().endpoints().brokers.bootstrap,
         "10.231.0.1:9092,10.231.0.2:9093,10.231.0.3:9094"
     );
     fn net(g: &mut ClusterGuard) -> &mut dyn NetworkFaults {

@@ -15,11 +15,7 @@ fn endpoints(e: EndpointArgs) -> Result<Endpoints> {
         Some(path) => kbench::scenario::security::load_file(path)?.resolve()?,
         None => Default::default(),
     };
-    let (kafka, registry) = kbench::security::spec::shared(security);
-    Ok(Endpoints {
-        brokers: kbench::kafka::Brokers::new(e.bootstrap, kafka),
-        registry: kbench::security::registry::Registry::new(e.registry, registry),
-    })
+    Ok(Endpoints::new(e.bootstrap, e.registry, security))
 }
 
 pub fn produce(e: EndpointArgs, o: ProduceOptions, json: bool) -> Result<ExitCode> {

@@ -177,9 +177,12 @@ fn env() -> Result<ExitCode> {
     let path = |p: &std::path::Path| sh_quote(&p.display().to_string());
     println!(
         "export KBENCH_BOOTSTRAP={}",
-        sh_quote(&b.bootstrap_servers())
+        sh_quote(&b.endpoints().brokers.bootstrap)
     );
-    println!("export KBENCH_REGISTRY={}", sh_quote(&b.registry_url()));
+    println!(
+        "export KBENCH_REGISTRY={}",
+        sh_quote(&b.endpoints().registry.url)
+    );
     let Some(c) = b.state().security.as_ref().map(|s| s.connection()) else {
         return Ok(ExitCode::SUCCESS);
     };

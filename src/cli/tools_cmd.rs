@@ -18,10 +18,7 @@ pub fn run(o: Options, reports: PathBuf) -> Result<ExitCode> {
         .backend()
         .start(&StartOptions::default(), &|m| eprintln!("kbench: {m}"))?;
     let dist = dist::ensure(&|m| eprintln!("kbench: {m}"))?;
-    let ep = kbench::run::wiring::Endpoints {
-        brokers: guard.backend().brokers(),
-        registry: guard.backend().registry(),
-    };
+    let ep = guard.backend().endpoints();
     let c = compare_tools::compare(&dist, &ep, &o, &|m| eprintln!("kbench: {m}"))?;
     guard.teardown()?;
     println!("{}", compare_tools::render(&c));

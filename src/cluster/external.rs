@@ -11,7 +11,8 @@ use std::collections::BTreeMap;
 use super::docker::ContainerFaults;
 use super::status::{ClusterStatus, NodeStatus};
 use super::{
-    probe, Brokers, ClusterBackend, Registry, RegistryFault, StartOptions, StopMode, Versions,
+    probe, Brokers, ClusterBackend, Endpoints, Registry, RegistryFault, StartOptions, StopMode,
+    Versions,
 };
 use crate::kafka::metadata::MetadataClient;
 use crate::names::BackendKind;
@@ -168,12 +169,11 @@ impl ClusterBackend for ExternalBackend {
         probe::registered_brokers(&self.brokers, Duration::from_secs(2)).unwrap_or_default()
     }
 
-    fn brokers(&self) -> Brokers {
-        self.brokers.clone()
-    }
-
-    fn registry(&self) -> Registry {
-        self.registry.clone()
+    fn endpoints(&self) -> Endpoints {
+        Endpoints {
+            brokers: self.brokers.clone(),
+            registry: self.registry.clone(),
+        }
     }
 
     fn teardown(&mut self) -> Result<()> {

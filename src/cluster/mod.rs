@@ -8,6 +8,7 @@ pub mod cds;
 pub mod cleanup;
 pub mod dist;
 pub mod docker;
+pub mod endpoints;
 pub mod external;
 pub mod java;
 pub mod jre;
@@ -33,6 +34,7 @@ use serde::{Deserialize, Serialize};
 pub use crate::kafka::Brokers;
 pub use crate::names::{BackendKind, BrokerId};
 pub use crate::security::registry::Registry;
+pub use endpoints::Endpoints;
 pub use node_action::NodeAction;
 pub use status::{ClusterStatus, NodeState, NodeStatus, ProcessState};
 pub use topology::Topology;
@@ -114,18 +116,8 @@ pub trait ClusterBackend: Send {
     }
     /// Ids of the cluster's Kafka nodes.
     fn node_ids(&self) -> Vec<BrokerId>;
-    /// The brokers' client listeners and the security every client needs to reach them.
-    fn brokers(&self) -> Brokers;
-    /// The Confluent-compatible registry API and the auth every request carries.
-    fn registry(&self) -> Registry;
-    /// Comma-separated `host:port` list of the brokers' client listeners.
-    fn bootstrap_servers(&self) -> String {
-        self.brokers().bootstrap
-    }
-    /// Base URL of the Confluent-compatible registry API.
-    fn registry_url(&self) -> String {
-        self.registry().url
-    }
+    /// Where the cluster answers and how a client connects: brokers and registry.
+    fn endpoints(&self) -> Endpoints;
     /// Stop everything this backend started and remove its data. Idempotent.
     fn teardown(&mut self) -> Result<()>;
     /// Versions of the software under test, for reports.

@@ -14,8 +14,8 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::cluster::dist::Dist;
+use crate::cluster::Endpoints;
 use crate::kafka::admin::{create_topic, TopicSpec};
-use crate::run::wiring::Endpoints;
 
 pub use render::render;
 use stats::phase;

@@ -9,8 +9,8 @@ use anyhow::{bail, Context, Result};
 use serde::Serialize;
 
 use crate::cluster::dist::Dist;
+use crate::cluster::Endpoints;
 use crate::kafka::Brokers;
-use crate::run::wiring::Endpoints;
 use crate::security::java_config::SecuredConfig;
 
 /// Name of kbench's side in samples, tables and JSON.

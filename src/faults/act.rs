@@ -54,7 +54,12 @@ fn registry_down_evidence(backend: &dyn ClusterBackend) -> Evidence {
     Evidence::Down {
         node: None,
         process,
-        answers: Some(backend.registry().answers(Duration::from_millis(500))),
+        answers: Some(
+            backend
+                .endpoints()
+                .registry
+                .answers(Duration::from_millis(500)),
+        ),
     }
 }
 

@@ -11,11 +11,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
-use super::wiring::{Endpoints, MetricsPipe, RunClock};
+use super::wiring::{MetricsPipe, RunClock};
 use super::workers::Worker;
 use super::LoadWindow;
 use crate::audit::cold::ColdGroupReport;
 use crate::audit::ledger::Ledger;
+use crate::cluster::Endpoints;
 use crate::load::consumer::{self, ConsumerConfig, ConsumerReport};
 use crate::load::versions::SchemaBoard;
 use crate::metrics::Recorder;

@@ -9,12 +9,13 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 
 use super::evolve::{Evolution, EvolveContext, Evolved};
-use super::wiring::{self, Endpoints, MetricsPipe, PreparedSchema, RunClock};
+use super::wiring::{self, MetricsPipe, PreparedSchema, RunClock};
 use super::workers::{joined, Worker};
 use super::{LoadWindow, StartedCluster};
 use crate::audit::ledger::Ledger;
 use crate::cluster::watch::Watch;
 use crate::cluster::ClusterBackend;
+use crate::cluster::Endpoints;
 use crate::faults::analysis;
 use crate::faults::executor::{self, ExecContext};
 use crate::faults::observe::{self, AckTimeline, MetadataTimeline};

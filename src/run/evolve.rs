@@ -9,13 +9,14 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
-use super::wiring::{Endpoints, PreparedSchema};
+use super::wiring::PreparedSchema;
 use crate::audit::ledger::Ledger;
 use crate::audit::versions::{self, ReadTallies, SchemaAudit, SchemaEvent, VersionCounts};
 use crate::avro::generate::{self, Generator};
 use crate::avro::header::{self, Header, HeaderSlots};
 use crate::avro::registry::{self, Registration};
 use crate::avro::schema_cache::ClientStats;
+use crate::cluster::Endpoints;
 use crate::load::versions::{SchemaBoard, WriterVersion};
 use crate::metrics::{Kind, Recorder};
 use crate::scenario::{Scenario, Switch};

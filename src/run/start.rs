@@ -6,10 +6,10 @@ use std::time::Instant;
 
 use anyhow::Result;
 
-use super::wiring::Endpoints;
 use crate::cluster::docker::{self, ContainerFaults, DockerBackend};
 use crate::cluster::external::ExternalBackend;
 use crate::cluster::process::ProcessBackend;
+use crate::cluster::Endpoints;
 use crate::cluster::{
     Brokers, ClusterBackend, ClusterGuard, Registry, StartOptions, Topology, Versions,
 };
@@ -42,10 +42,7 @@ pub(crate) fn start_cluster(
     let t0 = Instant::now();
     guard.backend().start(&start_opts, &|m| progress.note(m))?;
     let backend = guard.backend();
-    let endpoints = Endpoints {
-        brokers: backend.brokers(),
-        registry: backend.registry(),
-    };
+    let endpoints = backend.endpoints();
     let versions = backend.versions();
     let ids: Vec<i32> = backend.node_ids().iter().map(|id| *id as i32).collect();
     let ready_s = t0.elapsed().as_secs_f64();

@@ -15,30 +15,11 @@ use crate::audit::ledger::Ledger;
 use crate::avro::generate::{self, Sizes};
 use crate::avro::header;
 use crate::avro::registry::{self, Registered};
-use crate::kafka::Brokers;
+use crate::cluster::Endpoints;
 use crate::load::producer::{self, Acks, ProducerConfig, ProducerReport};
 use crate::load::schedule::RateProfile;
 use crate::metrics::{Aggregator, Interval, Live, PhaseSpan, Recorder, Summary};
 use crate::security::registry::Registry;
-
-/// Where the cluster answers, and how every client of a run connects to it.
-#[derive(Debug, Clone)]
-pub struct Endpoints {
-    /// The brokers: bootstrap list and security.
-    pub brokers: Brokers,
-    /// The registry: URL and auth.
-    pub registry: Registry,
-}
-
-impl Endpoints {
-    /// The security every client of these endpoints uses, whole.
-    pub fn security(&self) -> crate::security::ClientSecurity {
-        crate::security::ClientSecurity {
-            kafka: (*self.brokers.security).clone(),
-            registry: (*self.registry.auth).clone(),
-        }
-    }
-}
 
 /// The run's one clock: every send, ack, consume and fault is an offset from `origin`; records
 /// also carry wall-clock time, counted from `wall_origin_ms`.

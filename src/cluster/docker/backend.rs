@@ -16,7 +16,8 @@ use crate::cluster::ready::{self, Stage, Starting};
 use crate::cluster::status::{ClusterStatus, NodeStatus, ProcessState};
 use crate::cluster::topology::Topology;
 use crate::cluster::{
-    dist, probe, Brokers, ClusterBackend, Registry, RegistryFault, StartOptions, StopMode, Versions,
+    dist, probe, Brokers, ClusterBackend, Endpoints, Registry, RegistryFault, StartOptions,
+    StopMode, Versions,
 };
 use crate::images::{self, Choice, Resolved, Role as ImageRole};
 use crate::names::BackendKind;
@@ -262,11 +263,12 @@ impl Starting for DockerBackend {
     }
 
     fn registered(&self) -> Vec<BrokerId> {
-        probe::registered_brokers(&self.brokers(), Duration::from_secs(1)).unwrap_or_default()
+        probe::registered_brokers(&self.endpoints().brokers, Duration::from_secs(1))
+            .unwrap_or_default()
     }
 
     fn registry_answers(&self) -> bool {
-        self.registry().answers(Duration::from_secs(2))
+        self.endpoints().registry.answers(Duration::from_secs(2))
     }
 
     fn log_tail(&self, stage: Stage, registered: &[BrokerId]) -> String {
@@ -329,9 +331,9 @@ impl ClusterBackend for DockerBackend {
         for name in &registry {
             self.engine().start(name)?;
         }
-        ready::wait_registry(self, &self.registry_url(), deadline)?;
+        ready::wait_registry(self, &self.endpoints().registry.url, deadline)?;
         progress(&crate::cluster::registry_ready_note(
-            &self.registry_url(),
+            &self.endpoints().registry.url,
             t0,
         ));
         Ok(())
@@ -339,7 +341,7 @@ impl ClusterBackend for DockerBackend {
 
     fn status(&self) -> Result<ClusterStatus> {
         let (registered, metadata_error) =
-            probe::registration(&self.brokers(), Duration::from_millis(1500));
+            probe::registration(&self.endpoints().brokers, Duration::from_millis(1500));
         let leader = self.quorum_leader();
         let nodes = self
             .role(Role::Kafka)
@@ -358,13 +360,13 @@ impl ClusterBackend for DockerBackend {
             .role(Role::Registry)
             .next()
             .and_then(|s| self.container_state(&s.name));
-        let registry_url = self.registry_url();
+        let registry_url = self.endpoints().registry.url;
         Ok(ClusterStatus {
             backend: BackendKind::Docker,
             bootstrap_servers: self.topo.bootstrap_servers(),
             nodes,
             quorum_leader: leader,
-            registry_up: self.registry().answers(Duration::from_secs(2)),
+            registry_up: self.endpoints().registry.answers(Duration::from_secs(2)),
             registry_url,
             registry_process,
             metadata_error,
@@ -392,12 +394,11 @@ impl ClusterBackend for DockerBackend {
         self.topo.node_ids()
     }
 
-    fn brokers(&self) -> Brokers {
-        Brokers::plain(self.topo.bootstrap_servers())
-    }
-
-    fn registry(&self) -> Registry {
-        Registry::plain(spec::registry_url(&self.topo, self.images.registry_kind))
+    fn endpoints(&self) -> Endpoints {
+        Endpoints {
+            brokers: Brokers::plain(self.topo.bootstrap_servers()),
+            registry: Registry::plain(spec::registry_url(&self.topo, self.images.registry_kind)),
+        }
     }
 
     /// Removes the containers (with their data volumes) and the network this instance created;

@@ -25,8 +25,7 @@ use super::status::{ClusterStatus, NodeStatus, ProcessState};
 use super::topology::{Topology, HOST};
 use super::watch::Member;
 use super::{
-    jvm_cmd, probe, Brokers, ClusterBackend, Registry, RegistryFault, StartOptions, StopMode,
-    Versions,
+    jvm_cmd, probe, ClusterBackend, Endpoints, RegistryFault, StartOptions, StopMode, Versions,
 };
 use crate::names::BackendKind;
 use crate::names::BrokerId;
@@ -318,7 +317,7 @@ impl ClusterBackend for ProcessBackend {
 
     fn status(&self) -> Result<ClusterStatus> {
         let (registered, metadata_error) =
-            probe::registration(&self.brokers(), Duration::from_millis(1500));
+            probe::registration(&self.endpoints().brokers, Duration::from_millis(1500));
         let leader = self.quorum_leader();
         let nodes = self
             .state
@@ -338,7 +337,7 @@ impl ClusterBackend for ProcessBackend {
             nodes,
             quorum_leader: leader,
             registry_url: self.state.registry_url.clone(),
-            registry_up: self.registry().answers(Duration::from_secs(2)),
+            registry_up: self.endpoints().registry.answers(Duration::from_secs(2)),
             registry_process: Some(
                 self.state
                     .registry
@@ -378,14 +377,12 @@ impl ClusterBackend for ProcessBackend {
         self.topo.node_ids()
     }
 
-    fn brokers(&self) -> Brokers {
-        let security = std::sync::Arc::new(self.client.kafka.clone());
-        Brokers::new(self.state.bootstrap_servers.clone(), security)
-    }
-
-    fn registry(&self) -> Registry {
-        let auth = std::sync::Arc::new(self.client.registry.clone());
-        Registry::new(self.state.registry_url.clone(), auth)
+    fn endpoints(&self) -> Endpoints {
+        Endpoints::new(
+            self.state.bootstrap_servers.clone(),
+            self.state.registry_url.clone(),
+            self.client.clone(),
+        )
     }
 
     fn teardown(&mut self) -> Result<()> {

@@ -22,11 +22,12 @@ impl Starting for ProcessBackend {
     }
 
     fn registered(&self) -> Vec<BrokerId> {
-        probe::registered_brokers(&self.brokers(), Duration::from_secs(1)).unwrap_or_default()
+        probe::registered_brokers(&self.endpoints().brokers, Duration::from_secs(1))
+            .unwrap_or_default()
     }
 
     fn registry_answers(&self) -> bool {
-        self.registry().answers(Duration::from_secs(2))
+        self.endpoints().registry.answers(Duration::from_secs(2))
     }
 
     fn log_tail(&self, stage: Stage, registered: &[BrokerId]) -> String {
