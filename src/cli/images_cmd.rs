@@ -73,8 +73,20 @@ fn artifacts() -> Result<Artifacts> {
         registry_java_home: home.to_path_buf(),
         registry_java_version: jre::VERSION.into(),
         kbench_version: env!("CARGO_PKG_VERSION").into(),
-        kbench_binary: std::env::current_exe().context("cannot find the running kbench binary")?,
+        kbench_binary: kbench_binary(&root)?,
     })
+}
+
+/// The running kbench, without its debug information when binutils can strip it.
+fn kbench_binary(root: &std::path::Path) -> Result<std::path::PathBuf> {
+    let exe = std::env::current_exe().context("cannot find the running kbench binary")?;
+    let (binary, why) = kbench::images::without_debug_info(&exe, &root.join("kbench-image"));
+    if let Some(why) = why {
+        note(&format!(
+            "the kbench image gets the binary with its debug information: {why}"
+        ));
+    }
+    Ok(binary)
 }
 
 fn list(choice: Choice) -> Result<ExitCode> {

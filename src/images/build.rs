@@ -2,7 +2,7 @@
 //! the image already carries the digest of the same inputs, so a second build costs seconds.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -30,6 +30,31 @@ pub struct Artifacts {
     pub kbench_version: String,
     /// The kbench binary copied into the kbench image.
     pub kbench_binary: PathBuf,
+}
+
+/// The kbench binary to copy into the kbench image: `exe` without its debug information (a
+/// release build keeps line tables for backtraces, half its size), written into `dir` with
+/// binutils' `objcopy`; `exe` itself, and why, when that cannot be done here.
+pub fn without_debug_info(exe: &Path, dir: &Path) -> (PathBuf, Option<String>) {
+    let out = dir.join("kbench");
+    let stripped = std::fs::create_dir_all(dir).and_then(|()| {
+        std::process::Command::new("objcopy")
+            .arg("--strip-debug")
+            .arg(exe)
+            .arg(&out)
+            .status()
+    });
+    match stripped {
+        Ok(s) if s.success() => (out, None),
+        Ok(s) => (
+            exe.to_path_buf(),
+            Some(format!("objcopy --strip-debug exited with {s}")),
+        ),
+        Err(e) => (
+            exe.to_path_buf(),
+            Some(format!("objcopy (binutils) cannot run: {e}")),
+        ),
+    }
 }
 
 /// What building one image did.
@@ -108,5 +133,28 @@ fn built(recipe: &Recipe, p: &super::Present, up_to_date: bool, started: Instant
         size: p.size,
         up_to_date,
         seconds: started.elapsed().as_secs_f64(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_image_binary_loses_its_debug_information() {
+        let exe = std::env::current_exe().unwrap();
+        let dir = std::env::temp_dir().join(format!("kbench-strip-{}", std::process::id()));
+        let (out, why) = without_debug_info(&exe, &dir);
+        assert_eq!(why, None, "binutils' objcopy strips it");
+        let size = |p: &Path| std::fs::metadata(p).unwrap().len();
+        assert!(
+            size(&out) * 2 < size(&exe),
+            "{} -> {}",
+            size(&exe),
+            size(&out)
+        );
+        let missing = without_debug_info(&dir.join("no-such-binary"), &dir);
+        assert!(missing.1.is_some() && missing.0.ends_with("no-such-binary"));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

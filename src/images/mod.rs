@@ -11,7 +11,7 @@ mod recipe;
 mod resolve;
 
 pub use base::debian_mirror;
-pub use build::{build_all, Artifacts, Built};
+pub use build::{build_all, without_debug_info, Artifacts, Built};
 pub use recipe::{Recipe, BASE_TAG};
 pub use resolve::{candidates, local_tag, resolve, Candidate, RegistryKind, Resolved};
 
