@@ -179,3 +179,83 @@ fn failover_scenario_on_the_docker_backend() {
         .expect("engine still answers");
     assert!(left.is_empty(), "the run left {left:?}");
 }
+
+/// A TCP listener on loopback that carries each connection to the engine's unix socket: an
+/// engine reached over TCP, as `DOCKER_HOST=tcp://...` names one. Counts the connections.
+fn tcp_front() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::copy;
+    use std::net::{Shutdown, TcpListener};
+    use std::os::unix::net::UnixStream;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let count = std::sync::Arc::new(AtomicUsize::new(0));
+    let seen = std::sync::Arc::clone(&count);
+    std::thread::spawn(move || {
+        for tcp in listener.incoming().map_while(Result::ok) {
+            seen.fetch_add(1, Ordering::SeqCst);
+            let Ok(unix) = UnixStream::connect("/var/run/docker.sock") else {
+                continue;
+            };
+            let (mut tcp_in, mut unix_out) = (tcp.try_clone().unwrap(), unix.try_clone().unwrap());
+            std::thread::spawn(move || {
+                let _ = copy(&mut tcp_in, &mut unix_out);
+                let _ = unix_out.shutdown(Shutdown::Write);
+            });
+            let (mut unix_in, mut tcp_out) = (unix, tcp);
+            std::thread::spawn(move || {
+                let _ = copy(&mut unix_in, &mut tcp_out);
+                let _ = tcp_out.shutdown(Shutdown::Write);
+            });
+        }
+    });
+    (port, count)
+}
+
+#[test]
+fn an_engine_over_tcp_answers_as_the_socket_does() {
+    let home = TestHome::new("docker-tcp");
+    if let Err(e) = DockerBackend::connect(Topology::default(), "kbench-probe") {
+        skipped_without_engine(&e);
+    }
+    let over_socket = home.run(&["images", "list"]);
+    assert!(over_socket.status.success(), "images list over the socket");
+    let (port, connections) = tcp_front();
+    let over_tcp = home
+        .cmd()
+        .args(["images", "list"])
+        .env("DOCKER_HOST", format!("tcp://127.0.0.1:{port}"))
+        .output()
+        .unwrap();
+    let text = |o: &std::process::Output| String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(
+        over_tcp.status.success(),
+        "{}",
+        String::from_utf8_lossy(&over_tcp.stderr)
+    );
+    assert!(
+        connections.load(std::sync::atomic::Ordering::SeqCst) > 0,
+        "it went over TCP"
+    );
+    assert_eq!(
+        text(&over_tcp),
+        text(&over_socket),
+        "the same images, the same answer"
+    );
+    // Nothing answers on a closed port: the error names the endpoint and how to get an engine.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let gone = format!("tcp://127.0.0.1:{}", closed.local_addr().unwrap().port());
+    drop(closed);
+    let none = (home
+        .cmd()
+        .args(["images", "list"])
+        .env("DOCKER_HOST", &gone))
+    .output()
+    .unwrap();
+    let err = String::from_utf8_lossy(&none.stderr);
+    assert_eq!(none.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!("no Docker engine answers at {gone}")),
+        "{err}"
+    );
+}
