@@ -4,6 +4,7 @@
 mod aborted;
 pub mod charts;
 pub mod compare;
+pub(crate) mod draw;
 pub mod font;
 pub mod html;
 mod judge;
@@ -14,3 +15,8 @@ pub mod requests;
 pub mod results;
 pub mod summary;
 mod summary_registry;
+
+/// A latency in µs as the terminal summary writes it: ms with two decimals.
+pub(crate) fn summary_ms(us: u64) -> String {
+    format!("{:.2}", us as f64 / 1000.0)
+}

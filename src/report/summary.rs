@@ -5,9 +5,7 @@ use std::fmt::Write;
 use super::results::Results;
 use crate::faults::report::{FailoverMetrics, FaultReport};
 
-fn ms(us: u64) -> String {
-    format!("{:.2}", us as f64 / 1000.0)
-}
+use super::summary_ms;
 
 /// The plain-text summary `kbench run` prints: rate, resources, counts, latency per phase,
 /// faults, objectives and the audit.
@@ -102,12 +100,12 @@ fn latency(s: &mut String, r: &Results) {
                 "{:<10} {:<14} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
                 p.name,
                 kind,
-                ms(q.p50_us),
-                ms(q.p90_us),
-                ms(q.p99_us),
-                ms(q.p99_9_us),
-                ms(q.p99_99_us),
-                ms(q.max_us),
+                summary_ms(q.p50_us),
+                summary_ms(q.p90_us),
+                summary_ms(q.p99_us),
+                summary_ms(q.p99_9_us),
+                summary_ms(q.p99_99_us),
+                summary_ms(q.max_us),
                 q.count
             );
         }

@@ -9,11 +9,7 @@ use super::results::Results;
 use crate::audit::cold::ColdGroupReport;
 use crate::avro::schema_cache::ClientStats;
 
-// The summary's own format for a latency, kept here rather than imported so the two parts of
-// the summary do not import each other.
-fn ms(us: u64) -> String {
-    format!("{:.2}", us as f64 / 1000.0)
-}
+use super::summary_ms;
 
 /// Registry clients, request latency and cold groups; nothing for a run whose clients never
 /// needed the registry after start-up.
@@ -35,9 +31,9 @@ pub(super) fn render(s: &mut String, r: &Results) {
                 s,
                 "          {kind:<18} {} answered: p50 {} ms, p99 {} ms, max {} ms",
                 q.count,
-                ms(q.p50_us),
-                ms(q.p99_us),
-                ms(q.max_us)
+                summary_ms(q.p50_us),
+                summary_ms(q.p99_us),
+                summary_ms(q.max_us)
             );
         }
     }

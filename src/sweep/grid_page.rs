@@ -13,8 +13,10 @@ use plotters::prelude::*;
 use super::grid::{PointMode, PointRecord};
 use super::search::Verdict;
 use super::{ParametersFound, SweepResults};
-use crate::report::charts::{axis_font, de, render, tick_font, title_font, Draw, SERIES, WIDTH};
-use crate::report::html::{esc, inline_svg};
+use crate::report::draw::{
+    axis_font, de, esc, house_style, inline_svg, legend, points_line, render, title_font, Draw,
+    SERIES, WIDTH,
+};
 use crate::scenario::sweep::Parameter;
 
 /// One figure of a combination.
@@ -147,28 +149,23 @@ impl ByParameter<'_> {
             .caption(format!("{} ({})", f.title, f.unit), axis_font())
             .build_cartesian_2d(-0.5..(n - 0.5), 0.0..y_hi)
             .map_err(de)?;
-        chart
-            .configure_mesh()
-            .x_labels(values.len())
-            .x_label_formatter(&|x| {
-                let i = x.round();
-                match (i - x).abs() < 1e-6 && i >= 0.0 {
-                    true => values.get(i as usize).cloned().unwrap_or_default(),
-                    false => String::new(),
-                }
-            })
+        let value_at = |x: &f64| {
+            let i = x.round();
+            match (i - x).abs() < 1e-6 && i >= 0.0 {
+                true => values.get(i as usize).cloned().unwrap_or_default(),
+                false => String::new(),
+            }
+        };
+        let mut mesh = chart.configure_mesh();
+        mesh.x_labels(values.len())
+            .x_label_formatter(&value_at)
             .x_desc(self.parameter().name.as_str())
-            .y_desc(f.unit)
-            .axis_desc_style(axis_font())
-            .label_style(tick_font())
-            .light_line_style(WHITE)
-            .bold_line_style(RGBColor(0xDD, 0xDD, 0xDD))
-            .draw()
-            .map_err(de)?;
+            .y_desc(f.unit);
+        house_style(&mut mesh).draw().map_err(de)?;
         for (i, (label, pts)) in lines.into_iter().enumerate() {
-            super::page::points_line(&mut chart, pts, SERIES[i % SERIES.len()], label)?;
+            points_line(&mut chart, pts, SERIES[i % SERIES.len()], label)?;
         }
-        super::page::legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         Ok(())
     }
 }
@@ -197,13 +194,13 @@ pub(super) fn write(dir: &Path, r: &SweepResults, g: &ParametersFound) -> Result
         PointMode::Faults => "each combination one run with the scenario's faults",
         PointMode::Fixed => "each combination one run at the scenario's rate",
     };
-    super::page::head(&mut s, r, "Parameter sweep", on);
+    super::frame::head(&mut s, r, "Parameter sweep", on);
     let class = match g.points.len() {
         0 => "fail",
         _ if g.complete => "ok",
         _ => "warn",
     };
-    super::page::banner(&mut s, r, class, "run");
+    super::frame::banner(&mut s, r, class, "run");
     for (index, p) in g.parameters.iter().enumerate() {
         let chart = ByParameter {
             r: g,
@@ -232,9 +229,9 @@ pub(super) fn write(dir: &Path, r: &SweepResults, g: &ParametersFound) -> Result
     }
     table(&mut s, g, mode);
     for p in g.points.iter().filter(|p| p.answer.is_some()) {
-        super::page::steps_table(&mut s, &format!("Search steps of {}", p.label), &p.steps);
+        super::frame::steps_table(&mut s, &format!("Search steps of {}", p.label), &p.steps);
     }
-    super::page::finish(dir, s)
+    super::frame::finish(dir, s)
 }
 
 /// One row per combination.

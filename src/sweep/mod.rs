@@ -6,6 +6,7 @@
 //! also on error and Ctrl-C.
 
 mod capacity;
+mod frame;
 pub mod grid;
 mod grid_page;
 mod page;
@@ -225,6 +226,16 @@ pub fn rebuild_page(dir: &Path) -> Result<PathBuf> {
     let path = dir.join("sweep.json");
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("cannot read {}", path.display()))?;
+    let version = serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|v| v.get("format_version")?.as_u64());
+    if let Some(v) = version.filter(|v| *v != u64::from(FORMAT_VERSION)) {
+        bail!(
+            "{} is a sweep of format {v}, written by another kbench; this one reads format \
+             {FORMAT_VERSION} (run the sweep again, or use the kbench that wrote it)",
+            path.display()
+        );
+    }
     let r: SweepResults = serde_json::from_str(&text).with_context(|| {
         format!(
             "{} is not a kbench sweep (format {FORMAT_VERSION})",

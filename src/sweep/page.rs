@@ -6,17 +6,17 @@
 use std::fmt::Write;
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use plotters::coord::{CoordTranslate, Shift};
 use plotters::prelude::*;
 
+use super::frame::{banner, finish, head, steps_table};
 use super::search::{Purpose, Stop, Verdict};
 use super::{CapacityFound, StepRecord, SweepResults};
-use crate::report::charts::{
-    axis_font, de, legend_font, log_ticks, render, stroke, tick_font, title_font, Draw, BLUE,
-    FAULT, GREEN, GREY, INK, ORANGE, VERMILLION, WIDTH,
+use crate::report::draw::{
+    de, esc, house_style, inline_svg, legend, log_ticks, points_line, render, stroke, title_font,
+    Draw, BLUE, FAULT, GREEN, GREY, ORANGE, VERMILLION, WIDTH,
 };
-use crate::report::html::{esc, inline_svg, stylesheet};
 use crate::slo::{Objective, Percentile, Slo};
 
 /// One latency figure of a step.
@@ -85,18 +85,12 @@ impl Draw for Curve<'_> {
             .y_label_area_size(86)
             .build_cartesian_2d(0.0..x_hi, (y_lo..y_hi).log_scale().with_key_points(ticks))
             .map_err(de)?;
-        chart
-            .configure_mesh()
-            .x_desc("achieved rate (acked records/s, measured window)")
+        let mut mesh = chart.configure_mesh();
+        mesh.x_desc("achieved rate (acked records/s, measured window)")
             .y_desc("ack latency (ms, corrected, log scale)")
             .x_label_formatter(&|v| format!("{v:.0}"))
-            .y_label_formatter(&|v| crate::report::charts::fmt_ms_tick(*v))
-            .axis_desc_style(axis_font())
-            .label_style(tick_font())
-            .light_line_style(WHITE)
-            .bold_line_style(RGBColor(0xDD, 0xDD, 0xDD))
-            .draw()
-            .map_err(de)?;
+            .y_label_formatter(&|v| crate::report::draw::fmt_ms_tick(*v));
+        house_style(&mut mesh).draw().map_err(de)?;
         self.objective_lines(&mut chart, x_hi)?;
         self.capacity_line(&mut chart, (y_lo, y_hi))?;
         step_points(&mut chart, &steps)?;
@@ -191,41 +185,6 @@ fn step_points<DB: DrawingBackend, CT: CoordTranslate<From = (f64, f64)>>(
     Ok(())
 }
 
-/// The chart's legend at `at`, boxed.
-pub(super) fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
-    chart: &mut ChartContext<'a, DB, CT>,
-    at: SeriesLabelPosition,
-) -> Result<()> {
-    chart
-        .configure_series_labels()
-        .position(at)
-        .label_font(legend_font())
-        .background_style(WHITE.mix(0.9))
-        .border_style(stroke(INK, 1))
-        .draw()
-        .map_err(de)?;
-    Ok(())
-}
-
-/// `pts` as a line with a dot on each point, sorted by x, in the legend as `label`.
-pub(super) fn points_line<DB: DrawingBackend, CT: CoordTranslate<From = (f64, f64)>>(
-    chart: &mut ChartContext<'_, DB, CT>,
-    mut pts: Vec<(f64, f64)>,
-    colour: RGBColor,
-    label: String,
-) -> Result<()> {
-    pts.sort_by(|a, b| a.0.total_cmp(&b.0));
-    chart
-        .draw_series(LineSeries::new(pts.clone(), stroke(colour, 2)))
-        .map_err(de)?;
-    chart
-        .draw_series(pts.iter().map(|p| Circle::new(*p, 5, colour.filled())))
-        .map_err(de)?
-        .label(label)
-        .legend(move |(x, y)| Circle::new((x + 10, y), 5, colour.filled()));
-    Ok(())
-}
-
 /// A capacity search's `index.html` and its curve into `dir` (which has `charts/`).
 pub(super) fn write(dir: &Path, r: &SweepResults, found: &CapacityFound) -> Result<()> {
     let charts = dir.join("charts");
@@ -263,82 +222,6 @@ pub(super) fn write(dir: &Path, r: &SweepResults, found: &CapacityFound) -> Resu
     );
     steps_table(&mut s, "Steps", &found.steps);
     finish(dir, s)
-}
-
-/// The page's head, title and the line saying how every step ran.
-pub(super) fn head(s: &mut String, r: &SweepResults, title: &str, on: &str) {
-    let _ = write!(
-        s,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>kbench sweep \
-         {name}</title><style>{css}</style></head><body>\n<h1>{title}: {name}</h1>\n\
-         <p class=\"meta\">{file} · {start} to {end} · every step: {settle:.0} s settle + \
-         {measure:.0} s measured, {on}</p>\n",
-        name = esc(&r.scenario),
-        title = esc(title),
-        css = stylesheet(),
-        file = esc(&r.file),
-        start = esc(&r.started_at),
-        end = esc(&r.finished_at),
-        settle = r.settle_s,
-        measure = r.measure_s,
-        on = esc(on),
-    );
-}
-
-/// The conclusion in a banner of `class` (ok / warn / fail), and the objectives every `unit`
-/// (step, run) was judged by.
-pub(super) fn banner(s: &mut String, r: &SweepResults, class: &str, unit: &str) {
-    let _ = write!(
-        s,
-        "<div class=\"banner big {class}\"><strong>{}</strong></div>\n<p>Objectives every {unit} \
-         was judged by: {}.</p>\n",
-        esc(&r.conclusion),
-        esc(&(r.objectives.iter().map(Slo::to_string))
-            .collect::<Vec<_>>()
-            .join(", "))
-    );
-}
-
-/// The page closed and written as `dir/index.html`.
-pub(super) fn finish(dir: &Path, mut s: String) -> Result<()> {
-    s.push_str("</body></html>\n");
-    let index = dir.join("index.html");
-    std::fs::write(&index, s).with_context(|| format!("cannot write {}", index.display()))
-}
-
-/// One row per step, linking to its own report.
-pub(super) fn steps_table(s: &mut String, title: &str, steps: &[StepRecord]) {
-    let _ = writeln!(s, "<h2>{}</h2>", esc(title));
-    s.push_str(
-        "<table class=\"steps\"><thead><tr><th>step</th><th>why</th><th>target \
-         (records/s)</th><th>achieved (records/s)</th><th>p50 (ms)</th><th>p99 (ms)</th>\
-         <th>p99.9 (ms)</th><th>verdict</th><th>report</th></tr></thead>\n<tbody>\n",
-    );
-    let ms = |v: Option<f64>| v.map_or("—".into(), |v| format!("{v:.2}"));
-    for st in steps {
-        let class = match st.verdict {
-            Verdict::Pass => "pass",
-            Verdict::Fail { .. } => "fail",
-            Verdict::Inconclusive { .. } => "warn",
-        };
-        let _ = writeln!(
-            s,
-            "<tr class=\"{class}\"><th class=\"row\">{}</th><td class=\"text\">{}</td><td \
-             class=\"num\">{:.0}</td><td class=\"num\">{:.0}</td><td class=\"num\">{}</td><td \
-             class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"text\">{}</td><td \
-             class=\"text\"><a href=\"{dir}/index.html\">{dir}</a></td></tr>",
-            st.index,
-            st.purpose,
-            st.rate,
-            st.achieved_rate,
-            ms(st.ack_p50_ms),
-            ms(st.ack_p99_ms),
-            ms(st.ack_p99_9_ms),
-            esc(&st.verdict.to_string()),
-            dir = esc(&st.dir),
-        );
-    }
-    s.push_str("</tbody></table>\n");
 }
 
 #[cfg(test)]

@@ -11,8 +11,8 @@ use plotters::prelude::*;
 
 use super::frame::{draw_series, fmt_count, legend_items, ms, values, Frame, Series, X_DESC};
 use super::{
-    axis_font, de, draw_bands, legend_strip, log_ticks, no_data, render, stroke, tick_font, Chart,
-    Draw, LegendItem, Mark, BLUE, GREEN, INK, ORANGE, VERMILLION, WIDTH,
+    de, draw_bands, legend_strip, log_ticks, no_data, render, stroke, Chart, Draw, LegendItem,
+    Mark, BLUE, GREEN, INK, ORANGE, VERMILLION, WIDTH,
 };
 use crate::metrics::SecondRow;
 use crate::report::results::Results;
@@ -245,17 +245,13 @@ pub(super) fn time_mesh<
     y_labels: usize,
     y_fmt: &dyn Fn(&f64) -> String,
 ) -> Result<()> {
-    chart
-        .configure_mesh()
-        .x_desc(X_DESC)
+    let mut mesh = chart.configure_mesh();
+    mesh.x_desc(X_DESC)
         .y_desc(y_desc)
         .y_labels(y_labels)
         .y_label_formatter(y_fmt)
-        .x_label_formatter(&|v| fmt_count(*v))
-        .axis_desc_style(axis_font())
-        .label_style(tick_font())
-        .light_line_style(WHITE)
-        .bold_line_style(RGBColor(0xDD, 0xDD, 0xDD))
+        .x_label_formatter(&|v| fmt_count(*v));
+    crate::report::draw::house_style(&mut mesh)
         .draw()
         .map_err(de)
 }
