@@ -305,5 +305,27 @@ pub fn run(
     report.tallies.lookup_stall_s = decoder.stalled.as_secs_f64();
     report.registry = decoder.cache.stats().clone();
     report.caught_up_s = catch_up.at_us().map(|us| us as f64 / 1e6);
+    close_within(consumer, CLOSE_BOUND);
     Ok(report)
+}
+
+/// How long a consumer may take to commit and leave its group when it stops.
+const CLOSE_BOUND: Duration = Duration::from_secs(10);
+
+/// Commit, leave the group and close, for at most `bound`. rust-rdkafka's drop waits for the
+/// close without end, and with every broker gone (a cluster killed from outside) librdkafka
+/// keeps retrying the commit and the LeaveGroup: past the bound the handle is let go instead
+/// (its threads end with the process), so a dead cluster cannot hold the run's teardown.
+fn close_within(consumer: BaseConsumer, bound: Duration) {
+    if consumer.close_queue().is_err() {
+        return;
+    }
+    let end = Instant::now() + bound;
+    while !consumer.closed() {
+        if Instant::now() >= end {
+            std::mem::forget(consumer);
+            return;
+        }
+        consumer.poll(Duration::from_millis(100));
+    }
 }
