@@ -110,8 +110,14 @@ fn a_killed_registry_is_seen_down_and_back_while_cached_producers_keep_sending()
         o.from_s,
         f.fired_s
     );
+    // At least the 10 s it was down; how much longer is its restart, which a slow machine
+    // stretches (56 s under half a core): it must be back while the load still runs.
     let d = o.duration_s().expect("the registry answered again");
-    assert!((10.0..60.0).contains(&d), "outage of {d} s");
+    let load_end = r.load_start_s + r.scenario.warmup_s + r.scenario.duration_s;
+    assert!(
+        d >= 10.0 && o.from_s + d < load_end,
+        "outage of {d} s, load ends at {load_end}"
+    );
     assert!(o.failures.values().sum::<u32>() >= 40, "{:?}", o.failures);
 
     // The cold group started while the registry was down, waited for it, caught up after it
