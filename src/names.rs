@@ -117,12 +117,13 @@ impl Phase {
 }
 
 impl fmt::Display for Phase {
+    /// Padded as asked (`{:<10}`), as the summary's columns need.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Phase::Warmup => f.write_str("warmup"),
-            Phase::Measured => f.write_str("measured"),
-            Phase::All => f.write_str("all"),
-            Phase::Fault { number, stage } => write!(f, "fault {number} {stage}"),
+            Phase::Warmup => f.pad("warmup"),
+            Phase::Measured => f.pad("measured"),
+            Phase::All => f.pad("all"),
+            Phase::Fault { number, stage } => f.pad(&format!("fault {number} {stage}")),
         }
     }
 }
@@ -181,6 +182,7 @@ mod tests {
             assert_eq!(serde_json::to_string(&kind).unwrap(), format!("\"{name}\""));
         }
         assert_eq!(BackendKind::parse("kubernetes"), None);
+        assert_eq!(format!("{:<8}|", BackendKind::Docker), "docker  |");
         let flags: Vec<&str> = (BackendKind::value_variants().iter())
             .filter_map(|k| k.to_possible_value())
             .map(|v| v.get_name().to_owned().leak() as &str)
@@ -197,6 +199,11 @@ mod tests {
             (Phase::of_fault(1, FaultStage::During), "fault 2 during"),
         ] {
             assert_eq!(phase.to_string(), text);
+            assert_eq!(
+                format!("{phase:<16}|"),
+                format!("{text:<16}|"),
+                "padded as a str is"
+            );
             assert_eq!(text.parse::<Phase>(), Ok(phase));
             let json = serde_json::to_string(&phase).unwrap();
             assert_eq!(serde_json::from_str::<Phase>(&json).unwrap(), phase);

@@ -259,7 +259,7 @@ pub struct Numbers<'a> {
 impl fmt::Display for Objective {
     /// The key as `[slo]` spells it.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.key())
+        f.pad(&self.key())
     }
 }
 

@@ -312,3 +312,17 @@ fn slos(s: &mut String, r: &Results) {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_latency_table_keeps_its_columns() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/failover-run");
+        let r = crate::report::results::read(&dir).unwrap();
+        let text = super::render(&r);
+        // The phase column is 10 wide whatever the phase's type prints.
+        assert!(text.contains("\nmeasured   ack_corrected "), "{text}");
+        assert!(text.contains("\nfault 1 before ack_corrected "), "{text}");
+    }
+}
