@@ -12,7 +12,7 @@ use rand::SeedableRng;
 use super::act::{act, act_on_network, down_evidence, rolling_restart, Rejoin};
 use super::commands::NodeCommands;
 use super::evidence::Evidence;
-use super::plan::{Action, FaultSpec};
+use super::plan::{Action, FaultSpec, Target};
 use super::report::FaultReport;
 use super::resolve::{resolve, LiveView};
 use crate::cluster::watch::Watch;
@@ -58,6 +58,34 @@ impl ExecContext<'_> {
     }
 }
 
+/// Fault `i`'s target as the cluster shows it now, asked again for up to [`RESOLVE_RETRY_FOR`]
+/// when the cluster does not answer (one metadata request timing out on a loaded machine must
+/// not cost the fault): it then fires late, and the report says when.
+fn resolve_persistently(
+    target: Target,
+    i: usize,
+    view: &LiveView<'_>,
+    rng: &mut impl rand::Rng,
+    cx: &ExecContext<'_>,
+) -> Result<Member> {
+    let give_up = Instant::now() + RESOLVE_RETRY_FOR;
+    loop {
+        match resolve(target, view, rng) {
+            Ok(m) => return Ok(m),
+            Err(e) if Instant::now() < give_up && !cx.stopping() => {
+                (cx.log)(&format!(
+                    "fault {}: cannot resolve {target} yet ({e:#}); asking again",
+                    i + 1
+                ));
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// How long a fault keeps asking for its target when the cluster does not answer.
+const RESOLVE_RETRY_FOR: Duration = Duration::from_secs(10);
 /// How long before its time a fault's target is resolved.
 const RESOLVE_LEAD: Duration = Duration::from_millis(300);
 /// The same for the controller of a cluster kbench does not run: asking the quorum takes
@@ -311,7 +339,7 @@ impl Executor<'_, '_, '_> {
             metadata: md,
             topic: self.cx.topic,
         };
-        let member = resolve(f.target, &view, &mut self.rng)?;
+        let member = resolve_persistently(f.target, i, &view, &mut self.rng, self.cx)?;
         let node = match member {
             Member::Broker(n) => Some(n),
             Member::Registry => None,
