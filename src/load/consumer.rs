@@ -117,6 +117,18 @@ const STALE_PATIENCE: Duration = Duration::from_secs(60);
 struct Undecodable(&'static str, anyhow::Error);
 
 impl Decoder {
+    /// A decoder with an empty schema cache for consumer `cfg`.
+    fn new(cfg: &ConsumerConfig) -> Result<Decoder> {
+        Ok(Decoder {
+            cache: SchemaCache::new(&cfg.registry, &cfg.label)?,
+            checked: HashSet::new(),
+            board: cfg.board.clone(),
+            origin: cfg.origin,
+            retries: 0,
+            stalled: Duration::ZERO,
+        })
+    }
+
     /// The record's id and header; every record decoded whole where the board says so.
     fn decode(
         &mut self,
@@ -236,14 +248,7 @@ pub fn run(
     assigned: Arc<AtomicUsize>,
 ) -> Result<ConsumerReport> {
     let consumer = create(&cfg)?;
-    let mut decoder = Decoder {
-        cache: SchemaCache::new(&cfg.registry, &cfg.label)?,
-        checked: HashSet::new(),
-        board: cfg.board.clone(),
-        origin: cfg.origin,
-        retries: 0,
-        stalled: Duration::ZERO,
-    };
+    let mut decoder = Decoder::new(&cfg)?;
     let mut report = ConsumerReport {
         id: cfg.id,
         ..Default::default()
