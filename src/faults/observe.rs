@@ -149,7 +149,9 @@ impl MetadataTimeline {
     }
 }
 
-/// Poll `topic`'s metadata every `period` until `stop`, recording changes.
+/// Poll `topic`'s metadata every `period` until `stop`, recording changes; one more look is
+/// taken once `stop` is seen, so the state the run stopped on (a cluster found healed) is in
+/// the timeline even when it came between two polls.
 pub fn poll_metadata(
     brokers: &crate::kafka::Brokers,
     topic: &str,
@@ -162,7 +164,8 @@ pub fn poll_metadata(
         return tl;
     };
     let each = each_broker(brokers);
-    while !stop.load(Ordering::Relaxed) {
+    loop {
+        let last = stop.load(Ordering::Relaxed);
         let next = Instant::now() + period;
         let seen = match &each {
             Some(addrs) => freshest_view(addrs, topic),
@@ -182,9 +185,11 @@ pub fn poll_metadata(
                 });
             }
         }
+        if last {
+            return tl;
+        }
         std::thread::sleep(next.saturating_duration_since(Instant::now()));
     }
-    tl
 }
 
 /// The brokers to ask one by one, when kbench can speak to them itself (plaintext); `None`
