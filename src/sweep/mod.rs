@@ -46,8 +46,7 @@ pub struct SweepResults {
     pub settle_s: f64,
     /// Measured window of every step, s.
     pub measure_s: f64,
-    /// What the sweep found, by kind (`"kind": "capacity"` or `"parameters"`).
-    #[serde(flatten)]
+    /// What the sweep found, by kind: `{"capacity": {...}}` or `{"parameters": {...}}`.
     pub found: Found,
     /// The outcome in one sentence.
     pub conclusion: String,
@@ -57,9 +56,11 @@ pub struct SweepResults {
     pub finished_at: String,
 }
 
-/// What each kind of sweep found.
+/// What each kind of sweep found. Externally tagged on purpose: a flattened or internally
+/// tagged enum is read through serde's buffer, which cannot read the integer map keys of the
+/// steps' results (partition numbers) back from JSON's strings.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
 pub enum Found {
     /// A capacity search over rates (`[search]`).
     Capacity(CapacityFound),
@@ -262,5 +263,54 @@ fn write_page(dir: &Path, r: &SweepResults) -> Result<()> {
     match &r.found {
         Found::Capacity(c) => page::write(dir, r, c),
         Found::Parameters(p) => grid_page::write(dir, r, p),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sweep_with_fault_metrics_reads_back() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/failover-run");
+        let run = crate::report::results::read(&dir).unwrap();
+        assert!(
+            run.faults.iter().any(|f| f.metrics.is_some()),
+            "partition-keyed maps"
+        );
+        let step = StepRecord::of(
+            1,
+            search::Purpose::Combination,
+            run,
+            search::Verdict::Pass,
+            "s".into(),
+        );
+        let r = SweepResults {
+            format_version: FORMAT_VERSION,
+            kbench_version: "test".into(),
+            scenario: "s".into(),
+            file: "s.toml".into(),
+            objectives: Vec::new(),
+            settle_s: 1.0,
+            measure_s: 1.0,
+            found: Found::Capacity(CapacityFound {
+                precision: 0.1,
+                steps: vec![step],
+                answer: search::Search::new(search::SearchSpec {
+                    start: 1.0,
+                    max: 2.0,
+                    factor: 2.0,
+                    precision: 0.1,
+                    max_steps: 1,
+                })
+                .answer(),
+            }),
+            conclusion: String::new(),
+            started_at: String::new(),
+            finished_at: String::new(),
+        };
+        let text = serde_json::to_string(&r).unwrap();
+        let back: SweepResults = serde_json::from_str(&text).unwrap();
+        assert!(matches!(back.found, Found::Capacity(c) if c.steps.len() == 1));
     }
 }
