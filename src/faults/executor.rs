@@ -69,14 +69,20 @@ fn resolve_persistently(
     cx: &ExecContext<'_>,
 ) -> Result<Member> {
     let give_up = Instant::now() + RESOLVE_RETRY_FOR;
+    let mut said = false;
     loop {
         match resolve(target, view, rng) {
             Ok(m) => return Ok(m),
             Err(e) if Instant::now() < give_up && !cx.stopping() => {
-                (cx.log)(&format!(
-                    "fault {}: cannot resolve {target} yet ({e:#}); asking again",
-                    i + 1
-                ));
+                // Once: asking again every 200 ms would fill the progress lines.
+                if !std::mem::replace(&mut said, true) {
+                    (cx.log)(&format!(
+                        "fault {}: cannot resolve {target} yet ({e:#}); asking again for up \
+                         to {}s",
+                        i + 1,
+                        RESOLVE_RETRY_FOR.as_secs()
+                    ));
+                }
                 std::thread::sleep(Duration::from_millis(200));
             }
             Err(e) => return Err(e),
