@@ -5,7 +5,6 @@
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -16,6 +15,7 @@ use schema_registry_converter::async_impl::easy_avro::EasyAvroDecoder;
 
 use crate::audit::ledger::{Ledger, Verdict};
 use crate::avro::generate::Sizes;
+use crate::cancel::Cancel;
 use crate::kafka::admin::{self, TopicSpec};
 use crate::load::consumer;
 use crate::load::producer::{ProducerConfig, ProducerReport};
@@ -190,7 +190,9 @@ fn produce_measured(
         properties: o.properties.clone(),
         ..producer_base(ep, &o.topic, schema, o.seed, clock)
     };
-    let producer = spawn_producer(cfg, &pipe, &ledger, &Arc::new(AtomicBool::new(false)))?;
+    // One producer, stopped by its record budget or by the first signal.
+    let cancel = Cancel::root().child_on_signal();
+    let producer = spawn_producer(cfg, &pipe, &ledger, &cancel)?;
     drop(pipe);
     let report = producer.join();
     let summary = aggregator.join()?;

@@ -17,11 +17,28 @@
 //! | output | [`report`] | `results.json`, charts, HTML, `compare` — rebuilt from files alone |
 //! | many runs | [`sweep`] | capacity search and parameter sweeps: many runs under one driver, one page |
 //! | beside | [`client`], [`compare_tools`] | `produce` / `consume`; kbench next to `kafka-producer-perf-test` |
-//! | shared | [`names`], [`duration`], [`timefmt`], [`paths`], [`signals`], [`progress`] | ids, phases and names every layer uses; small pieces |
+//! | shared | [`names`], [`duration`], [`timefmt`], [`paths`], [`signals`], [`cancel`], [`progress`] | ids, phases and names every layer uses; stopping; small pieces |
+//!
+//! # Conventions
+//!
+//! - **Layout.** A module with children is a directory with a `mod.rs`; a module without is
+//!   one file. No `foo.rs` beside a `foo/`.
+//! - **Out-of-line tests** are named `<subject>_tests.rs` and sit beside what they test: the
+//!   tests of `results.rs` are `results_tests.rs` (declared in `results.rs` with
+//!   `#[path = "results_tests.rs"] mod tests;`, so they see its private items), the tests of a
+//!   directory module are `<dir>_tests.rs` in it (`metrics/metrics_tests.rs`), and a second
+//!   file of one module's tests names its own subject (`scenario/sweep_tests.rs`).
+//! - **Stopping** is one [`cancel::Cancel`] tree: the signal handler cancels the root, a run
+//!   hands children to its workers, and a worker stopped early cancels only its own branch.
+//! - **Exit codes** are defined once, in the binary's `cli::exit`.
+//! - **Names** that a user types or reads (actions, backends, protocols) derive their
+//!   spellings (`strum`, clap's `ValueEnum`); no hand-written name tables.
+//! - **Dependencies** point down the table above: `kafka` uses `security`, never the reverse.
 #![warn(missing_docs)]
 
 pub mod audit;
 pub mod avro;
+pub mod cancel;
 pub mod client;
 pub mod cluster;
 pub mod compare_tools;

@@ -5,6 +5,7 @@
 
 use std::path::Path;
 
+use kbench::faults::plan::Action;
 use kbench::faults::report::{FailoverMetrics, FaultReport};
 use kbench::report::rebuild::{build_report, build_report_from};
 use kbench::slo::{Op, SloResult};
@@ -136,7 +137,6 @@ fn fault_adds_failover_table_bands_and_fault_distributions() {
     let label = "kill broker 2 (leader p0) <&>";
     results.faults.push(FaultReport {
         index: 0,
-        action: "kill".into(),
         target: "leader:0".into(),
         node: Some(2),
         label: label.into(),
@@ -164,18 +164,17 @@ fn fault_adds_failover_table_bands_and_fault_distributions() {
             errors: [("NotEnoughReplicas".to_string(), 17u64)].into(),
             ..FailoverMetrics::default()
         }),
-        ..FaultReport::default()
+        ..FaultReport::of(Action::Kill)
     });
     // A second fault whose label would collide with the first's: it goes on another line.
     results.faults.push(FaultReport {
         index: 1,
-        action: "stop".into(),
         target: "broker:1".into(),
         node: Some(1),
         label: "stop broker 1".into(),
         scheduled_s: start + 15.0,
         fired_s: start + 15.0,
-        ..FaultReport::default()
+        ..FaultReport::of(Action::Stop)
     });
     let index = build_report_from(&dir, &results).unwrap();
     let html = std::fs::read_to_string(index).unwrap();

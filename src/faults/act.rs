@@ -3,7 +3,6 @@
 //! (network and gray faults), or the backend (signals and restarts); and the evidence that the
 //! member really went down.
 
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
@@ -11,6 +10,7 @@ use anyhow::{bail, Context, Result};
 use super::commands::NodeCommands;
 use super::evidence::Evidence;
 use super::plan::{Action, FaultSpec};
+use crate::cancel::Cancel;
 use crate::cluster::{ClusterBackend, Member};
 use crate::kafka::metadata::MetadataClient;
 use crate::names::BrokerId;
@@ -69,8 +69,8 @@ pub(super) struct Rejoin<'a> {
     pub commands: Option<&'a NodeCommands>,
     /// The topic whose ISRs a restarted node must be back in.
     pub topic: &'a str,
-    /// Set when the load is over.
-    pub stop: &'a std::sync::atomic::AtomicBool,
+    /// Cancelled when the load is over or stopped.
+    pub cancel: &'a Cancel,
 }
 
 /// Restart every node in turn, the controller last, each after the previous one is back in the
@@ -94,13 +94,17 @@ pub(super) fn rolling_restart(
             evidence,
         )?;
         let back = crate::kafka::admin::wait_until(Duration::from_secs(180), || {
-            cx.stop.load(Ordering::Relaxed)
+            cx.cancel.is_cancelled()
                 || md
                     .snapshot(cx.topic, Duration::from_secs(1))
                     .is_ok_and(|(brokers, parts)| {
                         brokers.contains(&node) && parts.iter().all(|p| p.isr.contains(&node))
                     })
         });
+        if cx.cancel.is_cancelled() {
+            // Restarting the next node before this one is back could take two down at once.
+            bail!("the run stopped during the rolling restart, before broker {node} rejoined");
+        }
         if !back {
             bail!("broker {node} did not rejoin every ISR within 180s of its restart");
         }

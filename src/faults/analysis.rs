@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::evidence::Evidence;
 use super::observe::{AckTimeline, MetadataTimeline};
-use super::plan::FaultSpec;
+use super::plan::{Action, FaultSpec};
 use super::report::{FailoverMetrics, FaultReport};
 use crate::metrics::{PhaseSpan, PhaseSummary, SecondRow};
 use crate::names::{BrokerId, FaultStage, Phase};
@@ -110,7 +110,11 @@ fn metrics_for(
     let mut m = FailoverMetrics::default();
     ack_gaps(&mut m, o, window);
     super::isr::replication(&mut m, o.metadata, fired_us, (meta_end_s * 1e6) as u64);
-    let takes_part = !matches!(r.action.as_str(), "start" | "resume" | "restart" | "heal");
+    // A node brought back (or healed) was not the one whose partitions moved away.
+    let takes_part = !matches!(
+        r.action,
+        Action::Start | Action::Resume | Action::Restart | Action::Heal
+    );
     if let Some(node) = r.node.filter(|_| takes_part) {
         m.leader_reelection_s = reelections(o, node, fired_us);
     }
@@ -229,7 +233,7 @@ fn left_metadata(node: BrokerId, r: &FaultReport, o: &Observed<'_>) -> Evidence 
         Some(s) => Evidence::Unregistered {
             node,
             after_s: secs(s.t_us - fired_us),
-            action: r.action.clone(),
+            action: r.action,
         },
         None => Evidence::StayedRegistered { node },
     }
@@ -247,7 +251,7 @@ pub fn analyze(reports: &mut [FaultReport], o: &Observed<'_>) {
         r.metrics = Some(metrics_for(r, next.min(o.load_end_s), next, o));
         if let Some(node) = r
             .node
-            .filter(|_| ["kill", "stop", "pause"].contains(&r.action.as_str()))
+            .filter(|_| matches!(r.action, Action::Kill | Action::Stop | Action::Pause))
         {
             r.evidence.push(left_metadata(node, r, o));
         }
@@ -358,12 +362,10 @@ mod tests {
         series[20] = row(21, 0);
         series[21] = row(22, 2500);
         let mut reports = vec![FaultReport {
-            index: 0,
-            action: "kill".into(),
             node: Some(2),
             fired_s: 20.0,
             recovered_s: Some(35.0),
-            ..Default::default()
+            ..FaultReport::of(Action::Kill)
         }];
         let o = Observed {
             acks: &acks,

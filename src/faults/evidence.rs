@@ -48,7 +48,7 @@ pub enum Evidence {
         /// Seconds after the action.
         after_s: f64,
         /// The action, e.g. `kill`.
-        action: String,
+        action: crate::faults::plan::Action,
     },
     /// The node stayed in the cluster metadata until it was brought back.
     StayedRegistered {

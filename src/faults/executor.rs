@@ -3,7 +3,6 @@
 //! logging every action with its exact time and the member it hit; `act` carries actions out. Runs on its own thread during the load phase.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
@@ -15,6 +14,7 @@ use super::evidence::Evidence;
 use super::plan::{Action, FaultSpec, Target};
 use super::report::FaultReport;
 use super::resolve::{resolve, LiveView};
+use crate::cancel::Cancel;
 use crate::cluster::watch::Watch;
 use crate::cluster::{ClusterBackend, Member};
 use crate::kafka::metadata::MetadataClient;
@@ -35,8 +35,8 @@ pub struct ExecContext<'a> {
     pub topic: &'a str,
     /// Seeds the choice of `random` targets.
     pub seed: u64,
-    /// Set when the load is over; unfired faults are then reported as such.
-    pub stop: &'a AtomicBool,
+    /// Cancelled when the load is over or stopped; unfired faults are then reported as such.
+    pub cancel: &'a Cancel,
     /// The run's progress notes.
     pub log: &'a (dyn Fn(&str) + Sync),
 }
@@ -54,7 +54,7 @@ impl ExecContext<'_> {
 
     /// Whether the run is stopping (load over, or a signal).
     fn stopping(&self) -> bool {
-        self.stop.load(Ordering::Relaxed) || crate::signals::requested()
+        self.cancel.is_cancelled()
     }
 }
 
@@ -174,11 +174,10 @@ fn asks_the_quorum(f: &FaultSpec, backend: &dyn ClusterBackend) -> bool {
 fn planned_report(f: &FaultSpec, cx: &ExecContext<'_>) -> FaultReport {
     FaultReport {
         index: f.index,
-        action: f.action.verb().into(),
         target: f.target.to_string(),
         label: f.label(None),
         scheduled_s: (cx.load_start + f.at).as_secs_f64(),
-        ..Default::default()
+        ..FaultReport::of(f.action)
     }
 }
 
@@ -329,7 +328,7 @@ impl Executor<'_, '_, '_> {
         let rejoin = Rejoin {
             commands: self.cx.commands,
             topic: self.cx.topic,
-            stop: self.cx.stop,
+            cancel: self.cx.cancel,
         };
         rolling_restart(self.backend, md, &rejoin, evidence)?;
         self.reports[i].recovered_s = Some(self.cx.now_s());

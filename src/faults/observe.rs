@@ -4,10 +4,9 @@
 //! memory does not grow with the record count.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::cancel::Cancel;
 use crate::kafka::metadata::{MetadataClient, PartitionInfo};
 use crate::names::BrokerId;
 
@@ -149,15 +148,15 @@ impl MetadataTimeline {
     }
 }
 
-/// Poll `topic`'s metadata every `period` until `stop`, recording changes; one more look is
-/// taken once `stop` is seen, so the state the run stopped on (a cluster found healed) is in
+/// Poll `topic`'s metadata every `period` until `cancel`led, recording changes; one more look
+/// is taken once cancelled, so the state the run stopped on (a cluster found healed) is in
 /// the timeline even when it came between two polls.
 pub fn poll_metadata(
     brokers: &crate::kafka::Brokers,
     topic: &str,
     origin: Instant,
     period: Duration,
-    stop: Arc<AtomicBool>,
+    cancel: &Cancel,
 ) -> MetadataTimeline {
     let mut tl = MetadataTimeline::default();
     let Ok(client) = MetadataClient::new(brokers) else {
@@ -165,7 +164,7 @@ pub fn poll_metadata(
     };
     let each = each_broker(brokers);
     loop {
-        let last = stop.load(Ordering::Relaxed);
+        let last = cancel.is_cancelled();
         let next = Instant::now() + period;
         let seen = match &each {
             Some(addrs) => freshest_view(addrs, topic),

@@ -4,15 +4,27 @@
 use std::fmt;
 use std::time::Duration;
 
-use serde::Serialize;
-use strum::{EnumString, IntoStaticStr, VariantNames};
+use serde::{Deserialize, Serialize};
+use strum::{Display, EnumString, IntoStaticStr, VariantNames};
 
 use crate::cluster::NodeAction;
 use crate::names::BrokerId;
 
 /// What a fault does to its target node; its name as a scenario writes it (`rolling-restart`)
 /// comes from the variant, for parsing, naming and serialising alike.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, EnumString, IntoStaticStr, VariantNames)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    Display,
+    EnumString,
+    IntoStaticStr,
+    VariantNames,
+)]
 #[serde(rename_all = "kebab-case")]
 #[strum(serialize_all = "kebab-case")]
 pub enum Action {

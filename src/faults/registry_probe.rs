@@ -4,12 +4,11 @@
 //! counterpart of the brokers' ack gaps.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use crate::cancel::Cancel;
 use crate::cluster::Registry;
 use crate::security::registry::RequestFailure;
 
@@ -148,15 +147,15 @@ pub fn per_second(probes: &[Probe]) -> Vec<ProbeSecond> {
     by.into_values().collect()
 }
 
-/// Probe `registry` every [`PROBE_PERIOD`] until `stop`; the log of every probe.
-pub fn probe_until(registry: &Registry, origin: Instant, stop: &Arc<AtomicBool>) -> Vec<Probe> {
+/// Probe `registry` every [`PROBE_PERIOD`] until `cancel`led; the log of every probe.
+pub fn probe_until(registry: &Registry, origin: Instant, cancel: &Cancel) -> Vec<Probe> {
     let client = match registry.blocking_client(PROBE_TIMEOUT) {
         Ok(c) => c,
         Err(_) => return Vec::new(),
     };
     let mut log = Vec::new();
     let mut next = Instant::now();
-    while !stop.load(Ordering::Relaxed) {
+    while !cancel.is_cancelled() {
         let t0 = Instant::now();
         let error = match registry.get_with(&client, "/subjects") {
             Ok(r) if r.status().is_success() => None,

@@ -6,33 +6,39 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::plan::Action;
 use crate::metrics::Percentiles;
 use crate::names::BrokerId;
 
-/// What happened for one fault of the plan.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(default)]
+/// What happened for one fault of the plan. Every field but the action may be missing from an
+/// older results.json; a fault without its action is not one.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct FaultReport {
     /// Position of the fault in the scenario's fault list, from 0.
+    #[serde(default)]
     pub index: usize,
-    /// stop | kill | pause | resume | start | restart | rolling-restart
-    pub action: String,
+    /// What the fault did, as the scenario names it (`kill`, `rolling-restart`, `delay`).
+    pub action: Action,
     /// The target as written: `broker:2`, `leader:0`, `controller`, `random`.
+    #[serde(default)]
     pub target: String,
     /// The broker the target resolved to when the fault fired.
     pub node: Option<BrokerId>,
     /// Human label for tables and charts, e.g. "kill broker 2 (leader p0)".
+    #[serde(default)]
     pub label: String,
     /// Scheduled and actual firing time.
+    #[serde(default)]
     pub scheduled_s: f64,
     /// When the action was actually taken; 0 if the fault never fired.
+    #[serde(default)]
     pub fired_s: f64,
     /// When the node was brought back (automatic recovery or a later fault), if it was.
     pub recovered_s: Option<f64>,
     /// When the node was registered in the cluster metadata again after recovering.
     pub rejoined_s: Option<f64>,
     /// What kbench checked after the action (process state, port, ISR).
-    #[serde(deserialize_with = "super::evidence::read_list")]
+    #[serde(default, deserialize_with = "super::evidence::read_list")]
     pub evidence: Vec<super::evidence::Evidence>,
     /// Set when the action itself failed.
     pub error: Option<String>,
@@ -45,6 +51,28 @@ pub struct FaultReport {
     /// Active-controller changes seen while the fault was in force or soon after.
     #[serde(default)]
     pub controller_changes: Vec<ControllerChange>,
+}
+
+impl FaultReport {
+    /// A report of `action` with nothing known yet: not fired, no node, no metrics.
+    pub fn of(action: Action) -> FaultReport {
+        FaultReport {
+            index: 0,
+            action,
+            target: String::new(),
+            node: None,
+            label: String::new(),
+            scheduled_s: 0.0,
+            fired_s: 0.0,
+            recovered_s: None,
+            rejoined_s: None,
+            evidence: Vec::new(),
+            error: None,
+            registry_outage: None,
+            metrics: None,
+            controller_changes: Vec::new(),
+        }
+    }
 }
 
 /// How the load and the cluster fared around one fault.

@@ -6,7 +6,7 @@
 //! (the header fields come first).
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -24,6 +24,7 @@ use crate::audit::versions::ReadTallies;
 use crate::avro::header::{Header, HeaderSlots};
 use crate::avro::schema_cache::{ClientStats, SchemaCache};
 use crate::avro::wire;
+use crate::cancel::Cancel;
 use crate::metrics::{Counter, Kind, Recorder};
 
 /// Everything one consumer thread needs.
@@ -133,12 +134,12 @@ impl Decoder {
     fn decode(
         &mut self,
         payload: &[u8],
-        stop: &AtomicBool,
+        cancel: &Cancel,
         recorder: &mut Recorder,
     ) -> Result<(u32, Header, bool), Undecodable> {
         let (id, datum) =
             wire::split(payload).map_err(|e| Undecodable("not Confluent framing", e.into()))?;
-        let schema = self.writer_schema(id, stop, recorder)?;
+        let schema = self.writer_schema(id, cancel, recorder)?;
         let full = self.board.as_ref().is_some_and(|b| b.full_decode());
         if full || !self.checked.contains(&id) {
             let h = whole_header(&schema, id, datum)?;
@@ -157,7 +158,7 @@ impl Decoder {
     fn writer_schema(
         &mut self,
         id: u32,
-        stop: &AtomicBool,
+        cancel: &Cancel,
         recorder: &mut Recorder,
     ) -> Result<Arc<Schema>, Undecodable> {
         let t0 = Instant::now();
@@ -176,7 +177,7 @@ impl Decoder {
             // not the record, so it is asked again (and counted under its HTTP status).
             let stale = !e.retriable && self.registered(id) && t0.elapsed() < STALE_PATIENCE;
             let waiting = (e.retriable && t0.elapsed() < LOOKUP_PATIENCE) || stale;
-            if !waiting || stop.load(Ordering::Relaxed) {
+            if !waiting || cancel.is_cancelled() {
                 let reason = match (e.retriable, self.registered(id)) {
                     (true, _) => "registry unreachable",
                     (false, true) => "registry does not find a registered id",
@@ -239,12 +240,12 @@ fn tally(t: &mut ReadTallies, board: Option<&SchemaBoard>, id: u32, h: &Header, 
     }
 }
 
-/// Consume until `stop`; `assigned` tracks how many partitions this consumer holds.
+/// Consume until `cancel`led; `assigned` tracks how many partitions this consumer holds.
 pub fn run(
     cfg: ConsumerConfig,
     mut recorder: Recorder,
     ledger: Arc<Mutex<Ledger>>,
-    stop: Arc<AtomicBool>,
+    cancel: Cancel,
     assigned: Arc<AtomicUsize>,
 ) -> Result<ConsumerReport> {
     let consumer = create(&cfg)?;
@@ -256,11 +257,11 @@ pub fn run(
     let mut catch_up = CatchUp::default();
     let mut held = 0;
     let mut last_assignment_check = Instant::now() - Duration::from_secs(1);
-    while !stop.load(Ordering::Relaxed) {
+    while !cancel.is_cancelled() {
         let msg = consumer.poll(Duration::from_millis(100));
         match msg {
             Some(Ok(m)) => {
-                match decoder.decode(m.payload().unwrap_or_default(), &stop, &mut recorder) {
+                match decoder.decode(m.payload().unwrap_or_default(), &cancel, &mut recorder) {
                     Ok((id, h, whole)) => {
                         // After the decode: a lookup may have waited for the registry.
                         let now = cfg.origin.elapsed().as_micros() as u64;

@@ -3,7 +3,6 @@
 //! record). Waiting for the next intended send time is done inside `poll`, so acks are served —
 //! and timestamped — while the producer waits.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -21,6 +20,7 @@ use super::ready::{self, Readiness};
 use super::schedule::{RateProfile, Schedule};
 use crate::audit::ledger::Ledger;
 use crate::avro::generate::Sizes;
+use crate::cancel::Cancel;
 use crate::faults::observe::AckTimeline;
 use crate::metrics::bytes::SentBytes;
 use crate::metrics::Recorder;
@@ -229,20 +229,20 @@ struct SendTotals {
     bytes: SentBytes,
 }
 
-/// Run one producer to the end of its schedule (or until `stop`), then wait for every
+/// Run one producer to the end of its schedule (or until `cancel`led), then wait for every
 /// outstanding delivery.
 pub fn run(
     cfg: ProducerConfig,
     recorder: Recorder,
     ledger: Arc<Mutex<Ledger>>,
-    stop: Arc<AtomicBool>,
+    cancel: Cancel,
 ) -> Result<ProducerReport> {
     let mut cfg = cfg;
     let cc = client_config(&cfg);
     let limits = Limits::of(&cc);
     let created = Instant::now();
     let producer = create(&cfg, &cc, &limits, recorder, ledger)?;
-    let ready = await_ready(&producer, &cfg, &cc);
+    let ready = await_ready(&producer, &cfg, &cc, &cancel);
     let ready_after = ready.then(|| created.elapsed());
     if cfg.start_when_ready {
         cfg.start = cfg.origin.elapsed();
@@ -264,18 +264,19 @@ pub fn run(
     let keys = KeyDraw::new(cfg.payload.spec.keys, super::draw::seed(&stamp));
     // Delivery reports are served on a thread of their own, so each ack is timed when it arrives
     // while the sender sleeps precisely until its next intended send time.
-    let sending_done = AtomicBool::new(false);
+    // The delivery thread ends with the sending (or with the load, whichever is first).
+    let sending = cancel.child();
     let totals = std::thread::scope(|s| {
         s.spawn(|| {
-            while !sending_done.load(Ordering::Relaxed) {
+            while !sending.is_cancelled() {
                 producer.poll(Duration::from_millis(100));
             }
         });
-        let totals = send_all(&cfg, &producer, (&mut draw, keys), &stop);
-        sending_done.store(true, Ordering::Relaxed);
+        let totals = send_all(&cfg, &producer, (&mut draw, keys), &cancel);
+        sending.cancel();
         totals
     });
-    let unresolved = await_deliveries(&producer, &cfg, &limits, &stop);
+    let unresolved = await_deliveries(&producer, &cfg, &limits, &cancel);
     let requests = final_tally(&producer, &cc);
     Ok(ProducerReport {
         id: cfg.id,
@@ -317,7 +318,12 @@ const READY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Wait until librdkafka's statistics say the producer can send (producer id, leaders known and
 /// connected) — until the schedule's start at the latest, or [`READY_TIMEOUT`] for a schedule
 /// that starts when ready. Whether it became ready.
-fn await_ready(producer: &BaseProducer<Ctx>, cfg: &ProducerConfig, cc: &ClientConfig) -> bool {
+fn await_ready(
+    producer: &BaseProducer<Ctx>,
+    cfg: &ProducerConfig,
+    cc: &ClientConfig,
+    cancel: &Cancel,
+) -> bool {
     if cc.get("statistics.interval.ms") == Some("0") {
         return false; // the user turned statistics off: readiness cannot be seen
     }
@@ -329,7 +335,7 @@ fn await_ready(producer: &BaseProducer<Ctx>, cfg: &ProducerConfig, cc: &ClientCo
     // partitions to their leaders and connects to them before the first record.
     let _ = (producer.client()).fetch_metadata(Some(&cfg.topic), Duration::from_secs(5));
     let readiness = producer.context().readiness();
-    while !readiness.is_ready() && Instant::now() < deadline && !crate::signals::requested() {
+    while !readiness.is_ready() && Instant::now() < deadline && !cancel.is_cancelled() {
         producer.poll(Duration::from_millis(5));
     }
     readiness.is_ready()
@@ -363,12 +369,11 @@ fn create(
 #[inline]
 fn next_slot<C: Clock>(
     pacer: &mut Pacer<C>,
-    stop: &AtomicBool,
+    cancel: &Cancel,
     sent: u64,
     max: Option<u64>,
 ) -> Option<Slot> {
-    if stop.load(Ordering::Relaxed) || crate::signals::requested() || max.is_some_and(|m| sent >= m)
-    {
+    if cancel.is_cancelled() || max.is_some_and(|m| sent >= m) {
         return None;
     }
     pacer.next()
@@ -380,7 +385,7 @@ fn send_all(
     cfg: &ProducerConfig,
     producer: &BaseProducer<Ctx>,
     (draw, mut keys): (&mut RecordDraw, Option<KeyDraw>),
-    stop: &AtomicBool,
+    cancel: &Cancel,
 ) -> SendTotals {
     let clock = SendClock {
         base: cfg.origin + cfg.start,
@@ -390,7 +395,7 @@ fn send_all(
     let mut sent = 0u64;
     let mut queue_full = Duration::ZERO;
     let mut bytes = SentBytes::default();
-    while let Some(slot) = next_slot(&mut pacer, stop, sent, cfg.max_records) {
+    while let Some(slot) = next_slot(&mut pacer, cancel, sent, cfg.max_records) {
         follow.before(draw, &slot);
         let key = keys.as_mut().map(KeyDraw::next_key);
         queue_full += send_one(cfg, producer, (draw.draw(&slot), key), &slot, &mut bytes);
@@ -454,12 +459,12 @@ fn await_deliveries(
     producer: &BaseProducer<Ctx>,
     cfg: &ProducerConfig,
     limits: &Limits,
-    stop: &AtomicBool,
+    cancel: &Cancel,
 ) -> u64 {
     let mut deadline = Instant::now() + limits.delivery_timeout + Duration::from_secs(10);
     let mut cut = false;
     loop {
-        if !cut && (stop.load(Ordering::Relaxed) || crate::signals::requested()) {
+        if !cut && cancel.is_cancelled() {
             cut = true;
             deadline = deadline.min(Instant::now() + cfg.abort_drain);
         }

@@ -28,7 +28,7 @@ mod recorder;
 mod summary;
 
 #[cfg(test)]
-mod tests;
+mod metrics_tests;
 
 use hdrhistogram::Histogram;
 use serde::Serialize;

@@ -5,20 +5,22 @@
 //! dies the packets flow undelayed instead of being cut.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context, Result};
 use rand::{Rng, SeedableRng};
 
+use crate::cancel::Cancel;
+
 /// Packets the kernel may hold for the queue before it lets them through undelayed.
 const QUEUE_MAX: u32 = 65_536;
 
-/// A thread holding one fault's packets.
+/// A thread holding one fault's packets. Its stop is a root of its own: the hold belongs to the
+/// lab until the fault heals or the lab is torn down, not to a run's worker tree.
 pub struct DelayHolder {
-    stop: Arc<AtomicBool>,
+    stop: Cancel,
     handle: Option<JoinHandle<Result<u64>>>,
 }
 
@@ -26,7 +28,7 @@ impl DelayHolder {
     /// Serve queue `queue` inside namespace `netns`, holding each packet `delay` ± `jitter`.
     /// Returns once the queue is bound, so the rule that feeds it can be added next.
     pub fn start(netns: &str, queue: u16, delay: Duration, jitter: Duration) -> Result<Self> {
-        let stop = Arc::new(AtomicBool::new(false));
+        let stop = Cancel::root();
         let (ready_tx, ready_rx) = mpsc::channel();
         let ns = netns.to_string();
         let flag = stop.clone();
@@ -57,7 +59,7 @@ impl DelayHolder {
 
     /// Let every held packet go and stop; returns how many packets were delayed.
     pub fn finish(mut self) -> Result<u64> {
-        self.stop.store(true, Ordering::Relaxed);
+        self.stop.cancel();
         let h = self.handle.take().expect("finish runs once");
         h.join().map_err(|_| anyhow!("the delay thread panicked"))?
     }
@@ -65,7 +67,7 @@ impl DelayHolder {
 
 impl Drop for DelayHolder {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
+        self.stop.cancel();
         if let Some(h) = self.handle.take() {
             h.join().ok();
         }
@@ -90,12 +92,12 @@ fn hold(
     queue: u16,
     delay: Duration,
     jitter: Duration,
-    stop: &AtomicBool,
+    stop: &Cancel,
 ) -> Result<u64> {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(u64::from(queue));
     let mut held: BTreeMap<(Instant, u64), nfq::Message> = BTreeMap::new();
     let mut seq = 0u64;
-    while !stop.load(Ordering::Relaxed) {
+    while !stop.is_cancelled() {
         loop {
             match q.recv() {
                 Ok(msg) => {

@@ -297,7 +297,7 @@ mod tests {
             label: format!("at {fired_s}"),
             fired_s,
             recovered_s,
-            ..FaultReport::default()
+            ..FaultReport::of(crate::faults::plan::Action::Kill)
         };
         // Listed out of order on purpose: windows follow firing order.
         results.faults = vec![fault(18.0, None), fault(8.0, Some(12.0))];

@@ -5,7 +5,7 @@
 //! drain. Its reads stay out of the run's consumed counts and end-to-end latency (they measure
 //! its backlog, not the cluster); its registry requests are timed like every client's.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -16,6 +16,7 @@ use super::workers::Worker;
 use super::LoadWindow;
 use crate::audit::cold::ColdGroupReport;
 use crate::audit::ledger::Ledger;
+use crate::cancel::Cancel;
 use crate::cluster::Endpoints;
 use crate::load::consumer::{self, ConsumerConfig, ConsumerReport};
 use crate::load::versions::SchemaBoard;
@@ -34,7 +35,7 @@ struct Cold {
 /// Every cold group of the run; stopped when dropped.
 pub(super) struct ColdGroups {
     groups: Vec<Cold>,
-    stop: Arc<AtomicBool>,
+    cancel: Cancel,
 }
 
 /// Start a waiting thread for each `[[consumer.cold]]` group.
@@ -45,8 +46,9 @@ pub(super) fn start(
     window: &LoadWindow,
     pipe: &MetricsPipe,
     board: &Arc<SchemaBoard>,
+    cancel: &Cancel,
 ) -> Result<ColdGroups> {
-    let stop = Arc::new(AtomicBool::new(false));
+    let cancel = cancel.child();
     let mut groups = Vec::new();
     for (i, spec) in sc.consumer.cold.iter().enumerate() {
         let label = format!("cold-{i}");
@@ -71,7 +73,7 @@ pub(super) fn start(
             due,
             ledger: Arc::clone(&ledger),
             started_s: Arc::clone(&started_s),
-            stop: Arc::clone(&stop),
+            cancel: cancel.clone(),
         };
         groups.push(Cold {
             spec: spec.clone(),
@@ -81,7 +83,7 @@ pub(super) fn start(
             worker: Worker::spawn(label, move || reader.run())?,
         });
     }
-    Ok(ColdGroups { groups, stop })
+    Ok(ColdGroups { groups, cancel })
 }
 
 /// What a cold group's thread holds.
@@ -91,21 +93,21 @@ struct Reader {
     due: Instant,
     ledger: Arc<Mutex<Ledger>>,
     started_s: Arc<OnceLock<f64>>,
-    stop: Arc<AtomicBool>,
+    cancel: Cancel,
 }
 
 impl Reader {
     /// Wait for the group's time, then read until stopped; `None` if stopped first.
     fn run(self) -> Result<Option<ConsumerReport>> {
         while Instant::now() < self.due {
-            if self.stop.load(Ordering::Relaxed) {
+            if self.cancel.is_cancelled() {
                 return Ok(None);
             }
             std::thread::sleep((self.due - Instant::now()).min(Duration::from_millis(50)));
         }
         let _ = self.started_s.set(self.cfg.origin.elapsed().as_secs_f64());
         let assigned = Arc::new(AtomicUsize::new(0));
-        consumer::run(self.cfg, self.recorder, self.ledger, self.stop, assigned).map(Some)
+        consumer::run(self.cfg, self.recorder, self.ledger, self.cancel, assigned).map(Some)
     }
 }
 
@@ -121,7 +123,7 @@ impl ColdGroups {
 
     /// Stop every group and say what each read, against the run's acks.
     pub(super) fn stop_and_report(mut self, run: &Ledger) -> Vec<ColdGroupReport> {
-        self.stop.store(true, Ordering::Relaxed);
+        self.cancel.cancel();
         std::mem::take(&mut self.groups)
             .into_iter()
             .map(|g| report(g, run))
@@ -159,6 +161,6 @@ fn report(g: Cold, run: &Ledger) -> ColdGroupReport {
 
 impl Drop for ColdGroups {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
+        self.cancel.cancel();
     }
 }

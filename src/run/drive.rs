@@ -2,7 +2,6 @@
 //! fires on the backend and a poller watches the topic's metadata; after the drain, the cluster
 //! given time to heal and every fault analysed from what was observed.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -13,6 +12,7 @@ use super::wiring::{self, MetricsPipe, PreparedSchema, RunClock};
 use super::workers::{joined, Worker};
 use super::{LoadWindow, StartedCluster};
 use crate::audit::ledger::Ledger;
+use crate::cancel::Cancel;
 use crate::cluster::watch::Watch;
 use crate::cluster::ClusterBackend;
 use crate::cluster::Endpoints;
@@ -44,13 +44,16 @@ pub(super) struct DriveInputs<'a> {
     pub progress: &'a Progress,
     /// The schema versions producers write with, and those still to be registered.
     pub evolution: &'a Evolution,
+    /// The run's root: the load and the fault plan hang on branches the first signal cancels,
+    /// the observers on branches that outlive the load.
+    pub cancel: &'a Cancel,
 }
 
 /// What watched the faults, kept until the cluster has healed.
 pub(super) struct FaultObservers {
     reports: Vec<FaultReport>,
     acks: Arc<Mutex<AckTimeline>>,
-    poller: Option<(Worker<MetadataTimeline>, Arc<AtomicBool>)>,
+    poller: Option<(Worker<MetadataTimeline>, Cancel)>,
     /// The registry's availability probe, for runs that fault the registry.
     registry_probe: Option<ProbeWorker>,
 }
@@ -99,7 +102,7 @@ impl Fleet {
     /// they see themselves; it is said once, with what comes next. When they were told to stop.
     fn run_out(
         &mut self,
-        stop: &AtomicBool,
+        load: &Cancel,
         executor_ended: impl Fn() -> bool,
         progress: &Progress,
         (elapsed, drain): (impl Fn() -> Duration, Duration),
@@ -119,7 +122,7 @@ impl Fleet {
                 ));
             }
             if (self.failure.is_some() || executor_ended()) && stopped_at.is_none() {
-                stop.store(true, Ordering::Relaxed);
+                load.cancel();
                 stopped_at = Some(Instant::now());
                 if let Some(e) = &self.failure {
                     progress.note(&format!("stopping the load: {e:#}"));
@@ -138,7 +141,7 @@ fn exec_context<'a>(
     sc: &'a Scenario,
     endpoints: &'a Endpoints,
     (origin, load_start): (Instant, Duration),
-    stop: &'a AtomicBool,
+    cancel: &'a Cancel,
     log: &'a (dyn Fn(&str) + Sync),
 ) -> ExecContext<'a> {
     ExecContext {
@@ -154,7 +157,7 @@ fn exec_context<'a>(
         },
         topic: &sc.topic.name,
         seed: sc.seed,
-        stop,
+        cancel,
         log,
     }
 }
@@ -164,23 +167,24 @@ fn exec_context<'a>(
 /// a signal stops them too. Only failing to start a producer is an error here.
 pub(super) fn producers_and_faults(i: DriveInputs<'_>) -> Result<Driven> {
     let acks = Arc::new(Mutex::new(AckTimeline::default()));
-    let stop = Arc::new(AtomicBool::new(false));
-    let producers = spawn_producers(&i, &acks, &stop)?;
+    let load = i.cancel.child_on_signal();
+    let producers = spawn_producers(&i, &acks, &load)?;
     let live = Arc::clone(&i.pipe.live);
     let evolver_recorder = i.pipe.recorder("schema-evolver".into());
     drop(i.pipe);
     i.progress
         .begin_load(i.window.total, i.window.target_total(i.sc));
-    let poller = start_metadata_poller(i.sc, i.endpoints, i.clock)?;
-    let registry_probe = start_registry_probe(i.sc, i.endpoints, i.clock)?;
-    let fault_stop = AtomicBool::new(false);
+    let poller = start_metadata_poller(i.sc, i.endpoints, i.clock, i.cancel)?;
+    let registry_probe = start_registry_probe(i.sc, i.endpoints, i.clock, i.cancel)?;
+    // The fault plan and the schema evolution run until the producers have all ended.
+    let faults = i.cancel.child_on_signal();
     let (progress, window, clock) = (i.progress, i.window, i.clock);
     let log = |m: &str| progress.note(m);
     let cx = exec_context(
         i.sc,
         i.endpoints,
         (clock.origin, window.start),
-        &fault_stop,
+        &faults,
         &log,
     );
     let mut fleet = Fleet {
@@ -192,7 +196,7 @@ pub(super) fn producers_and_faults(i: DriveInputs<'_>) -> Result<Driven> {
         registry: i.endpoints.registry.clone(),
         origin: i.clock.origin,
         load_start: i.window.start,
-        stop: Arc::new(AtomicBool::new(false)),
+        cancel: faults.clone(),
     };
     let (executed, evolved, stopped_at) = std::thread::scope(|s| {
         let exec = s.spawn(|| executor::execute(&i.sc.faults, i.backend, &cx));
@@ -205,9 +209,8 @@ pub(super) fn producers_and_faults(i: DriveInputs<'_>) -> Result<Driven> {
         // which the producers see themselves).
         let elapsed = || window.elapsed(clock);
         let pace = (elapsed, i.sc.abort_drain);
-        let stopped_at = fleet.run_out(&stop, || exec.is_finished(), progress, pace, &live);
-        fault_stop.store(true, Ordering::Relaxed);
-        ecx.stop.store(true, Ordering::Relaxed);
+        let stopped_at = fleet.run_out(&load, || exec.is_finished(), progress, pace, &live);
+        faults.cancel();
         let events = evolver.join().unwrap_or_default();
         (
             joined("the fault executor", exec.join()),
@@ -236,7 +239,7 @@ pub(super) fn producers_and_faults(i: DriveInputs<'_>) -> Result<Driven> {
 fn spawn_producers(
     i: &DriveInputs<'_>,
     acks: &Arc<Mutex<AckTimeline>>,
-    stop: &Arc<AtomicBool>,
+    load: &Cancel,
 ) -> Result<Vec<Worker<ProducerReport>>> {
     let base = ProducerConfig {
         board: Some(Arc::clone(&i.evolution.board)),
@@ -245,7 +248,7 @@ fn spawn_producers(
     (0..i.sc.producer.count)
         .map(|id| {
             let cfg = producer_config(i.sc, i.window, &base, id, acks);
-            wiring::spawn_producer(cfg, &i.pipe, i.ledger, stop)
+            wiring::spawn_producer(cfg, &i.pipe, i.ledger, load)
         })
         .collect()
 }
@@ -313,44 +316,50 @@ fn start_metadata_poller(
     sc: &Scenario,
     endpoints: &Endpoints,
     clock: &RunClock,
-) -> Result<Option<(Worker<MetadataTimeline>, Arc<AtomicBool>)>> {
+    run: &Cancel,
+) -> Result<Option<(Worker<MetadataTimeline>, Cancel)>> {
     if sc.faults.is_empty() {
         return Ok(None);
     }
-    let stop = Arc::new(AtomicBool::new(false));
+    let cancel = run.child();
+    let poll_cancel = cancel.clone();
     let (brokers, topic, origin) = (
         endpoints.brokers.clone(),
         sc.topic.name.clone(),
         clock.origin,
     );
-    let poll_stop = Arc::clone(&stop);
     let worker = Worker::spawn("metadata-poller", move || {
         let period = Duration::from_millis(100);
         Ok(observe::poll_metadata(
-            &brokers, &topic, origin, period, poll_stop,
+            &brokers,
+            &topic,
+            origin,
+            period,
+            &poll_cancel,
         ))
     })?;
-    Ok(Some((worker, stop)))
+    Ok(Some((worker, cancel)))
 }
 
-/// The registry probe's thread and the flag that stops it.
-type ProbeWorker = (Worker<Vec<Probe>>, Arc<AtomicBool>);
+/// The registry probe's thread and the branch that stops it.
+type ProbeWorker = (Worker<Vec<Probe>>, Cancel);
 
 /// `GET /subjects` every 200 ms, for runs that fault the registry.
 fn start_registry_probe(
     sc: &Scenario,
     endpoints: &Endpoints,
     clock: &RunClock,
+    run: &Cancel,
 ) -> Result<Option<ProbeWorker>> {
     if !sc.faults.iter().any(|f| f.target == Target::Registry) {
         return Ok(None);
     }
-    let stop = Arc::new(AtomicBool::new(false));
-    let (registry, origin, probe_stop) = (endpoints.registry.clone(), clock.origin, stop.clone());
+    let cancel = run.child();
+    let (registry, origin, probe) = (endpoints.registry.clone(), clock.origin, cancel.clone());
     let worker = Worker::spawn("registry-probe", move || {
-        Ok(registry_probe::probe_until(&registry, origin, &probe_stop))
+        Ok(registry_probe::probe_until(&registry, origin, &probe))
     })?;
-    Ok(Some((worker, stop)))
+    Ok(Some((worker, cancel)))
 }
 
 /// Wait (up to `timeout`) for the registry to answer again, then stop its probe and summarise
@@ -361,7 +370,7 @@ fn finish_registry_probe(
     timeout: Duration,
     progress: &Progress,
 ) -> Result<Option<RegistryAvailability>> {
-    let Some((worker, stop)) = probe else {
+    let Some((worker, cancel)) = probe else {
         return Ok(None);
     };
     let answers = || registry.answers(Duration::from_secs(1));
@@ -373,7 +382,7 @@ fn finish_registry_probe(
     }
     // One more probe period, so the probe itself sees it answer.
     std::thread::sleep(registry_probe::PROBE_PERIOD * 2);
-    stop.store(true, Ordering::Relaxed);
+    cancel.cancel();
     Ok(Some(RegistryAvailability::of(&worker.join()?)))
 }
 
@@ -393,7 +402,7 @@ pub(super) fn analyse_faults(
         poller,
         registry_probe,
     } = observers;
-    let Some((poller, stop)) = poller else {
+    let Some((poller, cancel)) = poller else {
         return Ok((reports, None));
     };
     let nodes = cluster.guard.backend().node_ids().len();
@@ -403,7 +412,7 @@ pub(super) fn analyse_faults(
     let registry = &cluster.endpoints.registry;
     let left = settle_for.saturating_sub(t0.elapsed());
     let availability = finish_registry_probe(registry_probe, registry, left, progress)?;
-    stop.store(true, Ordering::Relaxed);
+    cancel.cancel();
     let metadata = poller.join()?;
     let mut acks = std::mem::take(&mut *acks.lock().unwrap_or_else(|e| e.into_inner()));
     let end = window.start + window.total;

@@ -3,7 +3,6 @@
 //! generated and decoded); during the load, each is registered at its time and — when the
 //! registry accepts it — published to the producers; after the drain, the counts per version.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,6 +15,7 @@ use crate::avro::generate::{self, Generator};
 use crate::avro::header::{self, Header, HeaderSlots};
 use crate::avro::registry::{self, Registration};
 use crate::avro::schema_cache::ClientStats;
+use crate::cancel::Cancel;
 use crate::cluster::Endpoints;
 use crate::load::versions::{SchemaBoard, WriterVersion};
 use crate::metrics::{Kind, Recorder};
@@ -127,7 +127,8 @@ pub(super) struct EvolveContext {
     pub registry: Registry,
     pub origin: Instant,
     pub load_start: Duration,
-    pub stop: Arc<AtomicBool>,
+    /// Ends the wait for a version's time: the load is over or stopped.
+    pub cancel: Cancel,
 }
 
 /// What the evolution thread did: the registry's answer to each version, and its requests.
@@ -180,11 +181,11 @@ impl Evolution {
         let mut events = Vec::new();
         'versions: for p in &self.pending {
             let due = cx.origin + cx.load_start + p.at;
-            while Instant::now() < due {
-                if cx.stop.load(Ordering::Relaxed) || crate::signals::requested() {
-                    break 'versions;
-                }
-                std::thread::sleep(due.saturating_duration_since(Instant::now()).min(ms(20)));
+            if !cx
+                .cancel
+                .sleep(due.saturating_duration_since(Instant::now()))
+            {
+                break 'versions;
             }
             let event = self.register(p, &mut client);
             log(&event.describe());
@@ -276,8 +277,4 @@ impl Evolution {
             request_latency: Default::default(),
         }
     }
-}
-
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
 }

@@ -3,7 +3,7 @@
 //! reads until every acknowledged record was consumed (by the run's group and every cold group)
 //! or its time is up.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -19,6 +19,7 @@ use super::LoadWindow;
 use crate::audit::cold::ColdGroupReport;
 use crate::audit::ledger::Ledger;
 use crate::audit::versions::ReadTallies;
+use crate::cancel::Cancel;
 use crate::cluster::Endpoints;
 use crate::load::consumer::{self, ConsumerReport};
 use crate::load::versions::SchemaBoard;
@@ -31,7 +32,7 @@ pub(super) struct ConsumerGroup {
     workers: Vec<Worker<ConsumerReport>>,
     /// Partitions each consumer holds right now.
     assigned: Vec<Arc<AtomicUsize>>,
-    stop: Arc<AtomicBool>,
+    cancel: Cancel,
 }
 
 /// What the consumers report into: the audit ledger, and the schema versions they check ids
@@ -48,12 +49,12 @@ pub(super) fn start_consumers(
     clock: &RunClock,
     pipe: &MetricsPipe,
     readers: Readers<'_>,
+    cancel: &Cancel,
 ) -> Result<ConsumerGroup> {
-    let stop = Arc::new(AtomicBool::new(false));
     let mut group = ConsumerGroup {
         workers: Vec::new(),
         assigned: Vec::new(),
-        stop: Arc::clone(&stop),
+        cancel: cancel.child(),
     };
     for id in 0..sc.consumer.count {
         let cfg = consumer::ConsumerConfig {
@@ -71,11 +72,11 @@ pub(super) fn start_consumers(
         let assigned = Arc::new(AtomicUsize::new(0));
         group.assigned.push(Arc::clone(&assigned));
         let recorder = pipe.recorder(format!("consumer-{id}"));
-        let (ledger, stop) = (Arc::clone(readers.ledger), Arc::clone(&stop));
+        let (ledger, cancel) = (Arc::clone(readers.ledger), group.cancel.clone());
         group
             .workers
             .push(Worker::spawn(format!("consumer-{id}"), move || {
-                consumer::run(cfg, recorder, ledger, stop, assigned)
+                consumer::run(cfg, recorder, ledger, cancel, assigned)
             })?);
     }
     Ok(group)
@@ -111,7 +112,7 @@ impl ConsumerGroup {
     /// Stop every consumer and collect the reports of those that ended well, with the first
     /// error (a panic is an error of the run).
     fn stop_and_join(self) -> (Vec<ConsumerReport>, Option<anyhow::Error>) {
-        self.stop.store(true, Ordering::Relaxed);
+        self.cancel.cancel();
         let mut failure = None;
         let reports = (self.workers.into_iter())
             .filter_map(|w| w.join().map_err(|e| failure.get_or_insert(e)).ok())

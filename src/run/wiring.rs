@@ -4,7 +4,6 @@
 //! apart in how they time, measure or configure a record.
 
 use std::path::Path;
-use std::sync::atomic::AtomicBool;
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -15,6 +14,7 @@ use crate::audit::ledger::Ledger;
 use crate::avro::generate::{self, Sizes};
 use crate::avro::header;
 use crate::avro::registry::{self, Registered};
+use crate::cancel::Cancel;
 use crate::cluster::Endpoints;
 use crate::load::producer::{self, Acks, ProducerConfig, ProducerReport};
 use crate::load::schedule::RateProfile;
@@ -170,10 +170,10 @@ pub fn spawn_producer(
     cfg: ProducerConfig,
     pipe: &MetricsPipe,
     ledger: &Arc<Mutex<Ledger>>,
-    stop: &Arc<AtomicBool>,
+    cancel: &Cancel,
 ) -> Result<Worker<ProducerReport>> {
     let name = format!("producer-{}", cfg.id);
     let recorder = pipe.recorder(name.clone());
-    let (ledger, stop) = (Arc::clone(ledger), Arc::clone(stop));
-    Worker::spawn(name, move || producer::run(cfg, recorder, ledger, stop))
+    let (ledger, cancel) = (Arc::clone(ledger), cancel.clone());
+    Worker::spawn(name, move || producer::run(cfg, recorder, ledger, cancel))
 }

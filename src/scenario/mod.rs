@@ -16,9 +16,9 @@ pub mod sweep;
 mod validate;
 
 #[cfg(test)]
-mod tests;
+mod scenario_tests;
 #[cfg(test)]
-mod tests_sweep;
+mod sweep_tests;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -2,7 +2,7 @@
 //! API calls kbench makes from an in-memory world (images, networks, containers with state and
 //! labels) and records every request. It lets the bollard side (paths, query strings, bodies,
 //! status codes, the exec upgrade) be tested on machines without Docker; the tests using it are
-//! in `fake_tests.rs`.
+//! in `backend_tests.rs`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read, Write};

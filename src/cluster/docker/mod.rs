@@ -6,12 +6,12 @@
 //! `kbench cluster down --backend docker`.
 
 mod backend;
+#[cfg(test)]
+mod backend_tests;
 mod compose;
 mod engine;
 #[cfg(test)]
 mod fake;
-#[cfg(test)]
-mod fake_tests;
 mod faults;
 mod image_calls;
 mod spec;

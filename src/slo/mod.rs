@@ -436,4 +436,4 @@ pub fn evaluate(slos: &[Slo], numbers: &Numbers<'_>) -> Vec<SloResult> {
 }
 
 #[cfg(test)]
-mod tests;
+mod slo_tests;

@@ -21,6 +21,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result};
 
 use crate::audit::ledger::Ledger;
+use crate::cancel::Cancel;
 use crate::cluster::Endpoints;
 use crate::kafka::admin;
 use crate::load::schedule::RateProfile;
@@ -85,13 +86,17 @@ pub(crate) fn measure(
     let schema = prepare_topic_and_schema(sc, &cluster.endpoints, progress)?;
     let evolution = evolve::prepare(sc, &cluster.endpoints, &schema)?;
     let clock = RunClock::start();
+    // Every worker of the run hangs below this root; leaving `measure` (also by `?`) cancels
+    // whatever is still running.
+    let cancel = Cancel::root();
+    let _cancel_all = cancel.on_drop();
     let ledger = Arc::new(Mutex::new(Ledger::default()));
     let mut pipe = MetricsPipe::new();
     let readers = Readers {
         ledger: &ledger,
         board: &evolution.board,
     };
-    let consumers = start_consumers(sc, &cluster.endpoints, &clock, &pipe, readers)?;
+    let consumers = start_consumers(sc, &cluster.endpoints, &clock, &pipe, readers, &cancel)?;
     consumers.wait_for_assignment(sc.topic.partitions)?;
     let window = LoadWindow::plan(sc, clock.origin.elapsed());
     let cold = cold::start(
@@ -101,6 +106,7 @@ pub(crate) fn measure(
         &window,
         &pipe,
         &evolution.board,
+        &cancel,
     )?;
     let aggregator = pipe.spawn_aggregator(dir, &clock, window.phases(sc))?;
     let mut cutoff = Cutoff::new(sc.abort_drain);
@@ -115,6 +121,7 @@ pub(crate) fn measure(
         ledger: &ledger,
         progress,
         evolution: &evolution,
+        cancel: &cancel,
     })?;
     // An error stopped the load before any signal seen after it.
     if let Some((e, at)) = driven.failure.take() {

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::tests::BASE;
+use super::scenario_tests::BASE;
 use super::*;
 use crate::load::payload::{KeyDist, SizeDist};
 
