@@ -15,9 +15,13 @@ use std::time::Duration;
 use common::{produce_acks_all, wait_for as wait_until, TestHome};
 
 use kbench::cluster::docker::{down_labelled, ContainerFaults, DockerBackend, NoEngine};
-use kbench::cluster::{ClusterGuard, ProcessState, StartOptions, StopMode, Topology};
+use kbench::cluster::watch::Watch;
+use kbench::cluster::{
+    ClusterBackend, ClusterGuard, Member, ProcessState, StartOptions, StopMode, Topology,
+};
 use kbench::images::Choice;
 use kbench::kafka::admin::{create_topic, TopicSpec};
+use kbench::netfault::{Direction, NetEvidence, NetFault, NetKind, Scope};
 
 fn assert_no_engine_error(e: &anyhow::Error) {
     let msg = format!("{e:#}");
@@ -103,16 +107,37 @@ fn docker_cluster_survives_faults() {
     create_topic(&b.endpoints().brokers, &topic, true).expect("topic created");
     produce_acks_all(&bootstrap, "it-docker", 20, "docker");
 
+    // The engine's events are followed: all is as planned while every container runs.
+    assert!(Watch::default().outside_plan(&*b).is_none());
+
     // A killed broker: the container is down, acks=all writes go on with two in sync.
     b.stop(1, StopMode::Kill).expect("kill node 1");
     let st = b.status().unwrap();
     let n1 = st.nodes.iter().find(|n| n.id == 1).unwrap();
     assert_eq!(n1.process, Some(ProcessState::Down), "{st}");
+    // Its "die" event reaches the watch: a run that did not plan it sees broker 1 gone, with
+    // the end of its container's log; a run that planned it does not.
+    let mut seen = None;
+    wait_until("the engine's die event", Duration::from_secs(60), || {
+        seen = Watch::default().outside_plan(&*b);
+        seen.is_some()
+    });
+    let seen = seen.unwrap().to_string();
+    assert!(
+        seen.starts_with("broker 1 exited outside the fault plan"),
+        "{seen}"
+    );
+    assert!(seen.contains("last lines of `docker logs"), "{seen}");
+    assert!(Watch::new([Member::Broker(1)]).outside_plan(&*b).is_none());
     produce_acks_all(&bootstrap, "it-docker", 20, "docker");
     b.restart(1).expect("restart node 1");
     wait_until("node 1 back", Duration::from_secs(180), || {
         b.status().is_ok_and(|s| s.all_up())
     });
+    assert!(
+        Watch::default().outside_plan(&*b).is_none(),
+        "back after its start event"
+    );
 
     // A paused broker shows as paused and continues.
     b.stop(2, StopMode::Pause).expect("pause node 2");
@@ -129,9 +154,97 @@ fn docker_cluster_survives_faults() {
         b.status().is_ok_and(|s| s.all_up())
     });
 
+    network_faults_reach_the_containers(b, &cluster);
+
     guard.teardown().expect("teardown");
     let left = down_labelled(Some(&cluster)).expect("engine still answers");
     assert!(left.is_empty(), "teardown left {left:?}");
+    let names = std::fs::read_dir("/run/netns")
+        .into_iter()
+        .flatten()
+        .flatten();
+    let named: Vec<_> = (names.map(|e| e.file_name().to_string_lossy().into_owned()))
+        .filter(|n| n.starts_with(&cluster))
+        .collect();
+    assert!(named.is_empty(), "teardown left namespace names {named:?}");
+}
+
+/// Whether Kafka node `from` reaches node `to`'s inter-broker port, asked from inside its
+/// container (bash's /dev/tcp, given 3 s).
+fn reaches(cluster: &str, from: u32, to: u32) -> bool {
+    let port = Topology::default().node(to).unwrap().internal_port;
+    let open = format!("exec 3<>/dev/tcp/{cluster}-kafka{to}/{port}");
+    let from = format!("{cluster}-kafka{from}");
+    let argv = ["exec", &from, "timeout", "3", "bash", "-c", &open];
+    std::process::Command::new("docker")
+        .args(argv)
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Each kind of network and gray fault, made inside a container's namespace and cgroup (and
+/// on its bridge end), with an effect to show for it, and healed.
+fn network_faults_reach_the_containers(b: &mut dyn ClusterBackend, cluster: &str) {
+    let fault = |kind, scope, direction| NetFault {
+        kind,
+        scope,
+        direction,
+    };
+    assert!(reaches(cluster, 1, 2), "peers talk before the fault");
+    let net = b.network_faults().expect("docker takes network faults");
+    let cut = fault(NetKind::Partition, Scope::Peers, Direction::Both);
+    let ev = net.inject(0, 2, &cut).expect("partition node 2");
+    assert!(matches!(ev[..], [NetEvidence::Filtered { .. }]), "{ev:?}");
+    assert!(!reaches(cluster, 1, 2), "node 2 is cut from its peers");
+    assert!(reaches(cluster, 1, 3), "the others still talk");
+    net.heal(0).expect("heal the partition");
+    assert!(reaches(cluster, 1, 2), "healed");
+
+    // Both ways: inside the container, and on its bridge end in kbench's namespace.
+    let cap = NetKind::Bandwidth {
+        bits_per_s: 8_000_000,
+    };
+    let ev = net
+        .inject(1, 3, &fault(cap, Scope::All, Direction::Both))
+        .unwrap();
+    let links: Vec<String> = ev.iter().map(ToString::to_string).collect();
+    assert_eq!(links.len(), 2, "{links:?}");
+    assert!(
+        links.iter().any(|l| l.contains(&format!("{cluster}-host"))),
+        "{links:?}"
+    );
+    net.heal(1).expect("heal the cap");
+
+    // Replication keeps packets flowing between peers: some are held.
+    let hold = NetKind::Delay {
+        delay: Duration::from_millis(50),
+        jitter: Duration::ZERO,
+    };
+    net.inject(2, 1, &fault(hold, Scope::Peers, Direction::Out))
+        .expect("delay node 1");
+    std::thread::sleep(Duration::from_secs(2));
+    let healed = net.heal(2).expect("heal the delay");
+    let held = healed.iter().find_map(|e| match e {
+        NetEvidence::Healed { found, .. } => match **found {
+            NetEvidence::Delayed { packets } => Some(packets),
+            _ => None,
+        },
+        _ => None,
+    });
+    assert!(held.is_some_and(|p| p > 0), "{healed:?}");
+
+    let starve = NetKind::Starve { cpu: 0.05 };
+    let ev = net
+        .inject(3, 1, &fault(starve, Scope::All, Direction::Both))
+        .unwrap();
+    assert!(matches!(ev[..], [NetEvidence::Starved { .. }]), "{ev:?}");
+    std::thread::sleep(Duration::from_secs(2));
+    let healed = net.heal(3).expect("heal the starvation");
+    let throttled = healed.iter().any(|e| {
+        matches!(e, NetEvidence::Healed { found, .. }
+            if matches!(**found, NetEvidence::Throttled { periods } if periods > 0))
+    });
+    assert!(throttled, "a JVM at 5 % of a CPU is held back: {healed:?}");
 }
 
 /// A cluster test asked to run without an engine says so and fails: it never passes unrun.

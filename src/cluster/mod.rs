@@ -132,8 +132,9 @@ pub trait ClusterBackend: Send {
     fn processes(&self) -> Option<Vec<(watch::Member, ProcessState)>> {
         None
     }
-    /// The log file one process writes, to show why it went; `None` where there is none.
-    fn member_log(&self, _member: watch::Member) -> Option<std::path::PathBuf> {
+    /// The last `lines` lines one process wrote, and where they came from, to show why it
+    /// went; `None` where the backend keeps no log of it.
+    fn member_log_tail(&self, _member: watch::Member, _lines: usize) -> Option<watch::LogTail> {
         None
     }
     /// What the cluster's JVMs run with beyond their defaults to start faster, in words, for

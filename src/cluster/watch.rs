@@ -53,10 +53,7 @@ impl Watch {
             .filter(|(m, s)| *s == ProcessState::Down && !self.expected_down(*m))
             .map(|(m, _)| m)
             .collect();
-        let log = backend.member_log(*gone.first()?).map(|log| {
-            let tail = super::proc_ctl::tail(&log, LOG_LINES);
-            (log, tail)
-        });
+        let log = backend.member_log_tail(*gone.first()?, LOG_LINES);
         Some(Vanished { gone, log })
     }
 
@@ -65,12 +62,22 @@ impl Watch {
     }
 }
 
+/// The end of one process's log, and where it was read: a file, or the engine's logs of a
+/// container.
+#[derive(Debug, Clone)]
+pub struct LogTail {
+    /// Where the lines came from, as a user would look there again.
+    pub source: String,
+    /// The lines.
+    pub tail: String,
+}
+
 /// Processes gone outside the fault plan, with the end of the first one's log: why it went is
 /// usually there, and after a run nobody may look at the cluster's directory again.
 #[derive(Debug, Clone)]
 pub struct Vanished {
     gone: Vec<Member>,
-    log: Option<(std::path::PathBuf, String)>,
+    log: Option<LogTail>,
 }
 
 impl Vanished {
@@ -85,8 +92,8 @@ impl Vanished {
 
     /// The end of the first vanished process's log, with its path; empty when there is none.
     pub fn log_tail(&self) -> String {
-        self.log.as_ref().map_or(String::new(), |(path, tail)| {
-            format!("last lines of {}:\n{tail}", path.display())
+        self.log.as_ref().map_or(String::new(), |l| {
+            format!("last lines of {}:\n{}", l.source, l.tail)
         })
     }
 }
@@ -119,7 +126,10 @@ mod tests {
     fn a_vanished_process_is_named_with_its_log_tail() {
         let v = Vanished {
             gone: vec![Member::Registry, Member::Broker(3)],
-            log: Some(("/x/registry.log".into(), "a\nb".into())),
+            log: Some(LogTail {
+                source: "/x/registry.log".into(),
+                tail: "a\nb".into(),
+            }),
         };
         assert_eq!(
             v.to_string(),

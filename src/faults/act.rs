@@ -129,7 +129,7 @@ pub(super) fn act_on_network(
         bail!("network faults reach brokers only, not {member}");
     };
     let net = backend.network_faults().context(
-        "this cluster's nodes are not on a lab network: network faults need the process backend",
+        "this cluster's nodes are out of kbench's reach: network faults need backend = \"process\" or \"docker\"",
     )?;
     let done = match (heal, f.action, &f.net) {
         (true, _, _) => net.heal(i),

@@ -194,6 +194,26 @@ pub fn undo(rec: &AppliedRecord, delays: &mut Delays) -> Result<Vec<NetEvidence>
     Ok(evidence)
 }
 
+/// Undo every fault of `recs`: the evidence each left (as healed), and the records that could
+/// not be undone, with why, for the caller to keep.
+pub fn undo_each(
+    recs: Vec<AppliedRecord>,
+    delays: &mut Delays,
+) -> (Vec<NetEvidence>, Vec<(AppliedRecord, String)>) {
+    let mut evidence = Vec::new();
+    let mut failed = Vec::new();
+    for rec in recs {
+        match undo(&rec, delays) {
+            Ok(found) => evidence.extend(found.into_iter().map(|e| NetEvidence::Healed {
+                what: rec.what.clone(),
+                found: Box::new(e),
+            })),
+            Err(e) => failed.push((rec, format!("{e:#}"))),
+        }
+    }
+    (evidence, failed)
+}
+
 /// Whether namespace `ns` (still) holds the inet table `table`.
 fn table_present(ns: &str, table: &str) -> bool {
     let listed = tool(

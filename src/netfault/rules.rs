@@ -15,8 +15,9 @@ pub const NODE_LINK: &str = "eth0";
 pub struct Addressing {
     /// The other nodes' addresses.
     pub peers: Vec<Ipv4Addr>,
-    /// The address clients (kbench, the registry) come from.
-    pub clients: Ipv4Addr,
+    /// The addresses clients (kbench, the registry) come from: the lab's host end, or on
+    /// Docker the bridge's gateway (published ports) and the registry's container.
+    pub clients: Vec<Ipv4Addr>,
     /// Every node's controller-listener port (quorum traffic goes to or from one of them).
     pub controller_ports: Vec<u16>,
 }
@@ -46,7 +47,7 @@ fn matches(scope: Scope, a: &Addressing, inbound: bool) -> Vec<String> {
     let ports = set(&a.controller_ports);
     match scope {
         Scope::Peers => vec![format!("{remote} {peers}")],
-        Scope::Clients => vec![format!("{remote} {}", a.clients)],
+        Scope::Clients => vec![format!("{remote} {}", set(&a.clients))],
         // Quorum traffic: to a peer's controller port, or answers from our own.
         Scope::Quorum => vec![
             format!("{remote} {peers} tcp dport {ports}"),
@@ -84,22 +85,19 @@ pub fn nft_table(table: &str, f: &NetFault, a: &Addressing) -> Option<String> {
     Some(text)
 }
 
+/// `a,b,c`, as iptables takes a list of addresses or ports.
+fn comma_list<T: ToString>(items: &[T]) -> String {
+    let v: Vec<String> = items.iter().map(T::to_string).collect();
+    v.join(",")
+}
+
 /// The `iptables` rules that send a delay fault's packets to NFQUEUE `queue`, as (chain,
 /// match-and-target arguments). Delay goes through iptables rather than nftables because this
 /// kernel (like others built without `nft_queue`) only queues through the `NFQUEUE` target.
 pub fn delay_rules(f: &NetFault, a: &Addressing, queue: u16) -> Vec<(String, Vec<String>)> {
-    let peers = a
-        .peers
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(",");
-    let ports = a
-        .controller_ports
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(",");
+    let peers = comma_list(&a.peers);
+    let clients = comma_list(&a.clients);
+    let ports = comma_list(&a.controller_ports);
     let mut out = Vec::new();
     for (chain, iface, remote, on) in [
         ("INPUT", "-i", "-s", f.direction.inbound()),
@@ -110,7 +108,7 @@ pub fn delay_rules(f: &NetFault, a: &Addressing, queue: u16) -> Vec<(String, Vec
         }
         let selections: Vec<Vec<String>> = match f.scope {
             Scope::Peers => vec![vec![remote.into(), peers.clone()]],
-            Scope::Clients => vec![vec![remote.into(), a.clients.to_string()]],
+            Scope::Clients => vec![vec![remote.into(), clients.clone()]],
             Scope::Quorum => ["--dports", "--sports"]
                 .iter()
                 .map(|p| {
@@ -180,7 +178,7 @@ mod tests {
     fn lab() -> Addressing {
         Addressing {
             peers: vec![Ipv4Addr::new(10, 231, 0, 2), Ipv4Addr::new(10, 231, 0, 3)],
-            clients: Ipv4Addr::new(10, 231, 0, 254),
+            clients: vec![Ipv4Addr::new(10, 231, 0, 254)],
             controller_ports: vec![29092, 29093, 29094],
         }
     }
@@ -208,12 +206,12 @@ mod tests {
     fn one_way_cuts_only_one_hook() {
         let f = fault(NetKind::Partition, Scope::Clients, Direction::In);
         let t = nft_table("x", &f, &lab()).unwrap();
-        assert!(t.contains("iifname \"eth0\" ip saddr 10.231.0.254 drop"));
+        assert!(t.contains("iifname \"eth0\" ip saddr { 10.231.0.254 } drop"));
         assert!(!t.contains("hook output"));
         let f = fault(NetKind::Partition, Scope::Clients, Direction::Out);
         let t = nft_table("x", &f, &lab()).unwrap();
         assert!(!t.contains("hook input"));
-        assert!(t.contains("oifname \"eth0\" ip daddr 10.231.0.254 drop"));
+        assert!(t.contains("oifname \"eth0\" ip daddr { 10.231.0.254 } drop"));
     }
 
     #[test]

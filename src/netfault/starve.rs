@@ -62,6 +62,19 @@ fn current_cgroup(root: &Path, v1: bool, pid: i32) -> Result<PathBuf> {
     Ok(root.join(rel))
 }
 
+/// The cgroups in the CPU hierarchy's root whose names start with `prefix`: what a killed
+/// kbench left of its quotas.
+pub fn named(prefix: &str) -> Vec<PathBuf> {
+    let Some((_, root)) = hierarchy() else {
+        return Vec::new();
+    };
+    let entries = std::fs::read_dir(&root).into_iter().flatten().flatten();
+    (entries.map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .filter(|p| (p.file_name()).is_some_and(|n| n.to_string_lossy().starts_with(prefix)))
+        .collect()
+}
+
 /// Where process `pid` will be limited (a new cgroup named `name`) and where it is now.
 pub fn plan(pid: i32, name: &str) -> Result<Quota> {
     let Some((v1, root)) = hierarchy() else {

@@ -251,15 +251,6 @@ impl Scenario {
                 )
             }
         };
-        if let Some(f) = self.faults.iter().find(|f| f.action.is_network()) {
-            if kind != BackendKind::Process {
-                return Err(format!(
-                    "fault {} ({}) is a network or gray fault: those need backend = \"process\"",
-                    f.index,
-                    f.action.verb()
-                ));
-            }
-        }
         self.cluster = match kind {
             BackendKind::Docker => ClusterSpec::Docker {
                 ready_timeout,

@@ -153,18 +153,18 @@ fn kind(src: &Source, i: usize, f: &RawFault, action: Action) -> R<NetKind> {
     })
 }
 
-/// Network and gray faults need nodes kbench runs itself (the process backend) and the right
+/// Network and gray faults need nodes kbench runs itself (processes or containers) and the right
 /// to make namespaces, filters and cgroups: refused here, before anything starts.
 pub fn check_injectable(src: &Source, cluster: &ClusterSpec, faults: &[FaultSpec]) -> R<()> {
     let Some(first) = faults.iter().find(|f| f.action.on_lab()) else {
         return Ok(());
     };
     let field = format!("fault.{}.action", first.index);
-    if !matches!(cluster, ClusterSpec::Process { .. }) {
+    if matches!(cluster, ClusterSpec::External { .. }) {
         return Err(src.error(
             &field,
-            "network and gray faults need backend = \"process\": kbench runs every node in a \
-             network namespace of its own to inject them",
+            "network and gray faults need a cluster kbench runs (backend = \"process\" or \
+             \"docker\"): they are made inside each node's network namespace and cgroup",
         ));
     }
     let network = faults

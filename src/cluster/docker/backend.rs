@@ -10,11 +10,14 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Result};
 
 use super::engine::{Engine, RunState};
+use super::events::ContainerEvents;
 use super::faults::ContainerFaults;
+use super::network::ContainerLab;
 use super::spec::{self, container_specs, label, ContainerSpec, ImageSet, Role, KAFKA_LOG_DIR};
 use crate::cluster::ready::{self, Stage, Starting};
 use crate::cluster::status::{ClusterStatus, NodeStatus, ProcessState};
 use crate::cluster::topology::Topology;
+use crate::cluster::watch::{LogTail, Member};
 use crate::cluster::{
     dist, probe, Brokers, ClusterBackend, Endpoints, Registry, RegistryFault, StartOptions,
     StopMode, Versions,
@@ -29,10 +32,10 @@ const LOG_LINES: usize = 30;
 /// Backend that runs the topology's Kafka nodes and the Confluent Schema Registry as
 /// Docker containers on one network.
 pub struct DockerBackend {
-    topo: Topology,
+    pub(super) topo: Topology,
     cluster: String,
     specs: Vec<ContainerSpec>,
-    faults: ContainerFaults,
+    pub(super) faults: ContainerFaults,
     /// Containers this instance created, the only ones its teardown removes; leftovers of
     /// other runs are `down_labelled`'s business.
     created: Vec<String>,
@@ -44,6 +47,10 @@ pub struct DockerBackend {
     images: ImageSet,
     /// What `start` resolved, for the results: reference, origin and id per role.
     resolved: Vec<Resolved>,
+    /// The containers' events, followed once the cluster is up.
+    events: Option<ContainerEvents>,
+    /// Network and gray faults in force on the containers.
+    pub(super) lab: ContainerLab,
 }
 
 /// Which registry an image runs, when it is one kbench knows.
@@ -111,6 +118,8 @@ impl DockerBackend {
             choice: Choice::Auto,
             images,
             resolved: Vec::new(),
+            events: None,
+            lab: ContainerLab::default(),
         })
     }
 
@@ -336,6 +345,8 @@ impl ClusterBackend for DockerBackend {
             &self.endpoints().registry.url,
             t0,
         ));
+        let names = self.faults.members().into_iter().map(|(_, n)| n).collect();
+        self.events = Some(ContainerEvents::follow(self.engine(), names));
         Ok(())
     }
 
@@ -407,7 +418,9 @@ impl ClusterBackend for DockerBackend {
         if self.torn_down {
             return Ok(());
         }
-        let mut errors = Vec::new();
+        // Removing the containers is no news for anyone.
+        self.events = None;
+        let mut errors = self.remove_lab();
         // The registry first: it is a client of the brokers.
         for name in self.created.iter().rev() {
             if let Err(e) = self.engine().remove(name) {
@@ -452,6 +465,18 @@ impl ClusterBackend for DockerBackend {
 
     fn controller(&self) -> Option<BrokerId> {
         self.quorum_leader()
+    }
+
+    fn processes(&self) -> Option<Vec<(Member, ProcessState)>> {
+        Some(self.faults.member_states(self.events.as_ref()?))
+    }
+
+    fn member_log_tail(&self, member: Member, lines: usize) -> Option<LogTail> {
+        self.faults.log_tail(member, lines)
+    }
+
+    fn network_faults(&mut self) -> Option<&mut dyn crate::netfault::NetworkFaults> {
+        Some(self)
     }
 }
 

@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
@@ -102,6 +103,17 @@ impl RunState {
     }
 }
 
+/// Where a running container is, for faults made inside its network namespace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Placement {
+    /// Its main process, as the host numbers it.
+    pub pid: i32,
+    /// Its address on the cluster's network.
+    pub address: Ipv4Addr,
+    /// The network's gateway: where the host's published ports reach it from.
+    pub gateway: Ipv4Addr,
+}
+
 pub(crate) struct Engine {
     rt: tokio::runtime::Runtime,
     pub(super) docker: Docker,
@@ -189,6 +201,14 @@ impl Engine {
 
     pub(super) fn run<F: Future>(&self, f: F) -> F::Output {
         self.rt.block_on(f)
+    }
+
+    /// Run `f` in the background on the engine client's runtime, until it ends or is aborted.
+    pub(super) fn spawn<F>(&self, f: F) -> tokio::task::JoinHandle<()>
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        self.rt.spawn(f)
     }
 
     /// Create the network unless kbench already made it for this cluster. Returns whether it
@@ -322,6 +342,29 @@ impl Engine {
             _ => RunState::Stopped,
         };
         Ok((run, st.exit_code))
+    }
+
+    /// Where running container `name` is on `network`: its main process as the host sees
+    /// it, its address and the network's gateway.
+    pub fn placement(&self, name: &str, network: &str) -> Result<Placement> {
+        let info = self
+            .run(self.docker.inspect_container(name, None))
+            .with_context(|| format!("cannot inspect container {name}"))?;
+        let pid = (info.state.and_then(|s| s.pid)).filter(|&p| p > 0);
+        let pid = pid.with_context(|| format!("container {name} is not running"))?;
+        let networks = info.network_settings.and_then(|n| n.networks);
+        let on = networks.and_then(|mut n| n.remove(network));
+        let on = on.with_context(|| format!("container {name} is not on network {network}"))?;
+        let addr = |what: &str, v: Option<String>| -> Result<Ipv4Addr> {
+            let v = v.unwrap_or_default();
+            v.parse()
+                .with_context(|| format!("container {name} has no IPv4 {what} ({v:?})"))
+        };
+        Ok(Placement {
+            pid: pid as i32,
+            address: addr("address", on.ip_address)?,
+            gateway: addr("gateway", on.gateway)?,
+        })
     }
 
     /// The image a container was created from, if the container exists.

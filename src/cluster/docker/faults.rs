@@ -9,8 +9,11 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 
 use super::engine::{Engine, RunState};
+use super::events::ContainerEvents;
 use super::spec::kafka_host;
+use crate::cluster::status::ProcessState;
 use crate::cluster::topology::Topology;
+use crate::cluster::watch::{LogTail, Member};
 use crate::cluster::{RegistryFault, StopMode};
 use crate::names::BrokerId;
 
@@ -24,7 +27,7 @@ const KILLED: i64 = 137;
 /// registry's container when it is named.
 pub struct ContainerFaults {
     names: BTreeMap<BrokerId, String>,
-    registry: Option<String>,
+    pub(super) registry: Option<String>,
     pub(super) engine: Engine,
 }
 
@@ -60,6 +63,29 @@ impl ContainerFaults {
     /// The node → container name map it addresses.
     pub fn names(&self) -> &BTreeMap<BrokerId, String> {
         &self.names
+    }
+
+    /// Every container it addresses, with the cluster member it runs.
+    pub(super) fn members(&self) -> Vec<(Member, String)> {
+        let brokers = (self.names.iter()).map(|(id, name)| (Member::Broker(*id), name.clone()));
+        let registry = (self.registry.iter()).map(|name| (Member::Registry, name.clone()));
+        brokers.chain(registry).collect()
+    }
+
+    /// Each member's state, as the engine's events (checked where they say down) show it.
+    pub(super) fn member_states(&self, events: &ContainerEvents) -> Vec<(Member, ProcessState)> {
+        (self.members().into_iter())
+            .map(|(m, name)| (m, events.state(&name, &self.engine).process_state()))
+            .collect()
+    }
+
+    /// The end of `member`'s container log.
+    pub(super) fn log_tail(&self, member: Member, lines: usize) -> Option<LogTail> {
+        let name = self.members().into_iter().find(|(m, _)| *m == member)?.1;
+        Some(LogTail {
+            tail: self.engine.logs_tail(&name, lines),
+            source: format!("`docker logs {name}`"),
+        })
     }
 
     /// Container name of `node`; an error listing the known nodes when it has none.

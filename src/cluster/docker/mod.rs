@@ -10,10 +10,12 @@ mod backend;
 mod backend_tests;
 mod compose;
 mod engine;
+mod events;
 #[cfg(test)]
 mod fake;
 mod faults;
 mod image_calls;
+mod network;
 mod spec;
 #[cfg(test)]
 mod spec_tests;
@@ -36,8 +38,9 @@ pub fn image_engine() -> Result<impl crate::images::ImageEngine> {
 }
 
 /// Remove every container and network labelled `dev.kbench.managed=true` (of one cluster, or
-/// of all), containers first since a network in use cannot go. Returns what was removed, as
-/// `container <name>` / `network <name>`; tries everything before reporting failures.
+/// of all), containers first since a network in use cannot go, then what network faults left
+/// (namespace names, empty cgroups). Returns what was removed, as `container <name>` /
+/// `network <name>` / ...; tries everything before reporting failures.
 pub fn down_labelled(cluster: Option<&str>) -> Result<Vec<String>> {
     remove_labelled(&Engine::connect()?, cluster)
 }
@@ -56,6 +59,11 @@ fn remove_labelled(engine: &Engine, cluster: Option<&str>) -> Result<Vec<String>
         match engine.remove_network(&name) {
             Ok(true) => removed.push(format!("network {name}")),
             Ok(false) => {}
+            Err(e) => errors.push(format!("{e:#}")),
+        }
+        // A network is named after its cluster: what its faults left goes with it.
+        match network::remove_leftovers(&name) {
+            Ok(gone) => removed.extend(gone),
             Err(e) => errors.push(format!("{e:#}")),
         }
     }

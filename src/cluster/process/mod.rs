@@ -23,7 +23,7 @@ use super::secure::{self, LocalSecurity};
 use super::state::{ClusterState, NodeRecord, RegistryRecord};
 use super::status::{ClusterStatus, NodeStatus, ProcessState};
 use super::topology::{Topology, HOST};
-use super::watch::Member;
+use super::watch::{LogTail, Member};
 use super::{
     jvm_cmd, probe, ClusterBackend, Endpoints, RegistryFault, StartOptions, StopMode, Versions,
 };
@@ -441,16 +441,17 @@ impl ClusterBackend for ProcessBackend {
         )
     }
 
-    fn member_log(&self, member: Member) -> Option<std::path::PathBuf> {
-        match member {
-            Member::Registry => Some(self.state.registry.log.clone()),
-            Member::Broker(id) => self
-                .state
-                .nodes
-                .iter()
+    fn member_log_tail(&self, member: Member, lines: usize) -> Option<LogTail> {
+        let path = match member {
+            Member::Registry => Some(&self.state.registry.log),
+            Member::Broker(id) => (self.state.nodes.iter())
                 .find(|n| n.id == id)
-                .map(|n| n.log.clone()),
-        }
+                .map(|n| &n.log),
+        }?;
+        Some(LogTail {
+            source: path.display().to_string(),
+            tail: proc_ctl::tail(path, lines),
+        })
     }
 
     fn peak_rss_mib(&self) -> std::collections::BTreeMap<String, f64> {

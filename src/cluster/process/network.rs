@@ -47,7 +47,7 @@ impl ProcessBackend {
                 .filter(|n| n.id != node)
                 .map(|n| n.address)
                 .collect(),
-            clients: lab.host_address,
+            clients: vec![lab.host_address],
             controller_ports: self.topo.nodes.iter().map(|n| n.controller_port).collect(),
         })
     }
@@ -59,23 +59,13 @@ impl ProcessBackend {
         };
         let (undo, keep): (Vec<_>, Vec<_>) = lab.applied.drain(..).partition(|r| which(r));
         lab.applied = keep;
-        let mut evidence = Vec::new();
-        let mut failed = Vec::new();
-        for rec in undo {
-            match inject::undo(&rec, &mut self.delays) {
-                Ok(found) => evidence.extend(found.into_iter().map(|e| NetEvidence::Healed {
-                    what: rec.what.clone(),
-                    found: Box::new(e),
-                })),
-                Err(e) => {
-                    failed.push(format!("{e:#}"));
-                    self.state.lab.as_mut().expect("checked").applied.push(rec);
-                }
-            }
-        }
+        let (evidence, failed) = inject::undo_each(undo, &mut self.delays);
+        let why: Vec<String> = failed.iter().map(|(_, e)| e.clone()).collect();
+        // What could not be undone stays in the state file, for `cluster down` to try again.
+        lab.applied.extend(failed.into_iter().map(|(rec, _)| rec));
         self.state.save()?;
-        if !failed.is_empty() {
-            anyhow::bail!("could not heal: {}", failed.join("; "));
+        if !why.is_empty() {
+            anyhow::bail!("could not heal: {}", why.join("; "));
         }
         Ok(evidence)
     }
