@@ -274,13 +274,24 @@ fn failover_scenario_on_the_docker_backend() {
         )
         .replace(
             "[topic]",
-            "[cluster]\nbackend = \"docker\"\nimages = \"local\"\n\n[topic]",
+            "[cluster]\nbackend = \"docker\"\nimages = \"local\"\n\n[cluster.broker]\n\
+             \"broker.session.timeout.ms\" = 6000\n\n[topic]",
         );
     let scenario = home.home.join("failover-docker.toml");
     std::fs::write(&scenario, text).unwrap();
 
     let (_dir, r) = home.run_scenario(&scenario);
     assert_eq!(r.environment.backend, kbench::names::BackendKind::Docker);
+    // `[cluster.broker]` reached every container, as each broker reports it (DescribeConfigs).
+    let [s] = &r.environment.broker_settings[..] else {
+        panic!("one setting: {:?}", r.environment.broker_settings);
+    };
+    assert_eq!(
+        (s.key.as_str(), s.value.as_str()),
+        ("broker.session.timeout.ms", "6000")
+    );
+    assert_eq!(s.reported.len(), 3, "{s:?}");
+    assert!(s.reported.values().all(|v| v == "6000"), "{s:?}");
     assert_eq!(r.faults.len(), 1);
     let f = &r.faults[0];
     assert!(f.error.is_none(), "fault failed: {:?}", f.error);

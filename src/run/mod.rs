@@ -78,11 +78,7 @@ pub(crate) fn measure(
     progress: &Progress,
 ) -> Result<Results> {
     let started_at = crate::timefmt::now_rfc3339();
-    let _topic_lock = crate::kafka::topic_lock::acquire(
-        &crate::paths::kbench_home()?.join("locks"),
-        &cluster.endpoints.brokers.bootstrap,
-        &sc.topic.name,
-    )?;
+    let _topic_lock = lock_topic(sc, &cluster.endpoints)?;
     let schema = prepare_topic_and_schema(sc, &cluster.endpoints, progress)?;
     let evolution = evolve::prepare(sc, &cluster.endpoints, &schema)?;
     let clock = RunClock::start();
@@ -151,6 +147,15 @@ pub(crate) fn measure(
         cutoff,
     };
     conclude(sc, cluster, dir, progress, loaded)
+}
+
+/// The run's topic, for this run alone: a second run on it would delete it under this one.
+fn lock_topic(sc: &Scenario, endpoints: &Endpoints) -> Result<crate::kafka::topic_lock::TopicLock> {
+    crate::kafka::topic_lock::acquire(
+        &crate::paths::kbench_home()?.join("locks"),
+        &endpoints.brokers.bootstrap,
+        &sc.topic.name,
+    )
 }
 
 /// What a run's load left to conclude from, once the consumers drained.
