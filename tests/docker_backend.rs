@@ -19,7 +19,7 @@ use kbench::cluster::watch::Watch;
 use kbench::cluster::{
     ClusterBackend, ClusterGuard, Member, ProcessState, StartOptions, StopMode, Topology,
 };
-use kbench::images::Choice;
+use kbench::images::{Choice, Origin, Role};
 use kbench::kafka::admin::{create_topic, TopicSpec};
 use kbench::netfault::{Direction, NetEvidence, NetFault, NetKind, Scope};
 
@@ -280,7 +280,7 @@ fn failover_scenario_on_the_docker_backend() {
     let scenario = home.home.join("failover-docker.toml");
     std::fs::write(&scenario, text).unwrap();
 
-    let (_dir, r) = home.run_scenario(&scenario);
+    let (dir, r) = home.run_scenario(&scenario);
     assert_eq!(r.environment.backend, kbench::names::BackendKind::Docker);
     // `[cluster.broker]` reached every container, as each broker reports it (DescribeConfigs).
     let [s] = &r.environment.broker_settings[..] else {
@@ -292,6 +292,19 @@ fn failover_scenario_on_the_docker_backend() {
     );
     assert_eq!(s.reported.len(), 3, "{s:?}");
     assert!(s.reported.values().all(|v| v == "6000"), "{s:?}");
+    // Which image each role ran, typed in results.json and named in the report.
+    let roles: Vec<_> = r.environment.images.iter().map(|i| i.role).collect();
+    assert_eq!(roles, [Role::Kafka, Role::Registry]);
+    for i in &r.environment.images {
+        assert_eq!(i.origin, Origin::Local, "{i:?}");
+        assert!(i.id.starts_with("sha256:"), "{i:?}");
+    }
+    let html = std::fs::read_to_string(dir.join("index.html")).unwrap();
+    let kafka = &r.environment.images[0];
+    assert!(html.contains(&format!(
+        "kafka: {} (built here, {})",
+        kafka.reference, kafka.id
+    )));
     assert_eq!(r.faults.len(), 1);
     let f = &r.faults[0];
     assert!(f.error.is_none(), "fault failed: {:?}", f.error);

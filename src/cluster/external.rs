@@ -193,6 +193,7 @@ impl ClusterBackend for ExternalBackend {
         Versions {
             kafka: "external".into(),
             registry: "external".into(),
+            images: Vec::new(),
         }
     }
 }

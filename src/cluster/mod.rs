@@ -179,9 +179,10 @@ pub(crate) fn registry_ready_note(url: &str, since: Instant) -> String {
 pub struct Versions {
     /// Kafka version (`external` for a cluster kbench does not run).
     pub kafka: String,
-    /// Schema registry version: Apicurio's, or `cp-schema-registry <version>` on Docker; on
-    /// Docker both name the image they ran (reference, origin, id).
+    /// Schema registry version: Apicurio's, or the `cp-schema-registry` image on Docker.
     pub registry: String,
+    /// On Docker, the image each role's containers ran: reference, origin, id; empty elsewhere.
+    pub images: Vec<crate::images::Resolved>,
 }
 
 /// Owns a started backend and tears it down when dropped (on success, error, panic or signal),

@@ -207,6 +207,9 @@ pub struct Environment {
     /// `[cluster.broker]` settings and the value each broker reported running with.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub broker_settings: Vec<crate::kafka::broker_config::BrokerSetting>,
+    /// On Docker, the image each role's containers ran (reference, origin, id).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<crate::images::Resolved>,
 }
 
 /// The schema as registered, with the sizes records were generated with.

@@ -395,6 +395,7 @@ fn environment(
     Environment {
         kafka_version: cluster.versions.kafka.clone(),
         registry_version: cluster.versions.registry.clone(),
+        images: cluster.versions.images.clone(),
         backend: sc.cluster.kind(),
         bootstrap_servers: cluster.endpoints.brokers.bootstrap.clone(),
         registry_url: cluster.endpoints.registry.url.clone(),

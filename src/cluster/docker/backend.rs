@@ -443,14 +443,8 @@ impl ClusterBackend for DockerBackend {
         Ok(())
     }
 
-    /// Versions with the image each ran: reference, origin and id, so results say which.
+    /// Versions, with the image each role ran (reference, origin, id) so results say which.
     fn versions(&self) -> Versions {
-        let with_image = |what: String, role| {
-            let r = self.resolved.iter().find(|r| r.role == role);
-            r.map_or(what.clone(), |r| {
-                format!("{what} (image {}, {}, {})", r.reference, r.origin, r.id)
-            })
-        };
         let registry = match self.images.registry_kind {
             images::RegistryKind::Apicurio => {
                 format!("Apicurio Registry {}", dist::registry_version())
@@ -458,8 +452,9 @@ impl ClusterBackend for DockerBackend {
             images::RegistryKind::Confluent => self.images.registry.clone(),
         };
         Versions {
-            kafka: with_image(dist::kafka_version(), ImageRole::Kafka),
-            registry: with_image(registry, ImageRole::Registry),
+            kafka: dist::kafka_version(),
+            registry,
+            images: self.resolved.clone(),
         }
     }
 

@@ -473,6 +473,7 @@ impl ClusterBackend for ProcessBackend {
         Versions {
             kafka: self.state.kafka_version.clone(),
             registry: self.state.registry_version.clone(),
+            images: Vec::new(),
         }
     }
 }

@@ -270,6 +270,17 @@ fn scenario_table(s: &mut String, r: &Results) {
     );
 }
 
+/// "kafka: kbench/kafka:4.1.1-java17 (built here, sha256:…)" per role; "none" off Docker.
+fn images_text(images: &[crate::images::Resolved]) -> String {
+    if images.is_empty() {
+        return "none (no containers)".into();
+    }
+    let each: Vec<String> = (images.iter())
+        .map(|i| format!("{}: {} ({}, {})", i.role, i.reference, i.origin, i.id))
+        .collect();
+    each.join("; ")
+}
+
 fn environment_table(s: &mut String, r: &Results) {
     let env = &r.environment;
     kv_table(
@@ -280,6 +291,7 @@ fn environment_table(s: &mut String, r: &Results) {
             ("Kafka version", env.kafka_version.clone()),
             ("registry version", env.registry_version.clone()),
             ("backend", env.backend.to_string()),
+            ("images", images_text(&env.images)),
             ("bootstrap servers", env.bootstrap_servers.clone()),
             ("registry", env.registry_url.clone()),
             (
