@@ -396,3 +396,80 @@ fn an_engine_over_tcp_answers_as_the_socket_does() {
         "{err}"
     );
 }
+
+/// The Docker objects of cluster `kbench` (kbench's default), as `docker ps` / `docker network
+/// ls` list them by kbench's label.
+fn labelled_objects() -> Vec<String> {
+    let filter = "label=dev.kbench.cluster=kbench";
+    let list = |args: &[&str]| -> Vec<String> {
+        let out = std::process::Command::new("docker")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "docker {args:?} failed");
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(String::from)
+            .collect()
+    };
+    let mut all = list(&["ps", "-a", "--format", "{{.Names}}", "--filter", filter]);
+    all.extend(list(&[
+        "network",
+        "ls",
+        "--format",
+        "{{.Name}}",
+        "--filter",
+        filter,
+    ]));
+    all
+}
+
+/// A foreground `kbench cluster up --backend docker` stopped by SIGTERM removes its containers
+/// and network and exits 0; one killed by SIGKILL cannot, and `kbench cluster down --backend
+/// docker` then removes them.
+#[test]
+fn a_stopped_or_killed_kbench_leaves_no_container_behind() {
+    let _lock = common::cluster_lock();
+    if let Err(e) = DockerBackend::connect(Topology::default(), "kbench-it-probe") {
+        skipped_without_engine(&e);
+    }
+    let home = TestHome::new("docker-signals");
+    home.local_images();
+    assert!(
+        labelled_objects().is_empty(),
+        "another cluster `kbench` is up"
+    );
+    for signal in [libc::SIGTERM, libc::SIGKILL] {
+        let up = ["cluster", "up", "--backend", "docker", "--images", "local"];
+        let mut child = (home.cmd().args(up))
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let registry = kbench::cluster::Registry::plain("http://127.0.0.1:8081/apis/ccompat/v7");
+        wait_until(
+            "the docker cluster answers",
+            Duration::from_secs(300),
+            || registry.answers(Duration::from_secs(1)),
+        );
+        assert_eq!(labelled_objects().len(), 5, "four containers and a network");
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(child.id() as i32, signal) };
+        let status = child.wait().unwrap();
+        if signal == libc::SIGTERM {
+            assert!(
+                status.success(),
+                "a requested stop is a clean exit: {status}"
+            );
+        } else {
+            assert_eq!(
+                labelled_objects().len(),
+                5,
+                "a killed kbench removes nothing"
+            );
+            let down = home.run(&["cluster", "down", "--backend", "docker"]);
+            assert!(down.status.success(), "cluster down after the kill");
+        }
+        let left = labelled_objects();
+        assert!(left.is_empty(), "after {signal}: {left:?} left behind");
+    }
+}
