@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 
 use super::commands::NodeCommands;
 use super::evidence::Evidence;
@@ -73,8 +73,13 @@ pub(super) struct Rejoin<'a> {
     pub cancel: &'a Cancel,
 }
 
-/// Restart every node in turn, the controller last, each after the previous one is back in the
-/// cluster metadata and every ISR of the topic.
+/// How long a rolling restart waits for a node to be whole, before and after restarting it.
+const REJOIN_WITHIN: Duration = Duration::from_secs(180);
+
+/// Restart every node in turn, the controller last. A node is restarted only once it is in the
+/// cluster metadata and every ISR of the topic (as an operator's rolling restart checks), and
+/// the next one only once it is back: a node still starting from an earlier fault is never
+/// stopped again mid-start (Kafka 4.1.1 can hang in a shutdown begun during its start-up).
 pub(super) fn rolling_restart(
     backend: &mut dyn ClusterBackend,
     md: &MetadataClient,
@@ -85,6 +90,8 @@ pub(super) fn rolling_restart(
     let mut order = backend.node_ids();
     order.sort_by_key(|n| Some(*n) == controller);
     for node in order {
+        whole_again(md, cx, node)
+            .map_err(|why| anyhow!("broker {node} {why} before its turn; it was not restarted"))?;
         let t0 = Instant::now();
         act(
             backend,
@@ -93,27 +100,33 @@ pub(super) fn rolling_restart(
             Member::Broker(node),
             evidence,
         )?;
-        let back = crate::kafka::admin::wait_until(Duration::from_secs(180), || {
-            cx.cancel.is_cancelled()
-                || md
-                    .snapshot(cx.topic, Duration::from_secs(1))
-                    .is_ok_and(|(brokers, parts)| {
-                        brokers.contains(&node) && parts.iter().all(|p| p.isr.contains(&node))
-                    })
-        });
-        if cx.cancel.is_cancelled() {
-            // Restarting the next node before this one is back could take two down at once.
-            bail!("the run stopped during the rolling restart, before broker {node} rejoined");
-        }
-        if !back {
-            bail!("broker {node} did not rejoin every ISR within 180s of its restart");
-        }
+        whole_again(md, cx, node)
+            .map_err(|why| anyhow!("broker {node} {why} after its restart"))?;
         evidence.push(Evidence::Rejoined {
             node,
             after_s: t0.elapsed().as_secs_f64(),
         });
     }
     Ok(())
+}
+
+/// Wait up to [`REJOIN_WITHIN`] for `node` to be in the cluster metadata and every ISR of the
+/// topic; fails at once when the run stops (restarting a node that is not back could take two
+/// down at once), saying which.
+fn whole_again(md: &MetadataClient, cx: &Rejoin<'_>, node: BrokerId) -> Result<(), &'static str> {
+    let whole = || {
+        md.snapshot(cx.topic, Duration::from_secs(1))
+            .is_ok_and(|(brokers, parts)| {
+                brokers.contains(&node) && parts.iter().all(|p| p.isr.contains(&node))
+            })
+    };
+    let back =
+        crate::kafka::admin::wait_until(REJOIN_WITHIN, || cx.cancel.is_cancelled() || whole());
+    match (cx.cancel.is_cancelled(), back) {
+        (true, _) => Err("was not seen in every ISR: the run stopped"),
+        (false, false) => Err("was not in every ISR within 180s"),
+        (false, true) => Ok(()),
+    }
 }
 
 /// Carry out network or gray fault `i` (or its healing) on `member` through the backend's lab
