@@ -206,13 +206,17 @@ impl Search {
             .reduce(|a, b| if b.0 < a.0 { b } else { a })
     }
 
-    /// A step that was inconclusive on its first try is run once more: a generator starved
-    /// for a moment (a JIT, another process) is not a generator that cannot offer the rate.
+    /// A rate whose step was inconclusive for the first time is run once more (a confirmation
+    /// too, though the rate passed before): a generator starved for a moment (a JIT, another
+    /// process) is not a generator that cannot offer the rate.
     fn retry(&self) -> Option<(f64, Purpose)> {
         let last = self.steps.last()?;
-        let tries = self.steps.iter().filter(|t| t.rate == last.rate).count();
-        (matches!(last.verdict, Verdict::Inconclusive { .. }) && tries == 1)
-            .then_some((last.rate, last.purpose))
+        let inconclusive = |t: &&Tried| matches!(t.verdict, Verdict::Inconclusive { .. });
+        let tries = (self.steps.iter())
+            .filter(|t| t.rate == last.rate)
+            .filter(inconclusive)
+            .count();
+        (inconclusive(&last) && tries == 1).then_some((last.rate, last.purpose))
     }
 
     /// The next rate to run and why; `None` once the search has ended.
@@ -282,8 +286,15 @@ impl Search {
             purpose,
             verdict,
         });
+        let inconclusive = matches!(
+            self.steps.last().map(|t| &t.verdict),
+            Some(Verdict::Inconclusive { .. })
+        );
         match (purpose, passed) {
             (Purpose::Confirm, true) => self.confirmed += 1,
+            // Not a failure to repeat: the generator could not say (retried once, then the
+            // rate counts as the generator's limit, not the cluster's).
+            (Purpose::Confirm, false) if inconclusive => self.confirmed = 0,
             (Purpose::Confirm, false) => {
                 // The highest pass did not repeat: it is now a failure, the search narrows
                 // below it, and a new highest pass needs its own confirmation.

@@ -312,3 +312,49 @@ fn an_inconclusive_run_of_the_lowest_failure_is_not_counted_as_a_failure() {
     assert_eq!(runs_up, 3, "starved, failed, rechecked: {:?}", s.steps());
     assert_eq!(a.next_up_failures, 2, "{a:?}");
 }
+
+#[test]
+fn an_inconclusive_confirmation_is_run_again_not_counted_as_a_failure() {
+    // Under a CPU quota the generator falls behind now and then: every confirmation's first
+    // try is starved, then it keeps up. The search must still end found, not unstable.
+    let mut m = Model::cluster(30_000.0);
+    let mut s = Search::new(spec());
+    let mut starved = std::collections::BTreeSet::new();
+    while let Some((rate, purpose)) = s.next_step() {
+        let first_confirm = purpose == Purpose::Confirm && starved.insert(rate as u64);
+        let v = if first_confirm {
+            Verdict::Inconclusive {
+                reason: "generator fell behind".into(),
+            }
+        } else {
+            m.step(rate)
+        };
+        s.record(rate, purpose, v);
+    }
+    let a = s.answer();
+    assert_eq!(a.stop, Some(Stop::Found), "{:?}", s.steps());
+    assert!((m.edge() - a.capacity.unwrap()) / m.edge() <= 0.05, "{a:?}");
+    let cap = a.capacity.unwrap();
+    let confirms: Vec<_> = (s.steps().iter())
+        .filter(|t| t.rate == cap && t.purpose == Purpose::Confirm)
+        .collect();
+    assert_eq!(confirms.len(), 2, "retried once: {confirms:?}");
+}
+
+#[test]
+fn a_confirmation_the_generator_never_manages_ends_at_its_limit_not_unstable() {
+    let mut m = Model::cluster(30_000.0);
+    let mut s = Search::new(spec());
+    while let Some((rate, purpose)) = s.next_step() {
+        let v = if purpose == Purpose::Confirm {
+            Verdict::Inconclusive {
+                reason: "generator fell behind".into(),
+            }
+        } else {
+            m.step(rate)
+        };
+        s.record(rate, purpose, v);
+    }
+    let a = s.answer();
+    assert_ne!(a.stop, Some(Stop::Unstable), "{:?}", s.steps());
+}
