@@ -79,7 +79,9 @@ const REJOIN_WITHIN: Duration = Duration::from_secs(180);
 /// Restart every node in turn, the controller last. A node is restarted only once it is in the
 /// cluster metadata and every ISR of the topic (as an operator's rolling restart checks), and
 /// the next one only once it is back: a node still starting from an earlier fault is never
-/// stopped again mid-start (Kafka 4.1.1 can hang in a shutdown begun during its start-up).
+/// stopped again mid-start (Kafka 4.1.1 can hang in a shutdown begun during its start-up). No
+/// node is restarted after the load ended, but one restarted is waited for even then (only a
+/// signal cuts that wait), so the cluster is left whole and its rejoin is measured.
 pub(super) fn rolling_restart(
     backend: &mut dyn ClusterBackend,
     md: &MetadataClient,
@@ -90,8 +92,8 @@ pub(super) fn rolling_restart(
     let mut order = backend.node_ids();
     order.sort_by_key(|n| Some(*n) == controller);
     for node in order {
-        whole_again(md, cx, node)
-            .map_err(|why| anyhow!("broker {node} {why} before its turn; it was not restarted"))?;
+        let before = whole_again(md, cx.topic, node, || cx.cancel.is_cancelled());
+        before.map_err(|why| anyhow!("broker {node} {why} before its turn; not restarted"))?;
         let t0 = Instant::now();
         act(
             backend,
@@ -100,8 +102,8 @@ pub(super) fn rolling_restart(
             Member::Broker(node),
             evidence,
         )?;
-        whole_again(md, cx, node)
-            .map_err(|why| anyhow!("broker {node} {why} after its restart"))?;
+        let after = whole_again(md, cx.topic, node, crate::signals::requested);
+        after.map_err(|why| anyhow!("broker {node} {why} after its restart"))?;
         evidence.push(Evidence::Rejoined {
             node,
             after_s: t0.elapsed().as_secs_f64(),
@@ -110,19 +112,23 @@ pub(super) fn rolling_restart(
     Ok(())
 }
 
-/// Wait up to [`REJOIN_WITHIN`] for `node` to be in the cluster metadata and every ISR of the
-/// topic; fails at once when the run stops (restarting a node that is not back could take two
-/// down at once), saying which.
-fn whole_again(md: &MetadataClient, cx: &Rejoin<'_>, node: BrokerId) -> Result<(), &'static str> {
+/// Wait up to [`REJOIN_WITHIN`] for `node` to be in the cluster metadata and every ISR of
+/// `topic`, unless `stopped` first (restarting a node that is not back could take two down
+/// at once); says which when it was not.
+fn whole_again(
+    md: &MetadataClient,
+    topic: &str,
+    node: BrokerId,
+    stopped: impl Fn() -> bool,
+) -> Result<(), &'static str> {
     let whole = || {
-        md.snapshot(cx.topic, Duration::from_secs(1))
+        md.snapshot(topic, Duration::from_secs(1))
             .is_ok_and(|(brokers, parts)| {
                 brokers.contains(&node) && parts.iter().all(|p| p.isr.contains(&node))
             })
     };
-    let back =
-        crate::kafka::admin::wait_until(REJOIN_WITHIN, || cx.cancel.is_cancelled() || whole());
-    match (cx.cancel.is_cancelled(), back) {
+    let back = crate::kafka::admin::wait_until(REJOIN_WITHIN, || stopped() || whole());
+    match (stopped(), back) {
         (true, _) => Err("was not seen in every ISR: the run stopped"),
         (false, false) => Err("was not in every ISR within 180s"),
         (false, true) => Ok(()),
