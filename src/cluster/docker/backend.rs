@@ -12,7 +12,7 @@ use anyhow::{bail, Result};
 use super::engine::{Engine, RunState};
 use super::events::ContainerEvents;
 use super::faults::ContainerFaults;
-use super::network::ContainerLab;
+use super::lab::ContainerLab;
 use super::spec::{self, container_specs, label, ContainerSpec, ImageSet, Role, KAFKA_LOG_DIR};
 use crate::cluster::ready::{self, Stage, Starting};
 use crate::cluster::status::{ClusterStatus, NodeStatus, ProcessState};

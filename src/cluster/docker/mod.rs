@@ -15,6 +15,7 @@ mod events;
 mod fake;
 mod faults;
 mod image_calls;
+mod lab;
 mod network;
 mod spec;
 #[cfg(test)]
@@ -62,7 +63,7 @@ fn remove_labelled(engine: &Engine, cluster: Option<&str>) -> Result<Vec<String>
             Err(e) => errors.push(format!("{e:#}")),
         }
         // A network is named after its cluster: what its faults left goes with it.
-        match network::remove_leftovers(&name) {
+        match lab::remove_leftovers(&name) {
             Ok(gone) => removed.extend(gone),
             Err(e) => errors.push(format!("{e:#}")),
         }

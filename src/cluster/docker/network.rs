@@ -7,7 +7,8 @@
 //! up again at every fault, because a container started again gets a new namespace.
 //!
 //! Teardown heals what is in force and drops the names; removing a container removes whatever
-//! was made inside it. After a crash, `cluster down` drops the names and empty cgroups left.
+//! was made inside it. After a crash, `cluster down` drops the names and empty cgroups left
+//! (`lab::remove_leftovers`).
 
 use std::collections::BTreeMap;
 
@@ -15,64 +16,12 @@ use anyhow::{bail, Context, Result};
 
 use super::backend::DockerBackend;
 use super::engine::{Engine, Placement};
+use super::lab::{bridge_end, host_netns, name_netns, node_netns};
 use crate::names::BrokerId;
-use crate::netfault::inject::{self, Delays};
+use crate::netfault::inject;
 use crate::netfault::lab::{tool, AppliedRecord, LabNode, LabRecord};
-use crate::netfault::rules::{Addressing, NODE_LINK};
-use crate::netfault::{starve, NetEvidence, NetFault, NetworkFaults};
-
-/// The faults in force on a cluster's containers, and the namespace names kbench gave.
-#[derive(Default)]
-pub(super) struct ContainerLab {
-    /// Named namespaces: name → the process it was named after.
-    named: BTreeMap<String, i32>,
-    applied: Vec<AppliedRecord>,
-    delays: Delays,
-}
-
-/// The name kbench gives node `id`'s namespace.
-fn node_netns(cluster: &str, id: BrokerId) -> String {
-    format!("{cluster}-net{id}")
-}
-
-/// The name kbench gives its own namespace, where the bridge's ends of the containers are.
-fn host_netns(cluster: &str) -> String {
-    format!("{cluster}-host")
-}
-
-/// Name process `pid`'s network namespace `name`, unless it already is.
-fn name_netns(named: &mut BTreeMap<String, i32>, name: &str, pid: i32) -> Result<()> {
-    if named.get(name) == Some(&pid) {
-        return Ok(());
-    }
-    // A name left from an earlier life of the container points at its old namespace.
-    if named.remove(name).is_some() || netns_named(name) {
-        tool("ip", &["netns", "delete", name], None)?;
-    }
-    tool("ip", &["netns", "attach", name, &pid.to_string()], None)?;
-    named.insert(name.to_string(), pid);
-    Ok(())
-}
-
-fn netns_named(name: &str) -> bool {
-    crate::netfault::lab::netns_path(name).exists()
-}
-
-/// The host's name for the bridge end of `netns`'s `eth0`: `eth0@if<N>` names its peer's
-/// interface index.
-fn bridge_end(netns: &str, host: &str) -> Result<String> {
-    let inside = tool("ip", &["-n", netns, "-o", "link", "show", NODE_LINK], None)?;
-    let index = inside
-        .split_once("@if")
-        .and_then(|(_, rest)| rest.split(':').next())
-        .with_context(|| format!("cannot tell the peer of {NODE_LINK} in {netns}: {inside}"))?;
-    let links = tool("ip", &["-n", host, "-o", "link", "show"], None)?;
-    let line = (links.lines())
-        .find(|l| l.split(':').next() == Some(index))
-        .with_context(|| format!("no interface {index} on the host for {netns}"))?;
-    let name = line.split(':').nth(1).unwrap_or_default().trim();
-    Ok(name.split('@').next().unwrap_or(name).to_string())
-}
+use crate::netfault::rules::Addressing;
+use crate::netfault::{NetEvidence, NetFault, NetworkFaults};
 
 impl DockerBackend {
     /// Where every container is now.
@@ -176,28 +125,4 @@ impl NetworkFaults for DockerBackend {
     fn heal_node(&mut self, node: BrokerId) -> Result<Vec<NetEvidence>> {
         self.undo_where(|r| r.node == node)
     }
-}
-
-/// What a killed kbench left of cluster `cluster`'s faults, once its containers are gone: the
-/// namespace names and the (now empty) CPU cgroups. Returns what it removed.
-pub(super) fn remove_leftovers(cluster: &str) -> Result<Vec<String>> {
-    let mut removed = Vec::new();
-    let prefix = format!("{cluster}-net");
-    let names = std::fs::read_dir("/run/netns")
-        .into_iter()
-        .flatten()
-        .flatten();
-    for entry in names {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with(&prefix) || name == host_netns(cluster) {
-            tool("ip", &["netns", "delete", &name], None)?;
-            removed.push(format!("namespace name {name}"));
-        }
-    }
-    for cgroup in starve::named(&prefix) {
-        std::fs::remove_dir(&cgroup)
-            .with_context(|| format!("cannot remove cgroup {}", cgroup.display()))?;
-        removed.push(format!("cgroup {}", cgroup.display()));
-    }
-    Ok(removed)
 }
