@@ -42,6 +42,7 @@ pub mod cancel;
 pub mod client;
 pub mod cluster;
 pub mod compare_tools;
+pub mod distribute;
 pub mod duration;
 pub mod faults;
 pub mod images;

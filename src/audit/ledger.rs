@@ -5,6 +5,8 @@
 use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 
+use serde::{Deserialize, Serialize};
+
 use super::ranges::RangeSet;
 pub use super::verdict::{Reorder, Verdict};
 
@@ -13,7 +15,7 @@ pub const MAX_EXAMPLES: usize = 10;
 
 /// Everything the ledger knows about one producer. Fields are public for reading: the ledger
 /// only ever hands out shared references.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ProducerAudit {
     /// Sequences the cluster acknowledged.
     pub acked: RangeSet,
@@ -44,7 +46,7 @@ impl ProducerAudit {
 /// Ordering is judged per (producer, partition) on first deliveries only: a consumer replay
 /// after a rebalance or restart re-reads older sequences, and those are already reported as
 /// duplicates; calling them reorders as well would double-report one event.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Ledger {
     producers: BTreeMap<u32, ProducerAudit>,
     /// Offsets read so far, per partition: a record read again at one of them is a re-delivery.

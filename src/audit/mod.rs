@@ -4,6 +4,7 @@
 
 pub mod cold;
 pub mod ledger;
+pub mod ledger_file;
 pub mod ranges;
 pub mod verdict;
 pub mod versions;

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::ops::RangeInclusive;
 
+use serde::de::{Deserialize, Deserializer, Error as _};
 use serde::ser::{Serialize, SerializeSeq, Serializer};
 
 /// Set of `u64` as runs `first..=last`.
@@ -271,6 +272,25 @@ impl Serialize for RangeSet {
     }
 }
 
+/// Read back from the same `[first, last]` pairs, in any order (overlaps coalesce); a pair with
+/// `first > last` is refused rather than read as an empty run.
+impl<'de> Deserialize<'de> for RangeSet {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let mut runs = Vec::<[u64; 2]>::deserialize(deserializer)?;
+        if let Some([first, last]) = runs.iter().find(|[f, l]| f > l) {
+            return Err(D::Error::custom(format!(
+                "range [{first}, {last}] ends before it starts"
+            )));
+        }
+        runs.sort_unstable();
+        let mut out = Builder::default();
+        for [first, last] in runs {
+            out.push(first, last);
+        }
+        Ok(out.finish())
+    }
+}
+
 impl FromIterator<u64> for RangeSet {
     fn from_iter<I: IntoIterator<Item = u64>>(iter: I) -> Self {
         let mut set = RangeSet::new();
@@ -372,6 +392,19 @@ mod tests {
             serde_json::to_string(&s).ok().as_deref(),
             Some("[[1,3],[9,9]]")
         );
+    }
+
+    #[test]
+    fn reads_back_what_it_writes_and_refuses_a_backwards_run() {
+        let s: RangeSet = [1, 2, 3, 9, u64::MAX].into_iter().collect();
+        let text = serde_json::to_string(&s).unwrap_or_default();
+        assert_eq!(serde_json::from_str::<RangeSet>(&text).ok(), Some(s));
+        let merged: Option<RangeSet> = serde_json::from_str("[[9,9],[1,4],[3,5]]").ok();
+        assert_eq!(merged.map(|m| runs(&m)), Some(vec![(1, 5), (9, 9)]));
+        let err = serde_json::from_str::<RangeSet>("[[5,1]]")
+            .err()
+            .map(|e| e.to_string());
+        assert!(err.is_some_and(|e| e.contains("[5, 1] ends before it starts")));
     }
 
     fn value() -> impl Strategy<Value = u64> {

@@ -63,6 +63,31 @@ pub enum Command {
         /// With --backend docker (or a docker scenario): auto, upstream or local images.
         #[arg(long, value_enum)]
         images: Option<kbench::images::Choice>,
+        /// Run as shard INDEX/COUNT of a load spread over COUNT runs, e.g. 0/3 (counted from
+        /// 0): this run offers 1/COUNT of every producer's rate under producer ids no other
+        /// shard uses, reads nothing and fires no fault (that is the coordinator's part), and
+        /// writes its ledger beside its results for `kbench merge`. Needs a cluster that
+        /// already runs ([cluster] kind = "external") and --start-at.
+        #[arg(long, requires = "start_at")]
+        shard: Option<kbench::report::shard::Shard>,
+        /// With --shard: when the load starts, in ms since the Unix epoch (every shard of a load
+        /// gets the same value). A shard that is not ready by then starts on the next whole
+        /// second and its results say how late it was.
+        #[arg(long, value_name = "EPOCH_MS", requires = "shard")]
+        start_at: Option<u64>,
+    },
+    /// Join the run directories of a distributed load's shards into one: histograms added per
+    /// latency kind and phase on the shards' common clock (never percentiles averaged), counts
+    /// and audit ledgers summed, one results.json and report with a row per shard. A shard that
+    /// is missing or unreadable makes the result incomplete and is named; exit code 3 then, or
+    /// when the merged run misses its checks.
+    Merge {
+        /// The shards' run directories (each written by `kbench run --shard`).
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Directory the merged run directory is created in.
+        #[arg(long, default_value = "reports")]
+        reports: PathBuf,
     },
     /// Many runs under one driver, one report. With [search]: find the highest rate the
     /// cluster sustains within the scenario's [slo] objectives on one cluster — a warm-up step,
@@ -310,7 +335,18 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
             keep_cluster,
             backend,
             images,
-        } => run_cmd::run_scenario(&scenario, reports, keep_cluster, (backend, images)),
+            shard,
+            start_at,
+        } => {
+            let shard = shard
+                .zip(start_at)
+                .map(|(shard, at)| kbench::run::ShardPlan {
+                    shard,
+                    barrier_wall_ms: at,
+                });
+            run_cmd::run_scenario(&scenario, reports, keep_cluster, (backend, images), shard)
+        }
+        Command::Merge { dirs, reports } => run_cmd::merge(&dirs, &reports),
         Command::Sweep { scenario, reports } => sweep_cmd::sweep(&scenario, reports),
         Command::Validate { scenarios } => run_cmd::validate(&scenarios),
         Command::Report { dir } => run_cmd::report(&dir),

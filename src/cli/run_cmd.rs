@@ -90,8 +90,10 @@ pub fn run_scenario(
         Option<kbench::names::BackendKind>,
         Option<kbench::images::Choice>,
     ),
+    shard: Option<kbench::run::ShardPlan>,
 ) -> Result<ExitCode> {
     let mut sc = load(file)?;
+    needs_running_cluster(file, &sc, shard.as_ref())?;
     let docker_scenario = sc.cluster.kind() == kbench::names::BackendKind::Docker;
     let kind = backend.or(docker_scenario.then_some(sc.cluster.kind()));
     if let Some(kind) = kind.filter(|_| backend.is_some() || images.is_some()) {
@@ -119,6 +121,7 @@ pub fn run_scenario(
         &RunOptions {
             reports_dir: reports,
             keep_cluster,
+            shard,
         },
     )?;
     println!("{}", summary::render(&outcome.results));
@@ -144,4 +147,43 @@ pub fn run_scenario(
     } else {
         Ok(ExitCode::from(CHECKS_FAILED))
     }
+}
+
+pub fn merge(dirs: &[PathBuf], reports: &Path) -> Result<ExitCode> {
+    let merged = kbench::distribute::merge::merge(dirs, reports)?;
+    let r = &merged.results;
+    println!("{}", summary::render(r));
+    if let Some(d) = &r.distribution {
+        println!("{}", d.render());
+    }
+    println!("results   {}", merged.dir.join("results.json").display());
+    println!("report    {}", merged.dir.join("index.html").display());
+    let incomplete = r.distribution.as_ref().is_some_and(|d| !d.complete());
+    if incomplete {
+        eprintln!("kbench: the merged result is incomplete: a shard never reported (see above)");
+    }
+    Ok(if r.passed() && !incomplete {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(CHECKS_FAILED)
+    })
+}
+
+/// A shard joins a load on a cluster that already runs: it must not start one of its own.
+fn needs_running_cluster(
+    file: &Path,
+    sc: &Scenario,
+    shard: Option<&kbench::run::ShardPlan>,
+) -> Result<()> {
+    if shard.is_some() && sc.cluster.kind() != kbench::names::BackendKind::External {
+        return Err(UsageError(format!(
+            "{}: --shard runs one part of a load against a cluster that already runs; the \
+             scenario's [cluster] must be kind = \"external\" (its bootstrap and registry_url \
+             the cluster's), not the {} backend, which would start a cluster of its own",
+            file.display(),
+            sc.cluster.kind()
+        ))
+        .into());
+    }
+    Ok(())
 }

@@ -121,7 +121,26 @@ fn write_header(
 /// log has one — and the histogram) in file order. The histograms come back with auto-resize on,
 /// ready to be merged.
 pub fn read_hlog(path: impl AsRef<Path>) -> Result<Vec<(f64, Histogram<u64>)>> {
-    let path = path.as_ref();
+    let intervals = read_intervals(path.as_ref())?;
+    Ok(intervals
+        .into_iter()
+        .map(|(start, _, h)| (start, h))
+        .collect())
+}
+
+/// Reads a log kbench wrote, each interval under the second it belongs to. An interval ends on
+/// its second's end but may start earlier (a straggler folded in, see the aggregator), so the
+/// second is read from the end.
+pub fn read_hlog_seconds(path: impl AsRef<Path>) -> Result<Vec<(u64, Histogram<u64>)>> {
+    let intervals = read_intervals(path.as_ref())?;
+    let second = |start: f64, length: f64| ((start + length).round() as u64).saturating_sub(1);
+    Ok((intervals.into_iter())
+        .map(|(start, length, h)| (second(start, length), h))
+        .collect())
+}
+
+/// (start s, length s, histogram) of every interval, in file order.
+fn read_intervals(path: &Path) -> Result<Vec<(f64, f64, Histogram<u64>)>> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut deserializer = Deserializer::new();
     let mut out = Vec::new();
@@ -136,7 +155,7 @@ pub fn read_hlog(path: impl AsRef<Path>) -> Result<Vec<(f64, Histogram<u64>)>> {
                 .deserialize(&mut raw.as_slice())
                 .map_err(|e| anyhow!("{}: interval at {start:.3} s: {e}", path.display()))?;
             h.auto(true);
-            out.push((start, h));
+            out.push((start, iv.duration().as_secs_f64(), h));
         }
     }
     Ok(out)

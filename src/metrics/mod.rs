@@ -34,7 +34,7 @@ use hdrhistogram::Histogram;
 use serde::Serialize;
 
 pub use aggregator::{Aggregator, PhaseSpan};
-pub use hlog::read_hlog;
+pub use hlog::{read_hlog, read_hlog_seconds};
 pub use recorder::{Interval, Recorder};
 pub use summary::{Counts, Live, Percentiles, PhaseSummary, SecondRow, Summary};
 

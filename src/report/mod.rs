@@ -13,6 +13,7 @@ pub mod phases;
 pub mod rebuild;
 pub mod requests;
 pub mod results;
+pub mod shard;
 pub mod summary;
 mod summary_registry;
 

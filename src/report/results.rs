@@ -79,6 +79,12 @@ pub struct Results {
     /// up to the stop.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aborted: Option<Aborted>,
+    /// For a shard of a distributed load: which one, and its start against the barrier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<super::shard::ShardInfo>,
+    /// For merged results (`kbench merge`): every shard, and whether all of them reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distribution: Option<super::shard::Distribution>,
 }
 
 impl Results {
@@ -130,6 +136,7 @@ impl Results {
             && (self.schemas.as_ref()).is_none_or(|s| !s.full_decode || s.clean())
             && self.cold_groups.iter().all(|g| g.clean())
             && self.slos.iter().all(|s| s.pass)
+            && self.distribution.as_ref().is_none_or(|d| d.complete())
     }
 }
 
@@ -424,6 +431,8 @@ pub fn build(i: Inputs<'_>) -> Results {
         payload: i.payload,
         slos,
         aborted: i.aborted,
+        shard: None,
+        distribution: None,
     }
 }
 

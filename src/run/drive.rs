@@ -247,7 +247,7 @@ fn spawn_producers(
     };
     (0..i.sc.producer.count)
         .map(|id| {
-            let cfg = producer_config(i.sc, i.window, &base, id, acks);
+            let cfg = producer_config(i.sc, i.window, &base, i.window.first_id + id, acks);
             wiring::spawn_producer(cfg, &i.pipe, i.ledger, load)
         })
         .collect()

@@ -9,7 +9,9 @@ mod drive;
 mod evolve;
 mod payload;
 mod readers;
+mod shard;
 mod start;
+pub use shard::ShardPlan;
 pub use start::KeptCluster;
 pub mod wiring;
 pub mod workers;
@@ -29,6 +31,7 @@ use crate::metrics::PhaseSpan;
 use crate::names::Phase;
 use crate::progress::Progress;
 use crate::report::results::{self, Environment, Results, SchemaInfo};
+use crate::report::shard::Shard;
 use crate::scenario::Scenario;
 use cutoff::Cutoff;
 use drive::DriveInputs;
@@ -43,6 +46,8 @@ pub struct RunOptions {
     pub reports_dir: PathBuf,
     /// Leave the cluster running after the run (`--keep-cluster`).
     pub keep_cluster: bool,
+    /// Run as one shard of a distributed load (`--shard`, `--start-at`).
+    pub shard: Option<ShardPlan>,
 }
 
 /// What a finished run produced.
@@ -60,9 +65,11 @@ pub struct Outcome {
 /// `aborted`; before that, an error or a signal is returned as such.
 pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<Outcome> {
     let progress = Progress::new();
+    let own = opts.shard.map(|plan| plan.scenario(sc));
+    let sc = own.as_ref().unwrap_or(sc);
     let dir = report_dir(&opts.reports_dir, &sc.name)?;
     let mut cluster = start_cluster(sc, &progress, opts.keep_cluster)?;
-    let measured = measure(sc, &mut cluster, &dir, &progress);
+    let measured = measure(sc, &mut cluster, &dir, &progress, opts.shard);
     let (teardown, kept) = cluster.finish(opts.keep_cluster, &sc.topic.name);
     let results = measured?;
     teardown.context("tearing the cluster down")?;
@@ -76,12 +83,14 @@ pub(crate) fn measure(
     cluster: &mut StartedCluster,
     dir: &Path,
     progress: &Progress,
+    shard: Option<ShardPlan>,
 ) -> Result<Results> {
     let started_at = crate::timefmt::now_rfc3339();
-    let _topic_lock = lock_topic(sc, &cluster.endpoints)?;
+    let _topic_lock = lock_topic(sc, &cluster.endpoints, shard)?;
     let schema = prepare_topic_and_schema(sc, &cluster.endpoints, progress)?;
     let evolution = evolve::prepare(sc, &cluster.endpoints, &schema)?;
-    let clock = RunClock::start();
+    let timing = shard::Timing::start(shard);
+    let clock = timing.clock;
     // Every worker of the run hangs below this root; leaving `measure` (also by `?`) cancels
     // whatever is still running.
     let cancel = Cancel::root();
@@ -94,7 +103,7 @@ pub(crate) fn measure(
     };
     let consumers = start_consumers(sc, &cluster.endpoints, &clock, &pipe, readers, &cancel)?;
     consumers.wait_for_assignment(sc.topic.partitions)?;
-    let window = LoadWindow::plan(sc, clock.origin.elapsed());
+    let window = timing.window(sc);
     let cold = cold::start(
         sc,
         &cluster.endpoints,
@@ -135,6 +144,7 @@ pub(crate) fn measure(
     let summary = cutoff.keep(aggregator.join(), progress);
     progress.finish();
     let loaded = Loaded {
+        shard: timing.shard_info(window.start), // before `window` moves in below
         started_at,
         schema,
         evolution,
@@ -150,12 +160,21 @@ pub(crate) fn measure(
 }
 
 /// The run's topic, for this run alone: a second run on it would delete it under this one.
-fn lock_topic(sc: &Scenario, endpoints: &Endpoints) -> Result<crate::kafka::topic_lock::TopicLock> {
+/// Sibling shards share their topic (and never delete it): a shard holds no lock.
+fn lock_topic(
+    sc: &Scenario,
+    endpoints: &Endpoints,
+    shard: Option<ShardPlan>,
+) -> Result<Option<crate::kafka::topic_lock::TopicLock>> {
+    if shard.is_some() {
+        return Ok(None);
+    }
     crate::kafka::topic_lock::acquire(
         &crate::paths::kbench_home()?.join("locks"),
         &endpoints.brokers.bootstrap,
         &sc.topic.name,
     )
+    .map(Some)
 }
 
 /// What a run's load left to conclude from, once the consumers drained.
@@ -170,6 +189,7 @@ struct Loaded {
     drained: readers::Drained,
     summary: crate::metrics::Summary,
     cutoff: Cutoff,
+    shard: Option<crate::report::shard::ShardInfo>,
 }
 
 /// Step 5: the faults analysed, the schema versions audited, results.json and the report
@@ -192,6 +212,7 @@ fn conclude(
         drained,
         summary,
         mut cutoff,
+        shard,
     } = l;
     let settle_for = cutoff.left(sc.drain_timeout, Instant::now());
     let faults = drive::analyse_faults(
@@ -235,6 +256,10 @@ fn conclude(
     // Secrets come only as ${VAR} references; should one stand in the file anyway (a comment),
     // the echoed scenario still must not carry it.
     results.scenario.text = security.redact(&results.scenario.text);
+    results.shard = shard;
+    // Beside the results, so the runs of a distributed load can be audited as one.
+    let ledger = ledger.lock().unwrap_or_else(|e| e.into_inner());
+    crate::audit::ledger_file::write(dir, &ledger)?;
     write_report(dir, &results)?;
     Ok(results)
 }
@@ -280,14 +305,21 @@ pub(crate) struct LoadWindow {
     pub total: Duration,
     /// Each producer's share of the scenario's rate.
     pub share: RateProfile,
+    /// Id of this run's first producer (not 0 for a shard of a distributed load).
+    pub first_id: u32,
 }
 
 impl LoadWindow {
-    fn plan(sc: &Scenario, now: Duration) -> LoadWindow {
+    /// The load from `start` on; a shard's producers take their part of the rate under ids
+    /// of their own.
+    fn plan(sc: &Scenario, start: Duration, shard: Option<Shard>) -> LoadWindow {
+        let count = sc.producer.count;
+        let shards = shard.map_or(1, |s| s.of);
         LoadWindow {
-            start: load_start(now),
+            start,
             total: sc.total_duration(),
-            share: per_producer(&sc.producer.rate, sc.producer.count),
+            share: per_producer(&sc.producer.rate, count * shards),
+            first_id: shard.map_or(0, |s| s.producer_id(0, count)),
         }
     }
 

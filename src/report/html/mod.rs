@@ -9,6 +9,7 @@
 
 mod registry;
 mod registry_clients;
+mod shards;
 mod style;
 mod tables;
 mod verdict;
@@ -34,6 +35,7 @@ pub fn page(results: &Results, rebuilt: &Rebuilt, charts: &[Chart]) -> String {
     );
     header(&mut s, results);
     verdict::verdict(&mut s, results, rebuilt);
+    shards::missing(&mut s, results);
     verdict::key_figures(&mut s, results);
     nav(&mut s, results);
     if !results.faults.is_empty() {
@@ -45,6 +47,7 @@ pub fn page(results: &Results, rebuilt: &Rebuilt, charts: &[Chart]) -> String {
     charts_section(&mut s, charts);
     tables::percentiles(&mut s, results, rebuilt);
     tables::counts(&mut s, results);
+    shards::section(&mut s, results);
     environment(&mut s, results);
     tables::clients(&mut s, results);
     files(&mut s, results, rebuilt, charts);
@@ -171,6 +174,11 @@ fn nav(s: &mut String, r: &Results) {
         ("charts", "Charts"),
         ("percentiles", "Latency percentiles"),
         ("counts", "Counts"),
+    ]);
+    if r.distribution.is_some() {
+        items.push(("shards", "Shards"));
+    }
+    items.extend([
         ("environment", "Scenario and environment"),
         ("clients", "Producers and consumers"),
         ("files", "Files"),
