@@ -2,6 +2,7 @@
 
 mod client_cmd;
 mod cluster_cmd;
+mod distribute_cmd;
 pub mod exit;
 mod images_cmd;
 mod run_cmd;
@@ -67,7 +68,8 @@ pub enum Command {
         /// 0): this run offers 1/COUNT of every producer's rate under producer ids no other
         /// shard uses, reads nothing and fires no fault (that is the coordinator's part), and
         /// writes its ledger beside its results for `kbench merge`. Needs a cluster that
-        /// already runs ([cluster] kind = "external") and --start-at.
+        /// already runs (--bootstrap and --registry-url, or an external [cluster]) and
+        /// --start-at.
         #[arg(long, requires = "start_at")]
         shard: Option<kbench::report::shard::Shard>,
         /// With --shard: when the load starts, in ms since the Unix epoch (every shard of a load
@@ -75,6 +77,15 @@ pub enum Command {
         /// second and its results say how late it was.
         #[arg(long, value_name = "EPOCH_MS", requires = "shard")]
         start_at: Option<u64>,
+        /// Run against the cluster already running at these brokers (HOST:PORT,...) instead of
+        /// the scenario's [cluster], plaintext unless the scenario's external cluster says
+        /// otherwise; needs --registry-url. This is how a distributed load's shards join the
+        /// coordinator's cluster.
+        #[arg(long, value_name = "HOST:PORT,...", requires = "registry_url")]
+        bootstrap: Option<String>,
+        /// With --bootstrap: the running cluster's schema registry, e.g. http://127.0.0.1:8081.
+        #[arg(long, value_name = "URL", requires = "bootstrap")]
+        registry_url: Option<String>,
     },
     /// Join the run directories of a distributed load's shards into one: histograms added per
     /// latency kind and phase on the shards' common clock (never percentiles averaged), counts
@@ -86,6 +97,28 @@ pub enum Command {
         #[arg(required = true)]
         dirs: Vec<PathBuf>,
         /// Directory the merged run directory is created in.
+        #[arg(long, default_value = "reports")]
+        reports: PathBuf,
+    },
+    /// Spread one scenario's load over shards that an engine runs, and merge them into one run.
+    ///
+    /// This process is the coordinator: it starts (or reaches) the cluster, creates the topic,
+    /// reads everything back, fires the fault plan and audits; the shards only produce, each
+    /// `kbench run --shard I/N` offering 1/N of every producer's rate from producer ids of its
+    /// own, all starting at one agreed instant. Afterwards the shards' histograms are added to
+    /// the coordinator's (never percentiles averaged) and one results.json and report are
+    /// written, with a row per shard. A shard that fails makes the result incomplete and is
+    /// named. Exit code 0 when the merged run passed, 3 when not, 1 on error.
+    Distribute {
+        /// Scenario file, e.g. scenarios/failover.toml.
+        scenario: PathBuf,
+        /// How many shards share the load.
+        #[arg(long, default_value_t = 2)]
+        workers: u32,
+        /// What runs the shards: `local` (processes on this machine).
+        #[arg(long, value_enum, default_value_t = kbench::distribute::engine::EngineKind::Local)]
+        engine: kbench::distribute::engine::EngineKind,
+        /// Directory the coordinator's, the shards' and the merged run directories go to.
         #[arg(long, default_value = "reports")]
         reports: PathBuf,
     },
@@ -337,6 +370,8 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
             images,
             shard,
             start_at,
+            bootstrap,
+            registry_url,
         } => {
             let shard = shard
                 .zip(start_at)
@@ -344,9 +379,19 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
                     shard,
                     barrier_wall_ms: at,
                 });
-            run_cmd::run_scenario(&scenario, reports, keep_cluster, (backend, images), shard)
+            let part = run_cmd::Part {
+                shard,
+                running: bootstrap.zip(registry_url),
+            };
+            run_cmd::run_scenario(&scenario, reports, keep_cluster, (backend, images), part)
         }
         Command::Merge { dirs, reports } => run_cmd::merge(&dirs, &reports),
+        Command::Distribute {
+            scenario,
+            workers,
+            engine,
+            reports,
+        } => distribute_cmd::distribute(&scenario, reports, engine, workers),
         Command::Sweep { scenario, reports } => sweep_cmd::sweep(&scenario, reports),
         Command::Validate { scenarios } => run_cmd::validate(&scenarios),
         Command::Report { dir } => run_cmd::report(&dir),

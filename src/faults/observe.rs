@@ -6,6 +6,8 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use serde::{Deserialize, Serialize};
+
 use crate::cancel::Cancel;
 use crate::kafka::metadata::{MetadataClient, PartitionInfo};
 use crate::names::BrokerId;
@@ -16,7 +18,7 @@ pub const GAP_MIN_US: u64 = 100_000;
 const MAX_FAILURE_TIMES: usize = 100_000;
 
 /// A stretch longer than `GAP_MIN_US` without acks, in µs since the run's origin.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Gap {
     /// Time of the last ack before the gap.
     pub from_us: u64,
@@ -32,10 +34,10 @@ impl Gap {
 }
 
 /// When the run's producers got acks and failures, kept as gaps and failure times.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AckTimeline {
-    last_any: Option<u64>,
-    last: BTreeMap<i32, u64>,
+    pub(super) last_any: Option<u64>,
+    pub(super) last: BTreeMap<i32, u64>,
     /// Gaps without any ack on any partition.
     pub gaps_any: Vec<Gap>,
     /// Gaps per partition.

@@ -59,6 +59,16 @@ pub struct ShardInfo {
     pub start_offset_ms: f64,
 }
 
+impl ShardInfo {
+    /// The barrier's second on the shard's own clock: its load start (`load_start_s`, from its
+    /// origin) less how late that was.
+    pub fn barrier_second(&self, load_start_s: f64) -> u64 {
+        (load_start_s - self.start_offset_ms / 1000.0)
+            .round()
+            .max(0.0) as u64
+    }
+}
+
 /// One shard as the merged results show it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ShardRow {
@@ -92,6 +102,9 @@ pub struct Distribution {
     pub shards: Vec<ShardRow>,
     /// Largest difference between two shards' load starts (ms).
     pub start_skew_ms: f64,
+    /// The agreed start of the load, wall clock ms since the Unix epoch.
+    #[serde(default)]
+    pub barrier_wall_ms: u64,
 }
 
 impl Distribution {

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 
 use super::evolve::{Evolution, EvolveContext, Evolved};
+use super::remote::{self, Remote};
 use super::wiring::{self, MetricsPipe, PreparedSchema, RunClock};
 use super::workers::{joined, Worker};
 use super::{LoadWindow, StartedCluster};
@@ -47,6 +48,8 @@ pub(super) struct DriveInputs<'a> {
     /// The run's root: the load and the fault plan hang on branches the first signal cancels,
     /// the observers on branches that outlive the load.
     pub cancel: &'a Cancel,
+    /// For the coordinator of a distributed load: the engine whose shards are the producers.
+    pub remote: Option<&'a mut Remote>,
 }
 
 /// What watched the faults, kept until the cluster has healed.
@@ -56,6 +59,16 @@ pub(super) struct FaultObservers {
     poller: Option<(Worker<MetadataTimeline>, Cancel)>,
     /// The registry's availability probe, for runs that fault the registry.
     registry_probe: Option<ProbeWorker>,
+}
+
+impl FaultObservers {
+    /// The acks timeline, closed at `end` (from the origin), written to `dir` for the
+    /// coordinator of a distributed load to join with its other shards'.
+    pub(super) fn write_acks(&self, dir: &std::path::Path, end: Duration) -> Result<()> {
+        let mut acks = self.acks.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        acks.finish(end.as_micros() as u64);
+        acks.write_file(dir)
+    }
 }
 
 /// What the load step leaves.
@@ -74,15 +87,28 @@ pub(super) struct Driven {
 }
 
 /// Producers still running, the reports of those that ended, and the first error among them.
-struct Fleet {
+struct Fleet<'a> {
     running: Vec<Worker<ProducerReport>>,
     done: Vec<ProducerReport>,
     failure: Option<anyhow::Error>,
+    /// A distributed load's shards, while any runs.
+    remote: Option<&'a mut Remote>,
+    remote_running: bool,
 }
 
-impl Fleet {
-    /// Join every producer that has ended; the first error is kept.
+impl Fleet<'_> {
+    /// Join every producer that has ended, and see whether the shards still run; the first
+    /// error is kept.
     fn reap(&mut self) {
+        if let Some(r) = self.remote.as_deref_mut() {
+            match r.running() {
+                Ok(running) => self.remote_running = running,
+                Err(e) => {
+                    self.remote_running = false;
+                    self.failure.get_or_insert(e);
+                }
+            }
+        }
         let (ended, running) = std::mem::take(&mut self.running)
             .into_iter()
             .partition(Worker::is_finished);
@@ -110,10 +136,11 @@ impl Fleet {
     ) -> Option<Instant> {
         let mut stopped_at = None;
         let mut signal_said = false;
-        while !self.running.is_empty() {
+        while !self.running.is_empty() || self.remote_running {
             self.reap();
             if !signal_said && crate::signals::requested() {
                 signal_said = true;
+                self.remote.iter_mut().for_each(|r| r.stop());
                 let name = crate::signals::first_name().unwrap_or("a signal");
                 progress.note(&format!(
                     "{name}: stopping the load, then draining for at most {} (a second signal \
@@ -123,6 +150,7 @@ impl Fleet {
             }
             if (self.failure.is_some() || executor_ended()) && stopped_at.is_none() {
                 load.cancel();
+                self.remote.iter_mut().for_each(|r| r.stop());
                 stopped_at = Some(Instant::now());
                 if let Some(e) = &self.failure {
                     progress.note(&format!("stopping the load: {e:#}"));
@@ -165,10 +193,11 @@ fn exec_context<'a>(
 /// Run every producer to the end of its schedule while the fault plan fires. A producer that
 /// fails, or a cluster process dying outside the plan, stops the others (`Driven::failure`);
 /// a signal stops them too. Only failing to start a producer is an error here.
-pub(super) fn producers_and_faults(i: DriveInputs<'_>) -> Result<Driven> {
+pub(super) fn producers_and_faults(mut i: DriveInputs<'_>) -> Result<Driven> {
     let acks = Arc::new(Mutex::new(AckTimeline::default()));
     let load = i.cancel.child_on_signal();
     let producers = spawn_producers(&i, &acks, &load)?;
+    let remote = launch_shards(i.remote.take(), &i)?;
     let live = Arc::clone(&i.pipe.live);
     let evolver_recorder = i.pipe.recorder("schema-evolver".into());
     drop(i.pipe);
@@ -191,6 +220,8 @@ pub(super) fn producers_and_faults(i: DriveInputs<'_>) -> Result<Driven> {
         running: producers,
         done: Vec::new(),
         failure: None,
+        remote_running: remote.is_some(),
+        remote,
     };
     let ecx = EvolveContext {
         registry: i.endpoints.registry.clone(),
@@ -218,10 +249,15 @@ pub(super) fn producers_and_faults(i: DriveInputs<'_>) -> Result<Driven> {
             stopped_at,
         )
     });
+    let mut producers: Vec<ProducerInfo> = fleet.done.iter().map(producer_info).collect();
+    if let Some(r) = &fleet.remote {
+        let barrier_s = window.start.as_secs();
+        producers.extend(remote::take_in(r.ends(), i.ledger, &acks, barrier_s, &log));
+    }
     let (executed, failure) = first_failure(executed, fleet.failure, stopped_at);
     let (reports, watch) = executed.map_or_else(Default::default, |x| (x.reports, x.watch));
     Ok(Driven {
-        producers: fleet.done.iter().map(producer_info).collect(),
+        producers,
         observers: FaultObservers {
             reports,
             acks,
@@ -235,12 +271,34 @@ pub(super) fn producers_and_faults(i: DriveInputs<'_>) -> Result<Driven> {
     })
 }
 
-/// Every producer of the scenario, started.
+/// A distributed load's shards, launched on their engine to start at the run's load start;
+/// none for a run whose producers are its own.
+fn launch_shards<'a>(
+    remote: Option<&'a mut Remote>,
+    i: &DriveInputs<'_>,
+) -> Result<Option<&'a mut Remote>> {
+    let Some(r) = remote else { return Ok(None) };
+    let barrier = i.clock.wall_origin_ms as u64 + i.window.start.as_millis() as u64;
+    let job = r.launch(i.endpoints, barrier)?;
+    i.progress.note(&format!(
+        "{} shards launched on {}, their load starting at {} ms since the epoch; they write under {}",
+        job.shards,
+        r.engine_name(),
+        barrier,
+        job.out.display()
+    ));
+    Ok(Some(r))
+}
+
+/// Every producer of the scenario, started; none for a coordinator, whose shards produce.
 fn spawn_producers(
     i: &DriveInputs<'_>,
     acks: &Arc<Mutex<AckTimeline>>,
     load: &Cancel,
 ) -> Result<Vec<Worker<ProducerReport>>> {
+    if i.remote.is_some() {
+        return Ok(Vec::new());
+    }
     let base = ProducerConfig {
         board: Some(Arc::clone(&i.evolution.board)),
         ..wiring::producer_base(i.endpoints, &i.sc.topic.name, i.schema, i.sc.seed, i.clock)

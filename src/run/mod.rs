@@ -9,9 +9,10 @@ mod drive;
 mod evolve;
 mod payload;
 mod readers;
+pub mod remote;
 mod shard;
 mod start;
-pub use shard::ShardPlan;
+pub use shard::{Part, ShardPlan};
 pub use start::KeptCluster;
 pub mod wiring;
 pub mod workers;
@@ -64,12 +65,32 @@ pub struct Outcome {
 /// short once its load has begun (signal, or error) still writes what it measured, marked
 /// `aborted`; before that, an error or a signal is returned as such.
 pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<Outcome> {
+    let mut part = opts.shard.map_or(Part::Whole, Part::Shard);
+    run_part(sc, opts, &mut part)
+}
+
+/// Coordinate a distributed load: `run` with `remote`'s shards for producers. The engine is
+/// handed back (its shards' ends) and removes what it made when dropped.
+pub fn coordinate(
+    sc: &Scenario,
+    opts: &RunOptions,
+    remote: remote::Remote,
+) -> (Result<Outcome>, remote::Remote) {
+    let mut part = Part::Coordinator(remote);
+    let outcome = run_part(sc, opts, &mut part);
+    match part {
+        Part::Coordinator(remote) => (outcome, remote),
+        _ => unreachable!("the part of a run does not change"),
+    }
+}
+
+fn run_part(sc: &Scenario, opts: &RunOptions, part: &mut Part) -> Result<Outcome> {
     let progress = Progress::new();
-    let own = opts.shard.map(|plan| plan.scenario(sc));
+    let own = part.shard().map(|plan| plan.scenario(sc));
     let sc = own.as_ref().unwrap_or(sc);
     let dir = report_dir(&opts.reports_dir, &sc.name)?;
     let mut cluster = start_cluster(sc, &progress, opts.keep_cluster)?;
-    let measured = measure(sc, &mut cluster, &dir, &progress, opts.shard);
+    let measured = measure(sc, &mut cluster, &dir, &progress, part);
     let (teardown, kept) = cluster.finish(opts.keep_cluster, &sc.topic.name);
     let results = measured?;
     teardown.context("tearing the cluster down")?;
@@ -83,13 +104,13 @@ pub(crate) fn measure(
     cluster: &mut StartedCluster,
     dir: &Path,
     progress: &Progress,
-    shard: Option<ShardPlan>,
+    part: &mut Part,
 ) -> Result<Results> {
     let started_at = crate::timefmt::now_rfc3339();
-    let _topic_lock = lock_topic(sc, &cluster.endpoints, shard)?;
+    let _topic_lock = lock_topic(sc, &cluster.endpoints, part.shard())?;
     let schema = prepare_topic_and_schema(sc, &cluster.endpoints, progress)?;
     let evolution = evolve::prepare(sc, &cluster.endpoints, &schema)?;
-    let timing = shard::Timing::start(shard);
+    let timing = shard::Timing::start(part);
     let clock = timing.clock;
     // Every worker of the run hangs below this root; leaving `measure` (also by `?`) cancels
     // whatever is still running.
@@ -127,6 +148,7 @@ pub(crate) fn measure(
         progress,
         evolution: &evolution,
         cancel: &cancel,
+        remote: part.remote(),
     })?;
     // An error stopped the load before any signal seen after it.
     if let Some((e, at)) = driven.failure.take() {
@@ -145,6 +167,7 @@ pub(crate) fn measure(
     progress.finish();
     let loaded = Loaded {
         shard: timing.shard_info(window.start), // before `window` moves in below
+        distribution: timing.distribution(part, window.start),
         started_at,
         schema,
         evolution,
@@ -190,6 +213,7 @@ struct Loaded {
     summary: crate::metrics::Summary,
     cutoff: Cutoff,
     shard: Option<crate::report::shard::ShardInfo>,
+    distribution: Option<crate::report::shard::Distribution>,
 }
 
 /// Step 5: the faults analysed, the schema versions audited, results.json and the report
@@ -213,7 +237,13 @@ fn conclude(
         summary,
         mut cutoff,
         shard,
+        distribution,
     } = l;
+    if shard.is_some() {
+        driven
+            .observers
+            .write_acks(dir, window.start + window.total)?;
+    }
     let settle_for = cutoff.left(sc.drain_timeout, Instant::now());
     let faults = drive::analyse_faults(
         sc,
@@ -235,7 +265,11 @@ fn conclude(
         audit
     };
     let security = cluster.endpoints.security();
-    let verdict = ledger.lock().unwrap_or_else(|e| e.into_inner()).verdict();
+    let mut verdict = ledger.lock().unwrap_or_else(|e| e.into_inner()).verdict();
+    if shard.is_some() {
+        // A shard reads nothing: what it got acknowledged is the coordinator's to find.
+        verdict = verdict.cut_short();
+    }
     let mut results = results::build(results::Inputs {
         scenario: sc,
         environment,
@@ -256,7 +290,7 @@ fn conclude(
     // Secrets come only as ${VAR} references; should one stand in the file anyway (a comment),
     // the echoed scenario still must not carry it.
     results.scenario.text = security.redact(&results.scenario.text);
-    results.shard = shard;
+    (results.shard, results.distribution) = (shard, distribution);
     // Beside the results, so the runs of a distributed load can be audited as one.
     let ledger = ledger.lock().unwrap_or_else(|e| e.into_inner());
     crate::audit::ledger_file::write(dir, &ledger)?;
@@ -264,7 +298,8 @@ fn conclude(
     Ok(results)
 }
 
-pub(crate) fn report_dir(parent: &Path, name: &str) -> Result<PathBuf> {
+/// A new directory `parent/<name>-<UTC time>`.
+pub fn report_dir(parent: &Path, name: &str) -> Result<PathBuf> {
     let secs = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()

@@ -1,12 +1,15 @@
-//! A run as one shard of a distributed load: it offers 1/N of every producer's rate under
-//! producer ids of its own, starts its load at the agreed barrier instant (its clock's origin
-//! is put whole seconds before it, so the merged seconds line up exactly), and leaves the
-//! reading, the faults and the objectives to whoever merges the shards: a shard only produces.
+//! Which part of a load a run is — the whole of it, one shard, or the coordinator of shards
+//! an engine runs — and the clock that follows from it. A shard offers 1/N of every
+//! producer's rate under producer ids of its own, starts its load at the agreed barrier
+//! instant (its clock's origin is put whole seconds before it, so the merged seconds line up
+//! exactly), and leaves the reading, the faults and the objectives to the coordinator: a
+//! shard only produces. The coordinator does everything but produce, and sets the barrier far
+//! enough ahead for its engine to start the shards.
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::wiring::RunClock;
-use crate::report::shard::{Shard, ShardInfo};
+use crate::report::shard::{Distribution, Shard, ShardInfo, ShardRow};
 use crate::scenario::Scenario;
 
 /// Which shard this run is, and when the load starts (wall clock, ms since the Unix epoch).
@@ -78,26 +81,64 @@ impl ShardPlan {
     }
 }
 
-/// The run's clock and, for a shard, its plan and the barrier's second on that clock.
+/// Which part of a load a run is.
+pub enum Part {
+    /// The whole load, produced and read by this run.
+    Whole,
+    /// One shard of a distributed load.
+    Shard(ShardPlan),
+    /// The coordinator of a distributed load: the cluster, the reading, the faults and the
+    /// audit, while the engine's shards produce.
+    Coordinator(super::remote::Remote),
+}
+
+impl Part {
+    /// The engine's shards, for a coordinator.
+    pub(super) fn remote(&mut self) -> Option<&mut super::remote::Remote> {
+        match self {
+            Part::Coordinator(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// The shard this run is, if it is one.
+    pub(super) fn shard(&self) -> Option<ShardPlan> {
+        match self {
+            Part::Shard(plan) => Some(*plan),
+            _ => None,
+        }
+    }
+}
+
+/// The run's clock, and what its part makes of the load's start.
 pub(super) struct Timing {
     pub clock: RunClock,
-    part: Option<(ShardPlan, u64)>,
+    start: Start,
+}
+
+enum Start {
+    /// As soon as the producers can start.
+    Soon,
+    /// On the barrier's second of a shard's clock.
+    Barrier(ShardPlan, u64),
+    /// Far enough ahead for an engine to start the shards.
+    After(Duration),
 }
 
 impl Timing {
     /// A clock that starts now, or a shard's clock set on its barrier.
-    pub(super) fn start(part: Option<ShardPlan>) -> Timing {
+    pub(super) fn start(part: &Part) -> Timing {
+        let now = |start| Timing {
+            clock: RunClock::start(),
+            start,
+        };
         match part {
-            None => Timing {
-                clock: RunClock::start(),
-                part: None,
-            },
-            Some(plan) => {
+            Part::Whole => now(Start::Soon),
+            Part::Coordinator(r) => now(Start::After(r.lead())),
+            Part::Shard(plan) => {
                 let (clock, barrier_s) = plan.clock();
-                Timing {
-                    clock,
-                    part: Some((plan, barrier_s)),
-                }
+                let start = Start::Barrier(*plan, barrier_s);
+                Timing { clock, start }
             }
         }
     }
@@ -105,19 +146,57 @@ impl Timing {
     /// When the load starts and this run's part of it: the whole load, or a shard's.
     pub(super) fn window(&self, sc: &Scenario) -> super::LoadWindow {
         let now = self.clock.origin.elapsed();
-        match self.part {
-            None => super::LoadWindow::plan(sc, super::load_start(now), None),
-            Some((plan, barrier_s)) => {
-                let start = plan.load_start(now, barrier_s);
-                super::LoadWindow::plan(sc, start, Some(plan.shard))
+        let plan = super::LoadWindow::plan;
+        match self.start {
+            Start::Soon => plan(sc, super::load_start(now), None),
+            Start::After(lead) => plan(sc, super::load_start(now + lead), None),
+            Start::Barrier(shard, barrier_s) => {
+                plan(sc, shard.load_start(now, barrier_s), Some(shard.shard))
             }
         }
     }
 
-    /// What a shard's results say of it; `None` for a whole run.
+    /// What a shard's results say of it; `None` for any other run.
     pub(super) fn shard_info(&self, load_start: Duration) -> Option<ShardInfo> {
-        self.part
-            .map(|(plan, barrier_s)| plan.info(load_start, barrier_s))
+        match self.start {
+            Start::Barrier(plan, barrier_s) => Some(plan.info(load_start, barrier_s)),
+            _ => None,
+        }
+    }
+
+    /// What a coordinator's results say of its shards (their figures are the merge's to add).
+    pub(super) fn distribution(&self, part: &Part, load_start: Duration) -> Option<Distribution> {
+        let Part::Coordinator(remote) = part else {
+            return None;
+        };
+        let barrier_wall_ms = self.clock.wall_origin_ms as u64 + load_start.as_millis() as u64;
+        let shards = (remote.ends().iter()).map(row_of).collect();
+        Some(Distribution {
+            shards_expected: remote.shards,
+            shards,
+            start_skew_ms: 0.0,
+            barrier_wall_ms,
+        })
+    }
+}
+
+/// A shard as its engine saw it end, before its own figures are read (the merge's part).
+fn row_of(end: &super::remote::ShardEnd) -> ShardRow {
+    let missing = match (&end.problem, &end.dir) {
+        (Some(p), _) => Some(p.clone()),
+        (None, None) => Some("ended without writing a run directory".into()),
+        (None, Some(_)) => None,
+    };
+    ShardRow {
+        shard: end.shard,
+        dir: (end.dir.as_ref()).map_or(String::new(), |d| d.display().to_string()),
+        missing,
+        acked: 0,
+        achieved_rate: 0.0,
+        saturated: false,
+        send_lag_max_us: 0,
+        ack_p99_us: None,
+        start_offset_ms: 0.0,
     }
 }
 

@@ -262,6 +262,30 @@ impl Scenario {
         Ok(self)
     }
 
+    /// The same scenario against a cluster that already runs at `bootstrap` and `registry_url`
+    /// (a distributed load's shards join the coordinator's cluster): an external scenario keeps
+    /// its security and loses only its addresses; any other runs plaintext and without faults.
+    pub fn on_running_cluster(mut self, bootstrap: &str, registry_url: &str) -> Scenario {
+        let (bootstrap, registry_url) = (bootstrap.to_string(), registry_url.to_string());
+        self.cluster = match self.cluster {
+            ClusterSpec::External {
+                security, faults, ..
+            } => ClusterSpec::External {
+                bootstrap,
+                registry_url,
+                security,
+                faults,
+            },
+            _ => ClusterSpec::External {
+                bootstrap,
+                registry_url,
+                security: Box::default(),
+                faults: ExternalFaults::None,
+            },
+        };
+        self
+    }
+
     /// Subject the schema is registered under.
     pub fn subject(&self, record_full_name: &str) -> String {
         match self.schema.subject_strategy {

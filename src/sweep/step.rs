@@ -65,7 +65,7 @@ pub fn run(
     progress.note(&format!("step {n}: {rate} ({purpose})"));
     let dir = at.dir.join(&at.rel);
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let results = measure(sc, cluster, &dir, progress, None)?;
+    let results = measure(sc, cluster, &dir, progress, &mut crate::run::Part::Whole)?;
     let verdict = match purpose {
         Purpose::WarmUp => Verdict::Inconclusive {
             reason: "warm-up: not judged".into(),

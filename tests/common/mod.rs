@@ -4,6 +4,7 @@
 
 pub mod browser;
 pub mod fixtures;
+pub mod recount;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,0 +1,146 @@
+//! `kbench distribute` with the local engine on the real cluster: three `kbench run --shard`
+//! processes produce while the coordinator reads, audits and merges. The merged audit is exact,
+//! its acked total is the sum of the shards' own and what an independent reader recounts in
+//! the topic; a shard SIGKILLed mid-load makes the merged result incomplete, names that shard,
+//! and counts nothing as lost that it never got acknowledged.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use common::recount::{recount, BOOTSTRAP, REGISTRY};
+use common::TestHome;
+use kbench::report::results::Results;
+
+const TOPIC: &str = "kbench-distribute";
+
+/// An external-cluster scenario: the detached test cluster, 2 producers, 3 partitions.
+fn scenario(home: &TestHome) -> PathBuf {
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/schemas/reading.avsc");
+    let path = home.home.join("distribute.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[run]\nname = \"distribute\"\nduration = \"20s\"\nwarmup = \"2s\"\nseed = 9\n\n\
+             [cluster]\nbackend = \"external\"\nbootstrap = \"{BOOTSTRAP}\"\nregistry_url = \"{REGISTRY}\"\n\n\
+             [topic]\nname = \"{TOPIC}\"\npartitions = 3\n\n\
+             [schema]\nfile = \"{}\"\n\n[producer]\ncount = 2\nrate = 900\n\n[consumer]\ncount = 1\n",
+            schema.display()
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// The merged run directory under `reports` (the one whose name says so).
+fn merged(reports: &Path) -> (PathBuf, Results) {
+    let dir = (std::fs::read_dir(reports).unwrap())
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .contains("-merged-")
+        })
+        .expect("a merged run directory");
+    let r = kbench::report::results::read(&dir).unwrap();
+    (dir, r)
+}
+
+/// The pid of the `kbench run --shard INDEX/...` process, found in /proc.
+fn shard_pid(index: u32) -> Option<i32> {
+    let want = format!("{index}/3");
+    std::fs::read_dir("/proc").ok()?.find_map(|e| {
+        let pid: i32 = e.ok()?.file_name().to_str()?.parse().ok()?;
+        let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+        let args: Vec<&[u8]> = cmd.split(|b| *b == 0).collect();
+        let shard = args
+            .windows(2)
+            .any(|w| w[0] == b"--shard" && w[1] == want.as_bytes());
+        (shard && args.iter().any(|a| a.ends_with(b"distribute.toml"))).then_some(pid)
+    })
+}
+
+#[test]
+fn three_local_shards_merge_into_one_exact_audit_and_a_killed_one_is_named() {
+    let _lock = common::cluster_lock();
+    let home = TestHome::detached("distribute");
+    let file = scenario(&home);
+    let reports = home.home.join("reports");
+    let args = |reports: &Path| {
+        let (f, r) = (file.display().to_string(), reports.display().to_string());
+        [
+            "distribute",
+            &f,
+            "--workers",
+            "3",
+            "--engine",
+            "local",
+            "--reports",
+            &r,
+        ]
+        .map(String::from)
+    };
+    let all = args(&reports);
+    let out = home.run(&all.iter().map(String::as_str).collect::<Vec<_>>());
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("3 of 3 reported"), "{text}");
+    let (_, r) = merged(&reports);
+    assert!(r.audit.ok && r.audit.complete, "{}", r.audit);
+    assert_eq!(r.audit.acked, r.counts.acked);
+    let d = r.distribution.as_ref().expect("a distribution");
+    let shards_acked: u64 = d.shards.iter().map(|s| s.acked).sum();
+    assert_eq!(shards_acked, r.counts.acked, "the shards' own acked add up");
+    let ids: std::collections::BTreeSet<u32> = r.producers.iter().map(|p| p.id).collect();
+    assert_eq!(
+        ids.len(),
+        6,
+        "3 shards x 2 producers, ids never shared: {ids:?}"
+    );
+    let (pairs, _) = recount(TOPIC);
+    let distinct = pairs.len() as u64;
+    assert!(
+        distinct >= r.counts.acked && distinct <= r.counts.acked + r.counts.failed,
+        "recount {distinct} vs acked {} (+{} failed)",
+        r.counts.acked,
+        r.counts.failed
+    );
+
+    // Again, SIGKILLing shard 1 once the load is under way.
+    let reports = home.home.join("reports-killed");
+    let all = args(&reports);
+    let (out, killed) = std::thread::scope(|s| {
+        let run = s.spawn(|| home.run(&all.iter().map(String::as_str).collect::<Vec<_>>()));
+        let mut killed = None;
+        common::wait_for("shard 1 to run", Duration::from_secs(120), || {
+            killed = shard_pid(1);
+            killed.is_some() || run.is_finished()
+        });
+        // Into its load (it starts at the barrier, ~10 s after launch): it has acks to lose.
+        std::thread::sleep(Duration::from_secs(16));
+        let pid = killed.expect("shard 1 ran");
+        // SAFETY: kill(2) on a process found by its command line; nothing is shared.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+        (run.join().unwrap(), pid)
+    });
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(
+        text.contains("shard 1/3  MISSING"),
+        "shard {killed} not named: {text}"
+    );
+    let (dir, r) = merged(&reports);
+    assert!(!r.audit.complete && !r.audit.ok, "{}", r.audit);
+    assert_eq!(
+        r.audit.lost, 0,
+        "what the dead shard never got acknowledged is not lost"
+    );
+    assert!(
+        r.audit.unexpected > 0,
+        "its records read back count as unacknowledged"
+    );
+    let html = std::fs::read_to_string(dir.join("index.html")).unwrap();
+    assert!(html.contains("Shard 1/3 MISSING:"));
+}
