@@ -74,36 +74,11 @@ impl Drop for Compose {
 
 /// A Python with confluent-kafka (and its Avro and registry extras), made once under target/tmp.
 fn python() -> PathBuf {
-    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("py-confluent-kafka");
-    let py = venv.join("bin/python");
-    let ready = |py: &Path| {
-        Command::new(py)
-            .args([
-                "-c",
-                "import confluent_kafka.schema_registry.avro, fastavro",
-            ])
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    if !ready(&py) {
-        let made = Command::new("python3")
-            .arg("-m")
-            .arg("venv")
-            .arg(&venv)
-            .status();
-        assert!(
-            made.is_ok_and(|s| s.success()),
-            "python3 -m venv failed (apt-get install python3-venv)"
-        );
-        let pip = Command::new(venv.join("bin/pip"))
-            .args(["install", "-q", "confluent-kafka[avro,schemaregistry]"])
-            .status();
-        assert!(
-            pip.is_ok_and(|s| s.success()),
-            "pip install confluent-kafka failed"
-        );
-    }
-    py
+    common::python::venv(
+        "py-confluent-kafka",
+        "import confluent_kafka.schema_registry.avro, fastavro",
+        &["confluent-kafka[avro,schemaregistry]"],
+    )
 }
 
 /// What the engine still holds of the compose project: containers, networks, volumes.

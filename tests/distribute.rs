@@ -144,3 +144,68 @@ fn three_local_shards_merge_into_one_exact_audit_and_a_killed_one_is_named() {
     let html = std::fs::read_to_string(dir.join("index.html")).unwrap();
     assert!(html.contains("Shard 1/3 MISSING:"));
 }
+
+/// The Kubernetes manifests `--engine k8s` applies, printed by `--dry-run`, pass
+/// kubernetes-validate --strict against Kubernetes 1.30's schemas; the same file with one
+/// field the Job kind does not have is refused, so the check can fail.
+#[test]
+fn the_kubernetes_manifests_validate_strictly() {
+    let home = TestHome::new("distribute-k8s");
+    let scenario =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios/distribute-k8s.toml");
+    let out = home.run(&[
+        "distribute",
+        "--engine",
+        "k8s",
+        "--dry-run",
+        "--workers",
+        "3",
+        scenario.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let yaml = String::from_utf8(out.stdout).unwrap();
+    for kind in [
+        "kind: Job",
+        "completionMode: Indexed",
+        "kind: ConfigMap",
+        "kind: PersistentVolumeClaim",
+        "kind: Pod",
+    ] {
+        assert!(yaml.contains(kind), "{kind} missing:\n{yaml}");
+    }
+    let py = common::python::venv(
+        "py-kubernetes-validate",
+        "import kubernetes_validate",
+        &["kubernetes-validate"],
+    );
+    let validate = |text: &str| {
+        let file = home.home.join("k8s.yaml");
+        std::fs::write(&file, text).unwrap();
+        let bin = py.parent().unwrap().join("kubernetes-validate");
+        let out = std::process::Command::new(bin)
+            .args(["--strict", "-k", "1.30.0"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).to_string()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let (ok, said) = validate(&yaml);
+    assert!(ok, "{said}");
+    assert_eq!(said.matches("passed").count(), 4, "{said}");
+    let (ok, said) = validate(&yaml.replace(
+        "completionMode: Indexed",
+        "completionMode: Indexed\n  shardsPerPod: 2",
+    ));
+    assert!(
+        !ok,
+        "a Job with a field Kubernetes does not know passed: {said}"
+    );
+}

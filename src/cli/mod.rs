@@ -115,12 +115,23 @@ pub enum Command {
         /// How many shards share the load.
         #[arg(long, default_value_t = 2)]
         workers: u32,
-        /// What runs the shards: `local` (processes on this machine).
+        /// What runs the shards: `local` (processes on this machine), `swarm` (Docker Swarm
+        /// jobs from kbench's image; `kbench images build` first, and the engine must be a
+        /// swarm manager: `docker swarm init --advertise-addr 127.0.0.1` on one machine) or
+        /// `k8s` (an Indexed Job through kubectl; the scenario's cluster must be external).
         #[arg(long, value_enum, default_value_t = kbench::distribute::engine::EngineKind::Local)]
         engine: kbench::distribute::engine::EngineKind,
         /// Directory the coordinator's, the shards' and the merged run directories go to.
         #[arg(long, default_value = "reports")]
         reports: PathBuf,
+        /// With --engine k8s: kbench's image as the cluster's nodes pull it (push
+        /// kbench/kbench:VERSION from `kbench images build` to a registry they reach).
+        #[arg(long, value_name = "REF")]
+        image: Option<String>,
+        /// With --engine k8s: print the manifests (Indexed Job, ConfigMap, claim, collector
+        /// pod) for a load starting a minute from now, and stop.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Many runs under one driver, one report. With [search]: find the highest rate the
     /// cluster sustains within the scenario's [slo] objectives on one cluster — a warm-up step,
@@ -391,7 +402,18 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
             workers,
             engine,
             reports,
-        } => distribute_cmd::distribute(&scenario, reports, engine, workers),
+            image,
+            dry_run,
+        } => {
+            let d = distribute_cmd::Distribute {
+                reports,
+                engine,
+                workers,
+                image,
+                dry_run,
+            };
+            distribute_cmd::distribute(&scenario, d)
+        }
         Command::Sweep { scenario, reports } => sweep_cmd::sweep(&scenario, reports),
         Command::Validate { scenarios } => run_cmd::validate(&scenarios),
         Command::Report { dir } => run_cmd::report(&dir),

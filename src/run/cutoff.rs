@@ -64,6 +64,15 @@ impl Cutoff {
         r.map_err(|e| self.error(e, progress)).ok()
     }
 
+    /// After the load: cut the run for what stopped the load (an error stopped it before any
+    /// signal seen after it), else for a signal that came.
+    pub fn after_load(&mut self, failure: Option<(anyhow::Error, Instant)>, progress: &Progress) {
+        if let Some((e, at)) = failure {
+            self.error_since(e, at, progress);
+        }
+        self.poll_signal();
+    }
+
     /// Cut the run if a signal came, timed by the signal itself.
     pub fn poll_signal(&mut self) {
         if self.cause.is_some() || !crate::signals::requested() {

@@ -163,6 +163,30 @@ impl Fleet<'_> {
     }
 }
 
+impl Fleet<'_> {
+    /// Every producer that ran: this run's own, and a distributed load's shards', whose acks
+    /// and ack timelines are taken into `ledger` and `acks` now (their load began at `start`).
+    fn producers(
+        &self,
+        ledger: &Mutex<Ledger>,
+        acks: &Mutex<AckTimeline>,
+        start: Duration,
+        log: &dyn Fn(&str),
+    ) -> Vec<ProducerInfo> {
+        let mut producers: Vec<ProducerInfo> = self.done.iter().map(producer_info).collect();
+        if let Some(r) = &self.remote {
+            producers.extend(remote::take_in(
+                r.ends(),
+                ledger,
+                acks,
+                start.as_secs(),
+                log,
+            ));
+        }
+        producers
+    }
+}
+
 /// What the fault executor works with: the run's clock, the brokers, the operator's commands
 /// of an external cluster.
 fn exec_context<'a>(
@@ -249,11 +273,7 @@ pub(super) fn producers_and_faults(mut i: DriveInputs<'_>) -> Result<Driven> {
             stopped_at,
         )
     });
-    let mut producers: Vec<ProducerInfo> = fleet.done.iter().map(producer_info).collect();
-    if let Some(r) = &fleet.remote {
-        let barrier_s = window.start.as_secs();
-        producers.extend(remote::take_in(r.ends(), i.ledger, &acks, barrier_s, &log));
-    }
+    let producers = fleet.producers(i.ledger, &acks, window.start, &log);
     let (executed, failure) = first_failure(executed, fleet.failure, stopped_at);
     let (reports, watch) = executed.map_or_else(Default::default, |x| (x.reports, x.watch));
     Ok(Driven {

@@ -150,11 +150,7 @@ pub(crate) fn measure(
         cancel: &cancel,
         remote: part.remote(),
     })?;
-    // An error stopped the load before any signal seen after it.
-    if let Some((e, at)) = driven.failure.take() {
-        cutoff.error_since(e, at, progress);
-    }
-    cutoff.poll_signal();
+    cutoff.after_load(driven.failure.take(), progress);
     let drain = Drain {
         sc,
         ledger: &ledger,
@@ -166,8 +162,7 @@ pub(crate) fn measure(
     let summary = cutoff.keep(aggregator.join(), progress);
     progress.finish();
     let loaded = Loaded {
-        shard: timing.shard_info(window.start), // before `window` moves in below
-        distribution: timing.distribution(part, window.start),
+        part: timing.part_info(part, window.start), // before `window` moves in below
         started_at,
         schema,
         evolution,
@@ -212,8 +207,7 @@ struct Loaded {
     drained: readers::Drained,
     summary: crate::metrics::Summary,
     cutoff: Cutoff,
-    shard: Option<crate::report::shard::ShardInfo>,
-    distribution: Option<crate::report::shard::Distribution>,
+    part: shard::PartInfo,
 }
 
 /// Step 5: the faults analysed, the schema versions audited, results.json and the report
@@ -236,14 +230,9 @@ fn conclude(
         drained,
         summary,
         mut cutoff,
-        shard,
-        distribution,
+        part,
     } = l;
-    if shard.is_some() {
-        driven
-            .observers
-            .write_acks(dir, window.start + window.total)?;
-    }
+    part.hand_over(dir, &driven.observers, window.start + window.total)?;
     let settle_for = cutoff.left(sc.drain_timeout, Instant::now());
     let faults = drive::analyse_faults(
         sc,
@@ -265,11 +254,7 @@ fn conclude(
         audit
     };
     let security = cluster.endpoints.security();
-    let mut verdict = ledger.lock().unwrap_or_else(|e| e.into_inner()).verdict();
-    if shard.is_some() {
-        // A shard reads nothing: what it got acknowledged is the coordinator's to find.
-        verdict = verdict.cut_short();
-    }
+    let verdict = part.verdict(ledger.lock().unwrap_or_else(|e| e.into_inner()).verdict());
     let mut results = results::build(results::Inputs {
         scenario: sc,
         environment,
@@ -290,11 +275,12 @@ fn conclude(
     // Secrets come only as ${VAR} references; should one stand in the file anyway (a comment),
     // the echoed scenario still must not carry it.
     results.scenario.text = security.redact(&results.scenario.text);
-    (results.shard, results.distribution) = (shard, distribution);
-    // Beside the results, so the runs of a distributed load can be audited as one.
-    let ledger = ledger.lock().unwrap_or_else(|e| e.into_inner());
-    crate::audit::ledger_file::write(dir, &ledger)?;
-    write_report(dir, &results)?;
+    (results.shard, results.distribution) = (part.shard, part.distribution);
+    write_report(
+        dir,
+        &results,
+        &ledger.lock().unwrap_or_else(|e| e.into_inner()),
+    )?;
     Ok(results)
 }
 
@@ -481,9 +467,11 @@ fn environment(
     }
 }
 
-/// The last step before teardown: results.json and the HTML report.
-fn write_report(dir: &Path, results: &Results) -> Result<()> {
+/// The last step before teardown: results.json, the audit's ledger beside it (so the runs of
+/// a distributed load can be audited as one) and the HTML report.
+fn write_report(dir: &Path, results: &Results, ledger: &Ledger) -> Result<()> {
     results::write(dir, results)?;
+    crate::audit::ledger_file::write(dir, ledger)?;
     crate::report::rebuild::build_report_from(dir, results).context("building the HTML report")?;
     Ok(())
 }

@@ -156,8 +156,16 @@ impl Timing {
         }
     }
 
+    /// What the results say of the run's part, its load having started at `load_start`.
+    pub(super) fn part_info(&self, part: &Part, load_start: Duration) -> PartInfo {
+        PartInfo {
+            shard: self.shard_info(load_start),
+            distribution: self.distribution(part, load_start),
+        }
+    }
+
     /// What a shard's results say of it; `None` for any other run.
-    pub(super) fn shard_info(&self, load_start: Duration) -> Option<ShardInfo> {
+    fn shard_info(&self, load_start: Duration) -> Option<ShardInfo> {
         match self.start {
             Start::Barrier(plan, barrier_s) => Some(plan.info(load_start, barrier_s)),
             _ => None,
@@ -165,7 +173,7 @@ impl Timing {
     }
 
     /// What a coordinator's results say of its shards (their figures are the merge's to add).
-    pub(super) fn distribution(&self, part: &Part, load_start: Duration) -> Option<Distribution> {
+    fn distribution(&self, part: &Part, load_start: Duration) -> Option<Distribution> {
         let Part::Coordinator(remote) = part else {
             return None;
         };
@@ -177,6 +185,41 @@ impl Timing {
             start_skew_ms: 0.0,
             barrier_wall_ms,
         })
+    }
+}
+
+/// What a run's results say of its part in a distributed load.
+pub(super) struct PartInfo {
+    /// A shard's place and start.
+    pub shard: Option<ShardInfo>,
+    /// A coordinator's shards as its engine saw them end.
+    pub distribution: Option<Distribution>,
+}
+
+impl PartInfo {
+    /// A shard leaves the coordinator its ack timeline (closed at `end`) in `dir`.
+    pub(super) fn hand_over(
+        &self,
+        dir: &std::path::Path,
+        observers: &super::drive::FaultObservers,
+        end: Duration,
+    ) -> anyhow::Result<()> {
+        match self.shard {
+            Some(_) => observers.write_acks(dir, end),
+            None => Ok(()),
+        }
+    }
+
+    /// The audit's verdict as this run may give it: a shard reads nothing, so what it got
+    /// acknowledged is the coordinator's to find, not lost.
+    pub(super) fn verdict(
+        &self,
+        v: crate::audit::ledger::Verdict,
+    ) -> crate::audit::ledger::Verdict {
+        match self.shard {
+            Some(_) => v.cut_short(),
+            None => v,
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 
 pub mod browser;
 pub mod fixtures;
+pub mod python;
 pub mod recount;
 
 use std::path::{Path, PathBuf};

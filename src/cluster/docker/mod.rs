@@ -20,6 +20,7 @@ mod network;
 mod spec;
 #[cfg(test)]
 mod spec_tests;
+pub mod swarm;
 
 pub use backend::DockerBackend;
 pub use compose::{compose_variant, compose_yaml, COMPOSE_PATH, LOCAL_COMPOSE_PATH};
