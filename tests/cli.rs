@@ -144,6 +144,8 @@ fn every_command_explains_itself() {
         commands,
         [
             "run",
+            "distribute",
+            "merge",
             "sweep",
             "report",
             "compare",

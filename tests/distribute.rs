@@ -143,6 +143,48 @@ fn three_local_shards_merge_into_one_exact_audit_and_a_killed_one_is_named() {
     );
     let html = std::fs::read_to_string(dir.join("index.html")).unwrap();
     assert!(html.contains("Shard 1/3 MISSING:"));
+
+    on_swarm(&home, &args(&home.home.join("reports-swarm")));
+}
+
+/// The same load, its shards Docker Swarm jobs from kbench's image on the real engine (as CI
+/// runs it: `kbench images build` done, a single-node swarm): merged, exact, nothing left.
+fn on_swarm(home: &TestHome, local_args: &[String]) {
+    let swarm = std::process::Command::new("docker")
+        .args(["info", "--format", "{{.Swarm.ControlAvailable}}"])
+        .output();
+    let manager = swarm.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "true");
+    if !manager && std::env::var_os("CI").is_none() {
+        println!("SKIPPED the swarm part: no Docker engine that is a swarm manager here");
+        return;
+    }
+    let mut all = local_args.to_vec();
+    let engine = all.iter().position(|a| a == "local").unwrap();
+    all[engine] = "swarm".into();
+    let reports = PathBuf::from(all.last().unwrap());
+    let out = home.run(&all.iter().map(String::as_str).collect::<Vec<_>>());
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("3 of 3 reported"), "{text}");
+    let (_, r) = merged(&reports);
+    assert!(r.audit.ok && r.audit.complete, "{}", r.audit);
+    let d = r.distribution.as_ref().expect("a distribution");
+    assert_eq!(
+        d.shards.iter().map(|s| s.acked).sum::<u64>(),
+        r.counts.acked
+    );
+    let left = std::process::Command::new("docker")
+        .args(["service", "ls", "-q", "--filter", "label=dev.kbench.shards"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&left.stdout).trim().is_empty(),
+        "swarm jobs left behind"
+    );
 }
 
 /// The Kubernetes manifests `--engine k8s` applies, printed by `--dry-run`, pass

@@ -87,19 +87,6 @@ pub enum Command {
         #[arg(long, value_name = "URL", requires = "bootstrap")]
         registry_url: Option<String>,
     },
-    /// Join the run directories of a distributed load's shards into one: histograms added per
-    /// latency kind and phase on the shards' common clock (never percentiles averaged), counts
-    /// and audit ledgers summed, one results.json and report with a row per shard. A shard that
-    /// is missing or unreadable makes the result incomplete and is named; exit code 3 then, or
-    /// when the merged run misses its checks.
-    Merge {
-        /// The shards' run directories (each written by `kbench run --shard`).
-        #[arg(required = true)]
-        dirs: Vec<PathBuf>,
-        /// Directory the merged run directory is created in.
-        #[arg(long, default_value = "reports")]
-        reports: PathBuf,
-    },
     /// Spread one scenario's load over shards that an engine runs, and merge them into one run.
     ///
     /// This process is the coordinator: it starts (or reaches) the cluster, creates the topic,
@@ -133,6 +120,19 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Join the run directories of a distributed load's shards into one: histograms added per
+    /// latency kind and phase on the shards' common clock (never percentiles averaged), counts
+    /// and audit ledgers summed, one results.json and report with a row per shard. A shard that
+    /// is missing or unreadable makes the result incomplete and is named; exit code 3 then, or
+    /// when the merged run misses its checks.
+    Merge {
+        /// The shards' run directories (each written by `kbench run --shard`).
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Directory the merged run directory is created in.
+        #[arg(long, default_value = "reports")]
+        reports: PathBuf,
+    },
     /// Many runs under one driver, one report. With [search]: find the highest rate the
     /// cluster sustains within the scenario's [slo] objectives on one cluster — a warm-up step,
     /// coarse steps up (× search.factor), bisection down to search.precision, the answer run
@@ -152,6 +152,12 @@ pub enum Command {
         /// Directory the sweep's directory is created in.
         #[arg(long, default_value = "reports")]
         reports: PathBuf,
+        /// Run every step on this backend instead of the scenario's: `process` or `docker`.
+        #[arg(long, value_enum)]
+        backend: Option<BackendKind>,
+        /// With --backend docker (or a docker scenario): auto, upstream or local images.
+        #[arg(long, value_enum)]
+        images: Option<kbench::images::Choice>,
     },
     /// Rebuild the charts and index.html of a run directory from its results.json and .hlog
     /// files (no cluster needed).
@@ -414,7 +420,12 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
             };
             distribute_cmd::distribute(&scenario, d)
         }
-        Command::Sweep { scenario, reports } => sweep_cmd::sweep(&scenario, reports),
+        Command::Sweep {
+            scenario,
+            reports,
+            backend,
+            images,
+        } => sweep_cmd::sweep(&scenario, reports, (backend, images)),
         Command::Validate { scenarios } => run_cmd::validate(&scenarios),
         Command::Report { dir } => run_cmd::report(&dir),
         Command::Compare {

@@ -82,6 +82,29 @@ pub fn compare(base: &Path, new: &Path, threshold: f64, html: Option<PathBuf>) -
     })
 }
 
+/// `sc` on the backend `--backend` / `--images` ask for (a docker scenario's own images
+/// choice overridden by `--images` alone).
+pub(super) fn on_backend(
+    file: &Path,
+    sc: Scenario,
+    (backend, images): (
+        Option<kbench::names::BackendKind>,
+        Option<kbench::images::Choice>,
+    ),
+) -> Result<Scenario> {
+    let docker_scenario = sc.cluster.kind() == kbench::names::BackendKind::Docker;
+    let kind = backend.or(docker_scenario.then_some(sc.cluster.kind()));
+    if let Some(kind) = kind.filter(|_| backend.is_some() || images.is_some()) {
+        return sc
+            .on_backend(kind, images)
+            .map_err(|e| UsageError(format!("{}: {e}", file.display())).into());
+    }
+    if images.is_some() {
+        return Err(UsageError("--images applies to --backend docker".into()).into());
+    }
+    Ok(sc)
+}
+
 /// Which part of a load `kbench run` runs, and on which cluster.
 pub struct Part {
     /// One shard of a distributed load (`--shard`, `--start-at`).
@@ -106,15 +129,7 @@ pub fn run_scenario(
     }
     let shard = part.shard;
     needs_running_cluster(file, &sc, shard.as_ref())?;
-    let docker_scenario = sc.cluster.kind() == kbench::names::BackendKind::Docker;
-    let kind = backend.or(docker_scenario.then_some(sc.cluster.kind()));
-    if let Some(kind) = kind.filter(|_| backend.is_some() || images.is_some()) {
-        sc = sc
-            .on_backend(kind, images)
-            .map_err(|e| UsageError(format!("{}: {e}", file.display())))?;
-    } else if images.is_some() {
-        return Err(UsageError("--images applies to --backend docker".into()).into());
-    }
+    let sc = on_backend(file, sc, (backend, images))?;
     let many = match (&sc.search, &sc.sweep) {
         (_, Some(_)) => Some("a parameter sweep ([sweep])"),
         (Some(_), None) => Some("a capacity search ([search])"),

@@ -14,8 +14,15 @@ use super::run_cmd::load;
 
 /// Run the sweep of `file`; exit 0 when it reached its answer (a capacity, or every
 /// combination run), 3 when not, 130 on Ctrl-C.
-pub fn sweep(file: &Path, reports: PathBuf) -> Result<ExitCode> {
-    let sc = load(file)?;
+pub fn sweep(
+    file: &Path,
+    reports: PathBuf,
+    backend: (
+        Option<kbench::names::BackendKind>,
+        Option<kbench::images::Choice>,
+    ),
+) -> Result<ExitCode> {
+    let sc = super::run_cmd::on_backend(file, load(file)?, backend)?;
     let opts = kbench::sweep::SweepOptions {
         reports_dir: reports,
     };

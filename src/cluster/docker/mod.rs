@@ -69,6 +69,12 @@ fn remove_labelled(engine: &Engine, cluster: Option<&str>) -> Result<Vec<String>
             Err(e) => errors.push(format!("{e:#}")),
         }
     }
+    if cluster.is_none() {
+        match swarm::remove_shard_jobs(engine) {
+            Ok(gone) => removed.extend(gone),
+            Err(e) => errors.push(format!("{e:#}")),
+        }
+    }
     if errors.is_empty() {
         Ok(removed)
     } else {

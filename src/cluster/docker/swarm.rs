@@ -162,22 +162,34 @@ impl Swarm {
             Err(e) => Err(e).with_context(|| format!("cannot remove the swarm job {name}")),
         }
     }
+}
 
-    /// The jobs carrying `label=value`.
-    pub fn labelled(&self, label: &str, value: &str) -> Result<Vec<String>> {
-        let filters = HashMap::from([("label".to_string(), vec![format!("{label}={value}")])]);
-        let options = ListServicesOptions {
-            filters: Some(filters),
-            ..Default::default()
-        };
-        let services = self
-            .engine
-            .run(self.engine.docker.list_services(Some(options)))?;
-        Ok(services
-            .into_iter()
-            .filter_map(|s| s.spec.and_then(|s| s.name))
-            .collect())
+/// The label every shard job carries (its value: the coordinator's output directory).
+pub const SHARDS_LABEL: &str = "dev.kbench.shards";
+
+/// Remove every shard job kbench left on `engine` (after a crash of its coordinator); an
+/// engine that is no swarm manager has none.
+pub(super) fn remove_shard_jobs(engine: &Engine) -> Result<Vec<String>> {
+    let filters = HashMap::from([("label".to_string(), vec![SHARDS_LABEL.to_string()])]);
+    let options = ListServicesOptions {
+        filters: Some(filters),
+        ..Default::default()
+    };
+    let Ok(services) = engine.run(engine.docker.list_services(Some(options))) else {
+        return Ok(Vec::new());
+    };
+    let mut removed = Vec::new();
+    for name in services
+        .into_iter()
+        .filter_map(|s| s.spec.and_then(|s| s.name))
+    {
+        match engine.run(engine.docker.delete_service(&name)) {
+            Ok(()) => removed.push(format!("swarm job {name}")),
+            Err(e) if status_is(&e, 404) => {}
+            Err(e) => return Err(e).with_context(|| format!("cannot remove the swarm job {name}")),
+        }
     }
+    Ok(removed)
 }
 
 /// The service: one task to completion, never restarted, on the host's network (the shards

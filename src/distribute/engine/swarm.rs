@@ -10,12 +10,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
-use crate::cluster::docker::swarm::{JobSpec, JobState, Swarm as Engine};
+use crate::cluster::docker::swarm::{JobSpec, JobState, Swarm as Engine, SHARDS_LABEL};
 use crate::report::shard::Shard;
 use crate::run::remote::{run_dir_in, ShardEnd, ShardEngine, ShardJob};
 
-/// The label every shard job carries: the coordinator's output directory, to find them again.
-pub const LABEL: &str = "dev.kbench.shards";
 /// SIGTERM to SIGKILL: time for a stopped shard to write what it measured.
 const STOP_GRACE: Duration = Duration::from_secs(60);
 
@@ -69,7 +67,7 @@ impl Swarm {
             workdir: cwd.display().to_string(),
             user,
             binds,
-            labels: HashMap::from([(LABEL.to_string(), out.display().to_string())]),
+            labels: HashMap::from([(SHARDS_LABEL.to_string(), out.display().to_string())]),
             stop_grace: STOP_GRACE,
         })
     }
