@@ -130,6 +130,9 @@ pub struct ProducerReport {
     pub unresolved: u64,
     /// When the schedule started, as an offset from the origin.
     pub start: Duration,
+    /// When its first record was handed to librdkafka, from the schedule's start (`None` if
+    /// it sent none).
+    pub first_send: Option<Duration>,
     /// How long after its creation the producer was ready to send; `None` when it was not
     /// seen ready before the schedule had to start (see `waiting_for`).
     pub ready_after: Option<Duration>,
@@ -227,6 +230,7 @@ struct SendTotals {
     saturated: bool,
     queue_full: Duration,
     bytes: SentBytes,
+    first_send: Option<Duration>,
 }
 
 /// Run one producer to the end of its schedule (or until `cancel`led), then wait for every
@@ -286,6 +290,7 @@ pub fn run(
         queue_full: totals.queue_full,
         unresolved,
         start: cfg.start,
+        first_send: totals.first_send,
         ready_after,
         waiting_for,
         requests,
@@ -395,7 +400,9 @@ fn send_all(
     let mut sent = 0u64;
     let mut queue_full = Duration::ZERO;
     let mut bytes = SentBytes::default();
+    let mut first_send = None;
     while let Some(slot) = next_slot(&mut pacer, cancel, sent, cfg.max_records) {
+        first_send.get_or_insert(slot.actual);
         follow.before(draw, &slot);
         let key = keys.as_mut().map(KeyDraw::next_key);
         queue_full += send_one(cfg, producer, (draw.draw(&slot), key), &slot, &mut bytes);
@@ -407,6 +414,7 @@ fn send_all(
         saturated: pacer.saturated(),
         queue_full,
         bytes,
+        first_send,
     }
 }
 

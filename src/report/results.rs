@@ -278,6 +278,9 @@ pub struct ProducerInfo {
     pub wire: crate::metrics::bytes::WireBatches,
     /// Deliveries still unresolved when the flush timed out.
     pub unresolved: u64,
+    /// When it handed its first record to librdkafka, from its schedule's start (µs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_send_us: Option<u64>,
 }
 
 /// What one consumer thread reported.

@@ -386,6 +386,7 @@ fn producer_info(p: &ProducerReport) -> ProducerInfo {
         bytes: p.bytes,
         wire: p.wire,
         unresolved: p.unresolved,
+        first_send_us: p.first_send.map(|d| d.as_micros() as u64),
     }
 }
 

@@ -162,7 +162,7 @@ pub(crate) fn measure(
     let summary = cutoff.keep(aggregator.join(), progress);
     progress.finish();
     let loaded = Loaded {
-        part: timing.part_info(part, window.start), // before `window` moves in below
+        part: timing.part_info(part, window.start, &driven.producers), // before moves below
         started_at,
         schema,
         evolution,

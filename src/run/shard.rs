@@ -69,14 +69,21 @@ impl ShardPlan {
         super::load_start(now)
     }
 
-    /// What the shard's results say of it: how far its load start (`start`, from its origin)
-    /// fell from the barrier's second.
-    pub(super) fn info(&self, start: Duration, barrier_s: u64) -> ShardInfo {
-        let offset = start.as_secs_f64() - barrier_s as f64;
+    /// What the shard's results say of it: how far its first send fell from the barrier — the
+    /// whole seconds its load start (`start`, from its origin) lies past the barrier's second,
+    /// and the first send's own delay past that start (`first_send`, its earliest producer's).
+    pub(super) fn info(
+        &self,
+        start: Duration,
+        barrier_s: u64,
+        first_send: Option<Duration>,
+    ) -> ShardInfo {
+        let late = start.as_secs_f64() - barrier_s as f64;
+        let first = first_send.unwrap_or_default().as_secs_f64();
         ShardInfo {
             shard: self.shard,
             barrier_wall_ms: self.barrier_wall_ms,
-            start_offset_ms: offset * 1000.0,
+            start_offset_ms: (late + first) * 1000.0,
         }
     }
 }
@@ -156,18 +163,25 @@ impl Timing {
         }
     }
 
-    /// What the results say of the run's part, its load having started at `load_start`.
-    pub(super) fn part_info(&self, part: &Part, load_start: Duration) -> PartInfo {
+    /// What the results say of the run's part, its load having started at `load_start` and
+    /// its producers' first sends come when `producers` say.
+    pub(super) fn part_info(
+        &self,
+        part: &Part,
+        load_start: Duration,
+        producers: &[crate::report::results::ProducerInfo],
+    ) -> PartInfo {
+        let first = (producers.iter().filter_map(|p| p.first_send_us)).min();
         PartInfo {
-            shard: self.shard_info(load_start),
+            shard: self.shard_info(load_start, first.map(Duration::from_micros)),
             distribution: self.distribution(part, load_start),
         }
     }
 
     /// What a shard's results say of it; `None` for any other run.
-    fn shard_info(&self, load_start: Duration) -> Option<ShardInfo> {
+    fn shard_info(&self, load_start: Duration, first: Option<Duration>) -> Option<ShardInfo> {
         match self.start {
-            Start::Barrier(plan, barrier_s) => Some(plan.info(load_start, barrier_s)),
+            Start::Barrier(plan, barrier_s) => Some(plan.info(load_start, barrier_s, first)),
             _ => None,
         }
     }
@@ -268,7 +282,7 @@ mod tests {
         assert!(clock.origin <= Instant::now());
         let start = plan.load_start(clock.origin.elapsed(), barrier_s);
         assert_eq!(start, Duration::from_secs(3));
-        assert_eq!(plan.info(start, barrier_s).start_offset_ms, 0.0);
+        assert_eq!(plan.info(start, barrier_s, None).start_offset_ms, 0.0);
     }
 
     #[test]
@@ -281,7 +295,11 @@ mod tests {
         assert_eq!(barrier_s, 0);
         let start = plan.load_start(clock.origin.elapsed(), barrier_s);
         assert_eq!(start, Duration::from_secs(3));
-        assert_eq!(plan.info(start, barrier_s).start_offset_ms, 3000.0);
+        assert_eq!(
+            plan.info(start, barrier_s, Some(Duration::from_micros(2_500)))
+                .start_offset_ms,
+            3002.5
+        );
         let close = ShardPlan {
             barrier_wall_ms: now_ms() + 50,
             ..plan
@@ -289,6 +307,6 @@ mod tests {
         let (clock, barrier_s) = close.clock();
         assert_eq!(barrier_s, 1);
         let start = close.load_start(clock.origin.elapsed(), barrier_s);
-        assert_eq!(close.info(start, barrier_s).start_offset_ms, 1000.0);
+        assert_eq!(close.info(start, barrier_s, None).start_offset_ms, 1000.0);
     }
 }

@@ -259,6 +259,11 @@ impl Scenario {
             _ if images.is_some() => return Err("--images applies to --backend docker".into()),
             _ => ClusterSpec::Process { ready_timeout },
         };
+        // A sweep's combinations were validated from the file, with its [cluster]: they run on
+        // the backend asked for too.
+        for point in self.sweep.iter_mut().flat_map(|s| s.points.iter_mut()) {
+            point.scenario.cluster = self.cluster.clone();
+        }
         Ok(self)
     }
 

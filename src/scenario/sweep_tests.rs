@@ -202,3 +202,17 @@ fn sweep_mistakes_name_the_parameter() {
         "1 to 32",
     );
 }
+
+#[test]
+fn a_backend_override_reaches_every_combination_of_a_sweep() {
+    let sc = parse(
+        "[sweep]\n[[sweep.parameter]]\nbroker = \"broker.session.timeout.ms\"\nvalues = [3000, 6000]\n",
+    )
+    .unwrap();
+    let sc = sc.on_backend(BackendKind::Docker, None).unwrap();
+    let points = &sc.sweep.as_ref().expect("a sweep").points;
+    assert_eq!(points.len(), 2);
+    for p in points {
+        assert_eq!(p.scenario.cluster.kind(), BackendKind::Docker, "{:?}", p.values);
+    }
+}

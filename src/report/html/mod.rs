@@ -34,8 +34,8 @@ pub fn page(results: &Results, rebuilt: &Rebuilt, charts: &[Chart]) -> String {
         style::CSS
     );
     header(&mut s, results);
-    verdict::verdict(&mut s, results, rebuilt);
     shards::missing(&mut s, results);
+    verdict::verdict(&mut s, results, rebuilt);
     verdict::key_figures(&mut s, results);
     nav(&mut s, results);
     if !results.faults.is_empty() {

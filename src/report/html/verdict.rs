@@ -41,7 +41,22 @@ fn audit_body(v: &Verdict) -> String {
     format!("{detail}. {aside}")
 }
 
-fn incomplete_body(v: &Verdict) -> String {
+fn incomplete_body(r: &Results) -> String {
+    let v = &r.audit;
+    if r.distribution.as_ref().is_some_and(|d| !d.complete()) && r.aborted.is_none() {
+        return format!(
+            "{} acked, {} read back, {} lost, {} duplicated, {} reordered among the shards that \
+             reported; {} read back without an ack (records of a shard that never reported \
+             are among them). What a missing shard got acknowledged is unknown, so this audit \
+             cannot prove that nothing was lost.",
+            fmt_int(v.acked),
+            fmt_int(v.consumed_unique),
+            fmt_int(v.lost),
+            fmt_int(v.duplicated),
+            fmt_int(v.reordered),
+            fmt_int(v.unexpected)
+        );
+    }
     format!(
         "{} acked, {} read back; {} unresolved ({} acked but not read back before the stop, {} \
          awaiting their ack) — none counted lost, since the drain that would settle them was \
@@ -82,7 +97,7 @@ pub(super) fn verdict(s: &mut String, r: &Results, rebuilt: &Rebuilt) {
         }
     }
     if !r.audit.complete {
-        banner(s, "warn", "Audit INCOMPLETE:", &incomplete_body(&r.audit));
+        banner(s, "warn", "Audit INCOMPLETE:", &incomplete_body(r));
     } else if r.audit.ok {
         banner(s, "ok", "Audit OK:", &audit_body(&r.audit));
     } else {
