@@ -46,6 +46,7 @@ pub mod distribute;
 pub mod duration;
 pub mod faults;
 pub mod images;
+pub mod json_file;
 pub mod kafka;
 pub mod load;
 pub mod metrics;

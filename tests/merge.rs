@@ -264,3 +264,63 @@ fn two_shards_writing_as_one_producer_are_refused() {
     assert_ne!(code, 0, "{out}");
     assert!(out.contains("shard 0/2 is given twice"), "{out}");
 }
+
+/// Bad input to the distributed commands: a clear message and a non-zero exit, before any
+/// cluster is started.
+#[test]
+fn distributed_commands_refuse_what_cannot_work_and_say_why() {
+    let home = TestHome::new("merge-refusals");
+    let cases: [(&[&str], i32, &str); 5] = [
+        (
+            &[
+                "run",
+                "scenarios/quickstart.toml",
+                "--shard",
+                "3/3",
+                "--start-at",
+                "1",
+            ],
+            2,
+            "INDEX/COUNT",
+        ),
+        (
+            &[
+                "run",
+                "scenarios/quickstart.toml",
+                "--shard",
+                "0/3",
+                "--start-at",
+                "1",
+            ],
+            2,
+            "cluster that already runs",
+        ),
+        (
+            &[
+                "distribute",
+                "scenarios/quickstart.toml",
+                "--engine",
+                "k8s",
+                "--dry-run",
+            ],
+            2,
+            "cannot reach a cluster kbench starts",
+        ),
+        (
+            &["distribute", "scenarios/capacity.toml"],
+            2,
+            "sweep or capacity search",
+        ),
+        (
+            &["merge", "/nonexistent-shard-dir"],
+            1,
+            "no run of the load could be read",
+        ),
+    ];
+    for (args, code, says) in cases {
+        let out = home.run(args);
+        let text = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {text}");
+        assert!(text.contains(says), "{args:?} should say {says:?}: {text}");
+    }
+}

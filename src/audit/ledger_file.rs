@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use super::ledger::Ledger;
 
@@ -13,18 +13,12 @@ pub const FILE_NAME: &str = "ledger.json";
 
 /// Writes `ledger` to `dir/ledger.json`.
 pub fn write(dir: &Path, ledger: &Ledger) -> Result<()> {
-    let path = dir.join(FILE_NAME);
-    std::fs::write(&path, serde_json::to_vec(ledger)?)
-        .with_context(|| format!("cannot write {}", path.display()))
+    crate::json_file::write(dir, FILE_NAME, ledger)
 }
 
 /// Reads `dir/ledger.json`.
 pub fn read(dir: &Path) -> Result<Ledger> {
-    let path = dir.join(FILE_NAME);
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    serde_json::from_str(&text)
-        .with_context(|| format!("{} is not a kbench audit ledger", path.display()))
+    crate::json_file::read(dir, FILE_NAME, "a kbench audit ledger")
 }
 
 #[cfg(test)]

@@ -399,17 +399,7 @@ fn never_reported(shard: Shard, unreadable: &[String]) -> ShardRow {
     if !unreadable.is_empty() {
         why.push_str(&format!(" (unreadable: {})", unreadable.join("; ")));
     }
-    ShardRow {
-        shard,
-        dir: String::new(),
-        missing: Some(why),
-        acked: 0,
-        achieved_rate: 0.0,
-        saturated: false,
-        send_lag_max_us: 0,
-        ack_p99_us: None,
-        start_offset_ms: 0.0,
-    }
+    ShardRow::bare(shard, String::new(), Some(why))
 }
 
 /// The joined ledger's verdict. With no record read back (shards only produce; the reading is

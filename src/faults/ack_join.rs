@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use super::observe::{AckTimeline, Gap, GAP_MIN_US};
 
@@ -17,18 +17,12 @@ pub const FILE_NAME: &str = "acks.json";
 impl AckTimeline {
     /// Writes the timeline to `dir/acks.json`.
     pub fn write_file(&self, dir: &Path) -> Result<()> {
-        let path = dir.join(FILE_NAME);
-        std::fs::write(&path, serde_json::to_vec(self)?)
-            .with_context(|| format!("cannot write {}", path.display()))
+        crate::json_file::write(dir, FILE_NAME, self)
     }
 
     /// Reads `dir/acks.json`.
     pub fn read_file(dir: &Path) -> Result<AckTimeline> {
-        let path = dir.join(FILE_NAME);
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        serde_json::from_str(&text)
-            .with_context(|| format!("{} is not a kbench ack timeline", path.display()))
+        crate::json_file::read(dir, FILE_NAME, "a kbench ack timeline")
     }
 
     /// The same timeline with every time moved by `by_us` (a shard's clock onto the

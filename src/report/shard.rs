@@ -93,6 +93,24 @@ pub struct ShardRow {
     pub start_offset_ms: f64,
 }
 
+impl ShardRow {
+    /// A shard with no figures of its own (yet, or ever), in `dir` (empty when none), and why
+    /// it counts as missing (`None`: it did not fail).
+    pub fn bare(shard: Shard, dir: String, missing: Option<String>) -> ShardRow {
+        ShardRow {
+            shard,
+            dir,
+            missing,
+            acked: 0,
+            achieved_rate: 0.0,
+            saturated: false,
+            send_lag_max_us: 0,
+            ack_p99_us: None,
+            start_offset_ms: 0.0,
+        }
+    }
+}
+
 /// What the merged results say of the distribution as a whole.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Distribution {

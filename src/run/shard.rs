@@ -244,17 +244,8 @@ fn row_of(end: &super::remote::ShardEnd) -> ShardRow {
         (None, None) => Some("ended without writing a run directory".into()),
         (None, Some(_)) => None,
     };
-    ShardRow {
-        shard: end.shard,
-        dir: (end.dir.as_ref()).map_or(String::new(), |d| d.display().to_string()),
-        missing,
-        acked: 0,
-        achieved_rate: 0.0,
-        saturated: false,
-        send_lag_max_us: 0,
-        ack_p99_us: None,
-        start_offset_ms: 0.0,
-    }
+    let dir = (end.dir.as_ref()).map_or(String::new(), |d| d.display().to_string());
+    ShardRow::bare(end.shard, dir, missing)
 }
 
 #[cfg(test)]

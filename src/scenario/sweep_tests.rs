@@ -213,6 +213,11 @@ fn a_backend_override_reaches_every_combination_of_a_sweep() {
     let points = &sc.sweep.as_ref().expect("a sweep").points;
     assert_eq!(points.len(), 2);
     for p in points {
-        assert_eq!(p.scenario.cluster.kind(), BackendKind::Docker, "{:?}", p.values);
+        assert_eq!(
+            p.scenario.cluster.kind(),
+            BackendKind::Docker,
+            "{:?}",
+            p.values
+        );
     }
 }
