@@ -1,7 +1,7 @@
 //! `kbench distribute` with the local engine on the real cluster: three `kbench run --shard`
 //! processes produce while the coordinator reads, audits and merges. The merged audit is exact,
 //! its acked total is the sum of the shards' own and what an independent reader recounts in
-//! the topic; a shard SIGKILLed mid-load makes the merged result incomplete, names that shard,
+//! the topic; a shard SIGKILLed mid-load (once the topic holds 4,000 records) makes the merged result incomplete, names that shard,
 //! and counts nothing as lost that it never got acknowledged.
 
 mod common;
@@ -9,7 +9,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::recount::{recount, BOOTSTRAP, REGISTRY};
+use common::recount::{records_in, recount, BOOTSTRAP, REGISTRY};
 use common::TestHome;
 use kbench::report::results::Results;
 
@@ -113,14 +113,15 @@ fn three_local_shards_merge_into_one_exact_audit_and_a_killed_one_is_named() {
     let all = args(&reports);
     let (out, killed) = std::thread::scope(|s| {
         let run = s.spawn(|| home.run(&all.iter().map(String::as_str).collect::<Vec<_>>()));
-        let mut killed = None;
-        common::wait_for("shard 1 to run", Duration::from_secs(120), || {
-            killed = shard_pid(1);
-            killed.is_some() || run.is_finished()
+        // Shards are launched once the coordinator recreated the topic (empty); kill shard 1
+        // into the load, when it has acks to lose.
+        common::wait_for("shard 1 to run", Duration::from_secs(300), || {
+            shard_pid(1).is_some() || run.is_finished()
         });
-        // Into its load (it starts at the barrier, ~10 s after launch): it has acks to lose.
-        std::thread::sleep(Duration::from_secs(16));
-        let pid = killed.expect("shard 1 ran");
+        common::wait_for("the load to run", Duration::from_secs(300), || {
+            records_in(TOPIC) >= 4_000 || run.is_finished()
+        });
+        let pid = shard_pid(1).expect("shard 1 still runs");
         // SAFETY: kill(2) on a process found by its command line; nothing is shared.
         unsafe { libc::kill(pid, libc::SIGKILL) };
         (run.join().unwrap(), pid)

@@ -17,29 +17,10 @@ use kbench::cluster::{ClusterBackend, StopMode};
 use rdkafka::admin::{AdminClient, AdminOptions};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
 
-use common::recount::{recount, BOOTSTRAP, REGISTRY};
+use common::recount::{records_in, recount, BOOTSTRAP, REGISTRY};
 const TOPIC: &str = "kbench-recount";
-
-/// Records in the topic now (the sum of its partitions' high watermarks); 0 before it exists.
-fn records_in_topic() -> i64 {
-    let Ok(consumer) = ClientConfig::new()
-        .set("bootstrap.servers", BOOTSTRAP)
-        .create::<BaseConsumer>()
-    else {
-        return 0;
-    };
-    (0..3)
-        .filter_map(|p| {
-            consumer
-                .fetch_watermarks(TOPIC, p, Duration::from_secs(2))
-                .ok()
-        })
-        .map(|(_, high)| high)
-        .sum()
-}
 
 /// The broker leading partition 0 now.
 fn leader_of_p0() -> u32 {
@@ -83,7 +64,7 @@ fn an_independent_recount_matches_the_audit_and_can_see_a_loss() {
         // From outside kbench: once the load runs (a thousand records in the topic, about 3 s
         // of its 30), SIGKILL partition 0's leader; restart it after an 8 s outage.
         common::wait_for("the load to start", Duration::from_secs(300), || {
-            records_in_topic() >= 1000 || !running.load(Ordering::Relaxed)
+            records_in(TOPIC) >= 1000 || !running.load(Ordering::Relaxed)
         });
         assert!(running.load(Ordering::Relaxed), "the run was still loading");
         let mut cluster = ProcessBackend::attach(&home.state_file().unwrap()).unwrap();

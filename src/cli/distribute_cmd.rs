@@ -84,6 +84,7 @@ fn print_manifests(
         scenario: file.to_path_buf(),
         shards: d.workers,
         barrier_wall_ms: now_ms + 60_000,
+        origin_wall_ms: now_ms + 60_000 - 61_000,
         bootstrap: bootstrap.clone(),
         registry_url: registry_url.clone(),
         out: PathBuf::from("."),

@@ -77,6 +77,12 @@ pub enum Command {
         /// second and its results say how late it was.
         #[arg(long, value_name = "EPOCH_MS", requires = "shard")]
         start_at: Option<u64>,
+        /// With --shard: the coordinator's clock origin (ms since the Unix epoch, whole seconds
+        /// before --start-at). Records carry their intended send time from the origin, so the
+        /// coordinator's end-to-end latency needs every shard on its origin; `kbench distribute`
+        /// passes it.
+        #[arg(long, value_name = "EPOCH_MS", requires = "shard")]
+        origin_at: Option<u64>,
         /// Run against the cluster already running at these brokers (HOST:PORT,...) instead of
         /// the scenario's [cluster], plaintext unless the scenario's external cluster says
         /// otherwise; needs --registry-url. This is how a distributed load's shards join the
@@ -387,6 +393,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
             images,
             shard,
             start_at,
+            origin_at,
             bootstrap,
             registry_url,
         } => {
@@ -395,6 +402,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
                 .map(|(shard, at)| kbench::run::ShardPlan {
                     shard,
                     barrier_wall_ms: at,
+                    origin_wall_ms: origin_at,
                 });
             let part = run_cmd::Part {
                 shard,

@@ -395,6 +395,12 @@ fn send_all(
     let clock = SendClock {
         base: cfg.origin + cfg.start,
     };
+    // A producer ready before its schedule starts waits for the start: the clock reads 0 until
+    // then, so the pacer would release the first record (intended at 0) early, and record it
+    // on time.
+    if let Some(early) = clock.base.checked_duration_since(Instant::now()) {
+        cancel.sleep(early);
+    }
     let mut pacer = Pacer::new(Schedule::new(cfg.profile.clone(), cfg.duration), clock);
     let mut follow = Follow::new(cfg.board.as_deref(), cfg.id, draw);
     let mut sent = 0u64;

@@ -298,10 +298,13 @@ fn launch_shards<'a>(
     i: &DriveInputs<'_>,
 ) -> Result<Option<&'a mut Remote>> {
     let Some(r) = remote else { return Ok(None) };
-    let barrier = i.clock.wall_origin_ms as u64 + i.window.start.as_millis() as u64;
-    let job = r.launch(i.endpoints, barrier)?;
+    let origin = i.clock.wall_origin_ms as u64;
+    let barrier = origin + i.window.start.as_millis() as u64;
+    let job = r.launch(i.endpoints, (origin, barrier))?;
     i.progress.note(&format!(
-        "{} shards launched on {}, their load starting at {} ms since the epoch; they write under {}",
+        "{} shards launched on {}, their load starting at {} ms since the epoch; they write under {} \
+         (the line below counts what this coordinator reads: the shards' sent and acked come with \
+         the merge)",
         job.shards,
         r.engine_name(),
         barrier,

@@ -19,6 +19,8 @@ pub struct ShardJob {
     pub shards: u32,
     /// When their load starts, wall clock ms since the Unix epoch.
     pub barrier_wall_ms: u64,
+    /// The coordinator's clock origin, whole seconds before the barrier (wall clock ms).
+    pub origin_wall_ms: u64,
     /// The coordinator's cluster.
     pub bootstrap: String,
     /// Its schema registry.
@@ -46,6 +48,8 @@ impl ShardJob {
             shard.to_string(),
             "--start-at".into(),
             self.barrier_wall_ms.to_string(),
+            "--origin-at".into(),
+            self.origin_wall_ms.to_string(),
             "--bootstrap".into(),
             self.bootstrap.clone(),
             "--registry-url".into(),
@@ -135,12 +139,13 @@ impl Remote {
     pub(super) fn launch(
         &mut self,
         endpoints: &crate::cluster::Endpoints,
-        barrier_wall_ms: u64,
+        (origin_wall_ms, barrier_wall_ms): (u64, u64),
     ) -> Result<ShardJob> {
         let job = ShardJob {
             scenario: self.scenario.clone(),
             shards: self.shards,
             barrier_wall_ms,
+            origin_wall_ms,
             bootstrap: endpoints.brokers.bootstrap.clone(),
             registry_url: endpoints.registry.url.clone(),
             out: self.out.clone(),

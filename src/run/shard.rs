@@ -19,6 +19,10 @@ pub struct ShardPlan {
     pub shard: Shard,
     /// The agreed start of the load.
     pub barrier_wall_ms: u64,
+    /// The coordinator's clock origin (whole seconds before the barrier): records carry their
+    /// intended send time from the origin, so the coordinator's end-to-end latency needs the
+    /// shards on its origin. `None`: whole seconds before the barrier, at least now.
+    pub origin_wall_ms: Option<u64>,
 }
 
 /// Least time between the barrier and now for a shard to be on time: its producers' start-up
@@ -46,7 +50,9 @@ impl ShardPlan {
         let now_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as u64);
-        let barrier_s = self.barrier_wall_ms.saturating_sub(now_ms).div_ceil(1000);
+        let ahead_s = self.barrier_wall_ms.saturating_sub(now_ms).div_ceil(1000);
+        let given = self.origin_wall_ms.filter(|o| *o <= self.barrier_wall_ms);
+        let barrier_s = given.map_or(ahead_s, |o| (self.barrier_wall_ms - o) / 1000);
         let origin_wall_ms = self.barrier_wall_ms - barrier_s * 1000;
         let behind = Duration::from_millis(now_ms.saturating_sub(origin_wall_ms));
         let origin = now.checked_sub(behind).unwrap_or(now);
@@ -263,6 +269,7 @@ mod tests {
         let plan = ShardPlan {
             shard: Shard { index: 1, of: 3 },
             barrier_wall_ms: now_ms() + 2_345,
+            origin_wall_ms: None,
         };
         let (clock, barrier_s) = plan.clock();
         assert_eq!(barrier_s, 3);
@@ -277,10 +284,28 @@ mod tests {
     }
 
     #[test]
+    fn a_shard_given_the_coordinators_origin_counts_from_it() {
+        let barrier = now_ms() + 2_345;
+        let plan = ShardPlan {
+            shard: Shard { index: 0, of: 2 },
+            barrier_wall_ms: barrier,
+            origin_wall_ms: Some(barrier - 21_000),
+        };
+        let (clock, barrier_s) = plan.clock();
+        assert_eq!(
+            (clock.wall_origin_ms as u64, barrier_s),
+            (barrier - 21_000, 21)
+        );
+        let start = plan.load_start(clock.origin.elapsed(), barrier_s);
+        assert_eq!(start, Duration::from_secs(21));
+    }
+
+    #[test]
     fn a_shard_past_its_barrier_starts_late_and_says_by_how_much() {
         let plan = ShardPlan {
             shard: Shard { index: 0, of: 2 },
             barrier_wall_ms: now_ms().saturating_sub(2_500),
+            origin_wall_ms: None,
         };
         let (clock, barrier_s) = plan.clock();
         assert_eq!(barrier_s, 0);

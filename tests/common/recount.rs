@@ -92,3 +92,22 @@ pub fn recount(topic: &str) -> (HashSet<(i32, i64)>, usize) {
     assert_eq!(at_end.len(), partitions, "read every partition to its end");
     (pairs, read)
 }
+
+/// Records in `topic` now (the sum of its first three partitions' high watermarks); 0 before
+/// it exists.
+pub fn records_in(topic: &str) -> i64 {
+    let Ok(consumer) = ClientConfig::new()
+        .set("bootstrap.servers", BOOTSTRAP)
+        .create::<BaseConsumer>()
+    else {
+        return 0;
+    };
+    (0..3)
+        .filter_map(|p| {
+            consumer
+                .fetch_watermarks(topic, p, Duration::from_secs(2))
+                .ok()
+        })
+        .map(|(_, high)| high)
+        .sum()
+}

@@ -101,6 +101,8 @@ impl Manifest {
             format!("$(SHARD)/{}", j.shards),
             "--start-at".into(),
             j.barrier_wall_ms.to_string(),
+            "--origin-at".into(),
+            j.origin_wall_ms.to_string(),
             "--bootstrap".into(),
             j.bootstrap.clone(),
             "--registry-url".into(),
