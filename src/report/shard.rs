@@ -142,7 +142,7 @@ impl Distribution {
             .map(|r| match &r.missing {
                 Some(why) => format!("shard {}  MISSING: {why}", r.shard),
                 None => format!(
-                    "shard {}  {} acked, {:.0}/s, ack p99 {}, send lag max {:.2} ms{}, start {:+.0} ms  ({})",
+                    "shard {}  {} acked, {:.0}/s, ack p99 {}, send lag max {:.2} ms{}, start {:+.2} ms  ({})",
                     r.shard,
                     r.acked,
                     r.achieved_rate,
@@ -155,7 +155,7 @@ impl Distribution {
             })
             .collect();
         lines.push(format!(
-            "shards    {} of {} reported; start skew {:.0} ms",
+            "shards    {} of {} reported; start skew {:.2} ms",
             self.shards.iter().filter(|r| r.missing.is_none()).count(),
             self.shards_expected,
             self.start_skew_ms

@@ -29,7 +29,7 @@ pub(super) fn section(s: &mut String, r: &Results) {
         s,
         "<section id=\"shards\">\n<h2>Shards</h2>\n<p class=\"note\">The load was split over {} \
          shards, each a run of its own; every figure above is their histograms added (never \
-         their percentiles averaged). Start skew between shards: {:.0} ms.</p>",
+         their percentiles averaged). Start skew between shards: {:.2} ms.</p>",
         d.shards_expected, d.start_skew_ms
     );
     thead(
@@ -55,7 +55,7 @@ pub(super) fn section(s: &mut String, r: &Results) {
                 (true, if shard.saturated { "yes" } else { "no" }.to_string()),
                 (true, fmt_ms(shard.send_lag_max_us)),
                 (true, shard.ack_p99_us.map_or("-".to_string(), fmt_ms)),
-                (true, format!("{:+.0}", shard.start_offset_ms)),
+                (true, format!("{:+.2}", shard.start_offset_ms)),
                 (false, shard.dir.clone()),
             ],
         };
