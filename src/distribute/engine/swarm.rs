@@ -51,8 +51,8 @@ impl Swarm {
     }
 
     fn spec(&self, job: &ShardJob, index: u32, name: &str) -> Result<JobSpec> {
-        let cwd = std::env::current_dir().context("cannot read the working directory")?;
-        let out = absolute(&job.out)?;
+        let cwd = real(&std::env::current_dir().context("cannot read the working directory")?)?;
+        let out = real(&job.out)?;
         let mut binds: Vec<(String, bool)> = read_only_dirs(&cwd, &job.scenario)?
             .into_iter()
             .map(|d| (d.display().to_string(), true))
@@ -78,11 +78,20 @@ fn absolute(p: &Path) -> Result<PathBuf> {
     Ok(std::env::current_dir()?.join(p))
 }
 
-/// The directories a shard reads: the working directory (relative paths resolve there) and
-/// the scenario's own, when it lies elsewhere. A schema beside it or below either is covered.
+/// `p` with every symbolic link resolved: a bind mounts what a link points to, and a link in a
+/// bound directory leads, inside the container, only to a path that is bound too.
+fn real(p: &Path) -> Result<PathBuf> {
+    let p = absolute(p)?;
+    p.canonicalize()
+        .with_context(|| format!("cannot resolve {}", p.display()))
+}
+
+/// The directories a shard reads, at their real paths: the working directory (relative paths
+/// resolve there) and the scenario's own, when it lies elsewhere. A schema beside it or below
+/// either is covered.
 fn read_only_dirs(cwd: &Path, scenario: &Path) -> Result<Vec<PathBuf>> {
     let mut dirs = vec![cwd.to_path_buf()];
-    let scenario_dir = absolute(scenario)?.parent().map(Path::to_path_buf);
+    let scenario_dir = real(scenario)?.parent().map(Path::to_path_buf);
     if let Some(d) = scenario_dir.filter(|d| !d.starts_with(cwd)) {
         dirs.push(d);
     }
