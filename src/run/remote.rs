@@ -41,22 +41,35 @@ impl ShardJob {
             index,
             of: self.shards,
         };
-        vec![
-            "run".into(),
-            self.scenario.display().to_string(),
-            "--shard".into(),
-            shard.to_string(),
-            "--start-at".into(),
-            self.barrier_wall_ms.to_string(),
-            "--origin-at".into(),
-            self.origin_wall_ms.to_string(),
-            "--bootstrap".into(),
-            self.bootstrap.clone(),
-            "--registry-url".into(),
-            self.registry_url.clone(),
-            "--reports".into(),
-            self.reports_of(index).display().to_string(),
+        let reports = self.reports_of(index).display().to_string();
+        self.args_with(
+            &self.scenario.display().to_string(),
+            &shard.to_string(),
+            &reports,
+        )
+    }
+
+    /// The arguments of `kbench` that run a shard named `shard` (`I/N`, or a placeholder the
+    /// engine fills in) from `scenario`, writing under `reports`.
+    pub fn args_with(&self, scenario: &str, shard: &str, reports: &str) -> Vec<String> {
+        [
+            "run",
+            scenario,
+            "--shard",
+            shard,
+            "--start-at",
+            &self.barrier_wall_ms.to_string(),
+            "--origin-at",
+            &self.origin_wall_ms.to_string(),
+            "--bootstrap",
+            &self.bootstrap,
+            "--registry-url",
+            &self.registry_url,
+            "--reports",
+            reports,
         ]
+        .map(String::from)
+        .to_vec()
     }
 }
 

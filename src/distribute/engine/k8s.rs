@@ -94,22 +94,11 @@ impl Manifest {
 
     fn indexed_job(&self, layout: &Layout) -> Value {
         let j = &self.job;
-        let args = [
-            "run".to_string(),
-            format!("{FILES}/{}", layout.scenario),
-            "--shard".into(),
-            format!("$(SHARD)/{}", j.shards),
-            "--start-at".into(),
-            j.barrier_wall_ms.to_string(),
-            "--origin-at".into(),
-            j.origin_wall_ms.to_string(),
-            "--bootstrap".into(),
-            j.bootstrap.clone(),
-            "--registry-url".into(),
-            j.registry_url.clone(),
-            "--reports".into(),
-            format!("{RESULTS}/shard-$(SHARD)"),
-        ];
+        let args = j.args_with(
+            &format!("{FILES}/{}", layout.scenario),
+            &format!("$(SHARD)/{}", j.shards),
+            &format!("{RESULTS}/shard-$(SHARD)"),
+        );
         let index = "metadata.annotations['batch.kubernetes.io/job-completion-index']";
         json!({
             "apiVersion": "batch/v1", "kind": "Job",
